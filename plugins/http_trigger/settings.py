@@ -1,0 +1,41 @@
+"""Read the ``[http_trigger]`` configuration section once, in one place.
+
+Every option can be overridden as ``AIRFLOW__HTTP_TRIGGER__<OPTION>``, as any Airflow option.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow.configuration import conf
+
+SECTION = "http_trigger"
+JOBS_FOLDER_NAME = "http_trigger_jobs"
+FACTORY_FILE_NAME = "http_trigger_jobs.py"
+
+
+def jobs_folder() -> Path:
+    """Return the folder holding one YAML spec per job (default ``<dags_folder>/http_trigger_jobs``)."""
+    default = Path(conf.get("core", "dags_folder")) / JOBS_FOLDER_NAME
+    return Path(conf.get(SECTION, "jobs_folder", fallback=str(default))).expanduser()
+
+
+def base_url() -> str:
+    """Return the public address callers use to reach the API server, without a trailing slash."""
+    configured = conf.get(SECTION, "base_url", fallback="") or conf.get("api", "base_url", fallback="")
+    return (configured or "http://localhost:8080").rstrip("/")
+
+
+def retry_after_seconds() -> int:
+    """Return the ``Retry-After`` value sent with a 503 from the trigger endpoint."""
+    return conf.getint(SECTION, "retry_after_seconds", fallback=5)
+
+
+def action_timeout_minutes() -> int:
+    """Return the default execution timeout of an action task (provider waiters may wait forever)."""
+    return conf.getint(SECTION, "action_timeout_minutes", fallback=60)
+
+
+def dags_bundle_name() -> str:
+    """Return the DAG bundle that holds the factory file (the default bundle of a plain Airflow install)."""
+    return conf.get(SECTION, "dags_bundle_name", fallback="dags-folder")
