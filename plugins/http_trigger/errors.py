@@ -21,3 +21,19 @@ class JobNotFoundError(HttpTriggerError):
 
 class JobConflictError(HttpTriggerError):
     """A write lost an optimistic version check or would reuse an existing id."""
+
+
+class JobNotReadyError(HttpTriggerError):
+    """Airflow has not parsed the job's DAG yet; the same request will work in a few seconds."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"Job {job_id} is not loaded by Airflow yet; try again in a few seconds")
+        self.job_id = job_id
+
+
+class JobPausedError(HttpTriggerError):
+    """The job is disabled (its DAG is paused), so no run may be queued."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"Job {job_id} is disabled; enable it to run it")
+        self.job_id = job_id

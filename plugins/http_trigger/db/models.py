@@ -1,0 +1,73 @@
+"""Tables the plugin owns in the Airflow metadata DB: trigger secrets and the trigger-call log.
+
+They sit on their own ``MetaData`` (with Airflow's naming convention, so constraint and index
+names look like Airflow's) rather than on Airflow's ``Base``: Airflow's migrations and its
+``db check`` then ignore them, and our :mod:`http_trigger.db.manager` migrates them instead.
+Change a column here only together with a new revision in ``migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from airflow.models.base import naming_convention
+from airflow.utils.sqlalchemy import UtcDateTime
+# airflow.utils.timezone is a deprecated alias of this in Airflow 3.3.
+from airflow.sdk.timezone import utcnow
+
+metadata = MetaData(naming_convention=naming_convention)
+
+
+class Base(DeclarativeBase):
+    """Declarative base bound to the plugin's own metadata, never to Airflow's."""
+
+    metadata = metadata
+
+
+class JobRegistration(Base):
+    """One job id with its trigger URL id and access token.
+
+    A deleted job keeps its row (``deleted_at`` set, secrets cleared) so its id is never handed
+    out again; SQLite's AUTOINCREMENT keeps that true even for the highest id.
+    """
+
+    __tablename__ = "http_trigger_job"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True, nullable=True)
+    token_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    token_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    def __repr__(self) -> str:
+        # Never show url_id or token: reprs end up in logs and tracebacks.
+        return f"<JobRegistration id={self.id} deleted={self.deleted_at is not None}>"
+
+
+class TriggerCall(Base):
+    """One call of a trigger URL, whatever its outcome.
+
+    It holds neither the token nor the URL id, so the log can be shown to anyone who may see the
+    job. ``job_id`` has no foreign key on purpose: recording a call must never fail.
+    """
+
+    __tablename__ = "http_trigger_call"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    called_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow, index=True)
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    source_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status_code: Mapped[int] = mapped_column(Integer, nullable=False)
+    outcome: Mapped[str] = mapped_column(String(32), nullable=False)
+    dag_run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<TriggerCall id={self.id} job_id={self.job_id} outcome={self.outcome}>"

@@ -1,0 +1,168 @@
+"""Issue, look up, rotate and retire the per-job trigger secrets: a random URL id and an access token.
+
+Every function takes a SQLAlchemy ``session`` and leaves committing to the caller, so a secret and
+the job file that needs it can succeed or fail together. The token is kept twice: encrypted with
+Airflow's Fernet key so the job page can show it again, and as a SHA-256 digest so checking a
+trigger call needs no decryption and compares in constant time. Nothing here logs a token or URL id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cryptography.fernet import InvalidToken
+from sqlalchemy import select, text
+
+from airflow.models.crypto import get_fernet
+from airflow.sdk.timezone import utcnow
+
+from http_trigger.db.models import JobRegistration
+from http_trigger.errors import HttpTriggerError, JobConflictError, JobNotFoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+SECRET_BYTES = 24  # 192 random bits each for the URL id and the token; 32 URL-safe characters.
+
+# Compared against when the URL id is unknown, so a miss costs what a wrong token costs.
+_DUMMY_DIGEST = hashlib.sha256(b"http-trigger: no such url id").hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedSecret:
+    """A job's current trigger secrets, as shown on its detail page."""
+
+    job_id: int
+    url_id: str = field(repr=False)
+    token: str = field(repr=False)
+
+
+def register_job(*, session: Session) -> IssuedSecret:
+    """Allocate a new job id with fresh secrets; ids are never reused, even after a delete."""
+    row = JobRegistration()
+    _issue(row)
+    session.add(row)
+    session.flush()
+    return _secret_of(row)
+
+
+def ensure_registered(*, session: Session, job_id: int) -> IssuedSecret:
+    """Return the secrets of ``job_id``, creating them first for a job file written by hand."""
+    row = session.get(JobRegistration, job_id)
+    if row is None:
+        row = JobRegistration(id=job_id)
+        _issue(row)
+        session.add(row)
+        session.flush()
+        _keep_id_sequence_ahead(session)
+    elif row.deleted_at is not None:
+        raise JobConflictError(f"Job {job_id} was deleted and its id cannot be used again")
+    return _secret_of(row)
+
+
+def get_secret(*, session: Session, job_id: int) -> IssuedSecret | None:
+    """Return the decrypted secrets of a live job, or None for an unknown or deleted one."""
+    row = session.get(JobRegistration, job_id)
+    if row is None or row.deleted_at is not None:
+        return None
+    return _secret_of(row)
+
+
+def rotate(*, session: Session, job_id: int) -> IssuedSecret:
+    """Replace both the URL id and the token; the old pair stops matching as soon as this commits."""
+    row = _live_row(session, job_id)
+    _issue(row)
+    row.rotated_at = utcnow()
+    session.flush()
+    return _secret_of(row)
+
+
+def find_job_id(*, session: Session, url_id: str, token: str) -> int | None:
+    """Return the id of the live job whose URL id and token both match, else None.
+
+    The same None answers an unknown URL id, a wrong token and a deleted job, and each of them
+    hashes and compares once (a missing row against a dummy digest), so apart from the indexed
+    lookup itself they cost the same.
+    """
+    row = session.scalar(
+        select(JobRegistration).where(JobRegistration.url_id == url_id, JobRegistration.deleted_at.is_(None))
+    )
+    expected = row.token_sha256 if row is not None and row.token_sha256 else _DUMMY_DIGEST
+    matches = hmac.compare_digest(_digest(token), expected)
+    return row.id if matches and row is not None else None
+
+
+def unregister(*, session: Session, job_id: int) -> None:
+    """Retire a job: its URL id and token stop working, and its id stays reserved forever.
+
+    Unregistering a job that is already deleted does nothing, so a retried delete succeeds.
+    """
+    row = session.get(JobRegistration, job_id)
+    if row is None:
+        raise JobNotFoundError(job_id)
+    if row.deleted_at is not None:
+        return
+    row.deleted_at = utcnow()
+    row.url_id = None
+    row.token_encrypted = None
+    row.token_sha256 = None
+    session.flush()
+
+
+def _issue(row: JobRegistration) -> None:
+    """Give ``row`` a fresh URL id and token; the plain token lives only in the encrypted column."""
+    fernet = get_fernet()
+    if not fernet.is_encrypted:
+        raise HttpTriggerError("[core] fernet_key is empty: set it so trigger tokens are stored encrypted")
+    token = secrets.token_urlsafe(SECRET_BYTES)
+    row.url_id = secrets.token_urlsafe(SECRET_BYTES)
+    row.token_encrypted = fernet.encrypt(token.encode()).decode()
+    row.token_sha256 = _digest(token)
+
+
+def _secret_of(row: JobRegistration) -> IssuedSecret:
+    """Decrypt the stored token; a changed Fernet key is named, never shown as a bare crypto error."""
+    if row.url_id is None or row.token_encrypted is None:
+        raise JobNotFoundError(row.id)
+    try:
+        token = get_fernet().decrypt(row.token_encrypted.encode()).decode()
+    except InvalidToken:
+        raise HttpTriggerError(
+            f"The token of job {row.id} cannot be decrypted with the configured [core] fernet_key; "
+            "rotate the job's secrets to issue a new one"
+        ) from None
+    return IssuedSecret(job_id=row.id, url_id=row.url_id, token=token)
+
+
+def _live_row(session: Session, job_id: int) -> JobRegistration:
+    """Return the row of a job that exists and is not deleted."""
+    row = session.get(JobRegistration, job_id)
+    if row is None or row.deleted_at is not None:
+        raise JobNotFoundError(job_id)
+    return row
+
+
+def _digest(token: str) -> str:
+    """Return the hex SHA-256 of a token, the form kept for lookups."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _keep_id_sequence_ahead(session: Session) -> None:
+    """Move PostgreSQL's id sequence past an id inserted by hand, so ``register_job`` never collides.
+
+    SQLite's AUTOINCREMENT and MySQL's AUTO_INCREMENT follow explicit ids by themselves;
+    a PostgreSQL sequence does not. GREATEST ignores the NULL of a never-used sequence.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT setval(pg_get_serial_sequence('http_trigger_job', 'id'), GREATEST("
+            "(SELECT MAX(id) FROM http_trigger_job), "
+            "pg_sequence_last_value(pg_get_serial_sequence('http_trigger_job', 'id')::regclass)))"
+        )
+    )

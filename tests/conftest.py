@@ -1,0 +1,52 @@
+"""Suite-wide setup: a throwaway Airflow home configured before anything imports Airflow.
+
+Integration tests start their own Airflow processes with their own homes; this home serves the
+in-process tests (models, DAG building, routes on a real SQLite metadata DB).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+REPO = Path(__file__).resolve().parent.parent
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="http-trigger-tests-"))
+JOBS_FOLDER = AIRFLOW_HOME / "jobs"
+
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+        "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": "http_trigger.db.manager.HttpTriggerDBManager",
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__HTTP_TRIGGER__JOBS_FOLDER": str(JOBS_FOLDER),
+        "AIRFLOW__HTTP_TRIGGER__BASE_URL": "http://trigger.example:8080",
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Create the metadata DB with the real ``airflow db migrate`` (our tables included)."""
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+    return AIRFLOW_HOME / "airflow.db"
+
+
+@pytest.fixture
+def jobs_folder() -> Path:
+    """Give each test an empty jobs folder (the configured one)."""
+    import shutil
+
+    shutil.rmtree(JOBS_FOLDER, ignore_errors=True)
+    JOBS_FOLDER.mkdir(parents=True)
+    return JOBS_FOLDER
