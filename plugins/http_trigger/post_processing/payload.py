@@ -1,0 +1,66 @@
+"""The JSON document every post-processing step sends: what ran, how it ended, where its log is."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from http_trigger import settings
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+# A failing action task pushes a one-line summary of its error under this XCom key.
+ERROR_XCOM_KEY = "error"
+# The trigger endpoint names its runs "http__<...>"; Airflow names cron runs "scheduled__<...>".
+HTTP_RUN_ID_PREFIX = "http__"
+SCHEDULED_RUN_ID_PREFIX = "scheduled__"
+
+
+def build_payload(context: Context, *, job_id: int, job_name: str, status: str) -> dict[str, Any]:
+    """
+    Describe the job's run for a notification receiver.
+
+    Keys: ``name`` (the job's name), ``trigger_job_id`` (the job's integer id), ``status``
+    (``success`` or ``failure``), ``dag_id``, ``dag_run_id``, ``trigger_source`` (``http`` for
+    a run started by the HTTP trigger, ``scheduled`` for a cron run, ``manual`` for any other,
+    e.g. the UI or the CLI), ``started_at`` (the run's start, ISO 8601), ``finished_at`` (now,
+    ISO 8601 UTC), ``log_url`` (the run's page in the Airflow UI) and, on failure when the action
+    left one, ``error``: a one-line summary of why the action failed.
+
+    The error is read from the XCom a failing action pushes under :data:`ERROR_XCOM_KEY`,
+    looked up on this task's upstream tasks, since a task cannot see another task's exception.
+    """
+    dag_run = context["dag_run"]
+    run_id: str = dag_run.run_id
+    run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
+    if run_id.startswith(HTTP_RUN_ID_PREFIX):
+        trigger_source = "http"
+    elif run_type == "scheduled" or run_id.startswith(SCHEDULED_RUN_ID_PREFIX):
+        trigger_source = "scheduled"
+    else:
+        trigger_source = "manual"
+
+    payload: dict[str, Any] = {
+        "name": job_name,
+        "trigger_job_id": job_id,
+        "status": status,
+        "dag_id": dag_run.dag_id,
+        "dag_run_id": run_id,
+        "trigger_source": trigger_source,
+        "started_at": dag_run.start_date.isoformat() if dag_run.start_date else None,
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+        "log_url": (
+            f"{settings.base_url()}/dags/{quote(dag_run.dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+        ),
+    }
+
+    ti, task = context.get("ti"), context.get("task")
+    if status == "failure" and ti is not None and task is not None:
+        for upstream_task_id in sorted(task.upstream_task_ids):
+            error = ti.xcom_pull(task_ids=upstream_task_id, key=ERROR_XCOM_KEY)
+            if error:
+                payload["error"] = str(error)
+                break
+    return payload
