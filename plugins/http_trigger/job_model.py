@@ -1,0 +1,148 @@
+"""The one model of an operation job, shared by the DAG factory, the JSON API and the CLI.
+
+A job is stored as one YAML file; the model validates it completely (the action's and each
+post-processing step's parameters against their own models) so that a bad spec is refused when
+it is written and reported precisely when a hand-written file is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from http_trigger.actions import ACTIONS
+from http_trigger.post_processing import POST_PROCESSING
+
+DAG_ID_PREFIX = "http_trigger_job_"
+_TAG_PATTERN = re.compile(r"^[\w .:/@-]{1,100}$")
+
+
+def describe_validation_error(error: ValidationError, prefix: str | None = None) -> str:
+    """Render pydantic errors as ``field.path: reason (got value)``, the form users act on."""
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in (*([prefix] if prefix else []), *item["loc"])) or "(spec)"
+        message = item["msg"].removeprefix("Value error, ")
+        got = "" if item["type"] in ("missing", "value_error") else f" (got {item.get('input')!r})"
+        lines.append(f"{field}: {message}{got}")
+    return "; ".join(lines)
+
+
+class _StrictModel(BaseModel):
+    """Base of every spec model: unknown fields are mistakes, not extensions."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ActionSpec(_StrictModel):
+    """The AWS operation a job performs, on which account and region, with which parameters."""
+
+    type: str = Field(description="Name of an action in the catalogue, e.g. ec2_start_instances.")
+    aws_conn_id: str = Field(default="aws_default", min_length=1, description="Airflow AWS connection id.")
+    region: str | None = Field(default=None, description="AWS region; the connection's region if empty.")
+    parameters_at_execution: bool = Field(
+        default=False, description="Take the parameters from the trigger's JSON body instead of the spec."
+    )
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _validate_parameters(self) -> ActionSpec:
+        action = ACTIONS.get(self.type)
+        if action is None:
+            raise ValueError(f"unknown action type {self.type!r}; known types: {', '.join(sorted(ACTIONS))}")
+        if self.parameters_at_execution:
+            if self.parameters:
+                raise ValueError("parameters must be empty when they are given at execution")
+            return self
+        try:
+            validated = action.parameters_model.model_validate(self.parameters)
+        except ValidationError as error:
+            raise ValueError(describe_validation_error(error, "parameters")) from None
+        self.parameters = validated.model_dump(mode="json")
+        return self
+
+
+class PostProcessingSpec(_StrictModel):
+    """One notification sent after the action, e.g. a webhook call."""
+
+    type: str = Field(description="Name of a post-processing kind, e.g. webhook.")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _validate_parameters(self) -> PostProcessingSpec:
+        kind = POST_PROCESSING.get(self.type)
+        if kind is None:
+            known = ", ".join(sorted(POST_PROCESSING))
+            raise ValueError(f"unknown post-processing type {self.type!r}; known types: {known}")
+        try:
+            validated = kind.parameters_model.model_validate(self.parameters)
+        except ValidationError as error:
+            raise ValueError(describe_validation_error(error, "parameters")) from None
+        self.parameters = validated.model_dump(mode="json", exclude_none=True)
+        return self
+
+
+class PostProcessing(_StrictModel):
+    """What runs after the action: the success list when it succeeded, the failure list otherwise."""
+
+    on_success: list[PostProcessingSpec] = Field(default_factory=list)
+    on_failure: list[PostProcessingSpec] = Field(default_factory=list)
+
+
+class JobBody(_StrictModel):
+    """Everything a user writes about a job; the id is allocated by the store."""
+
+    name: str = Field(min_length=1, max_length=200)
+    group: str = Field(default="default", min_length=1, max_length=100)
+    description: str = Field(default="", max_length=2000)
+    enabled: bool = Field(default=True, description="Whether a new job's DAG starts unpaused.")
+    action: ActionSpec
+    post_processing: PostProcessing = Field(default_factory=PostProcessing)
+    schedule: str | None = Field(default=None, description="Optional cron expression, besides the trigger.")
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("schedule")
+    @classmethod
+    def _check_cron(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a valid cron expression")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _check_tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not _TAG_PATTERN.match(tag):
+                raise ValueError(f"tag {tag!r} must be 1-100 letters, digits, spaces or ._:/@-")
+        return value
+
+
+class Job(JobBody):
+    """A stored job: its body plus the immutable integer id that callers see as ``trigger_job_id``."""
+
+    id: int = Field(ge=1)
+
+    @property
+    def dag_id(self) -> str:
+        return dag_id_for(self.id)
+
+
+def dag_id_for(job_id: int) -> str:
+    """Name a job's DAG by the job id, so renaming a job never orphans its history."""
+    return f"{DAG_ID_PREFIX}{job_id}"
+
+
+def job_id_from_dag_id(dag_id: str) -> int | None:
+    """Return the job id encoded in a job DAG's id, or None for any other DAG."""
+    if not dag_id.startswith(DAG_ID_PREFIX):
+        return None
+    suffix = dag_id.removeprefix(DAG_ID_PREFIX)
+    return int(suffix) if suffix.isdigit() else None
+
+
+PostProcessingStatus = Literal["success", "failure"]

@@ -1,0 +1,121 @@
+"""The job model and spec files: good specs load, bad ones fail with file, field and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from http_trigger.errors import JobConflictError, JobNotFoundError, JobSpecError
+from http_trigger.job_files import get_job, load_jobs, parse_spec, render_spec, spec_path, write_job
+from http_trigger.job_model import Job, job_id_from_dag_id
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def spec(**overrides) -> dict:
+    base = {
+        "id": 7,
+        "name": "Start test EC2 instances",
+        "action": {
+            "type": "ec2_start_instances",
+            "aws_conn_id": "aws_demo",
+            "region": "us-east-1",
+            "parameters": {"tag_key": "Env", "tag_value": "test"},
+        },
+        "post_processing": {"on_success": [{"type": "webhook", "parameters": {"url": "http://h.example/ok"}}]},
+    }
+    base.update(overrides)
+    return base
+
+
+def test_good_spec_fills_defaults_and_names_its_dag():
+    job = Job.model_validate(spec())
+    assert job.dag_id == "http_trigger_job_7"
+    assert job.group == "default"
+    assert job.enabled is True
+    assert job.action.parameters["wait_until_final_state"] is True
+    assert job.post_processing.on_failure == []
+    assert job_id_from_dag_id(job.dag_id) == 7
+    assert job_id_from_dag_id("some_other_dag") is None
+
+
+def test_example_specs_in_the_repository_are_valid():
+    examples = sorted((REPO / "dags" / "example_jobs").glob("*.yaml"))
+    assert examples
+    for path in examples:
+        parse_spec(yaml.safe_dump({"id": 1, **yaml.safe_load(path.read_text())}), source=path.name)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"name": ""}, r"x.yaml: name: String should have at least 1 character"),
+        ({"colour": "red"}, r"x.yaml: colour: Extra inputs are not permitted"),
+        ({"id": 0}, r"x.yaml: id: Input should be greater than or equal to 1"),
+        ({"schedule": "every day"}, r"x.yaml: schedule: 'every day' is not a valid cron expression"),
+        (
+            {"action": {"type": "ec2_explode", "parameters": {}}},
+            r"x.yaml: action: unknown action type 'ec2_explode'; known types: .*ec2_start_instances",
+        ),
+        (
+            {"action": {"type": "ec2_start_instances", "parameters": {"instance_ids": ["nope"]}}},
+            r"x.yaml: action: parameters.instance_ids.0: String should match pattern",
+        ),
+        (
+            {"action": {"type": "ec2_start_instances", "parameters_at_execution": True,
+                        "parameters": {"tag_key": "Env", "tag_value": "x"}}},
+            r"x.yaml: action: parameters must be empty when they are given at execution",
+        ),
+        (
+            {"post_processing": {"on_success": [{"type": "webhook", "parameters": {"url": "ftp://x"}}]}},
+            r"x.yaml: post_processing.on_success.0: parameters.url: .ftp://x. is not an http or https URL",
+        ),
+    ],
+)
+def test_bad_spec_names_file_field_and_reason(overrides, message):
+    with pytest.raises(JobSpecError, match=message):
+        parse_spec(yaml.safe_dump(spec(**overrides)), source="x.yaml")
+
+
+def test_spec_that_is_not_a_mapping_or_not_yaml():
+    with pytest.raises(JobSpecError, match=r"x.yaml: a job spec must be a mapping, got list"):
+        parse_spec("- 1\n- 2\n", source="x.yaml")
+    with pytest.raises(JobSpecError, match=r"x.yaml: not valid YAML"):
+        parse_spec("name: [unclosed\n", source="x.yaml")
+
+
+def test_yaml_tags_are_refused(tmp_path):
+    with pytest.raises(JobSpecError, match="not valid YAML"):
+        parse_spec("name: !!python/object/apply:os.system ['true']\n", source="x.yaml")
+
+
+def test_write_read_round_trip_and_version_check(tmp_path):
+    job = Job.model_validate(spec())
+    stored = write_job(tmp_path, job, create=True)
+    assert stored.path == spec_path(tmp_path, 7)
+    assert get_job(tmp_path, 7).job == job
+    assert yaml.safe_load(render_spec(job))["action"]["type"] == "ec2_start_instances"
+    with pytest.raises(JobConflictError, match="Job 7 already exists"):
+        write_job(tmp_path, job, create=True)
+    renamed = job.model_copy(update={"name": "Renamed"})
+    second = write_job(tmp_path, renamed, expected_version=stored.version)
+    with pytest.raises(JobConflictError, match="changed by someone else"):
+        write_job(tmp_path, job, expected_version=stored.version)
+    assert get_job(tmp_path, 7).version == second.version
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary files left behind"
+    with pytest.raises(JobNotFoundError, match="Job 8 does not exist"):
+        get_job(tmp_path, 8)
+
+
+def test_one_broken_file_hides_no_other_job(tmp_path):
+    write_job(tmp_path, Job.model_validate(spec()), create=True)
+    (tmp_path / "job_9.yaml").write_text(yaml.safe_dump(spec(id=9, name="")))
+    (tmp_path / "job_10.yaml").write_text(yaml.safe_dump(spec(id=11)))
+    jobs, errors = load_jobs(tmp_path)
+    assert [stored.job.id for stored in jobs] == [7]
+    assert sorted(str(error) for error in errors) == [
+        "job_10.yaml: id: 11 does not match the file name (expected job_<id>.yaml)",
+        "job_9.yaml: name: String should have at least 1 character (got '')",
+    ]
