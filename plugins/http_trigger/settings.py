@@ -39,3 +39,8 @@ def action_timeout_minutes() -> int:
 def dags_bundle_name() -> str:
     """Return the DAG bundle that holds the factory file (the default bundle of a plain Airflow install)."""
     return conf.get(SECTION, "dags_bundle_name", fallback="dags-folder")
+
+
+def max_body_bytes() -> int:
+    """Return the largest trigger request body accepted (default 64 KiB)."""
+    return conf.getint(SECTION, "max_body_bytes", fallback=64 * 1024)

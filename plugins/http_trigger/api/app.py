@@ -1,0 +1,42 @@
+"""Build the plugin's FastAPI application, which Airflow's API server mounts at ``/http-trigger``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from http_trigger import __version__
+from http_trigger.api.health import health_router
+from http_trigger.api.jobs import jobs_router
+from http_trigger.api.trigger import trigger_router
+
+URL_PREFIX = "/http-trigger"
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # A mounted sub-app does not share the core app's state; Airflow's own dependencies and our
+    # run creation read the DAG bag and the auth manager from here. The API server has already
+    # initialised its auth manager, and create_auth_manager returns that same instance.
+    from airflow.api_fastapi.app import create_auth_manager
+    from airflow.api_fastapi.common.dagbag import create_dag_bag
+
+    app.state.dag_bag = create_dag_bag()
+    app.state.auth_manager = create_auth_manager()
+    yield
+
+
+def create_app() -> FastAPI:
+    """Return the app: the trigger endpoint, the jobs API and the health check."""
+    app = FastAPI(
+        title="http-trigger",
+        version=__version__,
+        description="Start Airflow operation jobs with one authenticated HTTP POST.",
+        lifespan=_lifespan,
+    )
+    app.include_router(trigger_router)
+    app.include_router(health_router)
+    app.include_router(jobs_router)
+    return app

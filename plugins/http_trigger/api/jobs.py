@@ -1,0 +1,147 @@
+"""``/http-trigger/api/jobs``: manage jobs behind Airflow's own authentication and authorization.
+
+Each job is one DAG, so access follows the auth manager's DAG permissions: reading a job needs
+read access to its DAG, seeing its token or changing it needs edit access.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+from airflow.api_fastapi.common.db.common import SessionDep
+from airflow.api_fastapi.core_api.security import GetUserDep
+from fastapi import APIRouter, Header, HTTPException, status
+
+from http_trigger import jobs_service
+from http_trigger.api.datamodels import JobCollectionResponse, JobEnabledBody, JobResponse
+from http_trigger.api.errors import status_for
+from http_trigger.errors import HttpTriggerError
+from http_trigger.job_model import JobBody, dag_id_for
+from http_trigger.jobs_service import JobDetails
+
+jobs_router = APIRouter(prefix="/api/jobs", tags=["Jobs"])
+_ERROR_RESPONSES = {
+    401: {"description": "Not authenticated"},
+    403: {"description": "Not allowed"},
+    404: {"description": "No such job"},
+}
+
+
+def _allowed(user, method: str, dag_id: str | None) -> bool:
+    details = DagDetails(id=dag_id) if dag_id else None
+    return get_auth_manager().is_authorized_dag(method=method, details=details, user=user)
+
+
+def _require(user, method: str, dag_id: str | None = None) -> None:
+    if not _allowed(user, method, dag_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "You are not allowed to do this")
+
+
+def _http_error(error: HttpTriggerError) -> HTTPException:
+    return HTTPException(status_for(error), str(error))
+
+
+def _response(details: JobDetails, *, with_secret: bool) -> JobResponse:
+    secret_fields = (
+        {"trigger_url": details.trigger_url, "token": details.secret.token, "curl": details.curl}
+        if with_secret and details.secret
+        else {"trigger_url": details.trigger_url, "token": None, "curl": None}
+    )
+    return JobResponse(
+        **details.job.model_dump(),
+        dag_id=details.job.dag_id,
+        version=details.stored.version,
+        is_paused=details.is_paused,
+        **secret_fields,
+    )
+
+
+@jobs_router.get("", responses=_ERROR_RESPONSES)
+def list_jobs(user: GetUserDep, session: SessionDep) -> JobCollectionResponse:
+    """List the jobs the user may read."""
+    jobs, spec_errors = jobs_service.list_jobs(session=session)
+    readable = get_auth_manager().filter_authorized_dag_ids(
+        dag_ids={details.job.dag_id for details in jobs}, user=user, method="GET"
+    )
+    editable = get_auth_manager().filter_authorized_dag_ids(dag_ids=readable, user=user, method="PUT")
+    visible = [
+        _response(details, with_secret=details.job.dag_id in editable)
+        for details in jobs
+        if details.job.dag_id in readable
+    ]
+    return JobCollectionResponse(jobs=visible, total_entries=len(visible), spec_errors=spec_errors)
+
+
+@jobs_router.post("", status_code=status.HTTP_201_CREATED, responses=_ERROR_RESPONSES)
+def create_job(body: JobBody, user: GetUserDep, session: SessionDep) -> JobResponse:
+    """Create a job; it is triggerable as soon as Airflow has loaded it, in a few seconds."""
+    _require(user, "POST")
+    try:
+        details = jobs_service.create_job(session=session, body=body)
+    except HttpTriggerError as error:
+        raise _http_error(error) from error
+    return _response(details, with_secret=True)
+
+
+@jobs_router.get("/{job_id}", responses=_ERROR_RESPONSES)
+def get_job(job_id: int, user: GetUserDep, session: SessionDep) -> JobResponse:
+    """Show one job; the token only to users allowed to edit it."""
+    _require(user, "GET", dag_id_for(job_id))
+    try:
+        details = jobs_service.get_job_details(session=session, job_id=job_id)
+    except HttpTriggerError as error:
+        raise _http_error(error) from error
+    return _response(details, with_secret=_allowed(user, "PUT", details.job.dag_id))
+
+
+@jobs_router.put("/{job_id}", responses={**_ERROR_RESPONSES, 409: {"description": "Changed meanwhile"}})
+def update_job(
+    job_id: int,
+    body: JobBody,
+    user: GetUserDep,
+    session: SessionDep,
+    if_match: Annotated[str | None, Header()] = None,
+) -> JobResponse:
+    """Replace a job's definition; send the version you read in ``If-Match`` to avoid lost updates."""
+    _require(user, "PUT", dag_id_for(job_id))
+    try:
+        details = jobs_service.update_job(
+            session=session, job_id=job_id, body=body, expected_version=if_match
+        )
+    except HttpTriggerError as error:
+        raise _http_error(error) from error
+    return _response(details, with_secret=True)
+
+
+@jobs_router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERROR_RESPONSES)
+def delete_job(job_id: int, user: GetUserDep, session: SessionDep) -> None:
+    """Delete a job; its URL and token stop working at once, its runs stay in Airflow."""
+    _require(user, "DELETE", dag_id_for(job_id))
+    try:
+        jobs_service.delete_job(session=session, job_id=job_id)
+    except HttpTriggerError as error:
+        raise _http_error(error) from error
+
+
+@jobs_router.post("/{job_id}/rotate", responses=_ERROR_RESPONSES)
+def rotate_job_secret(job_id: int, user: GetUserDep, session: SessionDep) -> JobResponse:
+    """Replace the job's URL and token; the old ones answer 404 from now on."""
+    _require(user, "PUT", dag_id_for(job_id))
+    try:
+        details = jobs_service.rotate_secret(session=session, job_id=job_id)
+    except HttpTriggerError as error:
+        raise _http_error(error) from error
+    return _response(details, with_secret=True)
+
+
+@jobs_router.patch("/{job_id}/enabled", responses={**_ERROR_RESPONSES, 503: {"description": "Not loaded"}})
+def set_job_enabled(job_id: int, body: JobEnabledBody, user: GetUserDep, session: SessionDep) -> JobResponse:
+    """Enable or disable a job (unpause or pause its DAG)."""
+    _require(user, "PUT", dag_id_for(job_id))
+    try:
+        details = jobs_service.set_enabled(session=session, job_id=job_id, enabled=body.enabled)
+    except HttpTriggerError as error:
+        raise _http_error(error) from error
+    return _response(details, with_secret=True)

@@ -1,0 +1,179 @@
+"""``POST /http-trigger/trigger/{url_id}``: start a job with its access token — the product's promise.
+
+The contract (kept exact, callers script against it): 200 ``{"result": "ok", "trigger_job_id": …}``
+only after the run is committed; the same 404 for an unknown URL, a missing header and a wrong
+token; 409 for a disabled job; 4xx with a JSON ``message`` for a caller's mistake; 503 with
+``Retry-After`` when the job can start soon; 500 otherwise — and a 5xx never leaves a run behind.
+Every attempt is recorded, without the token or the URL id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from airflow.utils.session import create_session
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+
+from http_trigger import settings, trigger_calls, trigger_secrets
+from http_trigger.actions import get_action
+from http_trigger.api.datamodels import TriggerResponse
+from http_trigger.api.errors import json_error, status_for
+from http_trigger.errors import HttpTriggerError, JobNotFoundError, JobPausedError
+from http_trigger.job_files import get_job
+from http_trigger.job_model import Job, describe_validation_error
+from http_trigger.job_runs import queue_job_run
+from http_trigger.trigger_calls import TriggerOutcome
+
+log = logging.getLogger(__name__)
+trigger_router = APIRouter(tags=["Trigger"])
+
+NOT_FOUND_MESSAGE = "No job matches this URL and access token"
+_TOKEN_SCHEMES = frozenset({"caauth", "bearer"})
+
+
+class CallerError(HttpTriggerError):
+    """The request itself is wrong (body, parameters); the message tells the caller what to fix."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def token_from_header(authorization: str | None) -> str | None:
+    """Return the token of ``CAAuth <token>`` or ``Bearer <token>``, else None."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() not in _TOKEN_SCHEMES or not value.strip():
+        return None
+    return value.strip()
+
+
+def run_conf_from_body(job: Job, body: bytes) -> dict[str, Any]:
+    """Validate the request body against the job and return the run's ``conf``."""
+    data: Any = {}
+    if body.strip():
+        try:
+            data = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise CallerError(status.HTTP_400_BAD_REQUEST, f"The request body is not valid JSON: {error}")
+        if not isinstance(data, dict):
+            raise CallerError(
+                status.HTTP_400_BAD_REQUEST,
+                f"The request body must be a JSON object of action parameters, not {type(data).__name__}",
+            )
+    if not job.action.parameters_at_execution:
+        if data:
+            raise CallerError(
+                status.HTTP_400_BAD_REQUEST,
+                f"Job {job.id} takes no parameters at execution (they were fixed when it was created); "
+                "send an empty body",
+            )
+        return {}
+    try:
+        parameters = get_action(job.action.type).parameters_model.model_validate(data)
+    except ValidationError as error:
+        raise CallerError(status.HTTP_422_UNPROCESSABLE_CONTENT, describe_validation_error(error))
+    return parameters.model_dump(mode="json")
+
+
+class UnknownTriggerError(HttpTriggerError):
+    """No live job has this URL id and token; deliberately the same answer for every cause."""
+
+
+def _record(
+    job_id: int | None, source: str | None, status_code: int, outcome: TriggerOutcome, message: str
+) -> None:
+    """Record a refused call in its own transaction; a busy database must not turn it into a 500."""
+    try:
+        with create_session(scoped=False) as session:
+            trigger_calls.record_call(
+                session=session,
+                job_id=job_id,
+                source_address=source,
+                status_code=status_code,
+                outcome=outcome,
+                message=message,
+            )
+    except Exception:
+        log.warning("Could not record a %s trigger call for job %s", status_code, job_id, exc_info=True)
+
+
+def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSONResponse:
+    source = request.client.host if request.client else None
+    job_id: int | None = None
+    try:
+        with create_session(scoped=False) as session:
+            job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
+            if job_id is None:
+                raise UnknownTriggerError()
+            job = get_job(settings.jobs_folder(), job_id).job
+            conf = run_conf_from_body(job, body)
+            dag_run = queue_job_run(
+                session=session, dag_bag=request.app.state.dag_bag, job_id=job_id, conf=conf
+            )
+            trigger_calls.record_call(
+                session=session,
+                job_id=job_id,
+                source_address=source,
+                status_code=status.HTTP_200_OK,
+                outcome=TriggerOutcome.STARTED,
+                dag_run_id=dag_run.run_id,
+            )
+            session.commit()
+            log.info("Job %s started by HTTP trigger from %s: run %s", job_id, source, dag_run.run_id)
+            answer = TriggerResponse(trigger_job_id=job_id, dag_id=job.dag_id, dag_run_id=dag_run.run_id)
+            return JSONResponse(answer.model_dump())
+    except (UnknownTriggerError, JobNotFoundError):
+        _record(job_id, source, status.HTTP_404_NOT_FOUND, TriggerOutcome.NOT_FOUND, "unknown URL or token")
+        return json_error(status.HTTP_404_NOT_FOUND, NOT_FOUND_MESSAGE)
+    except CallerError as error:
+        _record(job_id, source, error.status_code, TriggerOutcome.BAD_REQUEST, str(error))
+        return json_error(error.status_code, str(error))
+    except HttpTriggerError as error:
+        code = status_for(error)
+        outcome = TriggerOutcome.PAUSED if isinstance(error, JobPausedError) else TriggerOutcome.NOT_READY
+        _record(job_id, source, code, outcome, str(error))
+        return json_error(code, str(error))
+    except OperationalError:
+        # SQLite answers "database is locked" under concurrent writers; PostgreSQL may be restarting.
+        log.warning("Metadata database busy while starting job %s", job_id, exc_info=True)
+        message = "The metadata database is busy; the job was not started, try again shortly"
+        _record(job_id, source, status.HTTP_503_SERVICE_UNAVAILABLE, TriggerOutcome.BUSY, message)
+        return json_error(status.HTTP_503_SERVICE_UNAVAILABLE, message)
+    except Exception:
+        log.exception("Unexpected error while starting job %s", job_id)
+        message = "Unexpected error; the job was not started"
+        _record(job_id, source, status.HTTP_500_INTERNAL_SERVER_ERROR, TriggerOutcome.ERROR, message)
+        return json_error(status.HTTP_500_INTERNAL_SERVER_ERROR, message)
+
+
+@trigger_router.post(
+    "/trigger/{url_id}",
+    response_model=TriggerResponse,
+    responses={
+        404: {"description": "Unknown URL, missing or wrong token"},
+        409: {"description": "The job is disabled"},
+        413: {"description": "The body is larger than [http_trigger] max_body_bytes"},
+        503: {"description": "Not loaded yet or database busy; retry after Retry-After seconds"},
+    },
+)
+async def trigger_job(url_id: str, request: Request) -> JSONResponse:
+    """Start one run of the job this URL and token belong to."""
+    limit = settings.max_body_bytes()
+    declared = request.headers.get("content-length", "0")
+    if declared.isdigit() and int(declared) > limit:
+        return json_error(status.HTTP_413_CONTENT_TOO_LARGE, f"The request body is larger than {limit} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return json_error(
+                status.HTTP_413_CONTENT_TOO_LARGE, f"The request body is larger than {limit} bytes"
+            )
+    token = token_from_header(request.headers.get("authorization"))
+    return await run_in_threadpool(_start, request, url_id, token, body)

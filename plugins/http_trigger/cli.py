@@ -1,0 +1,128 @@
+"""``http-trigger``: manage jobs from a shell, against the Airflow install of ``AIRFLOW_HOME``.
+
+Like the ``airflow`` CLI, it works on the metadata DB and the jobs folder directly, through the
+same service functions as the JSON API, so every rule lives in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from http_trigger.errors import HttpTriggerError
+
+
+def _details_dict(details: Any) -> dict[str, Any]:
+    return {
+        **details.job.model_dump(mode="json"),
+        "dag_id": details.job.dag_id,
+        "version": details.stored.version,
+        "is_paused": details.is_paused,
+        "trigger_url": details.trigger_url,
+        "token": details.secret.token if details.secret else None,
+        "curl": details.curl,
+    }
+
+
+def _print_details(details: Any, as_json: bool) -> None:
+    data = _details_dict(details)
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    state = {None: "not loaded yet", True: "disabled", False: "enabled"}[details.is_paused]
+    print(f"Job {data['id']}: {data['name']} ({data['action']['type']}, {state})")
+    print(f"  DAG:         {data['dag_id']}")
+    print(f"  Trigger URL: {data['trigger_url']}")
+    print(f"  Token:       {data['token']}")
+    print(f"  curl:        {data['curl']}")
+
+
+def _jobs_list(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger import jobs_service
+
+    jobs, errors = jobs_service.list_jobs(session=session)
+    if args.json:
+        print(json.dumps({"jobs": [_details_dict(d) for d in jobs], "spec_errors": errors}, indent=2))
+        return
+    print(f"{'ID':>5}  {'NAME':<40} {'GROUP':<15} {'ACTION':<24} ENABLED")
+    for details in jobs:
+        job = details.job
+        enabled = "-" if details.is_paused is None else ("no" if details.is_paused else "yes")
+        print(f"{job.id:>5}  {job.name[:40]:<40} {job.group[:15]:<15} {job.action.type:<24} {enabled}")
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+
+
+def _jobs_show(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger import jobs_service
+
+    _print_details(jobs_service.get_job_details(session=session, job_id=args.job_id), args.json)
+
+
+def _jobs_create(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger import jobs_service
+    from http_trigger.job_files import load_spec_mapping, validate_spec
+    from http_trigger.job_model import JobBody
+
+    data = load_spec_mapping(Path(args.file).read_bytes(), source=args.file)
+    job_id = data.pop("id", None)
+    body = validate_spec(data, source=args.file, model=JobBody)
+    _print_details(jobs_service.create_job(session=session, body=body, job_id=job_id), args.json)
+
+
+def _jobs_delete(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger import jobs_service
+
+    jobs_service.delete_job(session=session, job_id=args.job_id)
+    print(json.dumps({"deleted": args.job_id}) if args.json else f"Deleted job {args.job_id}")
+
+
+def _jobs_rotate(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger import jobs_service
+
+    _print_details(jobs_service.rotate_secret(session=session, job_id=args.job_id), args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser: ``http-trigger jobs <command>``."""
+    parser = argparse.ArgumentParser(prog="http-trigger", description=__doc__.splitlines()[0])
+    groups = parser.add_subparsers(dest="group", required=True)
+    jobs = groups.add_parser("jobs", help="manage operation jobs").add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Any, help_text: str, *, with_id: bool = False) -> argparse.ArgumentParser:
+        sub = jobs.add_parser(name, help=help_text)
+        if with_id:
+            sub.add_argument("job_id", type=int, metavar="ID")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command("list", _jobs_list, "list jobs")
+    command("show", _jobs_show, "show a job with its trigger URL, token and curl line", with_id=True)
+    command("create", _jobs_create, "create a job from a YAML spec file").add_argument(
+        "-f", "--file", required=True, help="YAML job spec (an id in it is kept)"
+    )
+    command("delete", _jobs_delete, "delete a job and revoke its URL and token", with_id=True)
+    command("rotate", _jobs_rotate, "issue a new URL and token; the old ones stop working", with_id=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; domain errors print one line and exit with status 1."""
+    args = build_parser().parse_args(argv)
+    from airflow.utils.session import create_session
+
+    try:
+        with create_session() as session:
+            args.handler(args, session)
+    except HttpTriggerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The trigger endpoint's contract, status by status, on a real SQLite metadata DB.
+
+DAGs are parsed by Airflow's DagBag and written by its own sync, as the DAG processor does.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.bundles.manager import DagBundlesManager
+from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+from airflow.models.dag import DagModel
+from airflow.models.dagrun import DagRun
+from airflow.utils.session import create_session
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from http_trigger import jobs_service, trigger_calls
+from http_trigger.api.app import create_app
+from http_trigger.db.models import TriggerCall
+from http_trigger.job_model import JobBody
+
+REPO = Path(__file__).resolve().parents[2]
+NOT_FOUND = {"message": "No job matches this URL and access token"}
+
+
+def body(**overrides) -> JobBody:
+    data = {
+        "name": "Start test EC2 instances",
+        "action": {"type": "ec2_start_instances", "aws_conn_id": "aws_demo", "parameters": {"tag_key": "Env", "tag_value": "test"}},
+    }
+    data.update(overrides)
+    return JobBody.model_validate(data)
+
+
+def parse_jobs_into_db() -> None:
+    """Do what the DAG processor does after a job file changes."""
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(REPO / "dags"), bundle_path=REPO / "dags")
+    assert bag.import_errors == {}
+    sync_bag_to_db(bag, bundle_name="dags-folder", bundle_version=None)
+
+
+@pytest.fixture
+def client(airflow_db, jobs_folder) -> Iterator[TestClient]:
+    with TestClient(create_app(), base_url="http://trigger.example") as test_client:
+        yield test_client
+
+
+def create(job_body: JobBody | None = None, *, parse: bool = True) -> jobs_service.JobDetails:
+    with create_session() as session:
+        details = jobs_service.create_job(session=session, body=job_body or body())
+    if parse:
+        parse_jobs_into_db()
+    return details
+
+
+def runs_of(dag_id: str) -> list[DagRun]:
+    with create_session() as session:
+        return list(session.scalars(select(DagRun).where(DagRun.dag_id == dag_id)))
+
+
+def post(client: TestClient, details: jobs_service.JobDetails, *, token: str | None = None, scheme="CAAuth", **kwargs):
+    headers = kwargs.pop("headers", {})
+    if token is not False:
+        headers["Authorization"] = f"{scheme} {token or details.secret.token}"
+    return client.post(f"/trigger/{details.secret.url_id}", headers=headers, **kwargs)
+
+
+def test_200_only_with_a_committed_run_and_the_exact_body(client):
+    details = create()
+    response = post(client, details, headers={"Content-Length": "0"})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    [run] = runs_of(details.job.dag_id)
+    assert answer == {
+        "result": "ok",
+        "trigger_job_id": details.job.id,
+        "dag_id": details.job.dag_id,
+        "dag_run_id": run.run_id,
+    }
+    assert run.run_id.startswith("http__")
+    assert run.state == "queued"
+    assert run.conf == {}
+    with create_session() as session:
+        [call] = trigger_calls.recent_calls(session=session, job_id=details.job.id)
+        assert (call.status_code, call.outcome, call.dag_run_id) == (200, "started", run.run_id)
+
+
+def test_bearer_scheme_is_accepted_too(client):
+    details = create()
+    assert post(client, details, scheme="Bearer").status_code == 200
+
+
+@pytest.mark.parametrize("case", ["unknown url", "no header", "wrong token", "wrong scheme", "empty token"])
+def test_404_is_the_same_for_every_way_of_not_matching(client, case):
+    details = create()
+    if case == "unknown url":
+        response = client.post("/trigger/not-a-real-url-id", headers={"Authorization": f"CAAuth {details.secret.token}"})
+    elif case == "no header":
+        response = post(client, details, token=False)
+    elif case == "wrong token":
+        response = post(client, details, token="x" * 32)
+    elif case == "wrong scheme":
+        response = post(client, details, scheme="Basic")
+    else:
+        response = client.post(f"/trigger/{details.secret.url_id}", headers={"Authorization": "CAAuth "})
+    assert response.status_code == 404
+    assert response.json() == NOT_FOUND
+    assert runs_of(details.job.dag_id) == []
+
+
+def test_409_for_a_disabled_job_and_no_run_queued(client):
+    details = create(body(enabled=False))
+    response = post(client, details)
+    assert response.status_code == 409
+    assert response.json() == {"message": f"Job {details.job.id} is disabled; enable it to run it"}
+    assert runs_of(details.job.dag_id) == []
+
+
+def test_503_with_retry_after_before_airflow_has_loaded_the_job(client):
+    details = create(parse=False)
+    response = post(client, details)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "not loaded by Airflow yet" in response.json()["message"]
+
+
+def test_503_with_retry_after_while_the_database_is_locked(client, airflow_db, monkeypatch):
+    details = create()
+    locker = sqlite3.connect(airflow_db, timeout=0)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        response = post(client, details)
+    finally:
+        locker.rollback()
+        locker.close()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json() == {"message": "The metadata database is busy; the job was not started, try again shortly"}
+    assert runs_of(details.job.dag_id) == []
+
+
+def test_500_leaves_no_run_behind(client, monkeypatch):
+    details = create()
+
+    def fail(**kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(trigger_calls, "record_call", fail)
+    response = post(client, details)
+    assert response.status_code == 500
+    assert response.json() == {"message": "Unexpected error; the job was not started"}
+    assert runs_of(details.job.dag_id) == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "message"),
+    [
+        (b"{not json", 400, "The request body is not valid JSON: "),
+        (b"[1, 2]", 400, "The request body must be a JSON object of action parameters, not list"),
+        (b'{"tag_key": "Env"}', 400, "takes no parameters at execution (they were fixed when it was created); send an empty body"),
+    ],
+)
+def test_4xx_for_a_bad_body_of_a_job_with_fixed_parameters(client, payload, status, message):
+    details = create()
+    response = post(client, details, content=payload, headers={"Content-Type": "application/json"})
+    assert response.status_code == status
+    assert message in response.json()["message"]
+    assert runs_of(details.job.dag_id) == []
+
+
+def test_413_for_a_body_over_the_limit(client):
+    details = create()
+    response = post(client, details, content=b"{" + b" " * (64 * 1024) + b"}")
+    assert response.status_code == 413
+    assert response.json() == {"message": "The request body is larger than 65536 bytes"}
+    assert runs_of(details.job.dag_id) == []
+
+
+def test_parameters_at_execution_are_validated_and_become_the_run_conf(client):
+    details = create(body(action={"type": "ec2_start_instances", "aws_conn_id": "aws_demo", "parameters_at_execution": True}))
+    bad = post(client, details, content=json.dumps({"instance_ids": ["i-1"], "colour": "red"}))
+    assert bad.status_code == 422
+    assert "instance_ids.0: String should match pattern" in bad.json()["message"]
+    assert "colour: Extra inputs are not permitted" in bad.json()["message"]
+    assert runs_of(details.job.dag_id) == []
+    good = post(client, details, content=json.dumps({"instance_ids": ["i-0123456789abcdef0"]}))
+    assert good.status_code == 200
+    [run] = runs_of(details.job.dag_id)
+    assert run.conf["instance_ids"] == ["i-0123456789abcdef0"]
+
+
+def test_rotate_makes_old_url_and_token_404_at_once(client):
+    details = create()
+    with create_session() as session:
+        rotated = jobs_service.rotate_secret(session=session, job_id=details.job.id)
+    assert rotated.secret.url_id != details.secret.url_id and rotated.secret.token != details.secret.token
+    assert post(client, details).status_code == 404
+    assert post(client, rotated).status_code == 200
+
+
+def test_every_attempt_is_recorded_without_the_token(client):
+    details = create()
+    post(client, details, token="wrong-token-value")
+    post(client, details)
+    with create_session() as session:
+        calls = list(session.scalars(select(TriggerCall).order_by(TriggerCall.id.desc()).limit(2)))
+        paused = session.scalar(select(DagModel.is_paused).where(DagModel.dag_id == details.job.dag_id))
+    assert paused is False
+    assert [(c.status_code, c.outcome) for c in calls] == [(200, "started"), (404, "not_found")]
+    for call in calls:
+        stored = json.dumps([call.message, call.source_address, call.dag_run_id])
+        assert details.secret.token not in stored and details.secret.url_id not in stored
