@@ -1,0 +1,35 @@
+# The two commands of http-trigger: `make run` (the whole product, embedded) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PORT ?= 8080
+MOTO_PORT ?= 5000
+
+.PHONY: run test install lock clean
+
+# Install exactly the locked versions, then this package in editable mode (no build isolation,
+# so the locked setuptools builds it and nothing unpinned is fetched).
+$(INSTALLED): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(BIN)/python -m http_trigger.demo --port $(PORT) --moto-port $(MOTO_PORT)
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+# Re-resolve the lock from requirements.in (needs the package registry).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -r requirements.in
+	{ head -n 2 requirements.txt; .lock-venv/bin/python -m pip freeze --all --exclude-editable; } > requirements.txt.new
+	mv requirements.txt.new requirements.txt && rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .airflow
