@@ -6,13 +6,12 @@ and the caller commits: the trigger endpoint answers 200 only once the run is in
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from airflow.models.dag import DagModel
 from airflow.models.dagbag import DBDagBag
 from airflow.models.dagrun import DagRun
-from airflow.utils import timezone
+from airflow.sdk import timezone
 from airflow.utils.state import DagRunState
 from airflow.utils.types import DagRunTriggeredByType, DagRunType
 from sqlalchemy import select
@@ -20,14 +19,9 @@ from sqlalchemy.orm import Session
 
 from http_trigger.errors import JobNotReadyError, JobPausedError
 from http_trigger.job_model import dag_id_for
+from http_trigger.run_ids import http_run_id
 
-HTTP_RUN_ID_PREFIX = "http__"
 TRIGGERING_USER = "http-trigger"
-
-
-def http_run_id() -> str:
-    """Return a run id that marks the run as HTTP-triggered and never collides in a burst."""
-    return f"{HTTP_RUN_ID_PREFIX}{timezone.utcnow().isoformat()}_{secrets.token_hex(4)}"
 
 
 def queue_job_run(

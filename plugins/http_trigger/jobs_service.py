@@ -127,6 +127,7 @@ def set_enabled(*, session: Session, job_id: int, enabled: bool) -> JobDetails:
     if dag_model is None:
         raise JobNotReadyError(job_id)
     dag_model.is_paused = not enabled
+    session.flush()
     return _details(session, stored)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import stat
@@ -41,19 +40,12 @@ def _config(home: Path, dags_folder: Path | None = None) -> StackConfig:
     if dags_folder is None:
         dags_folder = REPO_ROOT / "dags"
         dags_folder.mkdir(exist_ok=True)
-    extra_env = {}
-    if importlib.util.find_spec("http_trigger.db") is None or (
-        importlib.util.find_spec("http_trigger.db.manager") is None
-    ):
-        # The plugin's DB manager is written separately; test the stack without it until it exists.
-        extra_env["AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS"] = ""
     return StackConfig(
         home=home,
         api_port=free_port(),
         moto_port=free_port(),
         dags_folder=dags_folder,
         plugins_folder=REPO_ROOT / "plugins",
-        extra_env=extra_env,
     )
 
 

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from http_trigger import settings
+from http_trigger.run_ids import is_http_run
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 # A failing action task pushes a one-line summary of its error under this XCom key.
 ERROR_XCOM_KEY = "error"
-# The trigger endpoint names its runs "http__<...>"; Airflow names cron runs "scheduled__<...>".
-HTTP_RUN_ID_PREFIX = "http__"
+# Airflow names cron runs "scheduled__<...>".
 SCHEDULED_RUN_ID_PREFIX = "scheduled__"
 
 
@@ -35,7 +35,7 @@ def build_payload(context: Context, *, job_id: int, job_name: str, status: str) 
     dag_run = context["dag_run"]
     run_id: str = dag_run.run_id
     run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
-    if run_id.startswith(HTTP_RUN_ID_PREFIX):
+    if is_http_run(run_id):
         trigger_source = "http"
     elif run_type == "scheduled" or run_id.startswith(SCHEDULED_RUN_ID_PREFIX):
         trigger_source = "scheduled"

@@ -1,0 +1,1 @@
+"""Measurements of http-trigger on a real embedded stack; each script records, never asserts."""

@@ -1,0 +1,100 @@
+"""Real parts for integration tests: one embedded stack (Airflow processes + moto) and receivers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from http_trigger import demo
+from http_trigger.embedded_stack import EmbeddedStack, StackConfig, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T | None], *, timeout: float = 90, interval: float = 0.5, what: str) -> T:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class ReceivedRequest:
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class WebhookReceiver:
+    """A local HTTP server that records every POST (the webhook and Slack target in tests)."""
+
+    url: str
+    requests: list[ReceivedRequest] = field(default_factory=list)
+
+    def to(self, path: str) -> list[ReceivedRequest]:
+        return [request for request in self.requests if request.path == path]
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    receiver: WebhookReceiver
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            length = int(self.headers.get("Content-Length", 0))
+            raw = self.rfile.read(length)
+            receiver.requests.append(
+                ReceivedRequest(path=self.path, headers=dict(self.headers), body=json.loads(raw or b"null"))
+            )
+            self.send_response(500 if self.path.startswith("/broken") else 200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver = WebhookReceiver(url=f"http://127.0.0.1:{server.server_address[1]}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
+    """Start Airflow (API server, scheduler, DAG processor, triggerer) and moto on free ports."""
+    config = StackConfig(
+        home=tmp_path_factory.mktemp("airflow-home"),
+        api_port=free_port(),
+        moto_port=free_port(),
+        dags_folder=REPO / "dags",
+        plugins_folder=REPO / "plugins",
+    )
+    with EmbeddedStack(config) as running:
+        demo.ensure_aws_connection(running)
+        yield running
+
+
+@pytest.fixture(scope="session")
+def api(stack: EmbeddedStack) -> Iterator[httpx.Client]:
+    """An HTTP client logged in to the stack as admin (Airflow's JWT)."""
+    token = stack.get_api_token()
+    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        yield client
