@@ -183,6 +183,9 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{config.home / 'airflow.db'}",
             "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": DB_MANAGER,
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            # LocalExecutor forks one worker per parallelism slot up front; 32 (the default) only
+            # crowds a one-machine install, where jobs mostly wait on AWS.
+            "AIRFLOW__CORE__PARALLELISM": "8",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(config.dags_folder),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(config.plugins_folder),

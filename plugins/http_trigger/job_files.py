@@ -19,7 +19,8 @@ import yaml
 from pydantic import ValidationError
 
 from http_trigger.errors import JobConflictError, JobNotFoundError, JobSpecError
-from http_trigger.job_model import Job, JobBody, describe_validation_error
+from http_trigger.job_model import Job, JobBody
+from http_trigger.validation import describe_validation_error
 
 SPEC_SUFFIX = ".yaml"
 SpecModel = TypeVar("SpecModel", Job, JobBody)

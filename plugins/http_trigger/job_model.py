@@ -15,20 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from http_trigger.actions import ACTIONS
 from http_trigger.post_processing import POST_PROCESSING
+from http_trigger.validation import describe_validation_error
 
 DAG_ID_PREFIX = "http_trigger_job_"
 _TAG_PATTERN = re.compile(r"^[\w .:/@-]{1,100}$")
-
-
-def describe_validation_error(error: ValidationError, prefix: str | None = None) -> str:
-    """Render pydantic errors as ``field.path: reason (got value)``, the form users act on."""
-    lines = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in (*([prefix] if prefix else []), *item["loc"])) or "(spec)"
-        message = item["msg"].removeprefix("Value error, ")
-        got = "" if item["type"] in ("missing", "value_error") else f" (got {item.get('input')!r})"
-        lines.append(f"{field}: {message}{got}")
-    return "; ".join(lines)
 
 
 class _StrictModel(BaseModel):

@@ -13,51 +13,11 @@ way the operator validates them with ``parameters_model`` when it executes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from http_trigger.actions import ec2
+from http_trigger.actions.base import ActionType
 
-import pydantic
-from airflow.sdk import BaseOperator
-
-from http_trigger.actions.ec2 import (
-    EC2StartInstancesOperator,
-    EC2StopInstancesOperator,
-    Ec2InstancesParameters,
-)
-
-
-@dataclass(frozen=True)
-class ActionType:
-    """One kind of AWS operation: how it is named and shown, what it takes, what runs it."""
-
-    name: str
-    title: str
-    description: str
-    parameters_model: type[pydantic.BaseModel]
-    operator_class: type[BaseOperator]
-
-
-_ACTION_TYPES: tuple[ActionType, ...] = (
-    ActionType(
-        name="ec2_start_instances",
-        title="EC2: Start instances",
-        description=(
-            "Start the EC2 instances given by id, or every instance carrying a tag, "
-            "and wait until they are running."
-        ),
-        parameters_model=Ec2InstancesParameters,
-        operator_class=EC2StartInstancesOperator,
-    ),
-    ActionType(
-        name="ec2_stop_instances",
-        title="EC2: Stop instances",
-        description=(
-            "Stop the EC2 instances given by id, or every instance carrying a tag, "
-            "and wait until they are stopped."
-        ),
-        parameters_model=Ec2InstancesParameters,
-        operator_class=EC2StopInstancesOperator,
-    ),
-)
+# One line per service module; each module declares its own ACTION_TYPES.
+_ACTION_TYPES: tuple[ActionType, ...] = (*ec2.ACTION_TYPES,)
 
 
 def _index(action_types: tuple[ActionType, ...]) -> dict[str, ActionType]:

@@ -17,11 +17,11 @@ from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.amazon.aws.utils.waiter_with_logging import wait
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowTaskTimeout
+from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from http_trigger.post_processing.payload import ERROR_XCOM_KEY
+from http_trigger.actions.base import ActionOperatorMixin, ActionParameters, ActionType
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -29,13 +29,12 @@ if TYPE_CHECKING:
 INSTANCE_ID_PATTERN = r"^i-[0-9a-f]{8,17}$"
 # Instances that can still be started or stopped; shutting-down ones are on their way to terminated.
 _LIVE_STATES = ["pending", "running", "stopping", "stopped"]
-_ERROR_SUMMARY_MAX_CHARS = 1000
 
 
-class Ec2InstancesParameters(BaseModel):
+class Ec2InstancesParameters(ActionParameters):
     """Choose EC2 instances by id or by one tag, and whether to wait until they reach their final state."""
 
-    model_config = ConfigDict(extra="forbid", title="EC2 instances")
+    model_config = ConfigDict(title="EC2 instances")
 
     instance_ids: list[Annotated[str, Field(pattern=INSTANCE_ID_PATTERN)]] = Field(
         default_factory=list,
@@ -70,17 +69,7 @@ class Ec2InstancesParameters(BaseModel):
         return self
 
 
-def _describe_validation_error(error: ValidationError) -> str:
-    """Render pydantic errors as ``field: reason (got value)``, one per field, on one line."""
-    parts = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "parameters"
-        got = f" (got {item['input']!r})" if item["loc"] else ""
-        parts.append(f"{field}: {item['msg']}{got}")
-    return "; ".join(parts)
-
-
-class _EC2InstancesStateOperator(AwsBaseOperator[EC2Hook]):
+class _EC2InstancesStateOperator(ActionOperatorMixin, AwsBaseOperator[EC2Hook]):
     """
     Move EC2 instances to a state and, optionally, wait until they all reach it.
 
@@ -122,23 +111,7 @@ class _EC2InstancesStateOperator(AwsBaseOperator[EC2Hook]):
         # The hook's start/stop/describe helpers only exist in client mode.
         return {**super()._hook_parameters, "api_type": "client_type"}
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        try:
-            return self._run(context)
-        except (Exception, AirflowTaskTimeout) as error:
-            # The failure post-processing reads this to tell the receiver what went wrong.
-            ti = context.get("ti")
-            if ti is not None:
-                summary = f"{type(error).__name__}: {error}"[:_ERROR_SUMMARY_MAX_CHARS]
-                try:
-                    ti.xcom_push(key=ERROR_XCOM_KEY, value=summary)
-                except Exception:
-                    # Never let the report hide the error itself.
-                    self.log.warning("Could not record the error of task %s", self.task_id, exc_info=True)
-            raise
-
-    def _run(self, context: Context) -> dict[str, Any]:
-        parameters = self._validated_parameters(context)
+    def run_action(self, context: Context, parameters: Ec2InstancesParameters) -> dict[str, Any]:
         instance_ids = self._resolve_instance_ids(parameters)
         self.log.info("%s EC2 instances %s", self.verb, ", ".join(instance_ids))
         try:
@@ -157,16 +130,6 @@ class _EC2InstancesStateOperator(AwsBaseOperator[EC2Hook]):
         }
         self.log.info("EC2 instances %s are %s", ", ".join(instance_ids), self.final_state)
         return {"instance_ids": instance_ids, "states": states, "waited": True}
-
-    def _validated_parameters(self, context: Context) -> Ec2InstancesParameters:
-        raw = self.parameters if self.parameters is not None else (context["dag_run"].conf or {})
-        try:
-            return self.parameters_model.model_validate(raw)
-        except ValidationError as error:
-            # Wrong parameters stay wrong on a retry.
-            raise AirflowFailException(
-                f"Invalid parameters for task {self.task_id}: {_describe_validation_error(error)}"
-            ) from None
 
     def _resolve_instance_ids(self, parameters: Ec2InstancesParameters) -> list[str]:
         if parameters.instance_ids:
@@ -226,3 +189,27 @@ class EC2StopInstancesOperator(_EC2InstancesStateOperator):
 
     def _change_state(self, instance_ids: list[str]) -> list[dict[str, Any]]:
         return self.hook.stop_instances(instance_ids=instance_ids)["StoppingInstances"]
+
+
+ACTION_TYPES: tuple[ActionType, ...] = (
+    ActionType(
+        name="ec2_start_instances",
+        title="EC2: Start instances",
+        description=(
+            "Start the EC2 instances given by id, or every instance carrying a tag, "
+            "and wait until they are running."
+        ),
+        parameters_model=Ec2InstancesParameters,
+        operator_class=EC2StartInstancesOperator,
+    ),
+    ActionType(
+        name="ec2_stop_instances",
+        title="EC2: Stop instances",
+        description=(
+            "Stop the EC2 instances given by id, or every instance carrying a tag, "
+            "and wait until they are stopped."
+        ),
+        parameters_model=Ec2InstancesParameters,
+        operator_class=EC2StopInstancesOperator,
+    ),
+)

@@ -26,7 +26,8 @@ from http_trigger.api.datamodels import TriggerResponse
 from http_trigger.api.errors import json_error, status_for
 from http_trigger.errors import HttpTriggerError, JobNotFoundError, JobPausedError
 from http_trigger.job_files import get_job
-from http_trigger.job_model import Job, describe_validation_error
+from http_trigger.job_model import Job
+from http_trigger.validation import describe_validation_error
 from http_trigger.job_runs import queue_job_run
 from http_trigger.trigger_calls import TriggerOutcome
 

@@ -1,0 +1,639 @@
+"""Measure how fast http-trigger turns a new job and a trigger POST into running work; write BENCHMARKS.md.
+
+Run from the repository root::
+
+    .venv/bin/python -m benchmarks.measure_trigger [--jobs N] [--triggers M]
+
+It starts a complete embedded stack (Airflow's API server, scheduler, DAG processor and triggerer
+with SQLite and the LocalExecutor, plus a moto server) in a temporary home on free ports, creates the
+demo AWS connection and instances, and then measures, through HTTP only:
+
+1. new job -> triggerable: from sending ``POST /http-trigger/api/jobs`` to the first trigger POST
+   answered 200, polling the trigger URL every 0.2 s and counting the 503s before it;
+2. trigger POST -> action running / run finished: from the client's send time (UTC) to the
+   ``action`` task instance's ``start_date`` and to the run's ``end_date``, as the server records them;
+3. the HTTP round trip of the trigger POST itself.
+
+Figures are recorded, never judged: nothing here asserts on timing. BENCHMARKS.md is written as a
+whole from this script's output, so it always matches the command it names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import shlex
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from http_trigger import demo
+from http_trigger.embedded_stack import EmbeddedStack, StackConfig, free_port
+
+log = logging.getLogger("benchmarks.measure_trigger")
+
+REPO = Path(__file__).resolve().parents[1]
+COMMAND = ".venv/bin/python -m benchmarks.measure_trigger"
+POLL_INTERVAL = 0.2  # seconds between two trigger POSTs while waiting for a new job
+STATE_POLL_INTERVAL = 0.25  # seconds between two reads of a run or task instance (server timestamps are used)
+FINISHED = ("success", "failed")
+T = TypeVar("T")
+
+
+class BenchmarkError(RuntimeError):
+    """The stack did not behave well enough to measure (an unexpected answer, or a timeout)."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Samples and statistics
+
+
+@dataclass
+class NewJobSample:
+    job_id: int
+    create_seconds: float  # round trip of POST /http-trigger/api/jobs
+    ready_seconds: float  # from sending the create POST to receiving the first 200 of the trigger URL
+    attempts: int  # trigger POSTs sent, the successful one included
+    statuses: Counter[str] = field(default_factory=Counter)  # refused attempts by kind ("503 not loaded", …)
+    run_state: str = ""
+
+    @property
+    def refused_503(self) -> int:
+        return sum(count for kind, count in self.statuses.items() if kind.startswith("503"))
+
+
+@dataclass
+class TriggerSample:
+    run_id: str
+    round_trip_seconds: float  # the trigger POST, on a new connection, as curl would send it
+    to_run_start: float | None  # client send time -> the run's start_date (scheduler picked it up)
+    to_action_start: float | None  # client send time -> the action task instance's start_date
+    to_run_end: float | None  # client send time -> the run's end_date
+    action_seconds: float | None  # the action task's own duration (end_date - start_date)
+    run_state: str
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Return the ``fraction`` quantile by linear interpolation between closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class Summary:
+    name: str
+    unit: str  # "s" or "ms"
+    values: tuple[float, ...]
+
+    def row(self) -> list[str]:
+        scale = 1000.0 if self.unit == "ms" else 1.0
+        if not self.values:
+            return [self.name, self.unit, "0", "–", "–", "–", "–"]
+        figures = [
+            min(self.values),
+            statistics.median(self.values),
+            percentile(self.values, 0.9),
+            max(self.values),
+        ]
+        digits = 1 if self.unit == "ms" else 2
+        return [self.name, self.unit, str(len(self.values)), *(f"{v * scale:.{digits}f}" for v in figures)]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
+    """Return a Markdown table, padded so it reads as well in a terminal; ``align`` has "l"/"r" per column."""
+    widths = [max(3, *(len(str(cell)) for cell in column)) for column in zip(header, *rows)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [
+            str(cell).rjust(width) if side == "r" else str(cell).ljust(width)
+            for cell, width, side in zip(cells, widths, align)
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = ["-" * (width - 1) + ":" if side == "r" else "-" * width for width, side in zip(widths, align)]
+    return "\n".join([line(header), "| " + " | ".join(rule) + " |", *(line(row) for row in rows)])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Talking to the stack
+
+
+def wait_for(check: Callable[[], T | None], *, timeout: float, interval: float, what: str) -> T:
+    """Poll ``check`` until it returns something truthy; raise naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise BenchmarkError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def server_time(value: str | None) -> datetime | None:
+    """Parse a timestamp of Airflow's REST API (ISO 8601, UTC)."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def seconds_between(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else (end - start).total_seconds()
+
+
+def job_body(name: str) -> dict[str, Any]:
+    """The measured job: start the EC2 instances tagged Env=test in the demo account, no post-processing."""
+    return {
+        "name": name,
+        "group": "benchmarks",
+        "description": "Created by benchmarks/measure_trigger.py",
+        "action": {
+            "type": "ec2_start_instances",
+            "aws_conn_id": demo.AWS_CONN_ID,
+            "region": demo.REGION,
+            "parameters": {"tag_key": "Env", "tag_value": "test"},
+        },
+    }
+
+
+def post_trigger(job: dict[str, Any]) -> httpx.Response:
+    """Send the trigger POST the way the job's curl line does (new connection, empty body)."""
+    headers = {"Authorization": f"CAAuth {job['token']}", "Content-Length": "0"}
+    return httpx.post(job["trigger_url"], headers=headers, timeout=30)
+
+
+def refusal_kind(response: httpx.Response) -> str:
+    """Name a non-200 trigger answer: a 503 says whether the job was not loaded or the DB was busy."""
+    try:
+        message = str(response.json().get("message", ""))
+    except ValueError:
+        message = response.text[:200]
+    if response.status_code == 503:
+        if "not loaded" in message:
+            return "503 not loaded yet"
+        if "busy" in message:
+            return "503 database busy"
+    return f"{response.status_code} {message}".strip()
+
+
+def get_run(api: httpx.Client, dag_id: str, run_id: str) -> dict[str, Any]:
+    response = api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def get_action_ti(api: httpx.Client, dag_id: str, run_id: str) -> dict[str, Any] | None:
+    """Return the run's ``action`` task instance, or None while the scheduler has not created it."""
+    response = api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/action")
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def wait_for_run_end(api: httpx.Client, dag_id: str, run_id: str, timeout: float) -> dict[str, Any]:
+    return wait_for(
+        lambda: (run := get_run(api, dag_id, run_id))["state"] in FINISHED and run,
+        timeout=timeout,
+        interval=STATE_POLL_INTERVAL,
+        what=f"run {run_id} of {dag_id} to finish",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The measurements
+
+
+def measure_new_job(api: httpx.Client, name: str, ready_timeout: float, run_timeout: float) -> tuple[
+    NewJobSample, dict[str, Any]
+]:
+    """Create a job and poll its trigger URL until it answers 200; wait for that run to finish."""
+    started = time.perf_counter()
+    response = api.post("/http-trigger/api/jobs", json=job_body(name))
+    create_seconds = time.perf_counter() - started
+    if response.status_code != 201:
+        raise BenchmarkError(f"creating job {name!r} answered {response.status_code}: {response.text}")
+    job = dict(response.json())
+    statuses: Counter[str] = Counter()
+    attempts = 0
+    while True:
+        attempts += 1
+        answer = post_trigger(job)
+        if answer.status_code == 200:
+            ready_seconds = time.perf_counter() - started
+            break
+        kind = refusal_kind(answer)
+        statuses[kind] += 1
+        if answer.status_code != 503:
+            raise BenchmarkError(f"the trigger URL of job {job['id']} answered {kind!r} instead of 503 or 200")
+        if time.perf_counter() - started > ready_timeout:
+            raise BenchmarkError(f"job {job['id']} was not triggerable after {ready_timeout:.0f} s ({statuses})")
+        time.sleep(POLL_INTERVAL)
+    run = wait_for_run_end(api, job["dag_id"], answer.json()["dag_run_id"], run_timeout)
+    sample = NewJobSample(
+        job_id=int(job["id"]),
+        create_seconds=create_seconds,
+        ready_seconds=ready_seconds,
+        attempts=attempts,
+        statuses=statuses,
+        run_state=str(run["state"]),
+    )
+    return sample, job
+
+
+def measure_trigger(api: httpx.Client, job: dict[str, Any], run_timeout: float) -> TriggerSample:
+    """POST the trigger once, then read when the action started and when the run ended (server times)."""
+    sent_at = datetime.now(timezone.utc)
+    started = time.perf_counter()
+    response = post_trigger(job)
+    round_trip = time.perf_counter() - started
+    if response.status_code != 200:
+        raise BenchmarkError(f"the trigger POST answered {refusal_kind(response)!r}")
+    run_id = str(response.json()["dag_run_id"])
+    dag_id = job["dag_id"]
+
+    def action_started() -> dict[str, Any] | None:
+        ti = get_action_ti(api, dag_id, run_id)
+        if ti and ti.get("start_date"):
+            return ti
+        # A run that ended without starting its action (it should not) must not hang the measurement.
+        if ti and get_run(api, dag_id, run_id)["state"] in FINISHED:
+            return ti
+        return None
+
+    wait_for(action_started, timeout=run_timeout, interval=STATE_POLL_INTERVAL, what=f"the action of {run_id}")
+    run = wait_for_run_end(api, dag_id, run_id, run_timeout)
+    ti = get_action_ti(api, dag_id, run_id) or {}
+    action_start, action_end = server_time(ti.get("start_date")), server_time(ti.get("end_date"))
+    return TriggerSample(
+        run_id=run_id,
+        round_trip_seconds=round_trip,
+        to_run_start=seconds_between(sent_at, server_time(run.get("start_date"))),
+        to_action_start=seconds_between(sent_at, action_start),
+        to_run_end=seconds_between(sent_at, server_time(run.get("end_date"))),
+        action_seconds=seconds_between(action_start, action_end) if action_start else None,
+        run_state=str(run["state"]),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def machine_facts() -> dict[str, str]:
+    def version(distribution: str) -> str:
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    cpu_model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        uname = subprocess.run(["uname", "-srm"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        uname = f"{platform.system()} {platform.release()} {platform.machine()}"
+    cpus = str(os.cpu_count() or "unknown")
+    return {
+        "CPUs": f"{cpus} ({cpu_model})" if cpu_model else cpus,
+        "uname -srm": uname,
+        "Python": platform.python_version(),
+        "Apache Airflow": version("apache-airflow"),
+        "apache-airflow-providers-amazon": version("apache-airflow-providers-amazon"),
+        "moto": version("moto"),
+        "Metadata database": f"SQLite {sqlite3.sqlite_version} (the embedded stack's default)",
+        "Executor": "LocalExecutor (the embedded stack's default)",
+    }
+
+
+def summaries(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample]) -> list[Summary]:
+    ok = [t for t in triggers if t.run_state == "success"]
+
+    def present(values: Sequence[float | None]) -> tuple[float, ...]:
+        return tuple(v for v in values if v is not None)
+
+    return [
+        Summary("1. New job -> first 200 of its trigger URL", "s", tuple(s.ready_seconds for s in new_jobs)),
+        Summary("   503 answers before that 200 (count)", "n", tuple(float(s.refused_503) for s in new_jobs)),
+        Summary("   POST /http-trigger/api/jobs round trip", "ms", tuple(s.create_seconds for s in new_jobs)),
+        Summary("2. Trigger POST -> run start_date", "s", present([t.to_run_start for t in triggers])),
+        Summary("   Trigger POST -> action start_date", "s", present([t.to_action_start for t in triggers])),
+        Summary("   Trigger POST -> run end_date (success)", "s", present([t.to_run_end for t in ok])),
+        Summary("   action task duration", "s", present([t.action_seconds for t in triggers])),
+        Summary("3. Trigger POST round trip", "ms", tuple(t.round_trip_seconds for t in triggers)),
+    ]
+
+
+def figures_table(rows: Sequence[Summary]) -> str:
+    rendered = []
+    for summary in rows:
+        row = summary.row()
+        if summary.unit == "n":  # counts: whole numbers, median may be .5
+            row = [row[0], "count", row[2], *(cell if cell == "–" else f"{float(cell):g}" for cell in row[3:])]
+        rendered.append(row)
+    return markdown_table(["Metric", "unit", "n", "min", "median", "p90", "max"], rendered, "llrrrrr")
+
+
+def samples_tables(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample]) -> str:
+    def fmt(value: float | None, scale: float = 1.0, digits: int = 2) -> str:
+        return "–" if value is None else f"{value * scale:.{digits}f}"
+
+    job_rows = [
+        [
+            str(index),
+            str(s.job_id),
+            fmt(s.create_seconds, 1000, 1),
+            fmt(s.ready_seconds),
+            str(s.attempts),
+            ", ".join(f"{count}× {kind}" for kind, count in sorted(s.statuses.items())) or "none",
+            s.run_state,
+        ]
+        for index, s in enumerate(new_jobs, 1)
+    ]
+    trigger_rows = [
+        [
+            str(index),
+            fmt(t.round_trip_seconds, 1000, 1),
+            fmt(t.to_run_start),
+            fmt(t.to_action_start),
+            fmt(t.action_seconds),
+            fmt(t.to_run_end),
+            t.run_state,
+        ]
+        for index, t in enumerate(triggers, 1)
+    ]
+    return (
+        "New jobs, in creation order:\n\n"
+        + markdown_table(
+            ["#", "job id", "create POST (ms)", "-> first 200 (s)", "trigger POSTs", "refused before the 200",
+             "first run"],
+            job_rows,
+            "rrrrrll",
+        )
+        + "\n\nTriggers of one job, in order (times from the client's send time, in seconds):\n\n"
+        + markdown_table(
+            ["#", "POST round trip (ms)", "-> run start", "-> action start", "action took", "-> run end",
+             "run state"],
+            trigger_rows,
+            "rrrrrrl",
+        )
+    )
+
+
+def observations(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample]) -> list[str]:
+    """Plain facts of this run worth a reader's attention, derived from the samples."""
+    notes = []
+    kinds: Counter[str] = Counter()
+    for sample in new_jobs:
+        kinds.update(sample.statuses)
+    total_503 = sum(count for kind, count in kinds.items() if kind.startswith("503"))
+    described = ", ".join(f"{count} × {kind!r}" for kind, count in sorted(kinds.items())) or "none"
+    notes.append(
+        f"Before each new job's first 200 its trigger URL answered 503 {total_503} times over "
+        f"{len(new_jobs)} job{'s' if len(new_jobs) != 1 else ''} ({described}); at one POST every {POLL_INTERVAL} s plus the round trip, "
+        "this is roughly how long the job stayed untriggerable."
+    )
+    busy = kinds.get("503 database busy", 0)
+    if busy:
+        notes.append(f"{busy} of those 503s were 'database busy' (SQLite locked by another writer), not 'not loaded'.")
+    failed_jobs = [s.job_id for s in new_jobs if s.run_state != "success"]
+    failed_runs = [t.run_id for t in triggers if t.run_state != "success"]
+    if failed_jobs or failed_runs:
+        notes.append(
+            f"Runs that did not succeed: first runs of jobs {failed_jobs or 'none'}, triggered runs "
+            f"{failed_runs or 'none'}; they are left out of 'run end (success)'."
+        )
+    for label, values in (
+        ("new job -> first 200", [s.ready_seconds for s in new_jobs]),
+        ("trigger POST -> action start", [t.to_action_start for t in triggers if t.to_action_start is not None]),
+        ("trigger POST round trip", [t.round_trip_seconds for t in triggers]),
+    ):
+        if len(values) >= 3:
+            median = statistics.median(values)
+            outliers = [i for i, v in enumerate(values, 1) if median > 0 and v > 2 * median]
+            if outliers:
+                notes.append(
+                    f"Outliers (more than twice the median) in {label}: sample(s) {outliers}, "
+                    f"max {max(values):.3f} s vs median {median:.3f} s."
+                )
+    return notes
+
+
+def render_markdown(
+    *,
+    command: str,
+    started_at: datetime,
+    stack_seconds: float,
+    total_seconds: float,
+    facts: dict[str, str],
+    new_jobs: Sequence[NewJobSample],
+    triggers: Sequence[TriggerSample],
+) -> str:
+    facts_table = markdown_table(["Item", "Value"], [[k, v] for k, v in facts.items()], "ll")
+    notes = "\n".join(f"- {note}" for note in observations(new_jobs, triggers))
+    return f"""# Benchmarks
+
+<!-- This whole file is the output of the command below; change benchmarks/measure_trigger.py, not this file. -->
+
+How quickly http-trigger turns a new job, and then a trigger POST, into work running on Airflow.
+The figures come from one run of `benchmarks/measure_trigger.py` on a real embedded stack: Airflow's
+API server, scheduler, DAG processor and triggerer, and a moto server standing in for AWS, all started
+as separate processes in a temporary home on free ports (the same stack as `make run` and the
+integration tests). The script talks to it over HTTP only, and it records; it asserts nothing.
+
+## What is measured, and why
+
+1. **New job -> triggerable.** A new job is a YAML spec plus a registration row; its DAG exists only
+   once the DAG processor has parsed the factory file again. Until then the trigger URL answers 503
+   ("not loaded yet", with `Retry-After`). The plugin inserts a priority parsing request on every job
+   write so that this happens at once instead of at the file's next periodic re-parse (every
+   `[dag_processor] min_file_process_interval`, 30 s by default). Measured: from sending `POST /http-trigger/api/jobs` to
+   receiving the first 200 from the job's trigger URL, which is POSTed every {POLL_INTERVAL} s
+   (resolution: that interval plus one round trip). The 503s answered before the 200 are counted.
+   Each job's first run is left to finish before the next job is created, so the jobs are measured
+   one at a time on an otherwise idle stack.
+2. **Trigger POST -> action running.** What a caller waits for after the 200: the scheduler must pick
+   up the queued run and the LocalExecutor must start the `action` task. Measured: from the client's
+   send time (UTC, taken just before the POST) to the run's `start_date`, to the `action` task
+   instance's `start_date`, and to the run's `end_date` (successful runs only), as the server
+   records them (`/api/v2/dags/{{dag_id}}/dagRuns/{{run_id}}` and `.../taskInstances/action`). Client and
+   server share the machine's clock. The action starts the two demo instances tagged `Env=test` on
+   moto and waits until they run; its own duration is shown too, so queueing and work can be told
+   apart. The triggers are sent one after another to one job, each after the previous run finished,
+   so they measure latency, not throughput.
+3. **Trigger endpoint latency.** The HTTP round trip of those trigger POSTs: each is sent on a new
+   connection with an empty body, as the job's curl line does, and answers only after the run is
+   committed to the metadata database.
+
+Percentiles interpolate linearly between the closest ranks; with few samples p90 lies close to the max.
+Each run of the command creates its own stack, so figures of different runs are independent.
+
+## Command
+
+Run from the repository root:
+
+```
+{command}
+```
+
+## Machine
+
+{facts_table}
+
+Date (UTC): {started_at:%Y-%m-%d %H:%M}. The stack took {stack_seconds:.0f} s to start and report healthy;
+the whole command took {total_seconds:.0f} s.
+
+## Figures
+
+{figures_table(summaries(new_jobs, triggers))}
+
+{notes}
+
+## Samples
+
+{samples_tables(new_jobs, triggers)}
+"""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.measure_trigger",
+        description="Measure new job -> triggerable, trigger POST -> action running, and the trigger "
+        "endpoint's latency on a real embedded stack; print the figures and write BENCHMARKS.md.",
+    )
+    parser.add_argument("--jobs", type=int, default=5, help="new jobs to create and time (default 5)")
+    parser.add_argument("--triggers", type=int, default=10, help="trigger POSTs of one job to time (default 10)")
+    parser.add_argument(
+        "--output", type=Path, default=REPO / "BENCHMARKS.md", help="the report to (over)write (default BENCHMARKS.md)"
+    )
+    parser.add_argument("--ready-timeout", type=float, default=180, help="seconds a new job may take to be triggerable")
+    parser.add_argument("--run-timeout", type=float, default=300, help="seconds a run may take to finish")
+    parser.add_argument("--keep-home", action="store_true", help="keep the temporary AIRFLOW_HOME (logs) afterwards")
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.triggers < 1:
+        parser.error("--jobs and --triggers must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    raw_args = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(raw_args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore", "botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    command = " ".join([COMMAND, *map(shlex.quote, raw_args)])
+    started_at = datetime.now(timezone.utc)
+    begun = time.monotonic()
+    home = Path(tempfile.mkdtemp(prefix="http-trigger-bench-"))
+    config = StackConfig(home=home, api_port=free_port(), moto_port=free_port())
+    stack = EmbeddedStack(config)
+    succeeded = False
+    try:
+        log.info("Starting the embedded stack in %s", home)
+        stack.start(timeout=300)
+        stack_seconds = time.monotonic() - begun
+        demo.ensure_aws_connection(stack)
+        instances = demo.ensure_demo_instances(stack)
+        log.info("Demo account ready: instances %s tagged Env=test", ", ".join(instances))
+        token = stack.get_api_token()
+        with httpx.Client(
+            base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as api:
+            new_jobs: list[NewJobSample] = []
+            jobs: list[dict[str, Any]] = []
+            for index in range(1, args.jobs + 1):
+                sample, job = measure_new_job(api, f"bench-new-job-{index}", args.ready_timeout, args.run_timeout)
+                new_jobs.append(sample)
+                jobs.append(job)
+                log.info(
+                    "New job %s/%s (id %s): triggerable after %.2f s, %s refused POSTs %s; first run %s",
+                    index, args.jobs, sample.job_id, sample.ready_seconds, sum(sample.statuses.values()),
+                    dict(sample.statuses), sample.run_state,
+                )
+            triggers: list[TriggerSample] = []
+            for index in range(1, args.triggers + 1):
+                trigger = measure_trigger(api, jobs[0], args.run_timeout)
+                triggers.append(trigger)
+                log.info(
+                    "Trigger %s/%s: POST %.0f ms, action start +%s s, run end +%s s (%s)",
+                    index, args.triggers, trigger.round_trip_seconds * 1000,
+                    f"{trigger.to_action_start:.2f}" if trigger.to_action_start is not None else "?",
+                    f"{trigger.to_run_end:.2f}" if trigger.to_run_end is not None else "?",
+                    trigger.run_state,
+                )
+        stack.check_alive()
+        succeeded = True
+    except KeyboardInterrupt:
+        print("Interrupted; stopping the stack.", file=sys.stderr)
+        return 130
+    except BenchmarkError as error:
+        print(f"Benchmark failed: {error}\nLogs: {config.logs_folder}", file=sys.stderr)
+        return 1
+    finally:
+        # A second signal must not cut the clean-up short and leave processes behind.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stack.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if succeeded and not args.keep_home:
+            shutil.rmtree(home, ignore_errors=True)
+        else:
+            print(f"The stack's home (logs, database) is kept in {home}", file=sys.stderr)
+
+    report = render_markdown(
+        command=command,
+        started_at=started_at,
+        stack_seconds=stack_seconds,
+        total_seconds=time.monotonic() - begun,
+        facts=machine_facts(),
+        new_jobs=new_jobs,
+        triggers=triggers,
+    )
+    print(figures_table(summaries(new_jobs, triggers)))
+    print()
+    print("\n".join(f"- {note}" for note in observations(new_jobs, triggers)))
+    args.output.write_text(report)
+    print(f"\nWrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""What every action shares: its catalogue entry, and how its operator reads and reports.
+
+An action operator takes ``parameters`` (a dict fixed at job creation, or None for "given at
+execution", then read from the run's ``conf``), validates them with the action's model when it
+runs, and on failure leaves a one-line error summary in XCom for the failure notifications
+(a task cannot see another task's exception in Airflow 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pydantic
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowTaskTimeout
+
+from http_trigger.post_processing.payload import ERROR_XCOM_KEY
+from http_trigger.validation import describe_validation_error
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+_ERROR_SUMMARY_MAX_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class ActionType:
+    """One kind of AWS operation: how it is named and shown, what it takes, what runs it."""
+
+    name: str
+    title: str
+    description: str
+    parameters_model: type[pydantic.BaseModel]
+    operator_class: type[BaseOperator]
+
+
+class ActionParameters(pydantic.BaseModel):
+    """Base of every action's parameter model: unknown fields are mistakes."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ActionOperatorMixin:
+    """Validate the parameters, run the action, and report a failure to the notifications.
+
+    Mixed into an operator class (before the operator base); subclasses implement
+    :meth:`run_action` and set ``self.parameters`` in their constructor.
+    """
+
+    parameters_model: ClassVar[type[pydantic.BaseModel]]
+    parameters: dict[str, Any] | None
+    task_id: str
+
+    def execute(self, context: Context) -> Any:
+        try:
+            return self.run_action(context, self.validated_parameters(context))
+        except (Exception, AirflowTaskTimeout) as error:
+            self._report_error(context, error)
+            raise
+
+    def run_action(self, context: Context, parameters: Any) -> Any:
+        """Do the AWS operation; return a small JSON-able summary (the task's XCom)."""
+        raise NotImplementedError
+
+    def validated_parameters(self, context: Context) -> Any:
+        """Return the parameters as the action's model, from the spec or the run's ``conf``."""
+        raw = self.parameters if self.parameters is not None else (context["dag_run"].conf or {})
+        try:
+            return self.parameters_model.model_validate(raw)
+        except pydantic.ValidationError as error:
+            # Wrong parameters stay wrong on a retry.
+            raise AirflowFailException(
+                f"Invalid parameters for task {self.task_id}: {describe_validation_error(error)}"
+            ) from None
+
+    def _report_error(self, context: Context, error: BaseException) -> None:
+        ti = context.get("ti")
+        if ti is None:
+            return
+        summary = f"{type(error).__name__}: {error}"[:_ERROR_SUMMARY_MAX_CHARS]
+        try:
+            ti.xcom_push(key=ERROR_XCOM_KEY, value=summary)
+        except Exception:
+            # Never let the report hide the error itself.
+            self.log.warning("Could not record the error of task %s", self.task_id, exc_info=True)  # type: ignore[attr-defined]
