@@ -14,6 +14,7 @@ which later starts reuse so encrypted values and issued tokens stay valid.
 from __future__ import annotations
 
 import argparse
+import configparser
 import json
 import logging
 import os
@@ -48,7 +49,7 @@ USER_ENV_PREFIXES = ("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")
 
 
 class EmbeddedStackError(HttpTriggerError):
-    """A component of the local stack failed to start, died, or did not become healthy in time."""
+    """A component of the embedded stack failed to start, died, or did not become healthy in time."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -75,7 +76,7 @@ def airflow_bin() -> Path:
 
 @dataclass
 class StackConfig:
-    """Describe one local stack; ports set to 0 are replaced by free ports when the config is built."""
+    """Describe one embedded stack; ports set to 0 are replaced by free ports when the config is built."""
 
     home: Path
     api_port: int
@@ -213,7 +214,31 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
         }
     )
     env.update(config.extra_env)
+    write_airflow_cfg(config.home, env)
     return env
+
+
+def write_airflow_cfg(home: Path, env: Mapping[str, str]) -> Path:
+    """Write the stack's ``AIRFLOW__<SECTION>__<KEY>`` settings to ``home/airflow.cfg``.
+
+    Processes get the settings from their environment; the file is for people: with only
+    ``AIRFLOW_HOME`` set, ``airflow`` and ``http-trigger`` in a shell work against the running
+    stack (same database, Fernet key, jobs folder). It is rewritten on every start.
+    """
+    parser = configparser.ConfigParser(interpolation=None)
+    for name, value in sorted(env.items()):
+        section, separator, key = name.removeprefix("AIRFLOW__").partition("__")
+        if not name.startswith("AIRFLOW__") or not separator:
+            continue
+        if not parser.has_section(section.lower()):
+            parser.add_section(section.lower())
+        parser.set(section.lower(), key.lower(), value.replace("%", "%%"))
+    path = home / "airflow.cfg"
+    with path.open("w") as file:
+        file.write("# Written by http-trigger's embedded stack on every start; edit StackConfig instead.\n")
+        parser.write(file)
+    path.chmod(0o600)
+    return path
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -475,7 +500,7 @@ class EmbeddedStack:
         except BaseException:
             self.stop()
             raise
-        log.info("Local stack is up at %s (moto at %s)", self.api_url, self.moto_url)
+        log.info("Embedded stack is up at %s (moto at %s)", self.api_url, self.moto_url)
         return self
 
     def stop(self, timeout: float = 20) -> None:
