@@ -49,7 +49,7 @@ def _post_processing_task(
         job_id=job.id,
         job_name=job.name,
         status=status,
-        retries=2,
+        retries=spec.retries,
         retry_delay=timedelta(seconds=10),
     )
     task.is_teardown = True

@@ -8,83 +8,19 @@ import tempfile
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
 
 import json
-import threading
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from airflow.sdk._shared.secrets_masker import redact
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from pydantic import ValidationError
 
 from http_trigger import settings
-from http_trigger.post_processing.payload import ERROR_XCOM_KEY, build_payload
+from http_trigger.post_processing.payload import build_payload
 from http_trigger.post_processing.webhook import WebhookParameters, WebhookPostProcessingOperator
 
-STARTED_AT = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
-
-
-class Receiver:
-    """A local HTTP server that records each POST and answers with a chosen status code."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.status_code = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append({"path": self.path, "headers": self.headers, "body": body})
-                self.send_response(receiver.status_code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def only_json(self) -> dict[str, Any]:
-        assert len(self.requests) == 1
-        return json.loads(self.requests[0]["body"])
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    server.thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-
-
-class UpstreamTaskInstance:
-    """Stands in for the task instance: answers XCom pulls from what the action task pushed."""
-
-    def __init__(self, pushed: dict[tuple[str, str], Any]) -> None:
-        self.pushed = pushed
-
-    def xcom_pull(self, task_ids: str, key: str) -> Any:
-        return self.pushed.get((task_ids, key))
-
-
-def make_context(*, run_id: str = "http__2026-03-01T09:30:00+00:00", run_type: str = "manual", error=None):
-    pushed = {("action", ERROR_XCOM_KEY): error} if error else {}
-    return {
-        "dag_run": SimpleNamespace(
-            dag_id="http_trigger_job_7",
-            run_id=run_id,
-            run_type=run_type,
-            start_date=STARTED_AT,
-            conf={},
-        ),
-        "ti": UpstreamTaskInstance(pushed),
-        "task": SimpleNamespace(upstream_task_ids={"action"}),
-    }
+from .post_processing_support import free_port, make_context, receiver  # noqa: F401 - fixture
 
 
 def make_operator(parameters: dict[str, Any], *, status: str = "success") -> WebhookPostProcessingOperator:
@@ -232,3 +168,70 @@ class TestWebhookPostProcessingOperator:
         with pytest.raises(AirflowFailException, match="timeout_seconds: Input should be a valid integer"):
             operator.execute(make_context())
         assert receiver.requests == []
+
+
+class TestWebhookAuthorizationFromAConnection:
+    """The header value may live in an Airflow connection's password instead of the job's spec."""
+
+    def test_the_connection_password_is_the_header_value(self, receiver, monkeypatch, capsys, caplog):
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_OPS_HOOK_AUTH",
+            json.dumps({"conn_type": "http", "password": "Bearer conn-secret-1"}),
+        )
+        operator = make_operator({"url": f"{receiver.url}/hook", "authorization_conn_id": "ops_hook_auth"})
+
+        assert redact("Bearer conn-secret-1") == "Bearer conn-secret-1"
+
+        operator.execute(make_context())
+
+        assert receiver.requests[0]["headers"]["Authorization"] == "Bearer conn-secret-1"
+        assert receiver.only_json()["trigger_job_id"] == 7
+        assert "conn-secret-1" not in capsys.readouterr().out + caplog.text
+        # A task process passes every log line through Airflow's masker: the value is registered.
+        assert "conn-secret-1" not in redact("sent Authorization: Bearer conn-secret-1")
+
+    def test_a_missing_connection_fails_naming_it(self, receiver):
+        operator = make_operator({"url": receiver.url, "authorization_conn_id": "no_such_auth"})
+
+        with pytest.raises(AirflowException, match="Authorization connection 'no_such_auth' is not defined"):
+            operator.execute(make_context())
+        assert receiver.requests == []
+
+    def test_a_connection_without_password_fails_naming_it(self, receiver, monkeypatch):
+        monkeypatch.setenv("AIRFLOW_CONN_EMPTY_AUTH", json.dumps({"conn_type": "http", "host": "x"}))
+        operator = make_operator({"url": receiver.url, "authorization_conn_id": "empty_auth"})
+
+        with pytest.raises(AirflowException, match="connection 'empty_auth' has no password"):
+            operator.execute(make_context())
+
+    def test_literal_and_connection_together_are_refused(self):
+        with pytest.raises(ValidationError, match="give authorization or authorization_conn_id, not both"):
+            WebhookParameters.model_validate(
+                {"url": "https://example.com", "authorization": "CAAuth x", "authorization_conn_id": "a"}
+            )
+
+    def test_a_header_value_on_two_lines_is_refused(self):
+        with pytest.raises(ValidationError, match="authorization must be a single line"):
+            WebhookParameters.model_validate(
+                {"url": "https://example.com", "authorization": "CAAuth x\r\nX: y"}
+            )
+
+
+def test_an_unreachable_webhook_fails_without_showing_the_query():
+    url = f"http://127.0.0.1:{free_port()}/hook"
+    operator = make_operator({"url": f"{url}?token=query-secret-2", "timeout_seconds": 2})
+
+    message = f"Webhook {url} could not be reached with the success payload: "
+    with pytest.raises(AirflowException, match=message) as error:
+        operator.execute(make_context())
+    assert "query-secret-2" not in str(error.value)
+    # The HTTP hook logs the full URL when it cannot connect; Airflow's masker hides the query there.
+    assert "query-secret-2" not in redact("Max retries exceeded with url: /hook?token=query-secret-2")
+
+
+def test_the_literal_authorization_and_its_token_are_masked(receiver):
+    assert redact("lit-token-3") == "lit-token-3"
+
+    make_operator({"url": receiver.url, "authorization": "CAAuth lit-token-3"}).execute(make_context())
+
+    assert "lit-token-3" not in redact("header CAAuth lit-token-3, token lit-token-3")

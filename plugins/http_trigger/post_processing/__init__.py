@@ -4,38 +4,28 @@ Like the action catalogue, it is the one source of truth: the job model validate
 parameters with ``parameters_model`` and the DAG builder instantiates ``operator_class``::
 
     operator_class(task_id=..., parameters=<dict>, job_id=<int>, job_name=<str>,
-                   status=<"success" | "failure">)
+                   status=<"success" | "failure">, retries=..., retry_delay=...)
 
-Every operator sends the document built by :func:`http_trigger.post_processing.payload.build_payload`.
+Every operator subclasses :class:`~http_trigger.post_processing.base.PostProcessingOperator` and
+sends the document built by :func:`http_trigger.post_processing.payload.build_payload`.
+Kinds: ``email`` (SMTP connection), ``slack`` (incoming webhook), ``webhook`` (HTTP POST),
+``sns`` (publish to a topic), ``sqs`` (send to a queue).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from http_trigger.post_processing import mail, slack, sns, sqs, webhook
+from http_trigger.post_processing.base import PostProcessingType
 
-import pydantic
-from airflow.sdk import BaseOperator
+__all__ = ["POST_PROCESSING", "PostProcessingType", "get_post_processing"]
 
-from http_trigger.post_processing.webhook import WebhookParameters, WebhookPostProcessingOperator
-
-
-@dataclass(frozen=True)
-class PostProcessingType:
-    """One kind of notification: how it is named and shown, what it takes, what sends it."""
-
-    name: str
-    title: str
-    parameters_model: type[pydantic.BaseModel]
-    operator_class: type[BaseOperator]
-
-
+# One line per kind; each module declares its own POST_PROCESSING_TYPE.
 _POST_PROCESSING_TYPES: tuple[PostProcessingType, ...] = (
-    PostProcessingType(
-        name="webhook",
-        title="Webhook",
-        parameters_model=WebhookParameters,
-        operator_class=WebhookPostProcessingOperator,
-    ),
+    mail.POST_PROCESSING_TYPE,
+    slack.POST_PROCESSING_TYPE,
+    webhook.POST_PROCESSING_TYPE,
+    sns.POST_PROCESSING_TYPE,
+    sqs.POST_PROCESSING_TYPE,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -16,6 +17,19 @@ if TYPE_CHECKING:
 ERROR_XCOM_KEY = "error"
 # Airflow names cron runs "scheduled__<...>".
 SCHEDULED_RUN_ID_PREFIX = "scheduled__"
+# Every key a payload may carry, in the order receivers see them; ``error`` only on failure.
+PAYLOAD_KEYS: tuple[str, ...] = (
+    "name",
+    "trigger_job_id",
+    "status",
+    "dag_id",
+    "dag_run_id",
+    "trigger_source",
+    "started_at",
+    "finished_at",
+    "log_url",
+    "error",
+)
 
 
 def build_payload(context: Context, *, job_id: int, job_name: str, status: str) -> dict[str, Any]:
@@ -64,3 +78,8 @@ def build_payload(context: Context, *, job_id: int, job_name: str, status: str) 
                 payload["error"] = str(error)
                 break
     return payload
+
+
+def payload_json(payload: dict[str, Any]) -> str:
+    """Serialise a payload as a message body (SNS, SQS): compact JSON, non-ASCII characters kept as is."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

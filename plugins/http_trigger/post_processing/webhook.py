@@ -1,60 +1,77 @@
-"""Webhook post-processing: POST the run's payload as JSON to a URL, e.g. another job's trigger."""
+"""Webhook post-processing: POST the run's payload as JSON to a URL, e.g. another job's trigger.
+
+The Authorization header value is a secret, and job files hold no secret, so it is best given as
+``authorization_conn_id``: an Airflow HTTP connection whose *password* is the header's whole value
+(``CAAuth <token>``), kept in Airflow's connections or secrets backend. A literal
+``authorization`` is still accepted for chaining jobs (``CAAuth <the other job's token>``, which
+the UI fills in): it is then stored in the job's spec file in clear, and shown only masked in logs.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+import requests
 from airflow.providers.http.hooks.http import HttpHook
-from airflow.sdk import BaseOperator, Connection
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk import BaseHook, Connection
+from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 from airflow.sdk.log import mask_secret
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from http_trigger.post_processing.payload import build_payload
+from http_trigger.post_processing.base import (
+    URL_MAX_LENGTH,
+    ConnectionId,
+    HttpUrl,
+    PostProcessingOperator,
+    PostProcessingParameters,
+    PostProcessingType,
+    loggable_url,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-URL_MAX_LENGTH = 2048
+__all__ = ["URL_MAX_LENGTH", "WebhookParameters", "WebhookPostProcessingOperator"]
 
 
-class WebhookParameters(BaseModel):
+class WebhookParameters(PostProcessingParameters):
     """Where to POST the payload, with which Authorization header, and how long to wait for a reply."""
 
-    model_config = ConfigDict(extra="forbid", title="Webhook")
+    model_config = ConfigDict(title="Webhook")
 
-    url: str = Field(
-        max_length=URL_MAX_LENGTH,
+    url: HttpUrl = Field(
         title="URL",
-        description="The http or https address that receives the JSON payload.",
+        description="The http or https address that receives the JSON payload (at most 2,048 characters).",
+    )
+    authorization_conn_id: ConnectionId | None = Field(
+        default=None,
+        title="Authorization connection",
+        description=(
+            "An Airflow HTTP connection whose password is the Authorization header's value; "
+            "the way to keep the secret out of the job's spec file."
+        ),
     )
     authorization: str | None = Field(
         default=None,
         min_length=1,
         max_length=4096,
         title="Authorization header",
-        description='Sent as the Authorization header, e.g. "CAAuth <token>" to start another job.',
+        description=(
+            'Sent as the Authorization header, e.g. "CAAuth <token>" to start another job. '
+            "Stored in the job's spec file: prefer the connection for any other secret."
+        ),
         json_schema_extra={"format": "password", "writeOnly": True},
     )
     timeout_seconds: int = Field(default=30, ge=1, le=300, title="Timeout (seconds)")
 
-    @field_validator("url")
-    @classmethod
-    def _check_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-            raise ValueError(f"{value!r} is not an http or https URL")
-        return value
-
-
-def _loggable_url(url: str) -> str:
-    """Drop credentials and the query string, which often carry tokens, from a URL shown in logs."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    @model_validator(mode="after")
+    def _one_authorization(self) -> WebhookParameters:
+        if self.authorization and self.authorization_conn_id:
+            raise ValueError("give authorization or authorization_conn_id, not both")
+        if self.authorization is not None and any(c in self.authorization for c in "\r\n"):
+            raise ValueError("authorization must be a single line")
+        return self
 
 
 class _UrlHttpHook(HttpHook):
@@ -74,64 +91,78 @@ class _UrlHttpHook(HttpHook):
         return Connection(conn_id=conn_id, conn_type="http", host=self.url)
 
 
-class WebhookPostProcessingOperator(BaseOperator):
+def mask_authorization(value: str) -> None:
+    """Mask the header value in every log, and its credential alone (``CAAuth <token>``) too."""
+    mask_secret(value)
+    scheme, _, credential = value.partition(" ")
+    if credential.strip():
+        mask_secret(credential.strip())
+
+
+def mask_url_secrets(url: str) -> None:
+    """Mask the parts of a URL that often carry tokens (query string, password) in every log."""
+    parts = urlsplit(url)
+    for secret in (parts.query, parts.password):
+        if secret:
+            mask_secret(secret)
+
+
+def authorization_from_connection(conn_id: str) -> str:
+    """Return the Authorization value kept as the password of the Airflow connection ``conn_id``."""
+    try:
+        connection = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise AirflowException(
+            f"The Authorization connection {conn_id!r} is not defined in Airflow's connections"
+        ) from None
+    if not connection.password:
+        raise AirflowException(
+            f"The Authorization connection {conn_id!r} has no password: put the header's value there"
+        )
+    return connection.password
+
+
+class WebhookPostProcessingOperator(PostProcessingOperator[WebhookParameters]):
     """
     POST the job run's payload as JSON to a URL; a reply other than 2xx fails the task.
 
     Redirects are not followed (a redirected POST would arrive as a GET), so a 3xx fails too.
-
-    :param parameters: the step's parameters, see :class:`WebhookParameters`.
-    :param job_id: the job's integer id, sent as ``trigger_job_id``.
-    :param job_name: the job's name, sent as ``name``.
-    :param status: ``success`` or ``failure``: which outcome of the action this step reports.
     """
 
+    parameters_model = WebhookParameters
+    kind = "webhook"
     ui_color = "#c9e4f2"
 
-    def __init__(
-        self,
-        *,
-        parameters: dict[str, Any],
-        job_id: int,
-        job_name: str,
-        status: str,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.parameters = parameters
-        self.job_id = job_id
-        self.job_name = job_name
-        self.status = status
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        try:
-            webhook = WebhookParameters.model_validate(self.parameters)
-        except ValidationError as error:
-            fields = "; ".join(
-                f"{'.'.join(str(part) for part in item['loc']) or 'parameters'}: {item['msg']}"
-                for item in error.errors()
-            )
-            raise AirflowFailException(
-                f"Invalid webhook parameters for task {self.task_id}: {fields}"
-            ) from None
-
+    def send(
+        self, parameters: WebhookParameters, payload: dict[str, Any], context: Context
+    ) -> dict[str, Any]:
         headers = {"Content-Type": "application/json"}
-        if webhook.authorization:
-            mask_secret(webhook.authorization)
-            headers["Authorization"] = webhook.authorization
-        payload = build_payload(context, job_id=self.job_id, job_name=self.job_name, status=self.status)
-        shown_url = _loggable_url(webhook.url)
+        authorization = parameters.authorization
+        if parameters.authorization_conn_id:
+            authorization = authorization_from_connection(parameters.authorization_conn_id)
+        if authorization:
+            mask_authorization(authorization)
+            headers["Authorization"] = authorization
+        mask_url_secrets(parameters.url)
+        shown_url = loggable_url(parameters.url)
 
         self.log.info("Posting %s payload to %s", self.status, shown_url)
-        response = _UrlHttpHook(url=webhook.url).run(
-            headers=headers,
-            json=payload,
-            extra_options={
-                "timeout": webhook.timeout_seconds,
-                "check_response": False,
-                "allow_redirects": False,
-            },
-        )
+        try:
+            response = _UrlHttpHook(url=parameters.url).run(
+                headers=headers,
+                json=payload,
+                extra_options={
+                    "timeout": parameters.timeout_seconds,
+                    "check_response": False,
+                    "allow_redirects": False,
+                },
+            )
+        except requests.RequestException as error:
+            # requests' own message repeats the full URL, query string included.
+            raise AirflowException(
+                f"Webhook {shown_url} could not be reached with the {self.status} payload: "
+                f"{type(error).__name__}"
+            ) from None
         if not 200 <= response.status_code < 300:
             raise AirflowException(
                 f"Webhook {shown_url} answered {response.status_code} {response.reason} "
@@ -139,3 +170,12 @@ class WebhookPostProcessingOperator(BaseOperator):
             )
         self.log.info("Webhook %s answered %s", shown_url, response.status_code)
         return {"url": shown_url, "status_code": response.status_code}
+
+
+POST_PROCESSING_TYPE = PostProcessingType(
+    name="webhook",
+    title="Webhook",
+    description="POST the payload as JSON to a URL; any answer but 2xx fails the step.",
+    parameters_model=WebhookParameters,
+    operator_class=WebhookPostProcessingOperator,
+)

@@ -1,0 +1,176 @@
+"""What every post-processing kind shares: its catalogue entry, its parameters' base, its operator's base.
+
+A kind's operator only implements :meth:`PostProcessingOperator.send`; the base validates the
+step's parameters with the kind's model and builds the payload once, so every kind reports the
+same document (see :mod:`http_trigger.post_processing.payload`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import pydantic
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+from pydantic import AfterValidator, Field
+
+from http_trigger.post_processing.payload import build_payload
+from http_trigger.post_processing.templates import TEMPLATE_MAX_LENGTH, TemplateRenderError, check_template
+from http_trigger.validation import describe_validation_error
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+STATUSES = ("success", "failure")
+URL_MAX_LENGTH = 2048
+
+
+@dataclass(frozen=True)
+class PostProcessingType:
+    """One kind of notification: how it is named and shown, what it takes, what sends it."""
+
+    name: str
+    title: str
+    description: str
+    parameters_model: type[pydantic.BaseModel]
+    operator_class: type[BaseOperator]
+
+
+class PostProcessingParameters(pydantic.BaseModel):
+    """Base of every kind's parameter model: unknown fields are mistakes."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+def check_http_url(value: str) -> str:
+    """Return ``value`` if it is an absolute http(s) URL with a host and no whitespace."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not an http or https URL")
+    return value
+
+
+HttpUrl = Annotated[str, Field(max_length=URL_MAX_LENGTH), AfterValidator(check_http_url)]
+"""An http(s) URL of at most 2,048 characters, kept exactly as written."""
+
+Template = Annotated[str, Field(min_length=1, max_length=TEMPLATE_MAX_LENGTH), AfterValidator(check_template)]
+"""A Jinja template over the payload's fields, checked when the job is validated."""
+
+# The characters Airflow itself accepts in a connection id (airflow.models.connection).
+ConnectionId = Annotated[str, Field(min_length=1, max_length=250, pattern=r"^[\w#!()\-.:/\\]+$")]
+"""The id of an Airflow connection."""
+
+
+AwsConnectionId = Annotated[
+    ConnectionId,
+    Field(
+        title="AWS connection",
+        description="The Airflow AWS connection (credentials, role, endpoint) that sends the message.",
+    ),
+]
+"""The Airflow AWS connection of an AWS kind; declared by each kind after its target, for the form's order."""
+
+AwsRegion = Annotated[
+    str | None,
+    Field(
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$",
+        title="Region",
+        description="The target's region; if empty, the one its ARN or URL names, else the connection's.",
+    ),
+]
+
+
+def aws_message_attributes(payload: dict[str, Any]) -> dict[str, str | int]:
+    """Return the payload fields sent as SNS/SQS message attributes, e.g. for subscription filters."""
+    return {
+        "status": payload["status"],
+        "trigger_job_id": payload["trigger_job_id"],
+        "dag_id": payload["dag_id"],
+        "trigger_source": payload["trigger_source"],
+    }
+
+
+def fifo_message_ids(payload: dict[str, Any], task_id: str) -> tuple[str, str]:
+    """
+    Return the message group id and deduplication id for a FIFO topic or queue.
+
+    One group per job keeps a job's notifications in order; the deduplication id is one per step
+    and run, so a retry after a send whose answer was lost does not deliver the message twice.
+    """
+    run = f"{payload['dag_id']}/{payload['dag_run_id']}/{task_id}"
+    return payload["dag_id"], hashlib.sha256(run.encode()).hexdigest()
+
+
+def loggable_url(url: str) -> str:
+    """Drop credentials and the query string, which often carry tokens, from a URL shown in logs."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+ParametersT = TypeVar("ParametersT", bound=PostProcessingParameters)
+
+
+class PostProcessingOperator(BaseOperator, Generic[ParametersT]):
+    """
+    Send the job run's payload one way; subclasses set ``parameters_model`` and implement :meth:`send`.
+
+    The parameters are validated when the task runs (as well as when the job is saved), so a spec
+    edited behind the job model's back fails the task at once instead of being retried.
+    ``parameters`` is deliberately not a template field: the message templates in it are rendered
+    with the payload by the step itself, not with Airflow's task context.
+
+    :param parameters: the step's parameters, validated with ``parameters_model``.
+    :param job_id: the job's integer id, sent as ``trigger_job_id``.
+    :param job_name: the job's name, sent as ``name``.
+    :param status: ``success`` or ``failure``: which outcome of the action this step reports.
+    """
+
+    parameters_model: ClassVar[type[PostProcessingParameters]]
+    # Names the kind in messages, e.g. "Invalid webhook parameters for task on_success_1_webhook".
+    kind: ClassVar[str]
+    template_fields = ()
+
+    def __init__(
+        self,
+        *,
+        parameters: dict[str, Any],
+        job_id: int,
+        job_name: str,
+        status: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        self.parameters = parameters
+        self.job_id = job_id
+        self.job_name = job_name
+        self.status = status
+
+    def execute(self, context: Context) -> Any:
+        parameters = self.validated_parameters()
+        payload = build_payload(context, job_id=self.job_id, job_name=self.job_name, status=self.status)
+        try:
+            return self.send(parameters, payload, context)
+        except TemplateRenderError as error:
+            # A template that fails once fails on every retry.
+            raise AirflowFailException(f"Task {self.task_id}: {error}") from None
+
+    def validated_parameters(self) -> ParametersT:
+        """Return the step's parameters as the kind's model; invalid ones fail the task without retry."""
+        try:
+            return self.parameters_model.model_validate(self.parameters)  # type: ignore[return-value]
+        except pydantic.ValidationError as error:
+            raise AirflowFailException(
+                f"Invalid {self.kind} parameters for task {self.task_id}: {describe_validation_error(error)}"
+            ) from None
+
+    def send(self, parameters: ParametersT, payload: dict[str, Any], context: Context) -> Any:
+        """Deliver ``payload``, return a summary; on failure raise AirflowException naming the target."""
+        raise NotImplementedError
