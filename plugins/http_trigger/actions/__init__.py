@@ -13,11 +13,39 @@ way the operator validates them with ``parameters_model`` when it executes.
 
 from __future__ import annotations
 
-from http_trigger.actions import ec2
+from typing import Any
+
+from http_trigger.actions import (
+    aurora,
+    autoscaling,
+    ebs,
+    ec2,
+    ecs,
+    lambda_function,
+    rds,
+    redshift,
+    route53,
+    ssm,
+    stepfunctions,
+    utility,
+)
 from http_trigger.actions.base import ActionType
 
 # One line per service module; each module declares its own ACTION_TYPES.
-_ACTION_TYPES: tuple[ActionType, ...] = (*ec2.ACTION_TYPES,)
+_ACTION_TYPES: tuple[ActionType, ...] = (
+    *ec2.ACTION_TYPES,
+    *ebs.ACTION_TYPES,
+    *rds.ACTION_TYPES,
+    *aurora.ACTION_TYPES,
+    *lambda_function.ACTION_TYPES,
+    *ecs.ACTION_TYPES,
+    *autoscaling.ACTION_TYPES,
+    *ssm.ACTION_TYPES,
+    *stepfunctions.ACTION_TYPES,
+    *redshift.ACTION_TYPES,
+    *route53.ACTION_TYPES,
+    *utility.ACTION_TYPES,
+)
 
 
 def _index(action_types: tuple[ActionType, ...]) -> dict[str, ActionType]:
@@ -39,3 +67,16 @@ def get_action(name: str) -> ActionType:
         return ACTIONS[name]
     except KeyError:
         raise KeyError(f"Unknown action type {name!r}; known types: {', '.join(sorted(ACTIONS))}") from None
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """List every action as the API and the CLI show it: name, title, description, parameter schema."""
+    return [
+        {
+            "name": action.name,
+            "title": action.title,
+            "description": action.description,
+            "parameters_schema": action.parameters_model.model_json_schema(),
+        }
+        for action in ACTIONS.values()
+    ]

@@ -1,0 +1,176 @@
+"""Aurora actions on DB clusters chosen by id or tag: start, stop, snapshot with keep-newest-N.
+
+Same machinery as the RDS instance actions (see :mod:`http_trigger.actions.rds` for why the
+provider's single-identifier operators are not used), pointed at clusters: boto's
+``db_cluster_available`` and ``db_cluster_snapshot_available`` waiters and the provider's own
+``db_cluster_stopped``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from http_trigger.actions.backups import DATE_PLACEHOLDERS_DOC, UserTags, keep_newest_field, tags_field
+from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.actions.rds import (
+    DB_IDENTIFIER_PATTERN,
+    RdsKind,
+    RdsSnapshotOperator,
+    RdsStateOperator,
+    check_snapshot_template,
+)
+from http_trigger.actions.targets import check_one_target, tag_key_field, tag_value_field
+
+DB_CLUSTERS = RdsKind(
+    label="Aurora DB cluster",
+    plural="Aurora DB clusters",
+    describe="describe_db_clusters",
+    items_key="DBClusters",
+    id_key="DBClusterIdentifier",
+    status_key="Status",
+    id_filter="db-cluster-id",
+    not_found_code="DBClusterNotFoundFault",
+    snapshot_label="Aurora DB cluster snapshot",
+    create_snapshot="create_db_cluster_snapshot",
+    describe_snapshots="describe_db_cluster_snapshots",
+    snapshots_key="DBClusterSnapshots",
+    snapshot_id_key="DBClusterSnapshotIdentifier",
+    snapshot_id_filter="db-cluster-snapshot-id",
+    delete_snapshot="delete_db_cluster_snapshot",
+    snapshot_available_waiter="db_cluster_snapshot_available",
+)
+
+
+class AuroraDbClustersParameters(ActionParameters):
+    """Choose Aurora DB clusters by identifier or by one tag, and whether to wait for their final state."""
+
+    model_config = ConfigDict(title="Aurora DB clusters")
+
+    db_cluster_identifiers: list[Annotated[str, Field(pattern=DB_IDENTIFIER_PATTERN)]] = Field(
+        default_factory=list,
+        title="DB cluster identifiers",
+        description="The DB clusters to act on, e.g. orders-cluster. Leave empty to choose by tag.",
+    )
+    tag_key: str | None = tag_key_field("DB cluster")
+    tag_value: str | None = tag_value_field()
+    wait_until_final_state: bool = Field(
+        default=True,
+        title="Wait until final state",
+        description="Finish only when every DB cluster is available (start) or stopped (stop).",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AuroraDbClustersParameters:
+        check_one_target(
+            ids_field="db_cluster_identifiers",
+            ids=self.db_cluster_identifiers,
+            tag_key=self.tag_key,
+            tag_value=self.tag_value,
+            resources="DB clusters",
+        )
+        return self
+
+    def identifiers(self) -> list[str]:
+        return self.db_cluster_identifiers
+
+
+class AuroraCreateDbClusterSnapshotParameters(AuroraDbClustersParameters):
+    """Choose Aurora DB clusters to snapshot, how to name and tag the snapshots, and how many to keep."""
+
+    model_config = ConfigDict(title="Aurora DB cluster snapshots")
+
+    wait_until_final_state: bool = Field(
+        default=True,
+        title="Wait until final state",
+        description="Finish only when every snapshot is available.",
+    )
+    snapshot_identifier_template: str = Field(
+        default="{db_cluster_id}-{datetime}",
+        min_length=1,
+        max_length=255,
+        title="Snapshot identifier",
+        description=(
+            f"Identifier of each snapshot, unique in the region. Placeholders: {{db_cluster_id}}, "
+            f"{DATE_PLACEHOLDERS_DOC}. Letters, digits and hyphens; starts with a letter."
+        ),
+    )
+    tags: UserTags = tags_field("snapshot")
+    keep_newest: int | None = keep_newest_field("manual snapshots", "DB cluster")
+
+    @field_validator("snapshot_identifier_template")
+    @classmethod
+    def _check_identifier(cls, value: str) -> str:
+        return check_snapshot_template(value, "db_cluster_id")
+
+
+class AuroraStartDbClusterOperator(RdsStateOperator):
+    """Start stopped Aurora DB clusters chosen by id or tag and wait until they are available."""
+
+    parameters_model = AuroraDbClustersParameters
+    kind = DB_CLUSTERS
+    verb = "Starting"
+    infinitive = "start"
+    final_state = "available"
+    from_states = ("stopped",)
+    waiter_name = "db_cluster_available"
+
+    def change(self, identifier: str, parameters: Any) -> None:
+        self.hook.conn.start_db_cluster(DBClusterIdentifier=identifier)
+
+
+class AuroraStopDbClusterOperator(AuroraStartDbClusterOperator):
+    """Stop available Aurora DB clusters chosen by id or tag and wait until they are stopped."""
+
+    verb = "Stopping"
+    infinitive = "stop"
+    final_state = "stopped"
+    from_states = ("available",)
+    # The provider's own waiter (boto has none for a stop).
+    waiter_name = "db_cluster_stopped"
+
+    def change(self, identifier: str, parameters: Any) -> None:
+        self.hook.conn.stop_db_cluster(DBClusterIdentifier=identifier)
+
+
+class AuroraCreateDbClusterSnapshotOperator(RdsSnapshotOperator):
+    """Snapshot each Aurora DB cluster chosen by id or tag; optionally keep this job's newest N."""
+
+    parameters_model = AuroraCreateDbClusterSnapshotParameters
+    kind = DB_CLUSTERS
+    id_placeholder = "db_cluster_id"
+
+
+ACTION_TYPES: tuple[ActionType, ...] = (
+    ActionType(
+        name="aurora_start_db_cluster",
+        title="Aurora: Start DB clusters",
+        description=(
+            "Start the stopped Aurora DB clusters given by identifier or tag "
+            "and wait until they are available."
+        ),
+        parameters_model=AuroraDbClustersParameters,
+        operator_class=AuroraStartDbClusterOperator,
+    ),
+    ActionType(
+        name="aurora_stop_db_cluster",
+        title="Aurora: Stop DB clusters",
+        description=(
+            "Stop the available Aurora DB clusters given by identifier or tag "
+            "and wait until they are stopped."
+        ),
+        parameters_model=AuroraDbClustersParameters,
+        operator_class=AuroraStopDbClusterOperator,
+    ),
+    ActionType(
+        name="aurora_create_db_cluster_snapshot",
+        title="Aurora: Create DB cluster snapshots",
+        description=(
+            "Create a manual snapshot of each Aurora DB cluster given by identifier or tag, and optionally "
+            "keep only the newest snapshots this job made of each cluster."
+        ),
+        parameters_model=AuroraCreateDbClusterSnapshotParameters,
+        operator_class=AuroraCreateDbClusterSnapshotOperator,
+    ),
+)

@@ -1,0 +1,639 @@
+"""RDS actions on DB instances chosen by id or tag: start, stop, reboot, snapshot, change class.
+
+The provider's ``RdsStartDbOperator``, ``RdsStopDbOperator`` and ``RdsCreateDbSnapshotOperator``
+take one identifier fixed when the DAG is parsed, and Airflow 3's task runner flags an operator
+executed from inside another; a job's targets are only known when it runs (a list, a tag, or the
+trigger's JSON body). These operators therefore make the same calls through the provider's
+``RdsHook`` and wait with the same waiters: boto's ``db_instance_available`` and
+``db_snapshot_available`` and the provider's own ``db_instance_stopped``. Changing the instance
+class has no provider operator or waiter; its waiter is built with the provider's
+``BaseBotoWaiter``. The machinery is shared with the Aurora cluster actions (``aurora.py``)
+through :class:`RdsKind`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+
+from airflow.providers.amazon.aws.hooks.rds import RdsHook
+from airflow.providers.amazon.aws.waiters.base_waiter import BaseBotoWaiter
+from airflow.sdk.exceptions import AirflowException
+from botocore.exceptions import ClientError
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from http_trigger.actions.backups import (
+    DATE_PLACEHOLDERS_DOC,
+    JOB_TAG,
+    UserTags,
+    aws_tags,
+    check_template,
+    keep_newest_field,
+    older_generations,
+    render_template,
+    tags_field,
+    utc_now,
+)
+from http_trigger.actions.aws_base import AwsActionOperator
+from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.actions.targets import (
+    check_one_target,
+    describe_tag,
+    has_tag,
+    tag_key_field,
+    tag_value_field,
+    unique,
+)
+
+if TYPE_CHECKING:
+    from botocore.waiter import Waiter
+
+    from airflow.sdk import Context
+
+DB_IDENTIFIER_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,62}$"
+DB_INSTANCE_CLASS_PATTERN = r"^db\.[a-z0-9-]+\.[a-z0-9]+$"
+_SNAPSHOT_IDENTIFIER = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)$")
+# States in which a DB instance's class change has failed for good.
+_MODIFY_FAILURE_STATES = (
+    "failed",
+    "deleting",
+    "incompatible-parameters",
+    "incompatible-network",
+    "inaccessible-encryption-credentials",
+    "storage-full",
+)
+
+
+@dataclass(frozen=True)
+class RdsKind:
+    """How RDS names, describes, waits for and snapshots one family of resources."""
+
+    label: str
+    plural: str
+    describe: str
+    items_key: str
+    id_key: str
+    status_key: str
+    id_filter: str
+    not_found_code: str
+    snapshot_label: str
+    create_snapshot: str
+    describe_snapshots: str
+    snapshots_key: str
+    snapshot_id_key: str
+    snapshot_id_filter: str
+    delete_snapshot: str
+    snapshot_available_waiter: str
+
+    def names(self, identifiers: Sequence[str]) -> str:
+        return f"{self.plural} {', '.join(identifiers)}"
+
+
+DB_INSTANCES = RdsKind(
+    label="RDS DB instance",
+    plural="RDS DB instances",
+    describe="describe_db_instances",
+    items_key="DBInstances",
+    id_key="DBInstanceIdentifier",
+    status_key="DBInstanceStatus",
+    id_filter="db-instance-id",
+    not_found_code="DBInstanceNotFound",
+    snapshot_label="RDS DB snapshot",
+    create_snapshot="create_db_snapshot",
+    describe_snapshots="describe_db_snapshots",
+    snapshots_key="DBSnapshots",
+    snapshot_id_key="DBSnapshotIdentifier",
+    snapshot_id_filter="db-snapshot-id",
+    delete_snapshot="delete_db_snapshot",
+    snapshot_available_waiter="db_snapshot_available",
+)
+
+
+def check_snapshot_template(template: str, id_placeholder: str) -> str:
+    """Refuse a template whose identifiers RDS would refuse (tried on a sample id and date)."""
+    check_template(template, (id_placeholder,))
+    sample = render_template(template, datetime(2000, 1, 1, tzinfo=timezone.utc), **{id_placeholder: "db"})
+    if not _SNAPSHOT_IDENTIFIER.match(sample):
+        raise ValueError(
+            f"{template!r} gives identifiers like {sample!r}; a snapshot identifier starts with a letter "
+            "and holds only letters, digits and single hyphens, not ending with one"
+        )
+    return template
+
+
+class RdsDbInstancesParameters(ActionParameters):
+    """Choose RDS DB instances by identifier or by one tag, and whether to wait for their final state."""
+
+    model_config = ConfigDict(title="RDS DB instances")
+
+    db_instance_identifiers: list[Annotated[str, Field(pattern=DB_IDENTIFIER_PATTERN)]] = Field(
+        default_factory=list,
+        title="DB instance identifiers",
+        description="The DB instances to act on, e.g. orders-db. Leave empty to choose by tag.",
+    )
+    tag_key: str | None = tag_key_field("DB instance")
+    tag_value: str | None = tag_value_field()
+    wait_until_final_state: bool = Field(
+        default=True,
+        title="Wait until final state",
+        description="Finish only when every DB instance is available (start, reboot) or stopped (stop).",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RdsDbInstancesParameters:
+        check_one_target(
+            ids_field="db_instance_identifiers",
+            ids=self.db_instance_identifiers,
+            tag_key=self.tag_key,
+            tag_value=self.tag_value,
+            resources="DB instances",
+        )
+        return self
+
+    def identifiers(self) -> list[str]:
+        return self.db_instance_identifiers
+
+
+class RdsRebootDbInstanceParameters(RdsDbInstancesParameters):
+    """Choose the available RDS DB instances to reboot."""
+
+    model_config = ConfigDict(title="RDS DB instances to reboot")
+
+    tag_key: str | None = tag_key_field("available DB instance")
+    force_failover: bool = Field(
+        default=False,
+        title="Force failover",
+        description="Reboot a Multi-AZ DB instance by failing over to its standby.",
+    )
+
+
+class RdsCreateDbSnapshotParameters(RdsDbInstancesParameters):
+    """Choose RDS DB instances to snapshot, how to name and tag the snapshots, and how many to keep."""
+
+    model_config = ConfigDict(title="RDS DB snapshots")
+
+    wait_until_final_state: bool = Field(
+        default=True,
+        title="Wait until final state",
+        description="Finish only when every snapshot is available.",
+    )
+    snapshot_identifier_template: str = Field(
+        default="{db_instance_id}-{datetime}",
+        min_length=1,
+        max_length=255,
+        title="Snapshot identifier",
+        description=(
+            f"Identifier of each snapshot, unique in the region. Placeholders: {{db_instance_id}}, "
+            f"{DATE_PLACEHOLDERS_DOC}. Letters, digits and hyphens; starts with a letter."
+        ),
+    )
+    tags: UserTags = tags_field("snapshot")
+    keep_newest: int | None = keep_newest_field("manual snapshots", "DB instance")
+
+    @field_validator("snapshot_identifier_template")
+    @classmethod
+    def _check_identifier(cls, value: str) -> str:
+        return check_snapshot_template(value, "db_instance_id")
+
+
+class RdsModifyDbInstanceClassParameters(RdsDbInstancesParameters):
+    """Choose RDS DB instances and the instance class they should have."""
+
+    model_config = ConfigDict(title="RDS DB instance class change")
+
+    wait_until_final_state: bool = Field(
+        default=True,
+        title="Wait until final state",
+        description="Finish only when every DB instance runs on the new class and is available.",
+    )
+    db_instance_class: str = Field(
+        pattern=DB_INSTANCE_CLASS_PATTERN,
+        max_length=64,
+        title="DB instance class",
+        description="The new class, e.g. db.t3.large; applied immediately, not in the maintenance window.",
+    )
+
+
+class RdsActionOperator(AwsActionOperator[RdsHook]):
+    """Base of the actions run with the provider's RDS hook on one :class:`RdsKind`: look-ups and waits."""
+
+    aws_hook_class = RdsHook
+    ui_color = "#eeaa88"
+    ui_fgcolor = "#ffffff"
+
+    parameters_model: ClassVar[type[ActionParameters]] = RdsDbInstancesParameters
+    kind: ClassVar[RdsKind] = DB_INSTANCES
+    # How a tag error names what a tag may choose, e.g. "(available)".
+    tag_label: ClassVar[str] = ""
+
+    def tag_selects(self, item: dict[str, Any]) -> bool:
+        """Tell whether a tagged resource is one this action works on (all of them by default)."""
+        return True
+
+    def resolve(self, parameters: Any) -> list[dict[str, Any]]:
+        """Return the descriptions of the chosen resources, or fail naming what is missing."""
+        kind = self.kind
+        identifiers = parameters.identifiers()
+        if identifiers:
+            return [self.describe_one(identifier) for identifier in unique(identifiers)]
+        tag = describe_tag(parameters.tag_key, parameters.tag_value)
+        pages = self.hook.conn.get_paginator(kind.describe).paginate()
+        items = [item for page in pages for item in page[kind.items_key]]
+        key, value = parameters.tag_key, parameters.tag_value
+        tagged = [
+            item for item in items if has_tag(item.get("TagList"), key, value) and self.tag_selects(item)
+        ]
+        if not tagged:
+            label = f" {self.tag_label}" if self.tag_label else ""
+            raise AirflowException(f"No {kind.label}{label} is tagged {tag}")
+        self.log.info("%s tagged %s: %s", kind.plural, tag, ", ".join(item[kind.id_key] for item in tagged))
+        return tagged
+
+    def describe_one(self, identifier: str) -> dict[str, Any]:
+        kind = self.kind
+        try:
+            return getattr(self.hook.conn, kind.describe)(**{kind.id_key: identifier})[kind.items_key][0]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == kind.not_found_code:
+                raise AirflowException(
+                    f"{kind.label} {identifier} does not exist in {self.hook.conn_region_name}"
+                ) from error
+            raise AirflowException(f"Describing {kind.label} {identifier} failed: {error}") from error
+
+    def wait_for(
+        self,
+        waiter: str | Waiter,
+        identifiers: list[str],
+        final_state: str,
+        *,
+        kind_filter: str | None = None,
+        status_args: list[str] | None = None,
+        resources: str | None = None,
+    ) -> None:
+        """Wait until the resources (or their snapshots, given ``kind_filter``) are ``final_state``."""
+        kind = self.kind
+        self.wait_until(
+            self.hook.get_waiter(waiter) if isinstance(waiter, str) else waiter,
+            args={"Filters": [{"Name": kind_filter or kind.id_filter, "Values": identifiers}]},
+            subject=resources or kind.names(identifiers),
+            state=final_state,
+            status_args=status_args or [f"{kind.items_key}[].[{kind.id_key}, {kind.status_key}]"],
+        )
+
+
+class RdsStateOperator(RdsActionOperator):
+    """Move RDS resources to a state; those already there are left alone, others fail the task first."""
+
+    # Set by each subclass.
+    verb: ClassVar[str]
+    infinitive: ClassVar[str]
+    final_state: ClassVar[str]
+    from_states: ClassVar[tuple[str, ...]]
+    waiter_name: ClassVar[str]
+    # Whether a resource already in the final state counts as done (not for a reboot).
+    skip_final_state: ClassVar[bool] = True
+
+    def blocker(self, item: dict[str, Any]) -> str | None:
+        """Say why this action cannot run on ``item`` whatever its state, if so."""
+        return None
+
+    def run_action(self, context: Context, parameters: Any) -> dict[str, Any]:
+        kind = self.kind
+        items = self.resolve(parameters)
+        identifiers = [item[kind.id_key] for item in items]
+        to_change: list[str] = []
+        unchanged: list[str] = []
+        blocked: list[str] = []
+        for item in items:
+            identifier, status = item[kind.id_key], item[kind.status_key]
+            if (reason := self.blocker(item)) is not None:
+                blocked.append(f"{identifier} {reason}")
+            elif self.skip_final_state and status == self.final_state:
+                unchanged.append(identifier)
+            elif status in self.from_states:
+                to_change.append(identifier)
+            else:
+                blocked.append(f"{identifier} is {status}")
+        if blocked:
+            raise AirflowException(f"Cannot {self.infinitive} {kind.plural}: {'; '.join(blocked)}")
+        if unchanged:
+            self.log.info("%s are already %s", kind.names(unchanged), self.final_state)
+        for identifier in to_change:
+            self.log.info("%s %s %s", self.verb, kind.label, identifier)
+            try:
+                self.change(identifier, parameters)
+            except ClientError as error:
+                raise AirflowException(f"{self.verb} {kind.label} {identifier} failed: {error}") from error
+        waited = parameters.wait_until_final_state and bool(to_change)
+        if waited:
+            self.wait_for(self.waiter_name, to_change, self.final_state)
+            self.log.info("%s are %s", kind.names(to_change), self.final_state)
+        return {"identifiers": identifiers, "changed": to_change, "unchanged": unchanged, "waited": waited}
+
+    def change(self, identifier: str, parameters: Any) -> None:
+        """Ask RDS for the change of one resource."""
+        raise NotImplementedError
+
+
+def _aurora_member(item: dict[str, Any]) -> str | None:
+    cluster = item.get("DBClusterIdentifier")
+    return f"belongs to Aurora DB cluster {cluster}; start or stop the cluster instead" if cluster else None
+
+
+class RdsStartDbInstanceOperator(RdsStateOperator):
+    """Start stopped RDS DB instances chosen by id or tag and wait until they are available."""
+
+    verb = "Starting"
+    infinitive = "start"
+    final_state = "available"
+    from_states = ("stopped",)
+    waiter_name = "db_instance_available"
+    tag_label = "(outside Aurora clusters)"
+
+    def tag_selects(self, item: dict[str, Any]) -> bool:
+        return _aurora_member(item) is None
+
+    def blocker(self, item: dict[str, Any]) -> str | None:
+        return _aurora_member(item)
+
+    def change(self, identifier: str, parameters: RdsDbInstancesParameters) -> None:
+        self.hook.conn.start_db_instance(DBInstanceIdentifier=identifier)
+
+
+class RdsStopDbInstanceOperator(RdsStartDbInstanceOperator):
+    """Stop available RDS DB instances chosen by id or tag and wait until they are stopped."""
+
+    verb = "Stopping"
+    infinitive = "stop"
+    final_state = "stopped"
+    from_states = ("available",)
+    # The provider's own waiter (boto has none for a stop).
+    waiter_name = "db_instance_stopped"
+
+    def change(self, identifier: str, parameters: RdsDbInstancesParameters) -> None:
+        self.hook.conn.stop_db_instance(DBInstanceIdentifier=identifier)
+
+
+class RdsRebootDbInstanceOperator(RdsStateOperator):
+    """Reboot available RDS DB instances chosen by id or tag and wait until they are available again."""
+
+    parameters_model = RdsRebootDbInstanceParameters
+    verb = "Rebooting"
+    infinitive = "reboot"
+    final_state = "available"
+    from_states = ("available",)
+    waiter_name = "db_instance_available"
+    skip_final_state = False
+    tag_label = "(available)"
+
+    def tag_selects(self, item: dict[str, Any]) -> bool:
+        return item["DBInstanceStatus"] == "available"
+
+    def change(self, identifier: str, parameters: RdsRebootDbInstanceParameters) -> None:
+        # ForceFailover is refused for single-AZ instances, so it is sent only when asked for.
+        extra = {"ForceFailover": True} if parameters.force_failover else {}
+        self.hook.conn.reboot_db_instance(DBInstanceIdentifier=identifier, **extra)
+
+
+class RdsSnapshotOperator(RdsActionOperator):
+    """
+    Snapshot RDS resources chosen by id or tag; optionally keep only this job's newest N per resource.
+
+    Snapshots carry the job and source tags of :mod:`http_trigger.actions.backups`; rotation
+    looks only at manual snapshots of the same resource carrying this job's tag. It runs once the
+    new snapshots exist (after the wait, when waiting).
+    """
+
+    # The placeholder naming the source in the identifier template.
+    id_placeholder: ClassVar[str]
+
+    def run_action(self, context: Context, parameters: Any) -> dict[str, Any]:
+        kind = self.kind
+        sources = [item[kind.id_key] for item in self.resolve(parameters)]
+        now = utc_now()
+        template = parameters.snapshot_identifier_template
+        snapshot_ids = {
+            source: render_template(template, now, **{self.id_placeholder: source}) for source in sources
+        }
+        self._check_identifiers(snapshot_ids, template)
+        for source, snapshot_id in snapshot_ids.items():
+            self.log.info("Creating %s %s of %s %s", kind.snapshot_label, snapshot_id, kind.label, source)
+            try:
+                getattr(self.hook.conn, kind.create_snapshot)(
+                    **{kind.id_key: source, kind.snapshot_id_key: snapshot_id},
+                    Tags=aws_tags(parameters.tags, job=self.dag_id, source=source),
+                )
+            except ClientError as error:
+                raise AirflowException(
+                    f"Creating {kind.snapshot_label} {snapshot_id} of {kind.label} {source} failed: {error}"
+                ) from error
+        created = list(snapshot_ids.values())
+        if parameters.wait_until_final_state:
+            self.wait_for(
+                kind.snapshot_available_waiter,
+                created,
+                "available",
+                kind_filter=kind.snapshot_id_filter,
+                status_args=[f"{kind.snapshots_key}[].[{kind.snapshot_id_key}, Status]"],
+                resources=f"{kind.snapshot_label}s {', '.join(created)}",
+            )
+        summary = {"snapshots": snapshot_ids, "waited": parameters.wait_until_final_state}
+        if parameters.keep_newest is None:
+            return summary
+        return {**summary, "deleted_snapshots": self._rotate(snapshot_ids, parameters.keep_newest)}
+
+    def _check_identifiers(self, snapshot_ids: dict[str, str], template: str) -> None:
+        kind = self.kind
+        for source, snapshot_id in snapshot_ids.items():
+            if not _SNAPSHOT_IDENTIFIER.match(snapshot_id):
+                raise AirflowException(
+                    f"Snapshot identifier {snapshot_id!r} for {kind.label} {source} is not valid: a letter "
+                    "first, then up to 254 letters, digits and single hyphens, not ending with one"
+                )
+        if len(set(snapshot_ids.values())) < len(snapshot_ids):
+            raise AirflowException(
+                f"Snapshot identifier template {template!r} gives {kind.plural} {', '.join(snapshot_ids)} "
+                f"the same identifier; add {{{self.id_placeholder}}}"
+            )
+
+    def _rotate(self, snapshot_ids: dict[str, str], keep: int) -> list[str]:
+        kind = self.kind
+        deleted: list[str] = []
+        failures: list[str] = []
+        for source, new_snapshot_id in snapshot_ids.items():
+            pages = self.hook.conn.get_paginator(kind.describe_snapshots).paginate(
+                **{kind.id_key: source}, SnapshotType="manual"
+            )
+            previous = [
+                snapshot
+                for page in pages
+                for snapshot in page[kind.snapshots_key]
+                if snapshot[kind.snapshot_id_key] != new_snapshot_id
+                and has_tag(snapshot.get("TagList"), JOB_TAG, self.dag_id)
+            ]
+            for snapshot in older_generations(previous, keep=keep, created_at=_snapshot_time):
+                snapshot_id = snapshot[kind.snapshot_id_key]
+                self.log.info(
+                    "Deleting %s %s of %s (beyond the newest %s)",
+                    kind.snapshot_label,
+                    snapshot_id,
+                    source,
+                    keep,
+                )
+                try:
+                    getattr(self.hook.conn, kind.delete_snapshot)(**{kind.snapshot_id_key: snapshot_id})
+                except ClientError as error:
+                    failures.append(f"{snapshot_id}: {error}")
+                else:
+                    deleted.append(snapshot_id)
+        if failures:
+            raise AirflowException(
+                f"Created {kind.snapshot_label}s {', '.join(snapshot_ids.values())}, but deleting older ones "
+                f"failed: {'; '.join(failures)}"
+            )
+        return deleted
+
+
+def _snapshot_time(snapshot: dict[str, Any]) -> datetime:
+    # A snapshot still being created has no time yet: it is among the newest.
+    return snapshot.get("SnapshotCreateTime") or datetime.max.replace(tzinfo=timezone.utc)
+
+
+class RdsCreateDbSnapshotOperator(RdsSnapshotOperator):
+    """Create a manual snapshot of each RDS DB instance chosen by id or tag; optionally keep the newest N."""
+
+    parameters_model = RdsCreateDbSnapshotParameters
+    id_placeholder = "db_instance_id"
+
+
+def _class_applied_waiter(client: Any, db_instance_class: str) -> Waiter:
+    """Build a waiter for "every instance available on ``db_instance_class``, nothing pending".
+
+    Right after ModifyDBInstance an instance may still say ``available`` with the change pending,
+    so boto's ``db_instance_available`` would return before the change has even started.
+    """
+    pending = (
+        f"DBInstances[?DBInstanceStatus != 'available' || DBInstanceClass != '{db_instance_class}' "
+        "|| PendingModifiedValues.DBInstanceClass]"
+    )
+    status = "DBInstances[].DBInstanceStatus"
+    failures = [
+        {"matcher": "pathAny", "argument": status, "expected": state, "state": "failure"}
+        for state in _MODIFY_FAILURE_STATES
+    ]
+    model = {
+        "version": 2,
+        "waiters": {
+            "db_instance_class_applied": {
+                "operation": "DescribeDBInstances",
+                "delay": 30,
+                "maxAttempts": 60,
+                "acceptors": [
+                    {
+                        "matcher": "path",
+                        "argument": f"length({pending}) == `0`",
+                        "expected": True,
+                        "state": "success",
+                    },
+                    *failures,
+                ],
+            }
+        },
+    }
+    return BaseBotoWaiter(client=client, model_config=model).waiter("db_instance_class_applied")
+
+
+class RdsModifyDbInstanceClassOperator(RdsActionOperator):
+    """Change the class of RDS DB instances chosen by id or tag, immediately, and wait until it is applied."""
+
+    parameters_model = RdsModifyDbInstanceClassParameters
+
+    def run_action(self, context: Context, parameters: RdsModifyDbInstanceClassParameters) -> dict[str, Any]:
+        kind = self.kind
+        new_class = parameters.db_instance_class
+        items = self.resolve(parameters)
+        to_change = [item[kind.id_key] for item in items if item["DBInstanceClass"] != new_class]
+        unchanged = [item[kind.id_key] for item in items if item["DBInstanceClass"] == new_class]
+        if unchanged:
+            self.log.info("%s are already %s", kind.names(unchanged), new_class)
+        blocked = [
+            f"{item[kind.id_key]} is {item[kind.status_key]}"
+            for item in items
+            if item[kind.id_key] in to_change and item[kind.status_key] != "available"
+        ]
+        if blocked:
+            raise AirflowException(f"Only available {kind.plural} can change class: {'; '.join(blocked)}")
+        for identifier in to_change:
+            self.log.info("Changing the class of %s %s to %s", kind.label, identifier, new_class)
+            try:
+                self.hook.conn.modify_db_instance(
+                    DBInstanceIdentifier=identifier, DBInstanceClass=new_class, ApplyImmediately=True
+                )
+            except ClientError as error:
+                raise AirflowException(
+                    f"Changing the class of {kind.label} {identifier} to {new_class} failed: {error}"
+                ) from error
+        waited = parameters.wait_until_final_state and bool(to_change)
+        if waited:
+            self.wait_for(
+                _class_applied_waiter(self.hook.conn, new_class),
+                to_change,
+                f"available as {new_class}",
+                status_args=[f"DBInstances[].[{kind.id_key}, {kind.status_key}, DBInstanceClass]"],
+            )
+        summary = {"db_instance_class": new_class, "changed": to_change, "unchanged": unchanged}
+        return {**summary, "waited": waited}
+
+
+ACTION_TYPES: tuple[ActionType, ...] = (
+    ActionType(
+        name="rds_start_db_instance",
+        title="RDS: Start DB instances",
+        description=(
+            "Start the stopped RDS DB instances given by identifier or tag and wait until they are available."
+        ),
+        parameters_model=RdsDbInstancesParameters,
+        operator_class=RdsStartDbInstanceOperator,
+    ),
+    ActionType(
+        name="rds_stop_db_instance",
+        title="RDS: Stop DB instances",
+        description=(
+            "Stop the available RDS DB instances given by identifier or tag and wait until they are stopped."
+        ),
+        parameters_model=RdsDbInstancesParameters,
+        operator_class=RdsStopDbInstanceOperator,
+    ),
+    ActionType(
+        name="rds_reboot_db_instance",
+        title="RDS: Reboot DB instances",
+        description=(
+            "Reboot the RDS DB instances given by identifier or tag and wait until they are available."
+        ),
+        parameters_model=RdsRebootDbInstanceParameters,
+        operator_class=RdsRebootDbInstanceOperator,
+    ),
+    ActionType(
+        name="rds_create_db_snapshot",
+        title="RDS: Create DB snapshots",
+        description=(
+            "Create a manual snapshot of each RDS DB instance given by identifier or tag, and optionally "
+            "keep only the newest snapshots this job made of each instance."
+        ),
+        parameters_model=RdsCreateDbSnapshotParameters,
+        operator_class=RdsCreateDbSnapshotOperator,
+    ),
+    ActionType(
+        name="rds_modify_db_instance_class",
+        title="RDS: Change DB instance class",
+        description=(
+            "Change the class of the RDS DB instances given by identifier or tag, immediately, and wait "
+            "until they are available on the new class."
+        ),
+        parameters_model=RdsModifyDbInstanceClassParameters,
+        operator_class=RdsModifyDbInstanceClassOperator,
+    ),
+)

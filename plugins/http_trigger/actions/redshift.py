@@ -1,0 +1,267 @@
+"""Redshift actions: pause or resume clusters chosen by id or tag, and snapshot a cluster.
+
+The provider's ``RedshiftPauseClusterOperator`` / ``RedshiftResumeClusterOperator`` /
+``RedshiftCreateClusterSnapshotOperator`` each take one cluster when the DAG is built; a job
+targets a list or a tag and takes its parameters at run time, so these operators call the
+provider's ``RedshiftHook`` and wait with the provider's ``cluster_paused`` / ``cluster_resumed``
+waiters and Redshift's own ``snapshot_available`` waiter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+
+from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
+from airflow.sdk.exceptions import AirflowException
+from botocore.exceptions import ClientError
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from http_trigger.actions.aws_base import AwsActionOperator
+from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.actions.targets import (
+    check_one_target,
+    describe_tag,
+    has_tag,
+    tag_key_field,
+    tag_value_field,
+    unique,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+CLUSTER_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+SNAPSHOT_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+
+_ClusterId = Annotated[str, Field(min_length=1, max_length=63, pattern=CLUSTER_ID_PATTERN)]
+
+
+class RedshiftClustersParameters(ActionParameters):
+    """Choose Redshift clusters by identifier or by one tag, and whether to wait for their final state."""
+
+    model_config = ConfigDict(title="Redshift clusters")
+
+    cluster_identifiers: list[_ClusterId] = Field(
+        default_factory=list,
+        title="Cluster identifiers",
+        description="The clusters to act on, e.g. analytics-test. Leave empty to choose by tag.",
+    )
+    tag_key: str | None = tag_key_field("cluster")
+    tag_value: str | None = tag_value_field()
+    wait_until_final_state: bool = Field(
+        default=True,
+        title="Wait until final state",
+        description="Finish only when every cluster is paused (pause) or available (resume).",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RedshiftClustersParameters:
+        check_one_target(
+            ids_field="cluster_identifiers",
+            ids=self.cluster_identifiers,
+            tag_key=self.tag_key,
+            tag_value=self.tag_value,
+            resources="clusters",
+        )
+        return self
+
+
+class RedshiftSnapshotParameters(ActionParameters):
+    """Choose the cluster, the snapshot's name and retention, and whether to wait until it is available."""
+
+    model_config = ConfigDict(title="Redshift cluster snapshot")
+
+    cluster_identifier: _ClusterId = Field(title="Cluster identifier")
+    snapshot_identifier: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        pattern=SNAPSHOT_ID_PATTERN,
+        title="Snapshot identifier",
+        description=(
+            "Leave empty for <cluster>-<UTC date>-<time>: a name can be used once, "
+            "so a fixed name only suits parameters given at execution."
+        ),
+    )
+    retention_days: int = Field(
+        default=-1,
+        title="Retention (days)",
+        description="Days to keep the manual snapshot, 1 to 3653; -1 keeps it until it is deleted.",
+    )
+    wait_until_final_state: bool = Field(
+        default=True, title="Wait until available", description="Finish only when the snapshot is available."
+    )
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value != -1 and not 1 <= value <= 3653:
+            raise ValueError("must be -1 (keep) or from 1 to 3653 days")
+        return value
+
+
+class _RedshiftClustersStateOperator(AwsActionOperator[RedshiftHook]):
+    """Move Redshift clusters to a state and, optionally, wait until they all reach it."""
+
+    aws_hook_class = RedshiftHook
+    ui_color = "#d2a4ff"
+    parameters_model: ClassVar[type[RedshiftClustersParameters]] = RedshiftClustersParameters
+    # Set by each subclass.
+    verb: ClassVar[str]
+    final_state: ClassVar[str]
+    # Statuses in which nothing needs asking: the cluster is there or on its way.
+    settled_states: ClassVar[tuple[str, ...]]
+    waiter_name: ClassVar[str]
+
+    def run_action(self, context: Context, parameters: RedshiftClustersParameters) -> dict[str, Any]:
+        clusters = self._clusters(parameters)
+        for cluster in clusters:
+            identifier, status = cluster["ClusterIdentifier"], cluster["ClusterStatus"]
+            if status in self.settled_states:
+                self.log.info("Redshift cluster %s is already %s", identifier, status)
+                continue
+            self.log.info("%s Redshift cluster %s (now %s)", self.verb, identifier, status)
+            try:
+                self._change_state(identifier)
+            except ClientError as error:
+                raise AirflowException(
+                    f"{self.verb} Redshift cluster {identifier} (status {status}) failed: {error}"
+                ) from error
+        identifiers = [cluster["ClusterIdentifier"] for cluster in clusters]
+        if parameters.wait_until_final_state:
+            waiter = self.hook.get_waiter(self.waiter_name)
+            for identifier in identifiers:
+                self.wait_until(
+                    waiter,
+                    args={"ClusterIdentifier": identifier},
+                    subject=f"Redshift cluster {identifier}",
+                    state=self.final_state,
+                    status_args=["Clusters[0].ClusterStatus"],
+                )
+        statuses = {identifier: self.hook.cluster_status(identifier) for identifier in identifiers}
+        return {
+            "cluster_identifiers": identifiers,
+            "statuses": statuses,
+            "waited": parameters.wait_until_final_state,
+        }
+
+    def _clusters(self, parameters: RedshiftClustersParameters) -> list[dict[str, Any]]:
+        if parameters.cluster_identifiers:
+            clusters = []
+            for identifier in unique(parameters.cluster_identifiers):
+                try:
+                    clusters += self.hook.conn.describe_clusters(ClusterIdentifier=identifier)["Clusters"]
+                except self.hook.conn.exceptions.ClusterNotFoundFault:
+                    raise AirflowException(f"No Redshift cluster {identifier}") from None
+            return clusters
+        tag = describe_tag(parameters.tag_key, parameters.tag_value)
+        paginator = self.hook.conn.get_paginator("describe_clusters")
+        pages = paginator.paginate(TagKeys=[parameters.tag_key], TagValues=[parameters.tag_value])
+        # Redshift matches any of the given keys with any of the given values; check the pair here.
+        clusters = [
+            cluster
+            for page in pages
+            for cluster in page["Clusters"]
+            if has_tag(cluster.get("Tags"), parameters.tag_key, parameters.tag_value)
+        ]
+        if not clusters:
+            raise AirflowException(f"No Redshift cluster is tagged {tag}")
+        names = ", ".join(cluster["ClusterIdentifier"] for cluster in clusters)
+        self.log.info("Redshift clusters tagged %s: %s", tag, names)
+        return clusters
+
+    def _change_state(self, identifier: str) -> None:
+        raise NotImplementedError
+
+
+class RedshiftPauseClustersOperator(_RedshiftClustersStateOperator):
+    """Pause Redshift clusters chosen by identifier or tag and wait until they are paused."""
+
+    verb = "Pausing"
+    final_state = "paused"
+    settled_states = ("paused", "pausing")
+    waiter_name = "cluster_paused"
+
+    def _change_state(self, identifier: str) -> None:
+        self.hook.conn.pause_cluster(ClusterIdentifier=identifier)
+
+
+class RedshiftResumeClustersOperator(_RedshiftClustersStateOperator):
+    """Resume Redshift clusters chosen by identifier or tag and wait until they are available."""
+
+    verb = "Resuming"
+    final_state = "available"
+    settled_states = ("available", "resuming")
+    waiter_name = "cluster_resumed"
+
+    def _change_state(self, identifier: str) -> None:
+        self.hook.conn.resume_cluster(ClusterIdentifier=identifier)
+
+
+class RedshiftSnapshotClusterOperator(AwsActionOperator[RedshiftHook]):
+    """Create a manual snapshot of a Redshift cluster and, optionally, wait until it is available."""
+
+    aws_hook_class = RedshiftHook
+    ui_color = "#d2a4ff"
+    parameters_model: ClassVar[type[RedshiftSnapshotParameters]] = RedshiftSnapshotParameters
+
+    def run_action(self, context: Context, parameters: RedshiftSnapshotParameters) -> dict[str, Any]:
+        cluster = parameters.cluster_identifier
+        snapshot = parameters.snapshot_identifier or f"{cluster}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+        self.log.info("Creating snapshot %s of Redshift cluster %s", snapshot, cluster)
+        try:
+            self.hook.create_cluster_snapshot(
+                snapshot_identifier=snapshot,
+                cluster_identifier=cluster,
+                retention_period=parameters.retention_days,
+            )
+        except ClientError as error:
+            raise AirflowException(
+                f"Creating snapshot {snapshot} of Redshift cluster {cluster} failed: {error}"
+            ) from error
+        if parameters.wait_until_final_state:
+            self.wait_until(
+                self.hook.get_waiter("snapshot_available"),
+                args={"ClusterIdentifier": cluster, "SnapshotIdentifier": snapshot},
+                subject=f"Snapshot {snapshot} of Redshift cluster {cluster}",
+                state="available",
+                status_args=["Snapshots[0].Status"],
+            )
+        return {
+            "cluster_identifier": cluster,
+            "snapshot_identifier": snapshot,
+            "status": self.hook.get_cluster_snapshot_status(snapshot),
+            "waited": parameters.wait_until_final_state,
+        }
+
+
+ACTION_TYPES: tuple[ActionType, ...] = (
+    ActionType(
+        name="redshift_pause_cluster",
+        title="Redshift: Pause clusters",
+        description=(
+            "Pause the Redshift clusters given by identifier, or every cluster carrying a tag, "
+            "and wait until they are paused."
+        ),
+        parameters_model=RedshiftClustersParameters,
+        operator_class=RedshiftPauseClustersOperator,
+    ),
+    ActionType(
+        name="redshift_resume_cluster",
+        title="Redshift: Resume clusters",
+        description=(
+            "Resume the Redshift clusters given by identifier, or every cluster carrying a tag, "
+            "and wait until they are available."
+        ),
+        parameters_model=RedshiftClustersParameters,
+        operator_class=RedshiftResumeClustersOperator,
+    ),
+    ActionType(
+        name="redshift_create_cluster_snapshot",
+        title="Redshift: Create cluster snapshot",
+        description="Create a manual snapshot of a Redshift cluster and wait until it is available.",
+        parameters_model=RedshiftSnapshotParameters,
+        operator_class=RedshiftSnapshotClusterOperator,
+    ),
+)

@@ -1,0 +1,185 @@
+"""Route 53 actions: create or replace (UPSERT) a record set, then wait until the change is INSYNC.
+
+The Amazon provider has no Route 53 hook or operator, so this operator uses the provider's
+generic ``AwsBaseHook`` with the ``route53`` boto3 client (connection and retries still come from
+the provider) and waits with Route 53's own ``resource_record_sets_changed`` waiter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from airflow.sdk.exceptions import AirflowException
+from botocore.exceptions import ClientError
+from pydantic import ConfigDict, Field, model_validator
+
+from http_trigger.actions.aws_base import AwsActionOperator
+from http_trigger.actions.base import ActionParameters, ActionType
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+HOSTED_ZONE_ID_PATTERN = r"^(/hostedzone/)?[A-Z0-9]{1,32}$"
+DOMAIN_NAME_PATTERN = r"^(\*\.)?([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9-]{1,63}\.?$"
+RecordType = Literal["A", "AAAA", "CAA", "CNAME", "DS", "MX", "NAPTR", "NS", "PTR", "SPF", "SRV", "TXT"]
+
+
+def _absolute(name: str) -> str:
+    """Return a domain name in Route 53's form: lower case, with the final dot."""
+    return name.lower().rstrip(".") + "."
+
+
+class Route53UpsertRecordParameters(ActionParameters):
+    """Choose the hosted zone (id or name), the record, its values, and whether to wait until INSYNC."""
+
+    model_config = ConfigDict(title="Route 53 record")
+
+    hosted_zone_id: str | None = Field(
+        default=None,
+        pattern=HOSTED_ZONE_ID_PATTERN,
+        title="Hosted zone id",
+        description="e.g. Z0123456789ABCDEFGHIJ. Leave empty to choose the zone by name.",
+    )
+    hosted_zone_name: str | None = Field(
+        default=None,
+        max_length=255,
+        pattern=DOMAIN_NAME_PATTERN,
+        title="Hosted zone name",
+        description="e.g. example.com; it must name exactly one hosted zone of the account.",
+    )
+    record_name: str = Field(
+        max_length=255,
+        pattern=DOMAIN_NAME_PATTERN,
+        title="Record name",
+        description="The full name, inside the zone, e.g. www.example.com.",
+    )
+    record_type: RecordType = Field(default="A", title="Type")
+    ttl: int = Field(default=300, ge=0, le=2147483647, title="TTL (seconds)")
+    values: list[Annotated[str, Field(min_length=1, max_length=4000)]] = Field(
+        min_length=1,
+        title="Values",
+        description=(
+            "One value per item, e.g. 192.0.2.10. TXT values are put in quotes unless they already are."
+        ),
+    )
+    wait_until_final_state: bool = Field(
+        default=True,
+        title="Wait until INSYNC",
+        description="Finish only when the change has reached every Route 53 name server.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Route53UpsertRecordParameters:
+        if (self.hosted_zone_id is None) == (self.hosted_zone_name is None):
+            raise ValueError("give either hosted_zone_id or hosted_zone_name")
+        if self.record_type == "CNAME" and len(self.values) != 1:
+            raise ValueError("a CNAME record takes exactly one value")
+        return self
+
+    def record_values(self) -> list[str]:
+        """Return the values as Route 53 takes them: TXT and SPF strings quoted."""
+        if self.record_type not in ("TXT", "SPF"):
+            return list(self.values)
+        return [value if value.startswith('"') else f'"{value}"' for value in self.values]
+
+
+class Route53UpsertRecordOperator(AwsActionOperator[AwsBaseHook]):
+    """Create or replace a Route 53 record set and, optionally, wait until the change is INSYNC."""
+
+    aws_hook_class = AwsBaseHook
+    ui_color = "#8c4fff"
+    parameters_model: ClassVar[type[Route53UpsertRecordParameters]] = Route53UpsertRecordParameters
+
+    @property
+    def _hook_parameters(self) -> dict[str, Any]:
+        return {**super()._hook_parameters, "client_type": "route53"}
+
+    def run_action(self, context: Context, parameters: Route53UpsertRecordParameters) -> dict[str, Any]:
+        zone_id, zone_name = self._zone(parameters)
+        record = _absolute(parameters.record_name)
+        if record != zone_name and not record.endswith(f".{zone_name}"):
+            raise AirflowException(f"Record {record} is not inside hosted zone {zone_name} ({zone_id})")
+        values = parameters.record_values()
+        self.log.info(
+            "Upserting %s record %s (TTL %s) in hosted zone %s: %s",
+            parameters.record_type,
+            record,
+            parameters.ttl,
+            zone_id,
+            ", ".join(values),
+        )
+        try:
+            change = self.hook.conn.change_resource_record_sets(
+                HostedZoneId=zone_id,
+                ChangeBatch={
+                    "Comment": f"{self.dag_id}.{self.task_id}"[:256],
+                    "Changes": [
+                        {
+                            "Action": "UPSERT",
+                            "ResourceRecordSet": {
+                                "Name": record,
+                                "Type": parameters.record_type,
+                                "TTL": parameters.ttl,
+                                "ResourceRecords": [{"Value": value} for value in values],
+                            },
+                        }
+                    ],
+                },
+            )["ChangeInfo"]
+        except ClientError as error:
+            raise AirflowException(
+                f"Upserting {parameters.record_type} record {record} in hosted zone {zone_id} failed: {error}"
+            ) from error
+        if parameters.wait_until_final_state:
+            self.wait_until(
+                self.hook.conn.get_waiter("resource_record_sets_changed"),
+                args={"Id": change["Id"]},
+                subject=f"Change {change['Id']} of record {record}",
+                state="INSYNC",
+                status_args=["ChangeInfo.Status"],
+            )
+            change = self.hook.conn.get_change(Id=change["Id"])["ChangeInfo"]
+        return {
+            "hosted_zone_id": zone_id,
+            "record_name": record,
+            "record_type": parameters.record_type,
+            "values": values,
+            "change_id": change["Id"],
+            "status": change["Status"],
+            "waited": parameters.wait_until_final_state,
+        }
+
+    def _zone(self, parameters: Route53UpsertRecordParameters) -> tuple[str, str]:
+        """Return the hosted zone's id and name, from either one."""
+        if parameters.hosted_zone_id:
+            zone_id = parameters.hosted_zone_id.removeprefix("/hostedzone/")
+            try:
+                zone = self.hook.conn.get_hosted_zone(Id=zone_id)["HostedZone"]
+            except ClientError as error:
+                raise AirflowException(f"Reading hosted zone {zone_id} failed: {error}") from error
+            return zone_id, _absolute(zone["Name"])
+        name = _absolute(parameters.hosted_zone_name or "")
+        # Zones come sorted by name from the one asked for, so any namesakes are in the first page.
+        listed = self.hook.conn.list_hosted_zones_by_name(DNSName=name, MaxItems="100")["HostedZones"]
+        zones = [zone for zone in listed if _absolute(zone["Name"]) == name]
+        if not zones:
+            raise AirflowException(f"No hosted zone is named {name}")
+        if len(zones) > 1:
+            ids = ", ".join(zone["Id"].removeprefix("/hostedzone/") for zone in zones)
+            raise AirflowException(f"Several hosted zones are named {name} ({ids}); give hosted_zone_id")
+        return zones[0]["Id"].removeprefix("/hostedzone/"), name
+
+
+ACTION_TYPES: tuple[ActionType, ...] = (
+    ActionType(
+        name="route53_upsert_record",
+        title="Route 53: Upsert record",
+        description=(
+            "Create or replace a DNS record set in a Route 53 hosted zone given by id or name, "
+            "and wait until the change is INSYNC."
+        ),
+        parameters_model=Route53UpsertRecordParameters,
+        operator_class=Route53UpsertRecordOperator,
+    ),
+)

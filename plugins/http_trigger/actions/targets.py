@@ -1,0 +1,59 @@
+"""Choose the resources an action works on: a list of ids, or every resource carrying one tag.
+
+Every action that targets resources offers the same two ways, with the same field names
+(``tag_key`` / ``tag_value`` beside the resource's own id list), so the forms read alike and a
+job can switch from ids to a tag without learning a new vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import Field
+
+
+def tag_key_field(resources: str) -> Any:
+    """Return the ``tag_key`` field of a model choosing ``resources`` (plural noun) by tag."""
+    return Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        title="Tag key",
+        description=f"Act on every {resources} whose tag with this key has tag_value.",
+    )
+
+
+def tag_value_field() -> Any:
+    """Return the ``tag_value`` field that goes with :func:`tag_key_field`."""
+    return Field(default=None, min_length=1, max_length=256, title="Tag value")
+
+
+def check_one_target(
+    *, ids_field: str, ids: list[str], tag_key: str | None, tag_value: str | None, resources: str
+) -> None:
+    """Refuse a choice that is not exactly one of: ids, or a tag key with its value."""
+    by_tag = tag_key is not None or tag_value is not None
+    if ids and by_tag:
+        raise ValueError(f"give either {ids_field} or tag_key and tag_value, not both")
+    if not ids and not by_tag:
+        raise ValueError(f"give {ids_field}, or tag_key and tag_value, to choose the {resources}")
+    if by_tag and tag_key is None:
+        raise ValueError("tag_key is required with tag_value")
+    if by_tag and tag_value is None:
+        raise ValueError("tag_value is required with tag_key")
+
+
+def describe_tag(tag_key: str | None, tag_value: str | None) -> str:
+    """Render a tag the way error messages and logs show it: ``Env=test``."""
+    return f"{tag_key}={tag_value}"
+
+
+def has_tag(tags: Iterable[Mapping[str, str]] | None, tag_key: str | None, tag_value: str | None) -> bool:
+    """Tell whether an AWS tag list (``[{"Key": …, "Value": …}]``) holds the tag."""
+    return any(tag.get("Key") == tag_key and tag.get("Value") == tag_value for tag in tags or ())
+
+
+def unique(ids: Iterable[str]) -> list[str]:
+    """Drop repeated ids, keeping the order the user wrote them in."""
+    return list(dict.fromkeys(ids))

@@ -1,0 +1,90 @@
+"""The action catalogue as people and programs read it: ``http-trigger actions list`` and ``GET /api/actions``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from fastapi.testclient import TestClient
+
+from http_trigger.actions import ACTIONS, catalogue
+from http_trigger.api.app import create_app
+from http_trigger.cli import main
+
+CATALOGUE_NAMES = {
+    "lambda_invoke_function",
+    "ecs_run_task",
+    "ecs_update_service_desired_count",
+    "autoscaling_update_group_capacity",
+    "ssm_run_command",
+    "stepfunctions_start_execution",
+    "redshift_pause_cluster",
+    "redshift_resume_cluster",
+    "redshift_create_cluster_snapshot",
+    "route53_upsert_record",
+    "utility_delay",
+    "utility_no_action",
+}
+
+
+def test_the_catalogue_holds_the_service_actions():
+    assert CATALOGUE_NAMES <= set(ACTIONS)
+
+
+def test_catalogue_lists_every_action_with_its_parameter_schema():
+    listed = catalogue()
+
+    assert [action["name"] for action in listed] == list(ACTIONS)
+    delay = next(action for action in listed if action["name"] == "utility_delay")
+    assert delay["title"] == "Utility: Delay"
+    assert delay["description"] == ACTIONS["utility_delay"].description
+    assert delay["parameters_schema"]["required"] == ["minutes"]
+    assert delay["parameters_schema"]["properties"]["minutes"]["exclusiveMinimum"] == 0
+
+
+class TestCli:
+    def test_actions_list_json_prints_the_catalogue(self, capsys):
+        assert main(["actions", "list", "--json"]) == 0
+
+        printed = json.loads(capsys.readouterr().out)
+        assert printed == {"actions": json.loads(json.dumps(catalogue()))}
+        ssm = next(action for action in printed["actions"] if action["name"] == "ssm_run_command")
+        assert ssm["title"] == "SSM: Run command"
+        assert ssm["parameters_schema"]["properties"]["document_name"]["enum"] == [
+            "AWS-RunShellScript",
+            "AWS-RunPowerShellScript",
+        ]
+
+    def test_actions_list_prints_one_entry_per_action(self, capsys):
+        assert main(["actions", "list"]) == 0
+
+        out = capsys.readouterr().out
+        assert out.count("\n    parameters (* required): ") == len(ACTIONS)
+        assert "route53_upsert_record                Route 53: Upsert record\n" in out
+        assert "parameters (* required): minutes*\n" in out
+
+
+class TestApi:
+    @pytest.fixture
+    def client(self, airflow_db) -> Iterator[TestClient]:
+        with TestClient(create_app()) as test_client:
+            yield test_client
+
+    def test_lists_the_catalogue_to_any_logged_in_user(self, client):
+        token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="viewer", role="viewer"))
+
+        response = client.get("/api/actions", headers={"Authorization": f"Bearer {token}"})
+
+        assert response.status_code == 200
+        assert response.json() == {"actions": json.loads(json.dumps(catalogue())), "total_entries": len(ACTIONS)}
+
+    def test_401_without_login(self, client):
+        response = client.get("/api/actions")
+        assert (response.status_code, response.json()) == (401, {"detail": "Not authenticated"})
+
+    def test_403_with_an_invalid_token(self, client):
+        response = client.get("/api/actions", headers={"Authorization": "Bearer nonsense"})
+        assert (response.status_code, response.json()) == (403, {"detail": "Invalid JWT token"})
