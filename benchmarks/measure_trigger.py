@@ -24,6 +24,7 @@ import argparse
 import logging
 import os
 import platform
+import random
 import shlex
 import shutil
 import signal
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -51,6 +53,9 @@ log = logging.getLogger("benchmarks.measure_trigger")
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = ".venv/bin/python -m benchmarks.measure_trigger"
 POLL_INTERVAL = 0.2  # seconds between two trigger POSTs while waiting for a new job
+# A random pause of up to this many seconds before each new job, so that job creations do not lock
+# onto one phase of the DAG processor's 1 s loop (each job's cycle otherwise takes a near-constant time).
+CREATE_JITTER = 1.0
 STATE_POLL_INTERVAL = 0.25  # seconds between two reads of a run or task instance (server timestamps are used)
 FINISHED = ("success", "failed")
 T = TypeVar("T")
@@ -70,7 +75,8 @@ class NewJobSample:
     create_seconds: float  # round trip of POST /http-trigger/api/jobs
     ready_seconds: float  # from sending the create POST to receiving the first 200 of the trigger URL
     attempts: int  # trigger POSTs sent, the successful one included
-    statuses: Counter[str] = field(default_factory=Counter)  # refused attempts by kind ("503 not loaded", …)
+    # Refused attempts by kind ("503 not loaded yet", …).
+    statuses: Counter[str] = field(default_factory=Counter)
     run_state: str = ""
 
     @property
@@ -247,9 +253,9 @@ def measure_new_job(api: httpx.Client, name: str, ready_timeout: float, run_time
         kind = refusal_kind(answer)
         statuses[kind] += 1
         if answer.status_code != 503:
-            raise BenchmarkError(f"the trigger URL of job {job['id']} answered {kind!r} instead of 503 or 200")
+            raise BenchmarkError(f"the trigger URL of job {job['id']} answered {kind!r}, not 503 or 200")
         if time.perf_counter() - started > ready_timeout:
-            raise BenchmarkError(f"job {job['id']} was not triggerable after {ready_timeout:.0f} s ({statuses})")
+            raise BenchmarkError(f"job {job['id']} not triggerable after {ready_timeout:.0f} s ({statuses})")
         time.sleep(POLL_INTERVAL)
     run = wait_for_run_end(api, job["dag_id"], answer.json()["dag_run_id"], run_timeout)
     sample = NewJobSample(
@@ -283,7 +289,7 @@ def measure_trigger(api: httpx.Client, job: dict[str, Any], run_timeout: float) 
             return ti
         return None
 
-    wait_for(action_started, timeout=run_timeout, interval=STATE_POLL_INTERVAL, what=f"the action of {run_id}")
+    wait_for(action_started, timeout=run_timeout, interval=STATE_POLL_INTERVAL, what=f"action of {run_id}")
     run = wait_for_run_end(api, dag_id, run_id, run_timeout)
     ti = get_action_ti(api, dag_id, run_id) or {}
     action_start, action_end = server_time(ti.get("start_date")), server_time(ti.get("end_date"))
@@ -299,10 +305,128 @@ def measure_trigger(api: httpx.Client, job: dict[str, Any], run_timeout: float) 
 
 
 # ---------------------------------------------------------------------------------------------------
+# Other stacks on the machine
+
+
+class MachineWatch:
+    """
+    Measure what else ran on the machine while the benchmark did: CPU time and other Airflow stacks.
+
+    The figures are only comparable on an otherwise quiet machine; another stack or a test suite
+    running at the same time competes for the CPUs, and the report says how much. Every process
+    that is not a descendant of this one is "other"; their CPU time is sampled from /proc every
+    ``interval`` seconds (a process that starts and ends between two samples is missed). Linux only;
+    elsewhere it reports nothing.
+    """
+
+    # Share of the machine's CPU capacity used by other processes above which the report warns.
+    BUSY_SHARE = 0.05
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self.ticks_per_second = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.cpus = os.cpu_count() or 1
+        self.first: dict[tuple[int, int], int] = {}  # (pid, start tick) -> CPU ticks when first seen
+        self.last: dict[tuple[int, int], int] = {}  # (pid, start tick) -> CPU ticks when last seen
+        self.stack_processes: dict[tuple[int, int], str] = {}  # other Airflow / moto processes
+        self._began = self._ended = time.monotonic()
+        self._began_tick = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="machine-watch", daemon=True)
+
+    def start(self) -> MachineWatch:
+        self._began = time.monotonic()
+        try:
+            self._began_tick = int(float(Path("/proc/uptime").read_text().split()[0]) * self.ticks_per_second)
+        except OSError:
+            return self
+        self.sample()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+            self.sample()
+        self._ended = time.monotonic()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        table: dict[int, tuple[int, int, int, str]] = {}  # pid -> (parent, start tick, CPU ticks, cmdline)
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            cpu = int(fields[11]) + int(fields[12])  # utime + stime
+            table[int(entry.name)] = (int(fields[1]), int(fields[19]), cpu, cmdline.strip())
+        mine = {os.getpid()}
+        while children := {pid for pid, (parent, *_) in table.items() if parent in mine} - mine:
+            mine |= children
+        for pid, (_, started, cpu, cmdline) in table.items():
+            if pid in mine:
+                continue
+            key = (pid, started)
+            # A process born after the watch began counts all its CPU time; an older one, from now on.
+            self.first.setdefault(key, 0 if started > self._began_tick else cpu)
+            self.last[key] = cpu
+            if "airflow" in cmdline or "moto" in cmdline:
+                self.stack_processes.setdefault(key, cmdline[:100])
+
+    @property
+    def wall_seconds(self) -> float:
+        return max(self._ended - self._began, 1e-9)
+
+    @property
+    def other_cpu_seconds(self) -> float:
+        return sum(self.last[key] - self.first[key] for key in self.last) / self.ticks_per_second
+
+    @property
+    def other_share(self) -> float:
+        """Return the share of the machine's CPU capacity other processes used meanwhile."""
+        return self.other_cpu_seconds / (self.wall_seconds * self.cpus)
+
+    @property
+    def busy(self) -> bool:
+        """Return whether other work took enough CPU to matter (an idle second stack does not)."""
+        return self.other_share > self.BUSY_SHARE
+
+    def describe(self) -> str:
+        commands = self.stack_processes.values()
+        servers = sum(1 for cmd in commands if "api-server" in cmd or "api_server" in cmd)
+        stacks = (
+            f"{len(self.stack_processes)} other Airflow or moto processes "
+            f"({servers} API server{'' if servers == 1 else 's'})"
+            if self.stack_processes
+            else "no other Airflow or moto process"
+        )
+        return (
+            f"{self.other_cpu_seconds:.0f} CPU-seconds in {self.wall_seconds:.0f} s "
+            f"({self.other_share:.0%} of the {self.cpus} CPUs); {stacks}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
 # Reporting
 
 
-def machine_facts() -> dict[str, str]:
+def load_average() -> str:
+    """Return the 1/5/15-minute load averages, so a busy machine shows in the report."""
+    try:
+        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def machine_facts(load_before: str, load_after: str, others: MachineWatch) -> dict[str, str]:
     def version(distribution: str) -> str:
         try:
             return metadata.version(distribution)
@@ -331,6 +455,9 @@ def machine_facts() -> dict[str, str]:
         "moto": version("moto"),
         "Metadata database": f"SQLite {sqlite3.sqlite_version} (the embedded stack's default)",
         "Executor": "LocalExecutor (the embedded stack's default)",
+        "Load average 1/5/15 min, before starting the stack": load_before,
+        "Load average 1/5/15 min, after the measurements": load_after,
+        "Other processes' CPU use during the run": others.describe(),
     }
 
 
@@ -357,7 +484,8 @@ def figures_table(rows: Sequence[Summary]) -> str:
     for summary in rows:
         row = summary.row()
         if summary.unit == "n":  # counts: whole numbers, median may be .5
-            row = [row[0], "count", row[2], *(cell if cell == "–" else f"{float(cell):g}" for cell in row[3:])]
+            counts = (cell if cell == "–" else f"{float(cell):g}" for cell in row[3:])
+            row = [row[0], "count", row[2], *counts]
         rendered.append(row)
     return markdown_table(["Metric", "unit", "n", "min", "median", "p90", "max"], rendered, "llrrrrr")
 
@@ -408,9 +536,16 @@ def samples_tables(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerS
     )
 
 
-def observations(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample]) -> list[str]:
+def observations(
+    new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample], others: MachineWatch
+) -> list[str]:
     """Plain facts of this run worth a reader's attention, derived from the samples."""
     notes = []
+    if others.busy:
+        notes.append(
+            f"The machine was not quiet: other processes used {others.describe()}. "
+            "Expect these figures to be slower and noisier than on an otherwise idle machine."
+        )
     kinds: Counter[str] = Counter()
     for sample in new_jobs:
         kinds.update(sample.statuses)
@@ -418,12 +553,28 @@ def observations(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSam
     described = ", ".join(f"{count} × {kind!r}" for kind, count in sorted(kinds.items())) or "none"
     notes.append(
         f"Before each new job's first 200 its trigger URL answered 503 {total_503} times over "
-        f"{len(new_jobs)} job{'s' if len(new_jobs) != 1 else ''} ({described}); at one POST every {POLL_INTERVAL} s plus the round trip, "
+        f"{len(new_jobs)} job{'s' if len(new_jobs) != 1 else ''} ({described}); at one POST every "
+        f"{POLL_INTERVAL} s plus the round trip, "
         "this is roughly how long the job stayed untriggerable."
     )
     busy = kinds.get("503 database busy", 0)
     if busy:
-        notes.append(f"{busy} of those 503s were 'database busy' (SQLite locked by another writer), not 'not loaded'.")
+        notes.append(
+            f"{busy} of those 503s were 'database busy' (SQLite locked by another writer), not 'not loaded'."
+        )
+    pickup = [t.to_run_start for t in triggers if t.to_run_start is not None]
+    handover = [
+        t.to_action_start - t.to_run_start
+        for t in triggers
+        if t.to_action_start is not None and t.to_run_start is not None
+    ]
+    if pickup and handover:
+        notes.append(
+            f"Of the wait from trigger POST to action start, the median {statistics.median(pickup):.2f} s "
+            f"passes before the scheduler starts the run (its loop sleeps up to "
+            f"`[scheduler] scheduler_idle_sleep_time`, 1 s by default, when idle) and the median "
+            f"{statistics.median(handover):.2f} s between run start and the action task's start."
+        )
     failed_jobs = [s.job_id for s in new_jobs if s.run_state != "success"]
     failed_runs = [t.run_id for t in triggers if t.run_state != "success"]
     if failed_jobs or failed_runs:
@@ -433,7 +584,7 @@ def observations(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSam
         )
     for label, values in (
         ("new job -> first 200", [s.ready_seconds for s in new_jobs]),
-        ("trigger POST -> action start", [t.to_action_start for t in triggers if t.to_action_start is not None]),
+        ("trigger POST -> action start", [v for t in triggers if (v := t.to_action_start) is not None]),
         ("trigger POST round trip", [t.round_trip_seconds for t in triggers]),
     ):
         if len(values) >= 3:
@@ -456,12 +607,13 @@ def render_markdown(
     facts: dict[str, str],
     new_jobs: Sequence[NewJobSample],
     triggers: Sequence[TriggerSample],
+    others: MachineWatch,
 ) -> str:
     facts_table = markdown_table(["Item", "Value"], [[k, v] for k, v in facts.items()], "ll")
-    notes = "\n".join(f"- {note}" for note in observations(new_jobs, triggers))
+    notes = "\n".join(f"- {note}" for note in observations(new_jobs, triggers, others))
     return f"""# Benchmarks
 
-<!-- This whole file is the output of the command below; change benchmarks/measure_trigger.py, not this file. -->
+<!-- Generated: this whole file is the output of the command below. Edit benchmarks/measure_trigger.py. -->
 
 How quickly http-trigger turns a new job, and then a trigger POST, into work running on Airflow.
 The figures come from one run of `benchmarks/measure_trigger.py` on a real embedded stack: Airflow's
@@ -475,11 +627,15 @@ integration tests). The script talks to it over HTTP only, and it records; it as
    once the DAG processor has parsed the factory file again. Until then the trigger URL answers 503
    ("not loaded yet", with `Retry-After`). The plugin inserts a priority parsing request on every job
    write so that this happens at once instead of at the file's next periodic re-parse (every
-   `[dag_processor] min_file_process_interval`, 30 s by default). Measured: from sending `POST /http-trigger/api/jobs` to
-   receiving the first 200 from the job's trigger URL, which is POSTed every {POLL_INTERVAL} s
-   (resolution: that interval plus one round trip). The 503s answered before the 200 are counted.
-   Each job's first run is left to finish before the next job is created, so the jobs are measured
-   one at a time on an otherwise idle stack.
+   `[dag_processor] min_file_process_interval`, 30 s by default). Measured: from sending
+   `POST /http-trigger/api/jobs` to receiving the first 200 from the job's trigger URL, which is
+   POSTed every {POLL_INTERVAL} s (resolution: that interval plus one round trip). The 503s answered
+   before the 200 are counted. The DAG processor claims parsing requests once per loop, and an idle
+   loop lasts about 1 s, so a job waits 0-1 s for the next loop plus the parse of the factory file
+   (about 0.2 s): expect a spread over roughly 0.2-1.2 s rather than a steady figure. Each job's first
+   run is left to finish before the next job is created, so the jobs are measured one at a time on an
+   otherwise idle stack, and a random pause of 0-{CREATE_JITTER:g} s precedes each creation so that the
+   creations fall on different phases of that loop.
 2. **Trigger POST -> action running.** What a caller waits for after the 200: the scheduler must pick
    up the queued run and the LocalExecutor must start the `action` task. Measured: from the client's
    send time (UTC, taken just before the POST) to the run's `start_date`, to the `action` task
@@ -534,13 +690,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "endpoint's latency on a real embedded stack; print the figures and write BENCHMARKS.md.",
     )
     parser.add_argument("--jobs", type=int, default=5, help="new jobs to create and time (default 5)")
-    parser.add_argument("--triggers", type=int, default=10, help="trigger POSTs of one job to time (default 10)")
-    parser.add_argument(
-        "--output", type=Path, default=REPO / "BENCHMARKS.md", help="the report to (over)write (default BENCHMARKS.md)"
-    )
-    parser.add_argument("--ready-timeout", type=float, default=180, help="seconds a new job may take to be triggerable")
+    parser.add_argument("--triggers", type=int, default=10, help="trigger POSTs of one job (default 10)")
+    parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md", help="report to (over)write")
+    parser.add_argument("--ready-timeout", type=float, default=180, help="seconds for a job to be ready")
     parser.add_argument("--run-timeout", type=float, default=300, help="seconds a run may take to finish")
-    parser.add_argument("--keep-home", action="store_true", help="keep the temporary AIRFLOW_HOME (logs) afterwards")
+    parser.add_argument("--keep-home", action="store_true", help="keep the temporary AIRFLOW_HOME (logs)")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.triggers < 1:
         parser.error("--jobs and --triggers must be at least 1")
@@ -561,6 +715,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join([COMMAND, *map(shlex.quote, raw_args)])
     started_at = datetime.now(timezone.utc)
     begun = time.monotonic()
+    load_before = load_average()
+    watch = MachineWatch().start()
     home = Path(tempfile.mkdtemp(prefix="http-trigger-bench-"))
     config = StackConfig(home=home, api_port=free_port(), moto_port=free_port())
     stack = EmbeddedStack(config)
@@ -579,7 +735,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             new_jobs: list[NewJobSample] = []
             jobs: list[dict[str, Any]] = []
             for index in range(1, args.jobs + 1):
-                sample, job = measure_new_job(api, f"bench-new-job-{index}", args.ready_timeout, args.run_timeout)
+                time.sleep(random.uniform(0, CREATE_JITTER))
+                name = f"bench-new-job-{index}"
+                sample, job = measure_new_job(api, name, args.ready_timeout, args.run_timeout)
                 new_jobs.append(sample)
                 jobs.append(job)
                 log.info(
@@ -599,6 +757,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     trigger.run_state,
                 )
         stack.check_alive()
+        load_after = load_average()
+        watch.stop()
         succeeded = True
     except KeyboardInterrupt:
         print("Interrupted; stopping the stack.", file=sys.stderr)
@@ -610,6 +770,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A second signal must not cut the clean-up short and leave processes behind.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        watch.stop()
         stack.stop()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -623,13 +784,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         started_at=started_at,
         stack_seconds=stack_seconds,
         total_seconds=time.monotonic() - begun,
-        facts=machine_facts(),
+        facts=machine_facts(load_before, load_after, watch),
         new_jobs=new_jobs,
         triggers=triggers,
+        others=watch,
     )
     print(figures_table(summaries(new_jobs, triggers)))
     print()
-    print("\n".join(f"- {note}" for note in observations(new_jobs, triggers)))
+    print("\n".join(f"- {note}" for note in observations(new_jobs, triggers, watch)))
     args.output.write_text(report)
     print(f"\nWrote {args.output}")
     return 0
