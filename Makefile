@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8080
 MOTO_PORT ?= 5000
 
-.PHONY: run test install lock clean
+.PHONY: run test screenshots install lock clean
 
 # Install exactly the locked versions, then this package in editable mode (no build isolation,
 # so the locked setuptools builds it and nothing unpinned is fetched).
@@ -21,8 +21,15 @@ install: $(INSTALLED)
 run: $(INSTALLED)
 	$(BIN)/python -m http_trigger.demo --port $(PORT) --moto-port $(MOTO_PORT)
 
+# The browser tests drive Debian's chromium; the script installs it when it is missing (as root).
 test: $(INSTALLED)
+	sh scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
+
+# Refresh the README's pictures of the pages (the browser tests take them).
+screenshots: $(INSTALLED)
+	sh scripts/ensure-chromium.sh
+	HTTP_TRIGGER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/integration/test_pages.py
 
 # Re-resolve the lock from requirements.in (needs the package registry).
 lock:

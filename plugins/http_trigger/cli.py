@@ -86,8 +86,26 @@ def _jobs_rotate(args: argparse.Namespace, session: Any) -> None:
     _print_details(jobs_service.rotate_secret(session=session, job_id=args.job_id), args.json)
 
 
+def _actions_list(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger.actions import catalogue
+
+    actions = catalogue()
+    if args.json:
+        print(json.dumps({"actions": actions}, indent=2))
+        return
+    for action in actions:
+        schema = action["parameters_schema"]
+        required = set(schema.get("required", []))
+        fields = ", ".join(
+            f"{name}{'*' if name in required else ''}" for name in schema.get("properties", {})
+        )
+        print(f"{action['name']:<36} {action['title']}")
+        print(f"    {action['description']}")
+        print(f"    parameters (* required): {fields}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """Return the command-line parser: ``http-trigger jobs <command>``."""
+    """Return the command-line parser: ``http-trigger jobs <command>``, ``http-trigger actions list``."""
     parser = argparse.ArgumentParser(prog="http-trigger", description=__doc__.splitlines()[0])
     groups = parser.add_subparsers(dest="group", required=True)
     jobs = groups.add_parser("jobs", help="manage operation jobs").add_subparsers(dest="command", required=True)
@@ -107,12 +125,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("delete", _jobs_delete, "delete a job and revoke its URL and token", with_id=True)
     command("rotate", _jobs_rotate, "issue a new URL and token; the old ones stop working", with_id=True)
+
+    actions = groups.add_parser("actions", help="show the actions a job can run").add_subparsers(
+        dest="command", required=True
+    )
+    listing = actions.add_parser(
+        "list", help="list the actions with their parameters (their JSON schemas with --json)"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    # The catalogue is code, not data: no metadata DB needed.
+    listing.set_defaults(handler=_actions_list, uses_db=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors print one line and exit with status 1."""
     args = build_parser().parse_args(argv)
+    if not getattr(args, "uses_db", True):
+        args.handler(args, None)
+        return 0
     from airflow.utils.session import create_session
 
     try:

@@ -7,22 +7,28 @@ triggerable in seconds instead of after the DAG processor's next scan.
 
 from __future__ import annotations
 
+import re
 import shlex
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Literal
 
 from airflow.models.dag import DagModel
 from airflow.models.dagbag import DagPriorityParsingRequest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from http_trigger import settings, trigger_secrets
+from http_trigger import run_history, settings, trigger_secrets
 from http_trigger.errors import JobNotReadyError
 from http_trigger.job_files import StoredJob, delete_job_file, get_job, load_jobs, write_job
 from http_trigger.job_model import Job, JobBody
+from http_trigger.run_history import RunSummary
 from http_trigger.trigger_secrets import IssuedSecret
 
 TRIGGER_PATH = "/http-trigger/trigger/"
+_SAFE_IN_DOUBLE_QUOTES = re.compile(r"[\w :.=+/-]*")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class JobDetails:
     stored: StoredJob
     secret: IssuedSecret | None
     is_paused: bool | None
+    last_run: RunSummary | None = None
+    next_run_after: datetime | None = None
 
     @property
     def job(self) -> Job:
@@ -45,11 +53,16 @@ class JobDetails:
 
     @property
     def curl(self) -> str | None:
-        """Return the ready-to-copy command line, in the form the seed document shows."""
+        """Return the ready-to-copy command line, in the form the seed document shows.
+
+        The token is URL-safe base64 (letters, digits, ``-`` and ``_``), so it sits in double
+        quotes exactly as in the seed; the URL is quoted for the shell only when it needs it.
+        """
         if self.secret is None or self.trigger_url is None:
             return None
-        header = shlex.quote(f"Authorization: CAAuth {self.secret.token}")
-        return f'curl -X POST -H {header} -H "Content-Length: 0" {shlex.quote(self.trigger_url)}'
+        header = f"Authorization: CAAuth {self.secret.token}"
+        quoted = f'"{header}"' if _SAFE_IN_DOUBLE_QUOTES.fullmatch(header) else shlex.quote(header)
+        return f'curl -X POST -H {quoted} -H "Content-Length: 0" {shlex.quote(self.trigger_url)}'
 
 
 def _folder() -> Path:
@@ -140,3 +153,110 @@ def list_jobs(*, session: Session) -> tuple[list[JobDetails], list[str]]:
     """Return every valid job, and the messages of spec files that could not be read."""
     stored_jobs, errors = load_jobs(_folder())
     return [_details(session, stored) for stored in stored_jobs], [str(error) for error in errors]
+
+
+JobOrder = Literal[
+    "id", "name", "group", "action", "aws_conn_id", "enabled", "schedule", "last_run", "next_run"
+]
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of the job list, how many jobs matched in all, and the groups to filter by."""
+
+    jobs: list[JobDetails]
+    total_entries: int
+    groups: list[str]
+    spec_errors: list[str]
+
+
+def _matches(job: Job, needle: str) -> bool:
+    haystack = (
+        str(job.id), job.name, job.group, job.description, job.action.type, job.action.aws_conn_id, *job.tags
+    )
+    return any(needle in value.casefold() for value in haystack)
+
+
+def _sort_value(details: JobDetails, order_by: JobOrder) -> Any:
+    """Return the value a job is sorted by, or None when it has none (never run, not scheduled)."""
+    job = details.job
+    if order_by == "enabled":
+        return None if details.is_paused is None else not details.is_paused
+    if order_by == "last_run":
+        return details.last_run.run_after if details.last_run else None
+    return {
+        "id": job.id,
+        "name": job.name.casefold(),
+        "group": job.group.casefold(),
+        "action": job.action.type,
+        "aws_conn_id": job.action.aws_conn_id,
+        "schedule": job.schedule,
+        "next_run": details.next_run_after,
+    }[order_by]
+
+
+def _sorted(rows: list[JobDetails], order_by: JobOrder, descending: bool) -> list[JobDetails]:
+    """Sort by ``order_by`` then id; jobs without a value come last in either direction."""
+    valued = [(value, row) for row in rows if (value := _sort_value(row, order_by)) is not None]
+    valued.sort(key=lambda pair: (pair[0], pair[1].job.id), reverse=descending)
+    missing = [row for row in rows if _sort_value(row, order_by) is None]
+    return [row for _, row in valued] + sorted(missing, key=lambda row: row.job.id)
+
+
+def find_jobs(
+    *,
+    session: Session,
+    readable: Callable[[set[str]], Iterable[str]] | None = None,
+    group: str | None = None,
+    search: str | None = None,
+    order_by: JobOrder = "id",
+    descending: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> JobPage:
+    """Filter, sort and page the jobs; only the page's secrets are read, so a thousand jobs stay fast.
+
+    ``readable`` keeps the DAG ids the caller may see (the API passes the auth manager's filter).
+    """
+    stored_jobs, errors = load_jobs(_folder())
+    if readable is not None:
+        allowed = set(readable({stored.job.dag_id for stored in stored_jobs}))
+        stored_jobs = [stored for stored in stored_jobs if stored.job.dag_id in allowed]
+    groups = sorted({stored.job.group for stored in stored_jobs}, key=str.casefold)
+    if group:
+        stored_jobs = [stored for stored in stored_jobs if stored.job.group == group]
+    if search and search.strip():
+        needle = search.strip().casefold()
+        stored_jobs = [stored for stored in stored_jobs if _matches(stored.job, needle)]
+    states = run_history.dag_states(session=session)
+    last_runs = run_history.latest_runs(session=session)
+    rows = []
+    for stored in stored_jobs:
+        state = states.get(stored.job.dag_id)
+        rows.append(
+            JobDetails(
+                stored=stored,
+                secret=None,
+                is_paused=state.is_paused if state else None,
+                last_run=last_runs.get(stored.job.dag_id),
+                next_run_after=state.next_run_after if state else None,
+            )
+        )
+    rows = _sorted(rows, order_by, descending)
+    page = rows[offset : offset + limit if limit is not None else None]
+    with_secrets = [
+        JobDetails(
+            stored=row.stored,
+            secret=_details(session, row.stored).secret,
+            is_paused=row.is_paused,
+            last_run=row.last_run,
+            next_run_after=row.next_run_after,
+        )
+        for row in page
+    ]
+    return JobPage(
+        jobs=with_secrets,
+        total_entries=len(rows),
+        groups=groups,
+        spec_errors=[str(error) for error in errors],
+    )

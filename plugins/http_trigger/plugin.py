@@ -1,10 +1,12 @@
-"""Register http-trigger with Airflow: the FastAPI app mounted in the API server."""
+"""Register http-trigger with Airflow: the FastAPI app mounted in the API server, and its pages in the nav."""
 
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from http_trigger import settings
 from http_trigger.api.app import URL_PREFIX, create_app
+from http_trigger.ui.pages import NAV_URL_ROUTE
 
 
 class HttpTriggerPlugin(AirflowPlugin):
@@ -12,3 +14,16 @@ class HttpTriggerPlugin(AirflowPlugin):
 
     name = "http_trigger"
     fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "http-trigger"}]
+    # Airflow's UI shows the pages in a same-origin frame at <base>/plugin/http-trigger; the paths
+    # carry [api] base_url's path so they work behind a reverse proxy's prefix.
+    external_views = [
+        {
+            "name": "HTTP Trigger",
+            "href": f"{settings.airflow_base_path()}{URL_PREFIX}/ui/jobs",
+            "url_route": NAV_URL_ROUTE,
+            "destination": "nav",
+            "nav_top_level": True,
+            "icon": f"{settings.airflow_base_path()}{URL_PREFIX}/ui/static/icon.svg",
+            "icon_dark_mode": f"{settings.airflow_base_path()}{URL_PREFIX}/ui/static/icon-dark.svg",
+        }
+    ]

@@ -6,6 +6,7 @@ Every option can be overridden as ``AIRFLOW__HTTP_TRIGGER__<OPTION>``, as any Ai
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from airflow.configuration import conf
 
@@ -24,6 +25,14 @@ def base_url() -> str:
     """Return the public address callers use to reach the API server, without a trailing slash."""
     configured = conf.get(SECTION, "base_url", fallback="") or conf.get("api", "base_url", fallback="")
     return (configured or "http://localhost:8080").rstrip("/")
+
+
+def airflow_base_path() -> str:
+    """Return the path Airflow is served under (``[api] base_url``'s path, e.g. ``/airflow``), or ``""``.
+
+    The pages build every link from it, so they work behind a reverse proxy's path prefix.
+    """
+    return urlsplit(conf.get("api", "base_url", fallback="") or "/").path.rstrip("/")
 
 
 def retry_after_seconds() -> int:

@@ -15,10 +15,13 @@ import httpx
 import pytest
 
 from http_trigger import demo
-from http_trigger.embedded_stack import EmbeddedStack, StackConfig, free_port
+from http_trigger.embedded_stack import ADMIN_USERNAME, EmbeddedStack, StackConfig, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
+# Besides the admin, a read-only user (SimpleAuthManager's viewer role) for permission tests.
+VIEWER_USERNAME = "viewer"
+STACK_USERS = f"{ADMIN_USERNAME}:admin,{VIEWER_USERNAME}:viewer"
 
 
 def wait_for(check: Callable[[], T | None], *, timeout: float = 90, interval: float = 0.5, what: str) -> T:
@@ -86,10 +89,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
         moto_port=free_port(),
         dags_folder=REPO / "dags",
         plugins_folder=REPO / "plugins",
+        extra_env={"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": STACK_USERS},
     )
     with EmbeddedStack(config) as running:
         demo.ensure_aws_connection(running)
         yield running
+
+
+def stack_password(stack: EmbeddedStack, username: str) -> str:
+    """Return a stack user's password: SimpleAuthManager writes the ones it generates to its file."""
+    return str(json.loads(stack.config.passwords_file.read_text())[username])
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ processes; the test only speaks HTTP to them (and boto3 to moto, to look at the 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from typing import Any
 
@@ -95,7 +96,7 @@ def test_post_starts_the_instances_and_notifies_success(stack, api, webhook_rece
     instance_ids = demo.ensure_demo_instances(stack)
     job = create_job(api, job_body(webhook_receiver, "start-by-tag", {"tag_key": "Env", "tag_value": "test"}))
     assert job["curl"] == (
-        f"curl -X POST -H 'Authorization: CAAuth {job['token']}' -H \"Content-Length: 0\" {job['trigger_url']}"
+        f'curl -X POST -H "Authorization: CAAuth {job["token"]}" -H "Content-Length: 0" {job["trigger_url"]}'
     )
 
     response = trigger(job)
@@ -171,13 +172,15 @@ def test_a_failing_action_fails_the_run_and_sends_the_failure_notification(stack
 
 
 def test_cli_shows_the_job_with_its_curl_line(stack, api, webhook_receiver):
+    """A shell with nothing but AIRFLOW_HOME set works against the running stack."""
     job = create_job(api, job_body(webhook_receiver, "from-cli", {"tag_key": "Env", "tag_value": "test"}))
     cli = airflow_bin().parent / "http-trigger"
-    shown = json.loads(subprocess.run([str(cli), "jobs", "show", str(job["id"]), "--json"], env=stack.env,
+    shell_env = {"PATH": os.environ["PATH"], "AIRFLOW_HOME": str(stack.config.home)}
+    shown = json.loads(subprocess.run([str(cli), "jobs", "show", str(job["id"]), "--json"], env=shell_env,
                                       capture_output=True, text=True, check=True).stdout)
     assert {k: shown[k] for k in ("id", "name", "dag_id", "trigger_url", "token", "curl")} == {
         k: job[k] for k in ("id", "name", "dag_id", "trigger_url", "token", "curl")
     }
-    listed = json.loads(subprocess.run([str(cli), "jobs", "list", "--json"], env=stack.env,
+    listed = json.loads(subprocess.run([str(cli), "jobs", "list", "--json"], env=shell_env,
                                        capture_output=True, text=True, check=True).stdout)
     assert job["id"] in [j["id"] for j in listed["jobs"]]

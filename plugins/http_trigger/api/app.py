@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from http_trigger import __version__
+from http_trigger.api.actions import actions_router
 from http_trigger.api.health import health_router
 from http_trigger.api.jobs import jobs_router
+from http_trigger.api.runs import runs_router
 from http_trigger.api.trigger import trigger_router
+from http_trigger.ui.pages import ui_router
 
 URL_PREFIX = "/http-trigger"
 
@@ -29,7 +32,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    """Return the app: the trigger endpoint, the jobs API and the health check."""
+    """Return the app: the trigger endpoint, the JSON API, the health check and the pages."""
     app = FastAPI(
         title="http-trigger",
         version=__version__,
@@ -39,4 +42,7 @@ def create_app() -> FastAPI:
     app.include_router(trigger_router)
     app.include_router(health_router)
     app.include_router(jobs_router)
+    app.include_router(actions_router)
+    app.include_router(runs_router)
+    app.include_router(ui_router)
     return app

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -18,6 +19,61 @@ class TriggerResponse(BaseModel):
     dag_run_id: str = Field(description="The run's id, as in Airflow's REST API, to follow the run.")
 
 
+TriggerSource = Literal["http", "schedule", "manual", "cli", "backfill", "asset"]
+
+
+class JobRunResponse(BaseModel):
+    """One execution of a job: Airflow's DAG run, how it was started and, for HTTP, from where."""
+
+    dag_id: str
+    dag_run_id: str
+    state: str | None = Field(description="Airflow's run state: queued, running, success or failed.")
+    run_type: str
+    trigger_source: TriggerSource
+    triggered_by: str | None
+    triggering_user: str | None
+    caller_address: str | None = Field(description="The HTTP caller's address, from the trigger-call log.")
+    queued_at: datetime | None
+    start_date: datetime | None
+    end_date: datetime | None
+    duration_seconds: float | None
+    run_after: datetime | None
+    grid_url: str = Field(description="The run in Airflow's own grid view.")
+
+
+class JobRunCollectionResponse(BaseModel):
+    """One page of a job's runs, newest first."""
+
+    runs: list[JobRunResponse]
+    total_entries: int
+
+
+class TaskInstanceResponse(BaseModel):
+    """One task of a run (the action or a post-processing step) and where to read its log."""
+
+    task_id: str
+    state: str | None
+    try_number: int
+    map_index: int
+    operator: str | None
+    start_date: datetime | None
+    end_date: datetime | None
+    duration_seconds: float | None
+    log_url: str | None = Field(description="Airflow's REST route of the latest try's log; None before it ran.")
+
+
+class JobRunDetailResponse(JobRunResponse):
+    """A run with its tasks."""
+
+    tasks: list[TaskInstanceResponse]
+
+
+class JobValidationResponse(BaseModel):
+    """A job body that would be accepted as it is."""
+
+    valid: Literal[True] = True
+
+
 class JobResponse(JobBody):
     """A job as the API shows it: its spec, its DAG, and for editors the trigger URL and token."""
 
@@ -28,17 +84,36 @@ class JobResponse(JobBody):
     trigger_url: str | None
     token: str | None = Field(description="Shown only to users allowed to edit the job.")
     curl: str | None
+    last_run: JobRunResponse | None = Field(default=None, description="The newest run (in the job list).")
+    next_run_after: datetime | None = Field(default=None, description="The schedule's next run, if any.")
 
 
 class JobCollectionResponse(BaseModel):
-    """Every job the user may read, and the spec files that could not be loaded."""
+    """The jobs the user may read (one page of them), and the spec files that could not be loaded."""
 
     jobs: list[JobResponse]
-    total_entries: int
+    total_entries: int = Field(description="How many jobs match the filters, on every page.")
     spec_errors: list[str]
+    groups: list[str] = Field(default_factory=list, description="Every group of the jobs the user may read.")
 
 
 class JobEnabledBody(BaseModel):
     """Enable or disable a job."""
 
     enabled: bool
+
+
+class ActionResponse(BaseModel):
+    """One action a job can run, with its parameters as a JSON schema (the form to fill)."""
+
+    name: str = Field(description="The action's type in a job spec, e.g. ec2_start_instances.")
+    title: str
+    description: str
+    parameters_schema: dict[str, Any] = Field(description="JSON schema of the action's parameters.")
+
+
+class ActionCollectionResponse(BaseModel):
+    """Every action of the catalogue."""
+
+    actions: list[ActionResponse]
+    total_entries: int

@@ -6,22 +6,30 @@ read access to its DAG, seeing its token or changing it needs edit access.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep
-from fastapi import APIRouter, Header, HTTPException, status
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, status
 
 from http_trigger import jobs_service
-from http_trigger.api.datamodels import JobCollectionResponse, JobEnabledBody, JobResponse
+from http_trigger.api.csrf import require_csrf_header
+from http_trigger.api.datamodels import (
+    JobCollectionResponse,
+    JobEnabledBody,
+    JobResponse,
+    JobValidationResponse,
+)
 from http_trigger.api.errors import status_for
+from http_trigger.api.runs import run_response
 from http_trigger.errors import HttpTriggerError
+from http_trigger.field_errors import job_body_errors
 from http_trigger.job_model import JobBody, dag_id_for
-from http_trigger.jobs_service import JobDetails
+from http_trigger.jobs_service import JobDetails, JobOrder
 
-jobs_router = APIRouter(prefix="/api/jobs", tags=["Jobs"])
+jobs_router = APIRouter(prefix="/api/jobs", tags=["Jobs"], dependencies=[Depends(require_csrf_header)])
 _ERROR_RESPONSES = {
     401: {"description": "Not authenticated"},
     403: {"description": "Not allowed"},
@@ -55,23 +63,72 @@ def _response(details: JobDetails, *, with_secret: bool) -> JobResponse:
         version=details.stored.version,
         is_paused=details.is_paused,
         **secret_fields,
+        last_run=run_response(details.last_run) if details.last_run else None,
+        next_run_after=details.next_run_after,
     )
 
 
 @jobs_router.get("", responses=_ERROR_RESPONSES)
-def list_jobs(user: GetUserDep, session: SessionDep) -> JobCollectionResponse:
-    """List the jobs the user may read."""
-    jobs, spec_errors = jobs_service.list_jobs(session=session)
-    readable = get_auth_manager().filter_authorized_dag_ids(
-        dag_ids={details.job.dag_id for details in jobs}, user=user, method="GET"
+def list_jobs(
+    user: GetUserDep,
+    session: SessionDep,
+    group: Annotated[str | None, Query(description="Only the jobs of this group.")] = None,
+    search: Annotated[
+        str | None, Query(description="Text in the id, name, group, description, action, account or tags.")
+    ] = None,
+    order_by: Annotated[
+        str, Query(description="Sort key; prefix with - for descending, e.g. -last_run.")
+    ] = "id",
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="Page size; all jobs if omitted.")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JobCollectionResponse:
+    """List the jobs the user may read: filtered, sorted, a page at a time, with their last and next run."""
+    descending = order_by.startswith("-")
+    key = order_by.removeprefix("-")
+    if key not in get_args(JobOrder):
+        known = ", ".join(get_args(JobOrder))
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"Cannot sort by {key!r}; use one of {known}"
+        )
+    auth_manager = get_auth_manager()
+    page = jobs_service.find_jobs(
+        session=session,
+        readable=lambda dag_ids: auth_manager.filter_authorized_dag_ids(
+            dag_ids=dag_ids, user=user, method="GET"
+        ),
+        group=group,
+        search=search,
+        order_by=key,  # type: ignore[arg-type]
+        descending=descending,
+        limit=limit,
+        offset=offset,
     )
-    editable = get_auth_manager().filter_authorized_dag_ids(dag_ids=readable, user=user, method="PUT")
-    visible = [
-        _response(details, with_secret=details.job.dag_id in editable)
-        for details in jobs
-        if details.job.dag_id in readable
-    ]
-    return JobCollectionResponse(jobs=visible, total_entries=len(visible), spec_errors=spec_errors)
+    editable = auth_manager.filter_authorized_dag_ids(
+        dag_ids={details.job.dag_id for details in page.jobs}, user=user, method="PUT"
+    )
+    return JobCollectionResponse(
+        jobs=[_response(details, with_secret=details.job.dag_id in editable) for details in page.jobs],
+        total_entries=page.total_entries,
+        spec_errors=page.spec_errors,
+        groups=page.groups,
+    )
+
+
+@jobs_router.post(
+    "/validate",
+    responses={401: {"description": "Not authenticated"}, 422: {"description": "The errors, field by field"}},
+)
+def validate_job(user: GetUserDep, body: Annotated[Any, Body()] = None) -> JobValidationResponse:
+    """Check a job body without saving it; a 422 names each wrong field, as forms need.
+
+    The detail has FastAPI's shape (``loc``, ``msg``, ``type``), with each action or
+    post-processing parameter at its own ``loc`` rather than one message on ``action``.
+    """
+    errors = job_body_errors(body)
+    if errors:
+        detail = [{"loc": ["body", *error.loc], "msg": error.msg, "type": error.type} for error in errors]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+    return JobValidationResponse()
 
 
 @jobs_router.post("", status_code=status.HTTP_201_CREATED, responses=_ERROR_RESPONSES)

@@ -1,0 +1,25 @@
+"""``/http-trigger/api/actions``: the action catalogue, with each action's parameter schema.
+
+The catalogue is the same for everyone and holds no data of any job, so any logged-in Airflow
+user may read it (the create form needs it before any job exists).
+"""
+
+from __future__ import annotations
+
+from airflow.api_fastapi.core_api.security import GetUserDep
+from fastapi import APIRouter
+
+from http_trigger.actions import catalogue
+from http_trigger.api.datamodels import ActionCollectionResponse, ActionResponse
+
+actions_router = APIRouter(prefix="/api/actions", tags=["Actions"])
+
+
+_ERROR_RESPONSES = {401: {"description": "Not authenticated"}, 403: {"description": "Not allowed"}}
+
+
+@actions_router.get("", responses=_ERROR_RESPONSES)
+def list_actions(user: GetUserDep) -> ActionCollectionResponse:
+    """List every action a job can run, with its parameters' JSON schema."""
+    actions = [ActionResponse(**action) for action in catalogue()]
+    return ActionCollectionResponse(actions=actions, total_entries=len(actions))

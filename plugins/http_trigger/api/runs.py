@@ -1,0 +1,163 @@
+"""``/http-trigger/api/jobs/{job_id}/runs``: a job's execution log, one run with its tasks, "Run now".
+
+Runs are Airflow's DAG runs; these routes add what the plugin knows (how a run was started, the
+HTTP caller's address) and follow Airflow's DAG-run permissions: reading runs needs read access to
+the job's DAG runs, starting one needs the right to create them. Task logs stay with Airflow's own
+REST route (``log_url``), under its own permission for task logs.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+from airflow.api_fastapi.common.db.common import SessionDep
+from airflow.api_fastapi.core_api.security import GetUserDep
+from airflow.sdk import timezone
+from airflow.utils.types import DagRunTriggeredByType, DagRunType
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+
+from http_trigger import run_history, settings
+from http_trigger.api.csrf import require_csrf_header
+from http_trigger.api.datamodels import (
+    JobRunCollectionResponse,
+    JobRunDetailResponse,
+    JobRunResponse,
+    TaskInstanceResponse,
+)
+from http_trigger.api.errors import status_for
+from http_trigger.errors import HttpTriggerError
+from http_trigger.job_files import get_job
+from http_trigger.job_model import dag_id_for
+from http_trigger.job_runs import queue_job_run
+from http_trigger.run_history import RunSummary, TaskSummary
+
+runs_router = APIRouter(
+    prefix="/api/jobs/{job_id}/runs", tags=["Runs"], dependencies=[Depends(require_csrf_header)]
+)
+_ERROR_RESPONSES = {
+    401: {"description": "Not authenticated"},
+    403: {"description": "Not allowed"},
+    404: {"description": "No such job or run"},
+}
+
+
+def _require_runs(user, method: str, job_id: int) -> None:
+    allowed = get_auth_manager().is_authorized_dag(
+        method=method, access_entity=DagAccessEntity.RUN, details=DagDetails(id=dag_id_for(job_id)), user=user
+    )
+    if not allowed:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "You are not allowed to do this")
+
+
+def grid_url(dag_id: str, run_id: str) -> str:
+    """Return the path of a run in Airflow's grid view (same origin, under ``[api] base_url``)."""
+    return f"{settings.airflow_base_path()}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def run_response(run: RunSummary) -> JobRunResponse:
+    """Turn a run of the history into its API answer."""
+    return JobRunResponse(
+        dag_id=run.dag_id,
+        dag_run_id=run.run_id,
+        state=run.state,
+        run_type=run.run_type,
+        trigger_source=run.trigger_source,
+        triggered_by=run.triggered_by,
+        triggering_user=run.triggering_user,
+        caller_address=run.caller_address,
+        queued_at=run.queued_at,
+        start_date=run.start_date,
+        end_date=run.end_date,
+        duration_seconds=run.duration_seconds,
+        run_after=run.run_after,
+        grid_url=grid_url(run.dag_id, run.run_id),
+    )
+
+
+def _task_response(dag_id: str, run_id: str, task: TaskSummary) -> TaskInstanceResponse:
+    log_url = None
+    if task.try_number > 0:
+        log_url = (
+            f"{settings.airflow_base_path()}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/"
+            f"{quote(run_id, safe='')}/taskInstances/{quote(task.task_id, safe='')}/logs/{task.try_number}"
+            + (f"?map_index={task.map_index}" if task.map_index >= 0 else "")
+        )
+    return TaskInstanceResponse(
+        task_id=task.task_id,
+        state=task.state,
+        try_number=task.try_number,
+        map_index=task.map_index,
+        operator=task.operator,
+        start_date=task.start_date,
+        end_date=task.end_date,
+        duration_seconds=task.duration_seconds,
+        log_url=log_url,
+    )
+
+
+@runs_router.get("", responses=_ERROR_RESPONSES)
+def list_job_runs(
+    job_id: int,
+    user: GetUserDep,
+    session: SessionDep,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> JobRunCollectionResponse:
+    """List a job's runs, newest first, with how each was started; deleted jobs keep their history."""
+    _require_runs(user, "GET", job_id)
+    runs, total = run_history.list_runs(session=session, job_id=job_id, limit=limit, offset=offset)
+    return JobRunCollectionResponse(runs=[run_response(run) for run in runs], total_entries=total)
+
+
+@runs_router.get("/{dag_run_id}", responses=_ERROR_RESPONSES)
+def get_job_run(job_id: int, dag_run_id: str, user: GetUserDep, session: SessionDep) -> JobRunDetailResponse:
+    """Show one run of a job with its tasks and where to read each task's log."""
+    _require_runs(user, "GET", job_id)
+    run = run_history.get_run(session=session, job_id=job_id, run_id=dag_run_id)
+    if run is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Job {job_id} has no run {dag_run_id}")
+    tasks = run_history.list_tasks(session=session, job_id=job_id, run_id=dag_run_id)
+    return JobRunDetailResponse(
+        **run_response(run).model_dump(),
+        tasks=[_task_response(run.dag_id, run.run_id, task) for task in tasks],
+    )
+
+
+@runs_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **_ERROR_RESPONSES,
+        409: {"description": "The job is disabled"},
+        422: {"description": "The job takes its parameters at execution"},
+        503: {"description": "Airflow has not loaded the job yet"},
+    },
+)
+def run_job_now(job_id: int, request: Request, user: GetUserDep, session: SessionDep) -> JobRunResponse:
+    """Start one run of the job now ("Run now"), as Airflow's own trigger button does."""
+    _require_runs(user, "POST", job_id)
+    try:
+        job = get_job(settings.jobs_folder(), job_id).job
+        if job.action.parameters_at_execution:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"Job {job_id} takes its parameters at execution; "
+                "start it with its trigger URL and a JSON body",
+            )
+        run = queue_job_run(
+            session=session,
+            dag_bag=request.app.state.dag_bag,
+            job_id=job_id,
+            run_id=DagRunType.MANUAL.generate_run_id(suffix=timezone.utcnow().isoformat()),
+            triggered_by=DagRunTriggeredByType.UI,
+        )
+    except HttpTriggerError as error:
+        raise HTTPException(status_for(error), str(error)) from error
+    # Airflow's trigger button records who pressed it; so does this one.
+    run.triggering_user_name = getattr(user, "get_name", lambda: None)() or run.triggering_user_name
+    session.flush()
+    summary = run_history.get_run(session=session, job_id=job_id, run_id=run.run_id)
+    assert summary is not None  # just created in this session
+    return run_response(summary)

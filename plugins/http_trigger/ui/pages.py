@@ -1,0 +1,205 @@
+"""``/http-trigger/ui/...``: the job pages Airflow's UI shows in its "HTTP Trigger" nav entry.
+
+Each page is a small shell rendered with Jinja2 (autoescaped: every value is escaped) plus a
+script that reads and changes jobs through the JSON API. The shells hold no job data, so the only
+thing a page route decides is whether the browser is logged in to Airflow; if not, it sends the
+user to Airflow's login, which comes back here afterwards. Every answer forbids framing by other
+sites (``frame-ancestors 'self'``) and allows scripts and styles only from this server.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import jinja2
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.core_api.security import get_user
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from http_trigger import __version__, settings
+from http_trigger.actions import catalogue as action_catalogue
+from http_trigger.job_model import PostProcessingSpec
+from http_trigger.post_processing import POST_PROCESSING
+
+ui_router = APIRouter(prefix="/ui", include_in_schema=False)
+
+UI_FOLDER = Path(__file__).resolve().parent
+STATIC_FOLDER = UI_FOLDER / "static"
+# The nav entry's route in Airflow's UI: the page shows at <base>/plugin/http-trigger/...
+NAV_URL_ROUTE = "http-trigger"
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+_STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.(js|css|svg)$")
+_MEDIA_TYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
+
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(UI_FOLDER / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def plugin_path() -> str:
+    """Return the path of the plugin's app as browsers see it, e.g. ``/airflow/http-trigger``."""
+    from http_trigger.api.app import URL_PREFIX  # the app includes this module's router
+
+    return f"{settings.airflow_base_path()}{URL_PREFIX}"
+
+
+@cache
+def catalogue() -> dict[str, Any]:
+    """Return the actions and post-processing kinds with their parameter schemas, as the forms use them.
+
+    Actions come as ``GET /http-trigger/api/actions`` lists them (the form reads that route; the
+    list and detail pages only need the titles from here). The same models validate jobs in the
+    API. A post-processing step's own settings besides its type and parameters (e.g. ``retries``)
+    come from the job model's schema.
+    """
+    step_schema = PostProcessingSpec.model_json_schema()
+    step_settings = {
+        key: value
+        for key, value in step_schema.get("properties", {}).items()
+        if key not in ("type", "parameters")
+    }
+    return {
+        "actions": action_catalogue(),
+        "post_processing": [
+            {
+                "name": name,
+                "title": kind.title,
+                "description": getattr(kind, "description", ""),
+                "parameters_schema": kind.parameters_model.model_json_schema(),
+            }
+            for name, kind in POST_PROCESSING.items()
+        ],
+        "post_processing_step": {"type": "object", "properties": step_settings},
+    }
+
+
+async def _logged_in_user(request: Request) -> Any | None:
+    """Return the Airflow user of the browser's login cookie, or None when there is none or it expired."""
+    try:
+        return await get_user(request, None, None)
+    except HTTPException:
+        return None
+
+
+def _login_redirect(ui_path: str, query: str) -> RedirectResponse:
+    """Send the browser to Airflow's login, asking it to come back to this page inside Airflow's UI."""
+    base = settings.airflow_base_path()
+    here = f"{base}/plugin/{NAV_URL_ROUTE}{plugin_path()}/ui{ui_path}" + (f"?{query}" if query else "")
+    login = f"{base}/api/v2/auth/login?{urlencode({'next': here})}"
+    return RedirectResponse(login, status.HTTP_303_SEE_OTHER)
+
+
+def _can_create(user: Any) -> bool:
+    return bool(get_auth_manager().is_authorized_dag(method="POST", user=user))
+
+
+async def _page(request: Request, template: str, ui_path: str, *, title: str, **context: Any) -> Response:
+    """Render a page shell for a logged-in user, or redirect to Airflow's login."""
+    user = await _logged_in_user(request)
+    if user is None:
+        return _login_redirect(ui_path, request.url.query)
+    root = plugin_path()
+    html = _templates.get_template(template).render(
+        title=title,
+        version=__version__,
+        user_name=user.get_name(),
+        can_create=_can_create(user),
+        ui_root=f"{root}/ui",
+        api_root=f"{root}/api",
+        airflow_root=settings.airflow_base_path(),
+        static_root=f"{root}/ui/static",
+        job_id=context.pop("job_id", ""),
+        run_id=context.pop("run_id", ""),
+        **context,
+    )
+    return HTMLResponse(html, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
+
+
+@ui_router.get("")
+def ui_root() -> RedirectResponse:
+    """Open the job list."""
+    return RedirectResponse(f"{plugin_path()}/ui/jobs", status.HTTP_307_TEMPORARY_REDIRECT)
+
+
+@ui_router.get("/jobs", response_class=HTMLResponse)
+async def jobs_page(request: Request) -> Response:
+    """The job list: filter, sort, page; links to each job."""
+    return await _page(request, "jobs.html", "/jobs", title="Operation jobs", catalogue=catalogue())
+
+
+@ui_router.get("/jobs/new", response_class=HTMLResponse)
+async def new_job_page(request: Request) -> Response:
+    """The create form, step by step as the seed describes, ending on a Confirm page."""
+    return await _page(request, "job_form.html", "/jobs/new", title="Create job", catalogue=catalogue())
+
+
+@ui_router.get("/jobs/{job_id}", response_class=HTMLResponse)
+async def job_page(request: Request, job_id: int) -> Response:
+    """A job's detail: settings, trigger URL, token, curl line, Update, enable/disable, delete, Run now."""
+    return await _page(
+        request, "job_detail.html", f"/jobs/{job_id}", title=f"Job {job_id}", job_id=job_id,
+        catalogue=catalogue(),
+    )
+
+
+@ui_router.get("/jobs/{job_id}/edit", response_class=HTMLResponse)
+async def edit_job_page(request: Request, job_id: int) -> Response:
+    """The same form as for creating, filled with the job's settings."""
+    return await _page(
+        request, "job_form.html", f"/jobs/{job_id}/edit", title=f"Edit job {job_id}", job_id=job_id,
+        catalogue=catalogue(),
+    )
+
+
+@ui_router.get("/jobs/{job_id}/runs", response_class=HTMLResponse)
+async def job_runs_page(request: Request, job_id: int) -> Response:
+    """The job's execution log: its runs, newest first."""
+    return await _page(request, "job_runs.html", f"/jobs/{job_id}/runs", title=f"Executions of job {job_id}",
+                       job_id=job_id)
+
+
+@ui_router.get("/jobs/{job_id}/runs/{dag_run_id:path}", response_class=HTMLResponse)
+async def run_page(request: Request, job_id: int, dag_run_id: str) -> Response:
+    """One execution's log: each task's state and Airflow task log, refreshed while it runs."""
+    return await _page(
+        request, "run_log.html", f"/jobs/{job_id}/runs/{quote(dag_run_id, safe='')}", title="Execution log",
+        job_id=job_id, run_id=dag_run_id,
+    )
+
+
+@ui_router.get("/static/{name}")
+def static_file(name: str) -> FileResponse:
+    """Serve the pages' scripts, styles and icons (a fixed folder; no paths, no other names)."""
+    match = _STATIC_NAME.match(name)
+    path = STATIC_FOLDER / name
+    if match is None or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No static file {name}")
+    return FileResponse(
+        path,
+        media_type=_MEDIA_TYPES[match.group(1)],
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+    )

@@ -1,0 +1,269 @@
+// A job's detail page: its settings, its trigger URL and (for editors) the masked token with Show
+// and Copy, the curl line of the seed, Update (new URL and token), enable/disable, Run now, delete,
+// and its latest executions.
+
+import {
+  actionTitle, airflowLink, api, config, confirmAction, copyButton, el, every, formatDate, formatDuration, jobUrl,
+  notify, readCatalogue, runUrl, setContent, showError, sourceLabel, stateBadge,
+} from "./common.js";
+import { exampleBody } from "./schema-form.js";
+
+const catalogue = readCatalogue();
+const $ = (id) => document.getElementById(id);
+const MASK = "••••••••••••••••";
+let job = null;
+let tokenShown = false;
+
+function canEdit() {
+  return Boolean(job && job.token);
+}
+
+function tokenText(reveal) {
+  if (!canEdit()) return "<access token>";
+  return reveal ? job.token : MASK;
+}
+
+// The seed's command line; the API's `curl` is the exact one copied, this is only its display.
+function curlLine(reveal) {
+  return `curl -X POST -H "Authorization: CAAuth ${tokenText(reveal)}" -H "Content-Length: 0" ${job.trigger_url}`;
+}
+
+function exampleJson() {
+  const action = catalogue.actions.find((item) => item.name === job.action.type);
+  return JSON.stringify(action ? exampleBody(action.parameters_schema) : {});
+}
+
+function curlWithBody(reveal) {
+  const json = exampleJson().replace(/'/g, "'\\''");
+  return `curl -X POST -H "Authorization: CAAuth ${tokenText(reveal)}" -H "Content-Type: application/json" -d '${json}' ${job.trigger_url}`;
+}
+
+function renderTrigger() {
+  setContent($("trigger-url"), job.trigger_url || "–");
+  const editor = canEdit();
+  $("token-row").hidden = !editor;
+  $("token-row").previousElementSibling.hidden = !editor;
+  $("no-token").hidden = editor;
+  $("copy-curl").hidden = !editor;
+  $("update-box").hidden = !editor;
+  setContent($("token"), editor ? tokenText(tokenShown) : "");
+  $("show-token").textContent = tokenShown ? "Hide" : "Show";
+  setContent($("curl"), curlLine(tokenShown));
+  const atExecution = job.action.parameters_at_execution;
+  $("body-sample").hidden = !atExecution;
+  if (atExecution) {
+    setContent($("example-body"), JSON.stringify(JSON.parse(exampleJson()), null, 2));
+    setContent($("curl-with-body"), curlWithBody(tokenShown));
+  }
+}
+
+function postList(items) {
+  if (!items.length) return "none";
+  return el(
+    "ul",
+    { class: "plain" },
+    items.map((item) => {
+      const kind = catalogue.post_processing.find((entry) => entry.name === item.type);
+      const shown = Object.entries(item.parameters || {})
+        .filter(([key]) => !/authorization|password|secret|token/i.test(key))
+        .map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
+        .slice(0, 3)
+        .join(", ");
+      return el("li", {}, el("strong", {}, kind ? kind.title : item.type), shown ? ` — ${shown}` : "");
+    }),
+  );
+}
+
+function parameterList(parameters) {
+  // Empty lists and unset values are the model's defaults: not worth a line.
+  const entries = Object.entries(parameters || {}).filter(
+    ([, value]) => value !== null && !(Array.isArray(value) && value.length === 0),
+  );
+  if (!entries.length) return "none";
+  return el(
+    "ul",
+    { class: "plain" },
+    entries.map(([key, value]) => el("li", {}, el("span", { class: "mono" }, key), ": ", typeof value === "string" ? value : JSON.stringify(value))),
+  );
+}
+
+function renderSettings() {
+  const dagUrl = `${config.airflowRoot}/dags/${encodeURIComponent(job.dag_id)}`;
+  const rows = [
+    ["Job id", el("span", { class: "mono" }, String(job.id))],
+    ["Group", job.group],
+    ["Trigger", job.schedule ? ["HTTP Trigger, and on the schedule ", el("code", {}, job.schedule), " (UTC)"] : "HTTP Trigger"],
+  ];
+  if (job.schedule) rows.push(["Next run", formatDate(job.next_run_after)]);
+  rows.push(
+    ["Action", [actionTitle(catalogue, job.action.type), " ", el("span", { class: "mono sub" }, job.action.type)]],
+    ["AWS account", [el("code", {}, job.action.aws_conn_id), job.action.region ? ` in ${job.action.region}` : ""]],
+    ["Parameters", job.action.parameters_at_execution ? "Given at execution, in the trigger's JSON body" : parameterList(job.action.parameters)],
+    ["On success", postList(job.post_processing.on_success)],
+    ["On failure", postList(job.post_processing.on_failure)],
+  );
+  if (job.description) rows.push(["Description", job.description]);
+  if (job.tags.length) rows.push(["Tags", job.tags.join(", ")]);
+  rows.push(["Airflow DAG", airflowLink(dagUrl, el("span", { class: "mono" }, job.dag_id))]);
+  setContent($("settings"), rows.map(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
+}
+
+function renderHeader() {
+  setContent($("job-name"), job.name);
+  setContent($("crumb-job"), job.name);
+  document.title = `${job.name} · HTTP Trigger`;
+  const badge = $("job-state");
+  if (job.is_paused === null) {
+    badge.className = "badge off";
+    setContent(badge, "loading in Airflow…");
+  } else {
+    badge.className = job.is_paused ? "badge off" : "badge on";
+    setContent(badge, job.is_paused ? "disabled" : "enabled");
+  }
+  $("job-actions").hidden = !canEdit();
+  const toggle = $("toggle-enabled");
+  toggle.textContent = job.is_paused ? "Enable" : "Disable";
+  toggle.disabled = job.is_paused === null;
+  $("run-now").disabled = job.is_paused !== false || job.action.parameters_at_execution;
+  $("run-now").title = job.action.parameters_at_execution ? "This job takes its parameters at execution: start it with its URL" : "";
+}
+
+function render() {
+  renderHeader();
+  renderTrigger();
+  renderSettings();
+}
+
+async function loadJob() {
+  try {
+    job = await api(`/jobs/${config.jobId}`);
+  } catch (error) {
+    if (error.status === 404) {
+      setContent($("job-name"), `Job ${config.jobId} does not exist`);
+      for (const card of document.querySelectorAll(".grid-2")) card.hidden = true;
+      notify("This job does not exist (it may have been deleted). Its past executions stay readable below.", "error", { sticky: true });
+    } else showError(error, "The job could not be loaded: ");
+    return false;
+  }
+  render();
+  return true;
+}
+
+async function loadRuns() {
+  const tbody = $("recent-runs").querySelector("tbody");
+  let data;
+  try {
+    data = await api(`/jobs/${config.jobId}/runs?limit=5`);
+  } catch (error) {
+    setContent(tbody, el("tr", {}, el("td", { colspan: 6, class: "empty" }, "The executions could not be loaded.")));
+    return;
+  }
+  const latest = data.runs[0];
+  $("latest-log").hidden = !latest;
+  if (latest) $("latest-log").href = runUrl(config.jobId, latest.dag_run_id);
+  setContent(
+    tbody,
+    data.runs.length
+      ? data.runs.map((run) =>
+          el(
+            "tr",
+            { "data-run-id": run.dag_run_id },
+            el("td", {}, stateBadge(run.state)),
+            el("td", {}, sourceLabel(run.trigger_source)),
+            el("td", { class: "opt mono" }, run.caller_address || "–"),
+            el("td", {}, formatDate(run.start_date || run.queued_at)),
+            el("td", { class: "opt" }, formatDuration(run.duration_seconds)),
+            el("td", {}, el("a", { href: runUrl(config.jobId, run.dag_run_id), class: "mono" }, run.dag_run_id)),
+          ),
+        )
+      : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No execution yet.")),
+  );
+}
+
+function wireActions() {
+  $("show-token").addEventListener("click", () => {
+    tokenShown = !tokenShown;
+    renderTrigger();
+  });
+  copyButton($("copy-url"), () => job.trigger_url);
+  copyButton($("copy-token"), () => job.token);
+  copyButton($("copy-curl"), () => job.curl);
+
+  $("rotate").addEventListener("click", async () => {
+    const confirmed = await confirmAction({
+      title: "Update the URL and access token?",
+      message:
+        "A new URL and a new access token are issued. The current URL and token stop working immediately: " +
+        "callers still using them get 404 until they switch to the new ones.",
+      confirmLabel: "Update URL and token",
+      danger: true,
+    });
+    if (!confirmed) return;
+    try {
+      job = await api(`/jobs/${config.jobId}/rotate`, { method: "POST" });
+      tokenShown = false;
+      render();
+      notify("A new URL and access token were issued; the old ones no longer work.", "ok");
+    } catch (error) {
+      showError(error, "The URL and token were not updated: ");
+    }
+  });
+
+  $("toggle-enabled").addEventListener("click", async () => {
+    const enable = Boolean(job.is_paused);
+    try {
+      job = await api(`/jobs/${config.jobId}/enabled`, { method: "PATCH", json: { enabled: enable } });
+      render();
+      notify(enable ? "The job is enabled." : "The job is disabled: its URL answers 409 and its schedule is paused.", "ok");
+    } catch (error) {
+      showError(error);
+    }
+  });
+
+  $("run-now").addEventListener("click", async () => {
+    try {
+      const run = await api(`/jobs/${config.jobId}/runs`, { method: "POST" });
+      notify(["Run started: ", el("a", { href: runUrl(config.jobId, run.dag_run_id) }, run.dag_run_id)], "ok");
+      loadRuns();
+    } catch (error) {
+      showError(error, "The job was not started: ");
+    }
+  });
+
+  $("delete-job").addEventListener("click", async () => {
+    const confirmed = await confirmAction({
+      title: `Delete “${job.name}”?`,
+      message:
+        "The job, its URL and its access token are deleted now; calls to the URL get 404. " +
+        "Its past executions stay readable in Airflow.",
+      confirmLabel: "Delete job",
+      danger: true,
+    });
+    if (!confirmed) return;
+    try {
+      await api(`/jobs/${config.jobId}`, { method: "DELETE" });
+      window.location.assign(`${config.uiRoot}/jobs?deleted=${encodeURIComponent(job.name)}`);
+    } catch (error) {
+      showError(error, "The job was not deleted: ");
+    }
+  });
+}
+
+async function start() {
+  wireActions();
+  const params = new URLSearchParams(window.location.search);
+  if (params.get("created")) {
+    notify("Job created. Its URL and access token are below; it can be triggered as soon as Airflow has loaded it, in a few seconds.", "ok");
+  } else if (params.get("saved")) {
+    notify("Changes saved.", "ok");
+  }
+  if (params.toString()) window.history.replaceState(null, "", jobUrl(config.jobId));
+  const found = await loadJob();
+  loadRuns();
+  every(3, async () => {
+    if (found && job && job.is_paused === null) await loadJob();
+    await loadRuns();
+  });
+}
+
+start();

@@ -1,0 +1,531 @@
+// Create or edit a job step by step, in the seed's order: group → trigger → action → AWS account →
+// parameter mode → parameters → post-processing → name → Confirm. "Next" asks the API to check
+// the job as it stands (POST /jobs/validate) and shows the errors of the current step next to their
+// fields; the API's model is the only place the rules live.
+
+import {
+  actionTitle, airflowApi, api, config, el, jobUrl, notify, readCatalogue, setContent, showError,
+} from "./common.js";
+import { exampleBody, locKey, schemaForm } from "./schema-form.js";
+
+const catalogue = readCatalogue();
+const editing = document.body.dataset.page === "edit";
+const form = document.getElementById("job-form");
+const sections = [...form.querySelectorAll("section.step")];
+const stepNames = sections.map((section) => section.dataset.step);
+// Which fields of the body each step edits: an error under one of these paths belongs to that step.
+const STEP_FIELDS = {
+  group: [["group"]],
+  trigger: [["schedule"]],
+  action: [["action", "type"]],
+  account: [["action", "aws_conn_id"], ["action", "region"]],
+  mode: [["action", "parameters_at_execution"]],
+  parameters: [["action", "parameters"]],
+  post: [["post_processing"]],
+  name: [["name"], ["description"], ["tags"], ["enabled"]],
+  confirm: [],
+};
+
+const $ = (id) => document.getElementById(id);
+const inputs = {
+  group: $("group"),
+  useSchedule: $("use-schedule"),
+  schedule: $("schedule"),
+  actionType: $("action-type"),
+  connSelect: $("aws-conn-id"),
+  connText: $("aws-conn-id-text"),
+  region: $("region"),
+  name: $("name"),
+  description: $("description"),
+  tags: $("tags"),
+  enabled: $("enabled"),
+};
+
+let current = 0;
+let furthest = 0;
+let job = null; // the job being edited, with its version
+let parameterForm = null;
+let parameterType = null;
+const postItems = { on_success: [], on_failure: [] };
+
+// ---- reading the form --------------------------------------------------------------------------
+
+function parameterMode() {
+  return form.querySelector("input[name=parameter_mode]:checked").value;
+}
+
+function connectionId() {
+  return (inputs.connSelect.hidden ? inputs.connText.value : inputs.connSelect.value).trim();
+}
+
+function readBody() {
+  const atExecution = parameterMode() === "execution";
+  return {
+    name: inputs.name.value.trim(),
+    group: inputs.group.value.trim(),
+    description: inputs.description.value.trim(),
+    enabled: inputs.enabled.checked,
+    schedule: inputs.useSchedule.checked && inputs.schedule.value.trim() ? inputs.schedule.value.trim() : null,
+    tags: inputs.tags.value.split(",").map((tag) => tag.trim()).filter(Boolean),
+    action: {
+      type: inputs.actionType.value,
+      aws_conn_id: connectionId(),
+      region: inputs.region.value.trim() || null,
+      parameters_at_execution: atExecution,
+      parameters: atExecution || !parameterForm ? {} : parameterForm.read(),
+    },
+    post_processing: {
+      on_success: postItems.on_success.map((item) => item.read()),
+      on_failure: postItems.on_failure.map((item) => item.read()),
+    },
+  };
+}
+
+// ---- errors next to their fields ----------------------------------------------------------------
+
+function clearErrors() {
+  for (const slot of form.querySelectorAll(".field-error")) slot.replaceChildren();
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  for (const item of document.querySelectorAll("#step-list li")) item.classList.remove("has-error");
+  $("form-error").hidden = true;
+}
+
+function slotFor(loc) {
+  for (let length = loc.length; length > 0; length -= 1) {
+    const slot = form.querySelector(`[data-error-for="${CSS.escape(locKey(loc.slice(0, length)))}"]`);
+    if (slot) return slot;
+  }
+  return null;
+}
+
+function stepOf(loc) {
+  const index = stepNames.findIndex((name) =>
+    STEP_FIELDS[name].some((prefix) => prefix.every((part, at) => String(loc[at]) === String(part))),
+  );
+  return index < 0 ? null : index;
+}
+
+/** Show each error at the closest field of its path; return the steps that have errors. */
+function showFieldErrors(errors) {
+  const steps = new Set();
+  const unplaced = [];
+  for (const error of errors) {
+    const slot = slotFor(error.loc);
+    const step = stepOf(error.loc);
+    if (step !== null) steps.add(step);
+    if (!slot) {
+      unplaced.push(`${locKey(error.loc)}: ${error.msg}`);
+      continue;
+    }
+    slot.append(el("span", { class: "message" }, error.msg), " ");
+    const field = slot.closest(".field, fieldset, .post-item, section");
+    const input = field && field.querySelector("input:not([type=radio]):not([type=checkbox]), select, textarea");
+    if (input) input.setAttribute("aria-invalid", "true");
+  }
+  for (const step of steps) document.querySelectorAll("#step-list li")[step].classList.add("has-error");
+  if (unplaced.length) {
+    setContent($("form-error"), unplaced.join(" · "));
+    $("form-error").hidden = false;
+  }
+  return steps;
+}
+
+function errorsOf(apiError) {
+  if (apiError.status !== 422 || !Array.isArray(apiError.detail)) return null;
+  return apiError.detail.map((item) => ({
+    loc: (item.loc || []).filter((part, at) => !(at === 0 && part === "body")),
+    msg: item.msg,
+  }));
+}
+
+/** Ask the API whether the job is valid; return its errors (an empty list when it is). */
+async function validate() {
+  try {
+    await api("/jobs/validate", { method: "POST", json: readBody() });
+    return [];
+  } catch (error) {
+    const errors = errorsOf(error);
+    if (errors === null) throw error;
+    return errors;
+  }
+}
+
+// ---- steps ----------------------------------------------------------------------------------------
+
+function renderStepList() {
+  const list = $("step-list");
+  setContent(
+    list,
+    sections.map((section, index) => {
+      const done = index !== current && index <= furthest;
+      return el(
+        "li",
+        { class: index === current ? "current" : done ? "done" : "" },
+        el(
+          "button",
+          {
+            type: "button",
+            disabled: index > furthest,
+            "aria-current": index === current ? "step" : false,
+            onclick: () => goTo(index),
+          },
+          el("span", { class: "num", "aria-hidden": "true" }, done ? "✓" : String(index + 1)),
+          section.dataset.title,
+        ),
+      );
+    }),
+  );
+}
+
+function goTo(index) {
+  current = index;
+  furthest = Math.max(furthest, index);
+  sections.forEach((section, at) => {
+    section.hidden = at !== index;
+  });
+  if (stepNames[index] === "parameters") showParameterMode();
+  if (stepNames[index] === "confirm") renderSummary();
+  $("back").disabled = index === 0;
+  $("next").textContent = stepNames[index] === "confirm" ? (editing ? "Save changes" : "Create job") : "Next";
+  renderStepList();
+  const heading = sections[index].querySelector("h2");
+  heading.setAttribute("tabindex", "-1");
+  heading.focus({ preventScroll: true });
+  window.scrollTo({ top: 0 });
+}
+
+async function next() {
+  const name = stepNames[current];
+  if (name === "confirm") return save();
+  clearErrors();
+  $("next").disabled = true;
+  try {
+    const errors = await validate();
+    const mine = errors.filter((error) => stepOf(error.loc) === current);
+    if (mine.length) {
+      showFieldErrors(mine);
+      return;
+    }
+    goTo(current + 1);
+  } catch (error) {
+    showError(error);
+  } finally {
+    $("next").disabled = false;
+  }
+}
+
+async function save() {
+  clearErrors();
+  $("next").disabled = true;
+  try {
+    const errors = await validate();
+    if (errors.length) {
+      const steps = errors.map((error) => stepOf(error.loc)).filter((step) => step !== null);
+      if (steps.length) goTo(Math.min(...steps));
+      showFieldErrors(errors);
+      return;
+    }
+    const body = readBody();
+    const saved = editing
+      ? await api(`/jobs/${config.jobId}`, { method: "PUT", json: body, headers: { "If-Match": job.version } })
+      : await api("/jobs", { method: "POST", json: body });
+    window.location.assign(jobUrl(saved.id, editing ? "?saved=1" : "?created=1"));
+  } catch (error) {
+    const errors = errorsOf(error);
+    if (errors) showFieldErrors(errors);
+    else if (error.status === 409) {
+      setContent($("form-error"), `${error.message}. Reload the page to edit the current version.`);
+      $("form-error").hidden = false;
+    } else showError(error);
+  } finally {
+    $("next").disabled = false;
+  }
+}
+
+// ---- trigger, action, account ----------------------------------------------------------------------
+
+function showSchedule() {
+  $("schedule-field").hidden = !inputs.useSchedule.checked;
+}
+
+function currentAction() {
+  return catalogue.actions.find((action) => action.name === inputs.actionType.value) || null;
+}
+
+function renderParameters(values) {
+  const action = currentAction();
+  parameterType = action ? action.name : null;
+  const holder = $("parameters-form");
+  if (!action) {
+    setContent(holder);
+    parameterForm = null;
+    return;
+  }
+  parameterForm = schemaForm(action.parameters_schema, { loc: ["action", "parameters"], values: values || {} });
+  setContent(holder, parameterForm.node);
+  setContent($("parameters-example"), JSON.stringify(exampleBody(action.parameters_schema), null, 2));
+}
+
+function showParameterMode() {
+  const atExecution = parameterMode() === "execution";
+  $("parameters-form").hidden = atExecution;
+  $("parameters-at-execution").hidden = !atExecution;
+}
+
+function onActionChange() {
+  const action = currentAction();
+  setContent($("action-description"), action ? action.description : "");
+  if (!action || action.name !== parameterType) {
+    const keep = job && job.action.type === inputs.actionType.value ? job.action.parameters : {};
+    renderParameters(keep);
+  }
+}
+
+async function listAwsConnections() {
+  const found = [];
+  for (let offset = 0; offset < 2000; offset += 100) {
+    const page = await airflowApi(`/connections?limit=100&offset=${offset}&order_by=connection_id`);
+    found.push(...page.connections.filter((connection) => connection.conn_type === "aws"));
+    if (offset + 100 >= page.total_entries) break;
+  }
+  return found;
+}
+
+async function loadConnections(selected) {
+  let connections = null;
+  try {
+    connections = await listAwsConnections();
+  } catch (error) {
+    connections = null; // e.g. not allowed to read connections: type the id instead
+  }
+  if (connections && connections.length) {
+    const ids = connections.map((connection) => connection.connection_id);
+    setContent(
+      inputs.connSelect,
+      connections.map((connection) =>
+        el("option", { value: connection.connection_id }, connection.connection_id, connection.description ? ` — ${connection.description}` : ""),
+      ),
+      selected && !ids.includes(selected) ? el("option", { value: selected }, selected) : null,
+    );
+    inputs.connSelect.value = selected || ids[0];
+    inputs.connSelect.hidden = false;
+    inputs.connText.hidden = true;
+    setContent($("aws-conn-help"), "The AWS connections defined in Airflow (Admin → Connections).");
+  } else {
+    inputs.connSelect.hidden = true;
+    inputs.connText.hidden = false;
+    inputs.connText.value = selected || "";
+    inputs.connText.id = "aws-conn-id";
+    inputs.connSelect.id = "aws-conn-id-select";
+    setContent(
+      $("aws-conn-help"),
+      connections === null
+        ? "You may not list Airflow's connections: type the id of an AWS connection."
+        : "Airflow has no AWS connection yet: add one under Admin → Connections, then type its id.",
+    );
+  }
+}
+
+// ---- post-processing -----------------------------------------------------------------------------
+
+function kindOf(name) {
+  return catalogue.post_processing.find((kind) => kind.name === name) || null;
+}
+
+function postItem(when, index, spec) {
+  const loc = ["post_processing", when, index];
+  const typeId = `post-${when}-${index}-type`;
+  const select = el(
+    "select",
+    { id: typeId, "data-post-type": "" },
+    catalogue.post_processing.map((kind) => el("option", { value: kind.name }, kind.title)),
+  );
+  select.value = spec.type || catalogue.post_processing[0].name;
+  const { type, parameters, ...settings } = spec;
+  const settingsForm = schemaForm(catalogue.post_processing_step, { loc, values: settings });
+  const parametersHolder = el("div", { "data-loc": locKey([...loc, "parameters"]) });
+  const description = el("p", { class: "help" });
+  let parametersForm = null;
+  const renderKind = (values) => {
+    const kind = kindOf(select.value);
+    setContent(description, kind ? kind.description || "" : "");
+    parametersForm = kind ? schemaForm(kind.parameters_schema, { loc: [...loc, "parameters"], values }) : null;
+    setContent(parametersHolder, parametersForm ? parametersForm.node : null);
+  };
+  renderKind(parameters || {});
+  select.addEventListener("change", () => renderKind({}));
+  const node = el(
+    "div",
+    { class: "post-item", "data-loc": locKey(loc) },
+    el(
+      "header",
+      {},
+      el("div", { class: "field", "data-loc": locKey([...loc, "type"]) }, el("label", { for: typeId }, "Post-processing"), select),
+      el("button", { type: "button", class: "button small danger", onclick: () => removePost(when, index) }, "Remove"),
+    ),
+    description,
+    el("p", { class: "field-error", "data-error-for": locKey([...loc, "type"]) }),
+    el("p", { class: "field-error", "data-error-for": locKey(loc) }),
+    el("p", { class: "field-error", "data-error-for": locKey([...loc, "parameters"]) }),
+    parametersHolder,
+    settingsForm.node,
+  );
+  return {
+    node,
+    read: () => ({ type: select.value, ...settingsForm.read(), parameters: parametersForm ? parametersForm.read() : {} }),
+  };
+}
+
+function renderPostList(when, specs) {
+  postItems[when] = specs.map((spec, index) => postItem(when, index, spec));
+  setContent($(`post-${when}`), postItems[when].map((item) => item.node));
+}
+
+function removePost(when, index) {
+  const specs = postItems[when].map((item) => item.read());
+  specs.splice(index, 1);
+  renderPostList(when, specs);
+}
+
+function addPost(when) {
+  const specs = postItems[when].map((item) => item.read());
+  specs.push({ type: catalogue.post_processing[0].name, parameters: {} });
+  renderPostList(when, specs);
+  const added = postItems[when][specs.length - 1].node.querySelector("select");
+  if (added) added.focus();
+}
+
+// ---- confirm -----------------------------------------------------------------------------------
+
+function secretKeys(schema) {
+  return new Set(
+    Object.entries((schema && schema.properties) || {})
+      .filter(([, property]) => JSON.stringify(property).includes('"format":"password"'))
+      .map(([name]) => name),
+  );
+}
+
+function describeValues(values, schema) {
+  const hidden = secretKeys(schema);
+  const entries = Object.entries(values || {});
+  if (!entries.length) return "none";
+  return el(
+    "ul",
+    { class: "plain" },
+    entries.map(([key, value]) =>
+      el("li", {}, el("span", { class: "mono" }, key), ": ", hidden.has(key) ? "••••••" : typeof value === "string" ? value : JSON.stringify(value)),
+    ),
+  );
+}
+
+function describePost(items) {
+  if (!items.length) return "none";
+  return el(
+    "ul",
+    { class: "plain" },
+    items.map((item) => {
+      const kind = kindOf(item.type);
+      const { type, parameters, ...settings } = item;
+      return el("li", {}, el("strong", {}, kind ? kind.title : type), describeValues({ ...parameters, ...settings }, kind && kind.parameters_schema));
+    }),
+  );
+}
+
+function renderSummary() {
+  const body = readBody();
+  const action = currentAction();
+  const rows = [
+    ["Group", body.group],
+    ["Trigger", body.schedule ? ["HTTP Trigger, and on the schedule ", el("code", {}, body.schedule), " (UTC)"] : "HTTP Trigger"],
+    ["Action", action ? [action.title, el("span", { class: "sub" }, action.description)] : body.action.type],
+    ["AWS account", [el("code", {}, body.action.aws_conn_id || "–"), body.action.region ? ` in ${body.action.region}` : ""]],
+    ["Parameters", body.action.parameters_at_execution ? "Given at execution, in the trigger's JSON body" : "Fixed at job creation"],
+  ];
+  if (!body.action.parameters_at_execution) rows.push(["Parameter values", describeValues(body.action.parameters, action && action.parameters_schema)]);
+  rows.push(
+    ["On success", describePost(body.post_processing.on_success)],
+    ["On failure", describePost(body.post_processing.on_failure)],
+    ["Name", body.name || "–"],
+  );
+  if (body.description) rows.push(["Description", body.description]);
+  if (body.tags.length) rows.push(["Tags", body.tags.join(", ")]);
+  rows.push(["Enabled", body.enabled ? "Yes" : "No (disabled until enabled)"]);
+  setContent($("summary"), rows.map(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
+}
+
+// ---- start ----------------------------------------------------------------------------------------
+
+function fill(existing) {
+  inputs.group.value = existing.group;
+  inputs.useSchedule.checked = Boolean(existing.schedule);
+  inputs.schedule.value = existing.schedule || "";
+  inputs.actionType.value = existing.action.type;
+  inputs.region.value = existing.action.region || "";
+  form.querySelector(`input[name=parameter_mode][value=${existing.action.parameters_at_execution ? "execution" : "creation"}]`).checked = true;
+  inputs.name.value = existing.name;
+  inputs.description.value = existing.description || "";
+  inputs.tags.value = (existing.tags || []).join(", ");
+  inputs.enabled.checked = existing.enabled;
+  renderPostList("on_success", existing.post_processing.on_success);
+  renderPostList("on_failure", existing.post_processing.on_failure);
+}
+
+async function loadActions() {
+  // The action catalogue as the API serves it to every client; the embedded copy is the fallback.
+  try {
+    const data = await api("/actions");
+    if (data.actions.length) catalogue.actions = data.actions;
+  } catch (error) {
+    // keep the catalogue embedded in the page
+  }
+}
+
+async function start() {
+  await loadActions();
+  setContent(
+    inputs.actionType,
+    el("option", { value: "" }, "Choose an action…"),
+    catalogue.actions.map((action) => el("option", { value: action.name }, action.title)),
+  );
+  inputs.useSchedule.addEventListener("change", showSchedule);
+  inputs.actionType.addEventListener("change", onActionChange);
+  for (const radio of form.querySelectorAll("input[name=parameter_mode]")) radio.addEventListener("change", showParameterMode);
+  for (const button of form.querySelectorAll("[data-add-post]")) button.addEventListener("click", () => addPost(button.dataset.addPost));
+  $("back").addEventListener("click", () => current > 0 && goTo(current - 1));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    next();
+  });
+
+  if (editing) {
+    try {
+      job = await api(`/jobs/${config.jobId}`);
+    } catch (error) {
+      showError(error, "The job could not be loaded: ");
+      return;
+    }
+    fill(job);
+    // "Enabled" only decides how a new job starts; an existing one is switched on its detail page.
+    form.querySelector('[data-loc="enabled"]').hidden = true;
+    setContent($("form-title"), `Edit job: ${job.name}`);
+    setContent($("crumb-job"), job.name);
+    furthest = stepNames.length - 1;
+  } else {
+    renderPostList("on_success", []);
+    renderPostList("on_failure", []);
+    if (!config.canCreate) notify("You are not allowed to create jobs; ask an Airflow admin for the right to create DAGs.", "error", { sticky: true });
+  }
+  onActionChange();
+  if (editing) renderParameters(job.action.parameters);
+  showSchedule();
+  goTo(0);
+  loadConnections(job ? job.action.aws_conn_id : null);
+  api("/jobs?limit=1")
+    .then((data) => setContent($("group-options"), data.groups.map((group) => el("option", { value: group }))))
+    .catch(() => {});
+  // The page ships with Next disabled: before the handlers above exist, a click would submit the
+  // form natively and reload the page, losing what was typed.
+  $("next").disabled = false;
+}
+
+start();

@@ -1,0 +1,77 @@
+// A job's execution log: its runs, newest first, with status, how each was started, the HTTP
+// caller, start, end, duration and run id. Refreshes itself, faster while a run is active.
+
+import {
+  api, config, el, every, FINISHED, formatDate, formatDuration, runUrl, setContent, showError, sourceLabel, stateBadge,
+} from "./common.js";
+
+const PAGE_SIZE = 25;
+const $ = (id) => document.getElementById(id);
+let page = 0;
+let active = false;
+let lastRefresh = 0;
+
+function row(run) {
+  return el(
+    "tr",
+    { "data-run-id": run.dag_run_id, "data-state": run.state || "none" },
+    el("td", {}, stateBadge(run.state)),
+    el("td", {}, sourceLabel(run.trigger_source), run.triggering_user && run.trigger_source !== "http" ? el("span", { class: "sub" }, run.triggering_user) : null),
+    el("td", { class: "mono" }, run.caller_address || "–"),
+    el("td", {}, formatDate(run.start_date || run.queued_at)),
+    el("td", { class: "opt" }, formatDate(run.end_date)),
+    el("td", {}, formatDuration(run.duration_seconds)),
+    el("td", {}, el("a", { href: runUrl(config.jobId, run.dag_run_id), class: "mono run-link" }, run.dag_run_id)),
+  );
+}
+
+async function load() {
+  lastRefresh = Date.now();
+  let data;
+  try {
+    data = await api(`/jobs/${config.jobId}/runs?limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}`);
+  } catch (error) {
+    showError(error, "The executions could not be loaded: ");
+    return;
+  }
+  const tbody = $("runs-body");
+  setContent(tbody, data.runs.length ? data.runs.map(row) : el("tr", {}, el("td", { colspan: 7, class: "empty" }, "No execution yet.")));
+  active = data.runs.some((run) => !FINISHED.has(run.state));
+  $("live").hidden = !active;
+  const total = data.total_entries;
+  setContent($("page-info"), total ? `${page * PAGE_SIZE + 1}–${Math.min(total, (page + 1) * PAGE_SIZE)} of ${total}` : "");
+  $("prev-page").disabled = page === 0;
+  $("next-page").disabled = (page + 1) * PAGE_SIZE >= total;
+  if (page === 0) {
+    const latest = data.runs[0];
+    $("latest-log").hidden = !latest;
+    if (latest) $("latest-log").href = runUrl(config.jobId, latest.dag_run_id);
+  }
+}
+
+async function loadName() {
+  try {
+    const job = await api(`/jobs/${config.jobId}`);
+    setContent($("job-name"), job.name);
+    setContent($("crumb-job"), job.name);
+    document.title = `Executions of ${job.name} · HTTP Trigger`;
+  } catch (error) {
+    if (error.status === 404) setContent($("job-name"), `(job ${config.jobId} was deleted)`);
+  }
+}
+
+$("prev-page").addEventListener("click", () => {
+  page = Math.max(0, page - 1);
+  load();
+});
+$("next-page").addEventListener("click", () => {
+  page += 1;
+  load();
+});
+
+loadName();
+load();
+// Every 3 s while a run is queued or running; every 15 s otherwise, to show new calls.
+every(3, async () => {
+  if (active || Date.now() - lastRefresh >= 15000) await load();
+});

@@ -1,0 +1,435 @@
+"""The job pages in a real browser: Debian's Chromium, headless, driven by Playwright, on the real stack.
+
+A user logs in on Airflow's login page, opens "HTTP Trigger" in Airflow's nav and does what the
+seed describes: creates a job step by step, copies the curl line from its detail page and runs it,
+watches the execution reach success with its log, presses Update, disables the job and deletes it.
+Every page is photographed on the way; `make screenshots` keeps them in docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwright
+
+from http_trigger import demo
+from http_trigger.embedded_stack import EmbeddedStack
+
+from .conftest import VIEWER_USERNAME, WebhookReceiver, stack_password, wait_for
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# `make screenshots` points this at docs/screenshots (the README's pictures); a plain test run keeps
+# its pictures out of the source tree.
+SCREENSHOTS = Path(os.environ.get("HTTP_TRIGGER_SCREENSHOTS") or tempfile.mkdtemp(prefix="http-trigger-pages-"))
+FRAME = "iframe[title='HTTP Trigger']"
+# Several stacks may share this machine's two cores: waits are generous, and never asserted on.
+WAIT_MS = 90_000
+RUN_WAIT_MS = 240_000
+CURL_PATTERN = re.compile(
+    r'^curl -X POST -H "Authorization: CAAuth ([A-Za-z0-9_-]+)" -H "Content-Length: 0" (\S+)$'
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (as root) first")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def new_page(browser: Browser, stack: EmbeddedStack, *, width: int = 1280, height: int = 860,
+             color_scheme: str = "light") -> Page:
+    context = browser.new_context(
+        base_url=stack.api_url, viewport={"width": width, "height": height}, color_scheme=color_scheme
+    )
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.api_url)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    return page
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    """Log in through Airflow's own login page, as a person does."""
+    page.goto("/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="HTTP Trigger")).to_be_visible()
+
+
+def open_http_trigger(page: Page) -> FrameLocator:
+    """Click "HTTP Trigger" in Airflow's nav; the pages open in Airflow's frame."""
+    page.get_by_role("link", name="HTTP Trigger").click()
+    frame = page.frame_locator(FRAME)
+    expect(frame.get_by_role("heading", name="Operation jobs")).to_be_visible()
+    return frame
+
+
+def shoot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(300)  # let the frame paint its last update
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def field(frame: FrameLocator, loc: str):
+    """The form field whose errors are keyed ``loc`` (e.g. ``action.parameters.tag_key``)."""
+    return frame.locator(f'.field[data-loc="{loc}"]')
+
+
+def next_step(frame: FrameLocator, title: str) -> None:
+    frame.get_by_role("button", name="Next").click()
+    expect(frame.get_by_role("heading", name=title, exact=True)).to_be_visible()
+
+
+def frame_path(page: Page) -> str:
+    """The path of the page shown in Airflow's frame (Airflow mirrors it in its own URL)."""
+    frame = next(f for f in page.frames if "/http-trigger/ui/" in f.url)
+    return httpx.URL(frame.url).path
+
+
+def create_job_with_api(api: httpx.Client, name: str, **action: Any) -> dict[str, Any]:
+    body = {
+        "name": name,
+        "group": "browser-tests",
+        "action": {"type": "ec2_start_instances", "aws_conn_id": demo.AWS_CONN_ID, "region": demo.REGION,
+                   "parameters": {"tag_key": "Env", "tag_value": "test"}, **action},
+    }
+    response = api.post("/http-trigger/api/jobs", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_create_run_update_disable_and_delete_a_job_in_the_browser(
+    browser: Browser, stack: EmbeddedStack, api: httpx.Client, webhook_receiver: WebhookReceiver
+):
+    demo.ensure_demo_instances(stack)
+    suffix = uuid.uuid4().hex[:6]
+    name = f"Start test EC2 instances {suffix}"
+    page = new_page(browser, stack)
+    log_in(page, stack.admin_username, stack.admin_password)
+    frame = open_http_trigger(page)
+
+    # The create flow, in the seed's order.
+    frame.get_by_role("link", name="New job").click()
+    expect(frame.get_by_role("heading", name="Group", exact=True)).to_be_visible()
+    frame.get_by_role("combobox", name="Group").fill("test-environment")
+    shoot(page, "create-1-group")
+    next_step(frame, "Trigger")
+    expect(frame.get_by_role("radio", name=re.compile("HTTP Trigger"))).to_be_checked()
+    shoot(page, "create-2-trigger")
+    next_step(frame, "Action")
+    frame.get_by_label("Action to run").select_option("ec2_start_instances")
+    expect(frame.locator("#action-description")).to_contain_text("Start the EC2 instances")
+    shoot(page, "create-3-action")
+    next_step(frame, "Target AWS account")
+    expect(frame.locator("#aws-conn-id option", has_text=demo.AWS_CONN_ID)).to_have_count(1)
+    frame.get_by_label("AWS connection").select_option(demo.AWS_CONN_ID)
+    frame.get_by_label("Region").fill(demo.REGION)
+    shoot(page, "create-4-aws-account")
+    next_step(frame, "How the action's parameters are given")
+    frame.get_by_role("radio", name=re.compile("at job creation")).check()
+    shoot(page, "create-5-parameter-mode")
+    next_step(frame, "Action parameters")
+    frame.get_by_label("Tag key").fill("Env")
+    frame.get_by_label("Tag value").fill("test")
+    shoot(page, "create-6-parameters")
+    next_step(frame, "Post-processing")
+    frame.get_by_role("button", name="Add post-processing on success").click()
+    success_step = frame.locator("#post-on_success .post-item").first
+    success_step.get_by_label("Post-processing").select_option("webhook")
+    success_step.get_by_label("URL").fill(f"{webhook_receiver.url}/pages/{suffix}")
+    shoot(page, "create-7-post-processing")
+    next_step(frame, "Job name")
+    frame.get_by_label("Name", exact=True).fill(name)
+    frame.get_by_label("Description").fill("Start the test environment's instances from the pages")
+    shoot(page, "create-8-name")
+    next_step(frame, "Confirm")
+    summary = frame.locator("#summary")
+    for text in ("test-environment", "HTTP Trigger", "EC2: Start instances", demo.AWS_CONN_ID, "tag_value"):
+        expect(summary).to_contain_text(text)
+    expect(summary).to_contain_text(name)
+    shoot(page, "create-9-confirm")
+    frame.get_by_role("button", name="Create job").click()
+
+    # The detail page opens, with the URL, the masked token and the seed's curl line.
+    expect(frame.get_by_role("heading", name=name)).to_be_visible()
+    job_id = int(re.search(r"/ui/jobs/(\d+)$", frame_path(page)).group(1))
+    job = api.get(f"/http-trigger/api/jobs/{job_id}").json()
+    expect(frame.locator("#job-state")).to_have_text("enabled", timeout=RUN_WAIT_MS)  # loaded by Airflow
+    expect(frame.locator("#trigger-url")).to_have_text(job["trigger_url"])
+    assert job["token"] not in frame.locator("main").inner_text()
+    shoot(page, "job-detail")
+    frame.get_by_role("button", name="Show").click()
+    expect(frame.locator("#token")).to_have_text(job["token"])
+    expect(frame.locator("#curl")).to_have_text(job["curl"])
+
+    # It is in the list, found by its name.
+    frame.get_by_role("link", name="Operation jobs").first.click()
+    frame.get_by_role("searchbox").fill(name)
+    row = frame.locator(f'tr[data-job-id="{job_id}"]')
+    expect(row).to_contain_text("test-environment")
+    expect(frame.locator("#jobs-body tr")).to_have_count(1)
+    row.get_by_role("link", name=name).click()
+    expect(frame.locator("#job-state")).to_have_text("enabled")
+
+    # Copy the curl line and run it: it prints the 200 answer.
+    frame.get_by_role("button", name="Copy curl command").click()
+    expect(frame.get_by_role("button", name="Copied")).to_be_visible()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    match = CURL_PATTERN.match(copied)
+    assert match, copied
+    assert (match.group(1), match.group(2)) == (job["token"], job["trigger_url"])
+    result = subprocess.run(shlex.split(copied), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["result"], answer["trigger_job_id"]) == ("ok", job_id)
+
+    # The execution appears in the job's execution log and reaches success, with its log.
+    frame.get_by_role("link", name="All execution logs").click()
+    run_row = frame.locator(f'tr[data-run-id="{answer["dag_run_id"]}"]')
+    expect(run_row).to_contain_text("HTTP")
+    expect(run_row).to_contain_text("127.0.0.1")
+    shoot(page, "job-executions")
+    frame.get_by_role("link", name="Latest log").click()
+    expect(frame.locator("#run-props")).to_contain_text(answer["dag_run_id"])
+    expect(frame.locator('#run-state[data-state="success"]')).to_be_visible(timeout=RUN_WAIT_MS)
+    action_log = frame.locator('[data-task-log="action"]')
+    expect(action_log).to_contain_text("EC2 instances", timeout=RUN_WAIT_MS)
+    expect(frame.locator('[data-task-id="action"] .badge')).to_have_text("success")
+    expect(frame.locator('section.task[data-task-id^="on_success"] .badge')).to_have_text("success")
+    expect(frame.get_by_role("link", name="Open in Airflow's grid view")).to_have_attribute(
+        "href", f"/dags/{job['dag_id']}/runs/{answer['dag_run_id']}".replace(":", "%3A").replace("+", "%2B")
+    )
+    shoot(page, "execution-log")
+
+    # The grid-view link opens Airflow's own page for the run, outside the frame.
+    frame.get_by_role("link", name="Open in Airflow's grid view").click()
+    expect(page).to_have_url(re.compile(rf"/dags/{job['dag_id']}/runs/"))
+
+    # Back in the pages, the list shows the job's last run.
+    frame = open_http_trigger(page)
+    expect(frame.locator(f'tr[data-job-id="{job_id}"] .badge.state')).to_have_text("success")
+    shoot(page, "jobs-list")
+    frame.get_by_role("link", name=name).click()
+
+    # Update: confirm, then the old URL and token answer 404.
+    frame.get_by_role("button", name="Update URL and token").click()
+    dialog = frame.get_by_role("dialog")
+    expect(dialog).to_contain_text("stop working immediately")
+    shoot(page, "job-detail-update-confirm")
+    dialog.get_by_role("button", name="Update URL and token").click()
+    expect(frame.locator(".notice.ok", has_text="new URL and access token")).to_be_visible()
+    old = httpx.post(job["trigger_url"], headers={"Authorization": f"CAAuth {job['token']}"}, timeout=30)
+    assert old.status_code == 404, old.text
+    rotated = api.get(f"/http-trigger/api/jobs/{job_id}").json()
+    assert rotated["token"] != job["token"] and rotated["trigger_url"] != job["trigger_url"]
+    expect(frame.locator("#trigger-url")).to_have_text(rotated["trigger_url"])
+
+    # Run now, from the page.
+    frame.get_by_role("button", name="Run now").click()
+    expect(frame.locator(".notice.ok", has_text="Run started")).to_be_visible()
+    expect(frame.locator("#recent-runs tbody tr", has_text="Manual")).to_have_count(1)
+
+    # Disable: the job's DAG is paused and its URL answers 409.
+    frame.get_by_role("button", name="Disable").click()
+    expect(frame.locator("#job-state")).to_have_text("disabled")
+    expect(frame.get_by_role("button", name="Enable")).to_be_visible()
+    assert api.get(f"/http-trigger/api/jobs/{job_id}").json()["is_paused"] is True
+    paused = httpx.post(
+        rotated["trigger_url"], headers={"Authorization": f"CAAuth {rotated['token']}"}, timeout=30
+    )
+    assert paused.status_code == 409, paused.text
+    shoot(page, "job-detail-disabled")
+
+    # Edit: the same form, filled in; save a new name.
+    frame.get_by_role("link", name="Edit").click()
+    expect(frame.get_by_role("combobox", name="Group")).to_have_value("test-environment")
+    frame.get_by_role("button", name="Name", exact=True).click()
+    frame.get_by_label("Name", exact=True).fill(f"{name} (edited)")
+    frame.get_by_role("button", name="Confirm", exact=True).click()
+    frame.get_by_role("button", name="Save changes").click()
+    expect(frame.get_by_role("heading", name=f"{name} (edited)")).to_be_visible()
+
+    # Delete, after a confirmation; the list says so and no longer has it.
+    frame.get_by_role("button", name="Delete").click()
+    dialog = frame.get_by_role("dialog")
+    expect(dialog).to_contain_text("Its past executions stay readable")
+    dialog.get_by_role("button", name="Delete job").click()
+    expect(frame.locator(".notice.ok", has_text="was deleted")).to_be_visible()
+    expect(frame.locator(f'tr[data-job-id="{job_id}"]')).to_have_count(0)
+    assert api.get(f"/http-trigger/api/jobs/{job_id}").status_code == 404
+    page.context.close()
+
+
+def test_validation_errors_appear_next_to_their_fields(browser: Browser, stack: EmbeddedStack):
+    page = new_page(browser, stack)
+    log_in(page, stack.admin_username, stack.admin_password)
+    frame = open_http_trigger(page)
+    frame.get_by_role("link", name="New job").click()
+
+    frame.get_by_role("combobox", name="Group").fill("")
+    frame.get_by_role("button", name="Next").click()
+    expect(field(frame, "group").locator(".field-error")).to_contain_text("at least 1 character")
+    frame.get_by_role("combobox", name="Group").fill("test-environment")
+    next_step(frame, "Trigger")
+
+    frame.get_by_label("Also run on a schedule (cron)").check()
+    frame.get_by_label("Cron expression (UTC)").fill("every minute")
+    frame.get_by_role("button", name="Next").click()
+    expect(field(frame, "schedule").locator(".field-error")).to_contain_text("not a valid cron expression")
+    expect(frame.get_by_label("Cron expression (UTC)")).to_have_attribute("aria-invalid", "true")
+    shoot(page, "create-validation-error")
+    frame.get_by_label("Cron expression (UTC)").fill("0 9 * * 1-5")
+    next_step(frame, "Action")
+    expect(field(frame, "schedule").locator(".field-error")).to_be_empty()
+
+    frame.get_by_role("button", name="Next").click()
+    expect(field(frame, "action.type").locator(".field-error")).to_contain_text("unknown action type")
+    frame.get_by_label("Action to run").select_option("ec2_stop_instances")
+    next_step(frame, "Target AWS account")
+    next_step(frame, "How the action's parameters are given")
+    next_step(frame, "Action parameters")
+
+    frame.get_by_label("Instance ids").fill("i-not-an-id")
+    frame.get_by_role("button", name="Next").click()
+    instance_ids = field(frame, "action.parameters.instance_ids")
+    expect(instance_ids.locator(".field-error")).to_contain_text("match pattern")
+    expect(field(frame, "action.parameters.tag_key").locator(".field-error")).to_be_empty()
+
+    frame.get_by_label("Instance ids").fill("")
+    frame.get_by_label("Tag key").fill("Env")
+    frame.get_by_role("button", name="Next").click()
+    parameters_error = frame.locator('[data-error-for="action.parameters"]').first
+    expect(parameters_error).to_contain_text("tag_value is required")
+
+    frame.get_by_label("Tag value").fill("test")
+    next_step(frame, "Post-processing")
+    frame.get_by_role("button", name="Add post-processing on failure").click()
+    failure_step = frame.locator("#post-on_failure .post-item").first
+    failure_step.get_by_label("Post-processing").select_option("webhook")
+    failure_step.get_by_label("URL").fill("ftp://example.com/hook")
+    frame.get_by_role("button", name="Next").click()
+    webhook_url = field(frame, "post_processing.on_failure.0.parameters.url")
+    expect(webhook_url.locator(".field-error")).to_contain_text("not an http or https URL")
+    page.context.close()
+
+
+def test_a_user_without_edit_rights_sees_the_job_but_no_token(
+    browser: Browser, stack: EmbeddedStack, api: httpx.Client
+):
+    job = create_job_with_api(api, f"Viewer can read {uuid.uuid4().hex[:6]}")
+    page = new_page(browser, stack)
+    log_in(page, VIEWER_USERNAME, stack_password(stack, VIEWER_USERNAME))
+    frame = open_http_trigger(page)
+    expect(frame.get_by_role("link", name="New job")).to_have_count(0)
+    frame.get_by_role("searchbox").fill(job["name"])
+    frame.get_by_role("link", name=job["name"]).click()
+
+    expect(frame.locator("#trigger-url")).to_have_text(job["trigger_url"])
+    expect(frame.locator("#no-token")).to_be_visible()
+    expect(frame.locator("#curl")).to_contain_text("CAAuth <access token>")
+    for label in ("Show", "Copy curl command", "Update URL and token", "Run now", "Delete", "Disable"):
+        expect(frame.get_by_role("button", name=label, exact=True)).to_have_count(0)
+    expect(frame.get_by_role("link", name="Edit", exact=True)).to_have_count(0)
+    html = page.frame_locator(FRAME).locator("html").inner_html()
+    assert job["token"] not in html
+    shoot(page, "job-detail-viewer")
+
+    # The API says the same, and refuses the viewer's changes.
+    viewer_token = stack.get_api_token(VIEWER_USERNAME, stack_password(stack, VIEWER_USERNAME))
+    viewer = httpx.Client(
+        base_url=stack.api_url, timeout=30, headers={"Authorization": f"Bearer {viewer_token}"}
+    )
+    assert viewer.get(f"/http-trigger/api/jobs/{job['id']}").json()["token"] is None
+    assert viewer.post(f"/http-trigger/api/jobs/{job['id']}/rotate").status_code == 403
+    assert viewer.post(f"/http-trigger/api/jobs/{job['id']}/runs").status_code == 403
+    viewer.close()
+    page.context.close()
+
+
+def test_pages_need_the_airflow_login_and_refuse_cross_site_changes(
+    browser: Browser, stack: EmbeddedStack, api: httpx.Client
+):
+    job = create_job_with_api(api, f"Login required {uuid.uuid4().hex[:6]}")
+    page = new_page(browser, stack)
+    page.goto(f"/http-trigger/ui/jobs/{job['id']}")
+    expect(page).to_have_url(re.compile(r"/auth/login"))
+    assert job["name"] not in page.content()
+    anonymous = page.request.get(f"/http-trigger/api/jobs/{job['id']}")
+    assert anonymous.status == 401
+
+    # Logging in on that page comes back to the job, inside Airflow's UI.
+    page.get_by_label("Username").fill(stack.admin_username)
+    page.get_by_label("Password").fill(stack.admin_password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.frame_locator(FRAME).get_by_role("heading", name=job["name"])).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/plugin/http-trigger/http-trigger/ui/jobs/{job['id']}$"))
+
+    # With the login cookie, a change without the pages' header is refused (CSRF); with it, it works.
+    forged = page.request.post(f"/http-trigger/api/jobs/{job['id']}/rotate")
+    assert forged.status == 403
+    assert "X-Requested-With" in forged.json()["detail"]
+    allowed = page.request.post(
+        f"/http-trigger/api/jobs/{job['id']}/rotate", headers={"X-Requested-With": "http-trigger-ui"}
+    )
+    assert allowed.status == 200
+    pages = page.request.get("/http-trigger/ui/jobs")
+    assert "frame-ancestors 'self'" in pages.headers["content-security-policy"]
+    page.context.close()
+
+
+def test_pages_fit_a_narrow_window_and_follow_the_dark_theme(
+    browser: Browser, stack: EmbeddedStack, api: httpx.Client
+):
+    job = create_job_with_api(api, f"Narrow and dark {uuid.uuid4().hex[:6]}", parameters_at_execution=True,
+                              parameters={})
+    wait_for(lambda: api.get(f"/http-trigger/api/jobs/{job['id']}").json()["is_paused"] is not None,
+             timeout=120, what="the job to be loaded")
+
+    narrow = new_page(browser, stack, width=420, height=860)
+    log_in(narrow, stack.admin_username, stack.admin_password)
+    narrow.goto(f"/plugin/http-trigger/http-trigger/ui/jobs/{job['id']}")
+    frame = narrow.frame_locator(FRAME)
+    expect(frame.get_by_role("heading", name=job["name"])).to_be_visible()
+    expect(frame.locator("#example-body")).to_contain_text("instance_ids")
+    width = frame.locator("body").evaluate("body => body.scrollWidth - body.clientWidth")
+    assert width <= 1, f"the detail page scrolls sideways by {width} px at 420 px"
+    shoot(narrow, "job-detail-narrow")
+    frame.get_by_role("link", name="Operation jobs").first.click()
+    expect(frame.locator("#jobs-body tr").first).to_be_visible()
+    shoot(narrow, "jobs-list-narrow")
+    narrow.context.close()
+
+    dark = new_page(browser, stack, color_scheme="dark")
+    log_in(dark, stack.admin_username, stack.admin_password)
+    dark.goto(f"/plugin/http-trigger/http-trigger/ui/jobs/{job['id']}")
+    frame = dark.frame_locator(FRAME)
+    expect(frame.get_by_role("heading", name=job["name"])).to_be_visible()
+    expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
+    shoot(dark, "job-detail-dark")
+    dark.context.close()

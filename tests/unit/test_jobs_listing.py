@@ -1,0 +1,197 @@
+"""The job list as the pages read it (filter, sort, pages), and checking a job body field by field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow.utils.session import create_session
+from fastapi.testclient import TestClient
+
+from http_trigger import jobs_service
+from http_trigger.api.app import create_app
+from http_trigger.field_errors import FieldError, job_body_errors
+from http_trigger.job_files import spec_path
+from http_trigger.job_model import JobBody
+
+EC2 = {
+    "type": "ec2_start_instances",
+    "aws_conn_id": "aws_demo",
+    "parameters": {"tag_key": "Env", "tag_value": "test"},
+}
+
+
+def make_job(name: str, group: str = "default", **extra) -> jobs_service.JobDetails:
+    with create_session() as session:
+        body = JobBody.model_validate({"name": name, "group": group, "action": EC2, **extra})
+        return jobs_service.create_job(session=session, body=body)
+
+
+@pytest.fixture
+def client(airflow_db, jobs_folder) -> Iterator[TestClient]:
+    with TestClient(create_app(), base_url="http://trigger.example") as test_client:
+        token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+        test_client.headers["Authorization"] = f"Bearer {token}"
+        yield test_client
+
+
+class TestFindJobs:
+    def test_a_page_of_a_thousand_jobs_reads_the_secrets_of_that_page_only(
+        self, airflow_db, jobs_folder, monkeypatch
+    ):
+        for number in range(1, 1001):
+            make_job(f"job {number:04d}", group=f"team-{number % 3}")
+        decrypted = []
+        real = jobs_service._details
+        monkeypatch.setattr(
+            jobs_service, "_details", lambda session, stored: decrypted.append(1) or real(session, stored)
+        )
+
+        with create_session() as session:
+            page = jobs_service.find_jobs(
+                session=session, order_by="name", descending=True, limit=25, offset=50
+            )
+
+        assert page.total_entries == 1000
+        assert [details.job.name for details in page.jobs][:2] == ["job 0950", "job 0949"]
+        assert len(page.jobs) == 25 and len(decrypted) == 25
+        assert all(details.secret is not None for details in page.jobs)
+        assert page.groups == ["team-0", "team-1", "team-2"]
+
+    def test_filters_by_group_and_by_text_anywhere(self, airflow_db, jobs_folder):
+        make_job("Start test EC2", group="test")
+        make_job("Stop test EC2", group="test", tags=["nightly"])
+        make_job("Start prod EC2", group="prod")
+
+        with create_session() as session:
+            by_group = jobs_service.find_jobs(session=session, group="test")
+            by_text = jobs_service.find_jobs(session=session, search="  NIGHTLY ")
+            both = jobs_service.find_jobs(session=session, group="test", search="stop")
+
+        assert [d.job.name for d in by_group.jobs] == ["Start test EC2", "Stop test EC2"]
+        assert [d.job.name for d in by_text.jobs] == ["Stop test EC2"]
+        assert [d.job.name for d in both.jobs] == ["Stop test EC2"]
+        assert both.groups == ["prod", "test"]
+
+    def test_jobs_without_a_value_sort_last_both_ways(self, airflow_db, jobs_folder):
+        make_job("hourly", schedule="0 * * * *")
+        make_job("on demand")
+        make_job("daily", schedule="0 9 * * *")
+
+        with create_session() as session:
+            ascending = jobs_service.find_jobs(session=session, order_by="schedule")
+            descending = jobs_service.find_jobs(session=session, order_by="schedule", descending=True)
+
+        assert [d.job.name for d in ascending.jobs] == ["hourly", "daily", "on demand"]
+        assert [d.job.name for d in descending.jobs] == ["daily", "hourly", "on demand"]
+
+    def test_readable_hides_the_jobs_the_user_may_not_see(self, airflow_db, jobs_folder):
+        visible = make_job("visible")
+        make_job("hidden")
+
+        with create_session() as session:
+            page = jobs_service.find_jobs(session=session, readable=lambda ids: {visible.job.dag_id} & ids)
+
+        assert [d.job.name for d in page.jobs] == ["visible"]
+        assert page.total_entries == 1
+
+
+class TestListRoute:
+    def test_pages_filters_and_sorts(self, client):
+        for name, group in [("b", "g1"), ("a", "g2"), ("c", "g1")]:
+            make_job(name, group=group)
+
+        query = {"group": "g1", "order_by": "-name", "limit": 1, "offset": 1}
+        page = client.get("/api/jobs", params=query).json()
+
+        assert page["total_entries"] == 2
+        assert [job["name"] for job in page["jobs"]] == ["b"]
+        assert page["groups"] == ["g1", "g2"]
+        assert page["jobs"][0]["last_run"] is None and page["jobs"][0]["next_run_after"] is None
+
+    def test_without_parameters_it_lists_every_job(self, client):
+        for name in ("x", "y"):
+            make_job(name)
+
+        listed = client.get("/api/jobs").json()
+
+        assert [job["name"] for job in listed["jobs"]] == ["x", "y"]
+        assert listed["total_entries"] == 2
+
+    def test_an_unknown_sort_key_is_named(self, client):
+        response = client.get("/api/jobs", params={"order_by": "-colour"})
+
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith("Cannot sort by 'colour'; use one of id, name, group")
+
+    def test_a_changed_spec_file_is_read_again(self, client, jobs_folder):
+        details = make_job("before")
+        assert client.get("/api/jobs").json()["jobs"][0]["name"] == "before"
+        path = spec_path(jobs_folder, details.job.id)
+        path.write_text(path.read_text().replace("name: before", "name: after"))
+
+        assert client.get("/api/jobs").json()["jobs"][0]["name"] == "after"
+
+
+class TestValidate:
+    def test_each_error_is_placed_at_its_field(self, client):
+        response = client.post(
+            "/api/jobs/validate",
+            json={
+                "name": "",
+                "schedule": "every minute",
+                "action": {"type": "ec2_start_instances", "parameters": {"instance_ids": ["i-bad"]}},
+                "post_processing": {"on_failure": [{"type": "webhook", "parameters": {"url": "ftp://x"}}]},
+            },
+        )
+
+        assert response.status_code == 422
+        placed = {tuple(item["loc"]): item["msg"] for item in response.json()["detail"]}
+        assert placed == {
+            ("body", "name"): "String should have at least 1 character",
+            ("body", "schedule"): "'every minute' is not a valid cron expression",
+            ("body", "action", "parameters", "instance_ids", 0): (
+                "String should match pattern '^i-[0-9a-f]{8,17}$'"
+            ),
+            ("body", "post_processing", "on_failure", 0, "parameters", "url"): (
+                "'ftp://x' is not an http or https URL"
+            ),
+        }
+
+    def test_a_valid_body_is_accepted_and_nothing_is_saved(self, client, jobs_folder):
+        response = client.post("/api/jobs/validate", json={"name": "ok", "action": EC2})
+
+        assert (response.status_code, response.json()) == (200, {"valid": True})
+        assert list(jobs_folder.iterdir()) == []
+
+    def test_needs_a_login(self, client):
+        del client.headers["Authorization"]
+        assert client.post("/api/jobs/validate", json={}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ({"type": "nope"}, [("action", "type")]),
+        ({"type": "ec2_start_instances", "parameters": {"tag_key": "Env"}}, [("action", "parameters")]),
+        (
+            {**EC2, "parameters_at_execution": True, "parameters": {"tag_key": "Env"}},
+            [("action", "parameters")],
+        ),
+        (
+            {"type": "ec2_start_instances", "parameters": {"tag_value": ""}},
+            [("action", "parameters", "tag_value")],
+        ),
+    ],
+)
+def test_parameter_errors_are_located_with_the_catalogue_models(action, expected):
+    errors = job_body_errors({"name": "x", "action": action})
+
+    assert [error.loc for error in errors] == expected
+    assert all(isinstance(error, FieldError) and error.msg for error in errors)
+
+
+def test_a_valid_body_has_no_errors():
+    assert job_body_errors({"name": "x", "action": EC2}) == []
