@@ -7,6 +7,7 @@ in-process tests (models, DAG building, routes on a real SQLite metadata DB).
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,8 @@ os.environ.update(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
         "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": "http_trigger.db.manager.HttpTriggerDBManager",
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        # Long enough for HS512, as the embedded stack's; Airflow's generated default is shorter.
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
