@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from http_trigger.errors import HttpTriggerError
+
+# Where results go. The console script points it at the real standard output and sends everything
+# else written there (Airflow's logs and warnings) to standard error, so `--json` output parses.
+_results: TextIO | None = None
+
+
+def _emit(text: str) -> None:
+    print(text, file=_results or sys.stdout)
 
 
 def _details_dict(details: Any) -> dict[str, Any]:
@@ -30,14 +40,14 @@ def _details_dict(details: Any) -> dict[str, Any]:
 def _print_details(details: Any, as_json: bool) -> None:
     data = _details_dict(details)
     if as_json:
-        print(json.dumps(data, indent=2))
+        _emit(json.dumps(data, indent=2))
         return
     state = {None: "not loaded yet", True: "disabled", False: "enabled"}[details.is_paused]
-    print(f"Job {data['id']}: {data['name']} ({data['action']['type']}, {state})")
-    print(f"  DAG:         {data['dag_id']}")
-    print(f"  Trigger URL: {data['trigger_url']}")
-    print(f"  Token:       {data['token']}")
-    print(f"  curl:        {data['curl']}")
+    _emit(f"Job {data['id']}: {data['name']} ({data['action']['type']}, {state})")
+    _emit(f"  DAG:         {data['dag_id']}")
+    _emit(f"  Trigger URL: {data['trigger_url']}")
+    _emit(f"  Token:       {data['token']}")
+    _emit(f"  curl:        {data['curl']}")
 
 
 def _jobs_list(args: argparse.Namespace, session: Any) -> None:
@@ -45,13 +55,13 @@ def _jobs_list(args: argparse.Namespace, session: Any) -> None:
 
     jobs, errors = jobs_service.list_jobs(session=session)
     if args.json:
-        print(json.dumps({"jobs": [_details_dict(d) for d in jobs], "spec_errors": errors}, indent=2))
+        _emit(json.dumps({"jobs": [_details_dict(d) for d in jobs], "spec_errors": errors}, indent=2))
         return
-    print(f"{'ID':>5}  {'NAME':<40} {'GROUP':<15} {'ACTION':<24} ENABLED")
+    _emit(f"{'ID':>5}  {'NAME':<40} {'GROUP':<15} {'ACTION':<24} ENABLED")
     for details in jobs:
         job = details.job
         enabled = "-" if details.is_paused is None else ("no" if details.is_paused else "yes")
-        print(f"{job.id:>5}  {job.name[:40]:<40} {job.group[:15]:<15} {job.action.type:<24} {enabled}")
+        _emit(f"{job.id:>5}  {job.name[:40]:<40} {job.group[:15]:<15} {job.action.type:<24} {enabled}")
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
 
@@ -62,22 +72,67 @@ def _jobs_show(args: argparse.Namespace, session: Any) -> None:
     _print_details(jobs_service.get_job_details(session=session, job_id=args.job_id), args.json)
 
 
-def _jobs_create(args: argparse.Namespace, session: Any) -> None:
-    from http_trigger import jobs_service
+def _read_spec_file(path: str) -> tuple[int | None, Any]:
+    """Return the id a spec file may carry and its validated body."""
     from http_trigger.job_files import load_spec_mapping, validate_spec
     from http_trigger.job_model import JobBody
 
-    data = load_spec_mapping(Path(args.file).read_bytes(), source=args.file)
+    data = load_spec_mapping(Path(path).read_bytes(), source=path)
     job_id = data.pop("id", None)
-    body = validate_spec(data, source=args.file, model=JobBody)
+    return job_id, validate_spec(data, source=path, model=JobBody)
+
+
+def _jobs_create(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger import jobs_service
+
+    job_id, body = _read_spec_file(args.file)
     _print_details(jobs_service.create_job(session=session, body=body, job_id=job_id), args.json)
+
+
+def _jobs_update(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger import jobs_service
+    from http_trigger.errors import JobSpecError
+
+    job_id, body = _read_spec_file(args.file)
+    if job_id not in (None, args.job_id):
+        raise JobSpecError(f"{args.file}: id: {job_id} is not the job being updated ({args.job_id})")
+    _print_details(jobs_service.update_job(session=session, job_id=args.job_id, body=body), args.json)
+
+
+def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
+    from airflow.models.dagbag import DBDagBag
+    from airflow.utils.types import DagRunTriggeredByType
+
+    from http_trigger import settings
+    from http_trigger.errors import InvalidParametersError
+    from http_trigger.job_files import get_job
+    from http_trigger.job_runs import execution_conf, queue_job_run
+
+    try:
+        parameters = json.loads(args.parameters) if args.parameters else {}
+    except json.JSONDecodeError as error:
+        raise InvalidParametersError(f"--parameters is not valid JSON: {error}") from None
+    if not isinstance(parameters, dict):
+        raise InvalidParametersError("--parameters must be a JSON object of action parameters")
+    job = get_job(settings.jobs_folder(), args.job_id).job
+    run = queue_job_run(
+        session=session,
+        dag_bag=DBDagBag(),
+        job_id=job.id,
+        conf=execution_conf(job, parameters),
+        run_id=f"cli__{datetime.now(timezone.utc).isoformat()}",
+        triggered_by=DagRunTriggeredByType.CLI,
+    )
+    session.commit()
+    answer = {"result": "ok", "trigger_job_id": job.id, "dag_id": job.dag_id, "dag_run_id": run.run_id}
+    _emit(json.dumps(answer) if args.json else f"Started job {job.id}: run {run.run_id}")
 
 
 def _jobs_delete(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
     jobs_service.delete_job(session=session, job_id=args.job_id)
-    print(json.dumps({"deleted": args.job_id}) if args.json else f"Deleted job {args.job_id}")
+    _emit(json.dumps({"deleted": args.job_id}) if args.json else f"Deleted job {args.job_id}")
 
 
 def _jobs_rotate(args: argparse.Namespace, session: Any) -> None:
@@ -91,7 +146,7 @@ def _actions_list(args: argparse.Namespace, session: Any) -> None:
 
     actions = catalogue()
     if args.json:
-        print(json.dumps({"actions": actions}, indent=2))
+        _emit(json.dumps({"actions": actions}, indent=2))
         return
     for action in actions:
         schema = action["parameters_schema"]
@@ -99,9 +154,9 @@ def _actions_list(args: argparse.Namespace, session: Any) -> None:
         fields = ", ".join(
             f"{name}{'*' if name in required else ''}" for name in schema.get("properties", {})
         )
-        print(f"{action['name']:<36} {action['title']}")
-        print(f"    {action['description']}")
-        print(f"    parameters (* required): {fields}")
+        _emit(f"{action['name']:<36} {action['title']}")
+        _emit(f"    {action['description']}")
+        _emit(f"    parameters (* required): {fields}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     command("show", _jobs_show, "show a job with its trigger URL, token and curl line", with_id=True)
     command("create", _jobs_create, "create a job from a YAML spec file").add_argument(
         "-f", "--file", required=True, help="YAML job spec (an id in it is kept)"
+    )
+    command("update", _jobs_update, "replace a job's definition from a YAML spec file", with_id=True).add_argument(
+        "-f", "--file", required=True, help="YAML job spec; its URL and token stay"
+    )
+    command("trigger", _jobs_trigger, "start a run of the job now, from the CLI", with_id=True).add_argument(
+        "--parameters", help="JSON object of action parameters, for jobs that take them at execution"
     )
     command("delete", _jobs_delete, "delete a job and revoke its URL and token", with_id=True)
     command("rotate", _jobs_rotate, "issue a new URL and token; the old ones stop working", with_id=True)
@@ -155,5 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def console_main() -> None:
+    """Entry point of the ``http-trigger`` command."""
+    global _results
+    _results = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    try:
+        code = main()
+    finally:
+        _results.flush()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -37,3 +37,11 @@ class JobPausedError(HttpTriggerError):
     def __init__(self, job_id: int) -> None:
         super().__init__(f"Job {job_id} is disabled; enable it to run it")
         self.job_id = job_id
+
+
+class ParametersNotAcceptedError(HttpTriggerError):
+    """Parameters were sent to a job whose parameters are fixed in its spec."""
+
+
+class InvalidParametersError(HttpTriggerError):
+    """Parameters given at execution fail the action's model; the message names each field."""

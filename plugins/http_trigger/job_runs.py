@@ -17,11 +17,36 @@ from airflow.utils.types import DagRunTriggeredByType, DagRunType
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from http_trigger.errors import JobNotReadyError, JobPausedError
-from http_trigger.job_model import dag_id_for
+from pydantic import ValidationError
+
+from http_trigger.actions import get_action
+from http_trigger.errors import (
+    InvalidParametersError,
+    JobNotReadyError,
+    JobPausedError,
+    ParametersNotAcceptedError,
+)
+from http_trigger.job_model import Job, dag_id_for
 from http_trigger.run_ids import http_run_id
+from http_trigger.validation import describe_validation_error
 
 TRIGGERING_USER = "http-trigger"
+
+
+def execution_conf(job: Job, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Validate parameters sent at execution and return the run's ``conf`` (empty for fixed jobs)."""
+    if not job.action.parameters_at_execution:
+        if parameters:
+            raise ParametersNotAcceptedError(
+                f"Job {job.id} takes no parameters at execution (they were fixed when it was created); "
+                "send an empty body"
+            )
+        return {}
+    try:
+        validated = get_action(job.action.type).parameters_model.model_validate(parameters)
+    except ValidationError as error:
+        raise InvalidParametersError(describe_validation_error(error)) from None
+    return validated.model_dump(mode="json")
 
 
 def queue_job_run(

@@ -171,8 +171,9 @@ def test_a_failing_action_fails_the_run_and_sends_the_failure_notification(stack
                       "on_failure_1_webhook": "success"}
 
 
-def test_cli_shows_the_job_with_its_curl_line(stack, api, webhook_receiver):
+def test_cli_shows_triggers_and_updates_the_job(stack, api, webhook_receiver, tmp_path):
     """A shell with nothing but AIRFLOW_HOME set works against the running stack."""
+    demo.ensure_demo_instances(stack)
     job = create_job(api, job_body(webhook_receiver, "from-cli", {"tag_key": "Env", "tag_value": "test"}))
     cli = airflow_bin().parent / "http-trigger"
     shell_env = {"PATH": os.environ["PATH"], "AIRFLOW_HOME": str(stack.config.home)}
@@ -184,3 +185,20 @@ def test_cli_shows_the_job_with_its_curl_line(stack, api, webhook_receiver):
     listed = json.loads(subprocess.run([str(cli), "jobs", "list", "--json"], env=shell_env,
                                        capture_output=True, text=True, check=True).stdout)
     assert job["id"] in [j["id"] for j in listed["jobs"]]
+
+    started = json.loads(subprocess.run([str(cli), "jobs", "trigger", str(job["id"]), "--json"], env=shell_env,
+                                        capture_output=True, text=True, check=True).stdout)
+    assert (started["result"], started["trigger_job_id"]) == ("ok", job["id"])
+    assert wait_for_run_end(api, job["dag_id"], started["dag_run_id"]) == "success"
+    run = api.get(f"/api/v2/dags/{job['dag_id']}/dagRuns/{started['dag_run_id']}").json()
+    assert run["triggered_by"] == "cli"
+
+    spec = tmp_path / "renamed.yaml"
+    spec.write_text(json.dumps({**{k: shown[k] for k in ("group", "action", "post_processing")}, "name": "renamed"}))
+    subprocess.run([str(cli), "jobs", "update", str(job["id"]), "-f", str(spec)], env=shell_env,
+                   capture_output=True, text=True, check=True)
+    assert api.get(f"/http-trigger/api/jobs/{job['id']}").json()["name"] == "renamed"
+    wrong = subprocess.run([str(cli), "jobs", "trigger", str(job["id"]), "--parameters", '{"tag_key": "x"}'],
+                           env=shell_env, capture_output=True, text=True)
+    assert wrong.returncode == 1
+    assert "takes no parameters at execution" in wrong.stderr

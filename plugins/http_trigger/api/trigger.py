@@ -16,19 +16,22 @@ from typing import Any
 from airflow.utils.session import create_session
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from http_trigger import settings, trigger_calls, trigger_secrets
-from http_trigger.actions import get_action
 from http_trigger.api.datamodels import TriggerResponse
 from http_trigger.api.errors import json_error, status_for
-from http_trigger.errors import HttpTriggerError, JobNotFoundError, JobPausedError
+from http_trigger.errors import (
+    HttpTriggerError,
+    InvalidParametersError,
+    JobNotFoundError,
+    JobPausedError,
+    ParametersNotAcceptedError,
+)
 from http_trigger.job_files import get_job
 from http_trigger.job_model import Job
-from http_trigger.validation import describe_validation_error
-from http_trigger.job_runs import queue_job_run
+from http_trigger.job_runs import execution_conf, queue_job_run
 from http_trigger.trigger_calls import TriggerOutcome
 
 log = logging.getLogger(__name__)
@@ -67,19 +70,12 @@ def run_conf_from_body(job: Job, body: bytes) -> dict[str, Any]:
                 status.HTTP_400_BAD_REQUEST,
                 f"The request body must be a JSON object of action parameters, not {type(data).__name__}",
             )
-    if not job.action.parameters_at_execution:
-        if data:
-            raise CallerError(
-                status.HTTP_400_BAD_REQUEST,
-                f"Job {job.id} takes no parameters at execution (they were fixed when it was created); "
-                "send an empty body",
-            )
-        return {}
     try:
-        parameters = get_action(job.action.type).parameters_model.model_validate(data)
-    except ValidationError as error:
-        raise CallerError(status.HTTP_422_UNPROCESSABLE_CONTENT, describe_validation_error(error))
-    return parameters.model_dump(mode="json")
+        return execution_conf(job, data)
+    except ParametersNotAcceptedError as error:
+        raise CallerError(status.HTTP_400_BAD_REQUEST, str(error)) from None
+    except InvalidParametersError as error:
+        raise CallerError(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
 
 
 class UnknownTriggerError(HttpTriggerError):
