@@ -216,3 +216,19 @@ def test_every_attempt_is_recorded_without_the_token(client):
     for call in calls:
         stored = json.dumps([call.message, call.source_address, call.dag_run_id])
         assert details.secret.token not in stored and details.secret.url_id not in stored
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"instance_ids": ["i-0123456789abcdef0"]}, "instance_type: Field required"),
+        ({"instance_ids": "i-0123456789abcdef0", "instance_type": "t3.small"}, "instance_ids: Input should be a valid list"),
+        ({"instance_ids": ["i-0123456789abcdef0"], "instance_type": "t3.small", "when": "now"}, "when: Extra inputs are not permitted"),
+    ],
+)
+def test_parameters_at_execution_missing_wrong_type_or_unknown_field_get_422_and_no_run(client, payload, message):
+    details = create(body(action={"type": "ec2_change_instance_type", "aws_conn_id": "aws_demo", "parameters_at_execution": True}))
+    response = post(client, details, content=json.dumps(payload), headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert message in response.json()["message"]
+    assert runs_of(details.job.dag_id) == []
