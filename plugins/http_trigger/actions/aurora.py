@@ -8,12 +8,12 @@ provider's single-identifier operators are not used), pointed at clusters: boto'
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from http_trigger.actions.backups import DATE_PLACEHOLDERS_DOC, UserTags, keep_newest_field, tags_field
-from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.actions.base import ActionType
 from http_trigger.actions.rds import (
     DB_IDENTIFIER_PATTERN,
     RdsKind,
@@ -21,7 +21,7 @@ from http_trigger.actions.rds import (
     RdsStateOperator,
     check_snapshot_template,
 )
-from http_trigger.actions.targets import check_one_target, tag_key_field, tag_value_field
+from http_trigger.actions.targets import TargetedParameters, tag_key_field, tag_value_field
 
 DB_CLUSTERS = RdsKind(
     label="Aurora DB cluster",
@@ -43,8 +43,11 @@ DB_CLUSTERS = RdsKind(
 )
 
 
-class AuroraDbClustersParameters(ActionParameters):
+class AuroraDbClustersParameters(TargetedParameters):
     """Choose Aurora DB clusters by identifier or by one tag, and whether to wait for their final state."""
+
+    ids_field: ClassVar[str] = "db_cluster_identifiers"
+    resources: ClassVar[str] = "DB clusters"
 
     model_config = ConfigDict(title="Aurora DB clusters")
 
@@ -60,17 +63,6 @@ class AuroraDbClustersParameters(ActionParameters):
         title="Wait until final state",
         description="Finish only when every DB cluster is available (start) or stopped (stop).",
     )
-
-    @model_validator(mode="after")
-    def _one_target(self) -> AuroraDbClustersParameters:
-        check_one_target(
-            ids_field="db_cluster_identifiers",
-            ids=self.db_cluster_identifiers,
-            tag_key=self.tag_key,
-            tag_value=self.tag_value,
-            resources="DB clusters",
-        )
-        return self
 
     def identifiers(self) -> list[str]:
         return self.db_cluster_identifiers

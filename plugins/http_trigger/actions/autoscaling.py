@@ -17,9 +17,9 @@ from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field, model_validator
 
 from http_trigger.actions.aws_base import AwsActionOperator
-from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.actions.base import ActionType
 from http_trigger.actions.targets import (
-    check_one_target,
+    TargetedParameters,
     describe_tag,
     tag_key_field,
     tag_value_field,
@@ -54,8 +54,11 @@ _WAITER_MODEL = {
 }
 
 
-class AutoScalingCapacityParameters(ActionParameters):
+class AutoScalingCapacityParameters(TargetedParameters):
     """Choose the groups by name or one tag, their new capacities, and whether to wait for them."""
+
+    ids_field: ClassVar[str] = "group_names"
+    resources: ClassVar[str] = "groups"
 
     model_config = ConfigDict(title="Auto Scaling group capacity")
 
@@ -77,13 +80,6 @@ class AutoScalingCapacityParameters(ActionParameters):
 
     @model_validator(mode="after")
     def _check(self) -> AutoScalingCapacityParameters:
-        check_one_target(
-            ids_field="group_names",
-            ids=self.group_names,
-            tag_key=self.tag_key,
-            tag_value=self.tag_value,
-            resources="groups",
-        )
         if self.min_size is None and self.max_size is None and self.desired_capacity is None:
             raise ValueError("give at least one of min_size, max_size and desired_capacity")
         _check_order(self.min_size, self.desired_capacity, self.max_size)

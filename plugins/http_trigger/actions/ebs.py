@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from http_trigger.actions.backups import (
     DATE_PLACEHOLDERS_DOC,
@@ -26,10 +26,10 @@ from http_trigger.actions.backups import (
     tags_field,
     utc_now,
 )
-from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.actions.base import ActionType
 from http_trigger.actions.ec2 import LIVE_INSTANCE_STATES, EC2ActionOperator
 from http_trigger.actions.targets import (
-    check_one_target,
+    TargetedParameters,
     describe_tag,
     tag_key_field,
     tag_value_field,
@@ -45,8 +45,11 @@ _DESCRIPTION_MAX_CHARS = 255
 _DETACHED = "-"
 
 
-class EbsCreateSnapshotsParameters(ActionParameters):
+class EbsCreateSnapshotsParameters(TargetedParameters):
     """Choose EBS volumes by id or by their instances' tag; describe, tag and rotate their snapshots."""
+
+    ids_field: ClassVar[str] = "volume_ids"
+    resources: ClassVar[str] = "volumes"
 
     model_config = ConfigDict(title="EBS snapshots")
 
@@ -79,17 +82,6 @@ class EbsCreateSnapshotsParameters(ActionParameters):
     @classmethod
     def _check_description(cls, value: str) -> str:
         return check_template(value, ("volume_id", "instance_id", "device"))
-
-    @model_validator(mode="after")
-    def _one_target(self) -> EbsCreateSnapshotsParameters:
-        check_one_target(
-            ids_field="volume_ids",
-            ids=self.volume_ids,
-            tag_key=self.tag_key,
-            tag_value=self.tag_value,
-            resources="volumes",
-        )
-        return self
 
 
 class EBSCreateSnapshotsOperator(EC2ActionOperator):

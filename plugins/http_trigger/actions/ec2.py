@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from http_trigger.actions.backups import (
     DATE_PLACEHOLDERS_DOC,
@@ -34,9 +34,9 @@ from http_trigger.actions.backups import (
     utc_now,
 )
 from http_trigger.actions.aws_base import AwsActionOperator
-from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.actions.base import ActionType
 from http_trigger.actions.targets import (
-    check_one_target,
+    TargetedParameters,
     describe_tag,
     tag_key_field,
     tag_value_field,
@@ -73,8 +73,11 @@ def _check_ami_name_template(template: str, placeholders: tuple[str, ...]) -> st
     return template
 
 
-class Ec2InstancesParameters(ActionParameters):
+class Ec2InstancesParameters(TargetedParameters):
     """Choose EC2 instances by id or by one tag, and whether to wait until they reach their final state."""
+
+    ids_field: ClassVar[str] = "instance_ids"
+    resources: ClassVar[str] = "instances"
 
     model_config = ConfigDict(title="EC2 instances")
 
@@ -90,17 +93,6 @@ class Ec2InstancesParameters(ActionParameters):
         title="Wait until final state",
         description="Finish only when every instance is running (start) or stopped (stop).",
     )
-
-    @model_validator(mode="after")
-    def _one_target(self) -> Ec2InstancesParameters:
-        check_one_target(
-            ids_field="instance_ids",
-            ids=self.instance_ids,
-            tag_key=self.tag_key,
-            tag_value=self.tag_value,
-            resources="instances",
-        )
-        return self
 
 
 class Ec2RebootInstancesParameters(Ec2InstancesParameters):
@@ -175,8 +167,11 @@ class Ec2CreateImageParameters(Ec2InstancesParameters):
         return _check_ami_name_template(value, ("instance_id",))
 
 
-class Ec2CopyImageParameters(ActionParameters):
+class Ec2CopyImageParameters(TargetedParameters):
     """Choose AMIs by id or tag, and the region to copy them to."""
+
+    ids_field: ClassVar[str] = "image_ids"
+    resources: ClassVar[str] = "AMIs"
 
     model_config = ConfigDict(title="EC2 AMI copy")
 
@@ -213,17 +208,6 @@ class Ec2CopyImageParameters(ActionParameters):
     @classmethod
     def _check_name_template(cls, value: str) -> str:
         return _check_ami_name_template(value, ("source_name", "image_id"))
-
-    @model_validator(mode="after")
-    def _one_target(self) -> Ec2CopyImageParameters:
-        check_one_target(
-            ids_field="image_ids",
-            ids=self.image_ids,
-            tag_key=self.tag_key,
-            tag_value=self.tag_value,
-            resources="AMIs",
-        )
-        return self
 
 
 class EC2ActionOperator(AwsActionOperator[EC2Hook]):

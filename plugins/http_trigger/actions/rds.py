@@ -23,7 +23,7 @@ from airflow.providers.amazon.aws.hooks.rds import RdsHook
 from airflow.providers.amazon.aws.waiters.base_waiter import BaseBotoWaiter
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from http_trigger.actions.backups import (
     DATE_PLACEHOLDERS_DOC,
@@ -40,7 +40,7 @@ from http_trigger.actions.backups import (
 from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.base import ActionParameters, ActionType
 from http_trigger.actions.targets import (
-    check_one_target,
+    TargetedParameters,
     describe_tag,
     has_tag,
     tag_key_field,
@@ -124,8 +124,11 @@ def check_snapshot_template(template: str, id_placeholder: str) -> str:
     return template
 
 
-class RdsDbInstancesParameters(ActionParameters):
+class RdsDbInstancesParameters(TargetedParameters):
     """Choose RDS DB instances by identifier or by one tag, and whether to wait for their final state."""
+
+    ids_field: ClassVar[str] = "db_instance_identifiers"
+    resources: ClassVar[str] = "DB instances"
 
     model_config = ConfigDict(title="RDS DB instances")
 
@@ -141,17 +144,6 @@ class RdsDbInstancesParameters(ActionParameters):
         title="Wait until final state",
         description="Finish only when every DB instance is available (start, reboot) or stopped (stop).",
     )
-
-    @model_validator(mode="after")
-    def _one_target(self) -> RdsDbInstancesParameters:
-        check_one_target(
-            ids_field="db_instance_identifiers",
-            ids=self.db_instance_identifiers,
-            tag_key=self.tag_key,
-            tag_value=self.tag_value,
-            resources="DB instances",
-        )
-        return self
 
     def identifiers(self) -> list[str]:
         return self.db_instance_identifiers

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.base import ActionParameters, ActionType
 from http_trigger.actions.targets import (
-    check_one_target,
+    TargetedParameters,
     describe_tag,
     has_tag,
     tag_key_field,
@@ -37,8 +37,11 @@ SNAPSHOT_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 _ClusterId = Annotated[str, Field(min_length=1, max_length=63, pattern=CLUSTER_ID_PATTERN)]
 
 
-class RedshiftClustersParameters(ActionParameters):
+class RedshiftClustersParameters(TargetedParameters):
     """Choose Redshift clusters by identifier or by one tag, and whether to wait for their final state."""
+
+    ids_field: ClassVar[str] = "cluster_identifiers"
+    resources: ClassVar[str] = "clusters"
 
     model_config = ConfigDict(title="Redshift clusters")
 
@@ -54,17 +57,6 @@ class RedshiftClustersParameters(ActionParameters):
         title="Wait until final state",
         description="Finish only when every cluster is paused (pause) or available (resume).",
     )
-
-    @model_validator(mode="after")
-    def _one_target(self) -> RedshiftClustersParameters:
-        check_one_target(
-            ids_field="cluster_identifiers",
-            ids=self.cluster_identifiers,
-            tag_key=self.tag_key,
-            tag_value=self.tag_value,
-            resources="clusters",
-        )
-        return self
 
 
 class RedshiftSnapshotParameters(ActionParameters):

@@ -16,12 +16,12 @@ from airflow.providers.amazon.aws.hooks.ssm import SsmHook
 from airflow.providers.amazon.aws.waiters.base_waiter import BaseBotoWaiter
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
 from http_trigger.actions.aws_base import AwsActionOperator, excerpt
-from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.actions.base import ActionType
 from http_trigger.actions.targets import (
-    check_one_target,
+    TargetedParameters,
     describe_tag,
     tag_key_field,
     tag_value_field,
@@ -53,8 +53,11 @@ _WAITER_MODEL = {
 }
 
 
-class SsmRunCommandParameters(ActionParameters):
+class SsmRunCommandParameters(TargetedParameters):
     """Choose the instances by id or one tag, the script and its commands, and whether to wait."""
+
+    ids_field: ClassVar[str] = "instance_ids"
+    resources: ClassVar[str] = "instances"
 
     model_config = ConfigDict(title="SSM Run Command")
 
@@ -96,17 +99,6 @@ class SsmRunCommandParameters(ActionParameters):
             "the job fails when it failed on any instance."
         ),
     )
-
-    @model_validator(mode="after")
-    def _one_target(self) -> SsmRunCommandParameters:
-        check_one_target(
-            ids_field="instance_ids",
-            ids=self.instance_ids,
-            tag_key=self.tag_key,
-            tag_value=self.tag_value,
-            resources="instances",
-        )
-        return self
 
 
 def _failure(invocation: dict[str, Any]) -> str:

@@ -8,9 +8,11 @@ job can switch from ids to a tag without learning a new vocabulary.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
+
+from http_trigger.actions.base import ActionParameters
 
 
 def tag_key_field(resources: str) -> Any:
@@ -57,3 +59,25 @@ def has_tag(tags: Iterable[Mapping[str, str]] | None, tag_key: str | None, tag_v
 def unique(ids: Iterable[str]) -> list[str]:
     """Drop repeated ids, keeping the order the user wrote them in."""
     return list(dict.fromkeys(ids))
+
+
+class TargetedParameters(ActionParameters):
+    """Parameters choosing resources by a list of ids or by one tag: exactly one of the two.
+
+    Subclasses declare the ids field (``ids_field``), name the resources for messages
+    (``resources``) and define ``tag_key`` / ``tag_value`` with their own descriptions.
+    """
+
+    ids_field: ClassVar[str]
+    resources: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TargetedParameters:
+        check_one_target(
+            ids_field=self.ids_field,
+            ids=getattr(self, self.ids_field),
+            tag_key=getattr(self, "tag_key", None),
+            tag_value=getattr(self, "tag_value", None),
+            resources=self.resources,
+        )
+        return self
