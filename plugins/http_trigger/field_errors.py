@@ -14,6 +14,7 @@ from typing import Any
 import pydantic
 
 from http_trigger.actions import ACTIONS
+from http_trigger.catalogue import Catalogue
 from http_trigger.job_model import JobBody
 from http_trigger.post_processing import POST_PROCESSING
 
@@ -49,7 +50,7 @@ def _item(data: Any, *path: str | int) -> Any:
 
 
 def _parameter_errors(
-    catalogue: dict[str, Any], spec: Any, where: Loc, message: str
+    catalogue: Catalogue[Any], spec: Any, where: Loc, message: str
 ) -> list[FieldError] | None:
     """Re-check the parameters of an action or step with its catalogue model; None if that is not it."""
     kind_name = _item(spec, "type")

@@ -14,11 +14,31 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from http_trigger.actions import ACTIONS
+from http_trigger.catalogue import Catalogue
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.validation import describe_validation_error
 
 DAG_ID_PREFIX = "http_trigger_job_"
 _TAG_PATTERN = re.compile(r"^[\w .:/@-]{1,100}$")
+
+
+def _parameters_model(catalogue: Catalogue[Any], type_name: str) -> type[BaseModel]:
+    """Return the parameter model of a catalogue entry, refusing an unknown type."""
+    entry = catalogue.get(type_name)
+    if entry is None:
+        raise ValueError(catalogue.unknown_message(type_name))
+    return entry.parameters_model
+
+
+def _validated_parameters(
+    model: type[BaseModel], parameters: dict[str, Any], *, exclude_none: bool = False
+) -> dict[str, Any]:
+    """Validate a spec's parameters with their model; errors name the full field path."""
+    try:
+        validated = model.model_validate(parameters)
+    except ValidationError as error:
+        raise ValueError(describe_validation_error(error, "parameters")) from None
+    return validated.model_dump(mode="json", exclude_none=exclude_none)
 
 
 class _StrictModel(BaseModel):
@@ -40,18 +60,12 @@ class ActionSpec(_StrictModel):
 
     @model_validator(mode="after")
     def _validate_parameters(self) -> ActionSpec:
-        action = ACTIONS.get(self.type)
-        if action is None:
-            raise ValueError(f"unknown action type {self.type!r}; known types: {', '.join(sorted(ACTIONS))}")
+        model = _parameters_model(ACTIONS, self.type)
         if self.parameters_at_execution:
             if self.parameters:
                 raise ValueError("parameters must be empty when they are given at execution")
             return self
-        try:
-            validated = action.parameters_model.model_validate(self.parameters)
-        except ValidationError as error:
-            raise ValueError(describe_validation_error(error, "parameters")) from None
-        self.parameters = validated.model_dump(mode="json")
+        self.parameters = _validated_parameters(model, self.parameters)
         return self
 
 
@@ -66,15 +80,8 @@ class PostProcessingSpec(_StrictModel):
 
     @model_validator(mode="after")
     def _validate_parameters(self) -> PostProcessingSpec:
-        kind = POST_PROCESSING.get(self.type)
-        if kind is None:
-            known = ", ".join(sorted(POST_PROCESSING))
-            raise ValueError(f"unknown post-processing type {self.type!r}; known types: {known}")
-        try:
-            validated = kind.parameters_model.model_validate(self.parameters)
-        except ValidationError as error:
-            raise ValueError(describe_validation_error(error, "parameters")) from None
-        self.parameters = validated.model_dump(mode="json", exclude_none=True)
+        model = _parameters_model(POST_PROCESSING, self.type)
+        self.parameters = _validated_parameters(model, self.parameters, exclude_none=True)
         return self
 
 

@@ -12,13 +12,9 @@ from datetime import timedelta
 import pytest
 from airflow.sdk import BaseOperator
 
-from http_trigger.actions import ACTIONS, ActionType, _index as index_actions, get_action
-from http_trigger.post_processing import (
-    POST_PROCESSING,
-    PostProcessingType,
-    _index as index_post_processing,
-    get_post_processing,
-)
+from http_trigger.actions import ACTIONS, ActionType, get_action
+from http_trigger.catalogue import Catalogue
+from http_trigger.post_processing import POST_PROCESSING, PostProcessingType, get_post_processing
 
 
 @pytest.mark.parametrize("action", ACTIONS.values(), ids=ACTIONS.keys())
@@ -98,10 +94,10 @@ def test_unknown_post_processing_lists_the_known_names():
 def test_duplicate_action_names_are_refused():
     action = next(iter(ACTIONS.values()))
     with pytest.raises(ValueError, match=f"Action type '{action.name}' is defined twice"):
-        index_actions((action, action))
+        Catalogue("action", (action, action))
 
 
 def test_duplicate_post_processing_names_are_refused():
     kind = next(iter(POST_PROCESSING.values()))
     with pytest.raises(ValueError, match=f"Post-processing type '{kind.name}' is defined twice"):
-        index_post_processing((kind, kind))
+        Catalogue("post-processing", (kind, kind))

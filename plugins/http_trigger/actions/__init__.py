@@ -30,6 +30,7 @@ from http_trigger.actions import (
     utility,
 )
 from http_trigger.actions.base import ActionType
+from http_trigger.catalogue import Catalogue
 
 # One line per service module; each module declares its own ACTION_TYPES.
 _ACTION_TYPES: tuple[ActionType, ...] = (
@@ -48,25 +49,12 @@ _ACTION_TYPES: tuple[ActionType, ...] = (
 )
 
 
-def _index(action_types: tuple[ActionType, ...]) -> dict[str, ActionType]:
-    """Key the action types by name, refusing a name used twice (a catalogue bug, caught at import)."""
-    index: dict[str, ActionType] = {}
-    for action_type in action_types:
-        if action_type.name in index:
-            raise ValueError(f"Action type {action_type.name!r} is defined twice in the catalogue")
-        index[action_type.name] = action_type
-    return index
-
-
-ACTIONS: dict[str, ActionType] = _index(_ACTION_TYPES)
+ACTIONS: Catalogue[ActionType] = Catalogue("action", _ACTION_TYPES)
 
 
 def get_action(name: str) -> ActionType:
     """Return the action type called ``name``; the KeyError lists the known names."""
-    try:
-        return ACTIONS[name]
-    except KeyError:
-        raise KeyError(f"Unknown action type {name!r}; known types: {', '.join(sorted(ACTIONS))}") from None
+    return ACTIONS.require(name)
 
 
 def catalogue() -> list[dict[str, Any]]:

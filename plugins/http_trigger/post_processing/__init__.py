@@ -14,6 +14,7 @@ Kinds: ``email`` (SMTP connection), ``slack`` (incoming webhook), ``webhook`` (H
 
 from __future__ import annotations
 
+from http_trigger.catalogue import Catalogue
 from http_trigger.post_processing import mail, slack, sns, sqs, webhook
 from http_trigger.post_processing.base import PostProcessingType
 
@@ -29,23 +30,9 @@ _POST_PROCESSING_TYPES: tuple[PostProcessingType, ...] = (
 )
 
 
-def _index(kinds: tuple[PostProcessingType, ...]) -> dict[str, PostProcessingType]:
-    """Key the post-processing types by name, refusing a name used twice (caught at import)."""
-    index: dict[str, PostProcessingType] = {}
-    for kind in kinds:
-        if kind.name in index:
-            raise ValueError(f"Post-processing type {kind.name!r} is defined twice in the catalogue")
-        index[kind.name] = kind
-    return index
-
-
-POST_PROCESSING: dict[str, PostProcessingType] = _index(_POST_PROCESSING_TYPES)
+POST_PROCESSING: Catalogue[PostProcessingType] = Catalogue("post-processing", _POST_PROCESSING_TYPES)
 
 
 def get_post_processing(name: str) -> PostProcessingType:
     """Return the post-processing type called ``name``; the KeyError lists the known names."""
-    try:
-        return POST_PROCESSING[name]
-    except KeyError:
-        known = ", ".join(sorted(POST_PROCESSING))
-        raise KeyError(f"Unknown post-processing type {name!r}; known types: {known}") from None
+    return POST_PROCESSING.require(name)
