@@ -21,7 +21,7 @@ from http_trigger.actions.rds import (
     RdsStateOperator,
     check_snapshot_template,
 )
-from http_trigger.actions.targets import TargetedParameters, tag_key_field, tag_value_field
+from http_trigger.actions.targets import TargetedParameters, tag_key_field, tag_value_field, wait_field
 
 DB_CLUSTERS = RdsKind(
     label="Aurora DB cluster",
@@ -58,10 +58,8 @@ class AuroraDbClustersParameters(TargetedParameters):
     )
     tag_key: str | None = tag_key_field("DB cluster")
     tag_value: str | None = tag_value_field()
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every DB cluster is available (start) or stopped (stop).",
+    wait_until_final_state: bool = wait_field(
+        "Finish only when every DB cluster is available (start) or stopped (stop)."
     )
 
     def identifiers(self) -> list[str]:
@@ -73,11 +71,7 @@ class AuroraCreateDbClusterSnapshotParameters(AuroraDbClustersParameters):
 
     model_config = ConfigDict(title="Aurora DB cluster snapshots")
 
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every snapshot is available.",
-    )
+    wait_until_final_state: bool = wait_field("Finish only when every snapshot is available.")
     snapshot_identifier_template: str = Field(
         default="{db_cluster_id}-{datetime}",
         min_length=1,

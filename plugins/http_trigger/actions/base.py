@@ -83,4 +83,5 @@ class ActionOperatorMixin:
             ti.xcom_push(key=ERROR_XCOM_KEY, value=summary)
         except Exception:
             # Never let the report hide the error itself.
-            self.log.warning("Could not record the error of task %s", self.task_id, exc_info=True)  # type: ignore[attr-defined]
+            log = self.log  # type: ignore[attr-defined]  # the operator class provides it
+            log.warning("Could not record the error of task %s", self.task_id, exc_info=True)

@@ -34,6 +34,7 @@ from http_trigger.actions.targets import (
     tag_key_field,
     tag_value_field,
     unique,
+    wait_field,
 )
 
 if TYPE_CHECKING:
@@ -72,11 +73,7 @@ class EbsCreateSnapshotsParameters(TargetedParameters):
     )
     tags: UserTags = tags_field("snapshot")
     keep_newest: int | None = keep_newest_field("snapshots", "volume")
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every snapshot is completed.",
-    )
+    wait_until_final_state: bool = wait_field("Finish only when every snapshot is completed.")
 
     @field_validator("description_template")
     @classmethod

@@ -41,6 +41,7 @@ from http_trigger.actions.targets import (
     tag_key_field,
     tag_value_field,
     unique,
+    wait_field,
 )
 
 if TYPE_CHECKING:
@@ -88,10 +89,8 @@ class Ec2InstancesParameters(TargetedParameters):
     )
     tag_key: str | None = tag_key_field("instance (not terminated)")
     tag_value: str | None = tag_value_field()
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every instance is running (start) or stopped (stop).",
+    wait_until_final_state: bool = wait_field(
+        "Finish only when every instance is running (start) or stopped (stop)."
     )
 
 
@@ -101,10 +100,8 @@ class Ec2RebootInstancesParameters(Ec2InstancesParameters):
     model_config = ConfigDict(title="EC2 instances to reboot")
 
     tag_key: str | None = tag_key_field("running instance")
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every instance is running and passes EC2's instance status check.",
+    wait_until_final_state: bool = wait_field(
+        "Finish only when every instance is running and passes EC2's instance status check."
     )
 
 
@@ -113,13 +110,9 @@ class Ec2ChangeInstanceTypeParameters(Ec2InstancesParameters):
 
     model_config = ConfigDict(title="EC2 instance type change")
 
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description=(
-            "Finish only when the instances that were running are running again. Stopped "
-            "instances stay stopped; the action always waits for the stop it needs."
-        ),
+    wait_until_final_state: bool = wait_field(
+        "Finish only when the instances that were running are running again. Stopped "
+        "instances stay stopped; the action always waits for the stop it needs."
     )
     instance_type: str = Field(
         pattern=INSTANCE_TYPE_PATTERN,
@@ -134,11 +127,7 @@ class Ec2CreateImageParameters(Ec2InstancesParameters):
 
     model_config = ConfigDict(title="EC2 AMI backup")
 
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every new AMI is available.",
-    )
+    wait_until_final_state: bool = wait_field("Finish only when every new AMI is available.")
     name_template: str = Field(
         default="{instance_id}-{datetime}",
         min_length=3,
@@ -198,10 +187,8 @@ class Ec2CopyImageParameters(TargetedParameters):
         ),
     )
     tags: UserTags = tags_field("AMI copy")
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every copy is available in the destination region.",
+    wait_until_final_state: bool = wait_field(
+        "Finish only when every copy is available in the destination region."
     )
 
     @field_validator("name_template")

@@ -46,6 +46,7 @@ from http_trigger.actions.targets import (
     tag_key_field,
     tag_value_field,
     unique,
+    wait_field,
 )
 
 if TYPE_CHECKING:
@@ -139,10 +140,8 @@ class RdsDbInstancesParameters(TargetedParameters):
     )
     tag_key: str | None = tag_key_field("DB instance")
     tag_value: str | None = tag_value_field()
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every DB instance is available (start, reboot) or stopped (stop).",
+    wait_until_final_state: bool = wait_field(
+        "Finish only when every DB instance is available (start, reboot) or stopped (stop)."
     )
 
     def identifiers(self) -> list[str]:
@@ -167,11 +166,7 @@ class RdsCreateDbSnapshotParameters(RdsDbInstancesParameters):
 
     model_config = ConfigDict(title="RDS DB snapshots")
 
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every snapshot is available.",
-    )
+    wait_until_final_state: bool = wait_field("Finish only when every snapshot is available.")
     snapshot_identifier_template: str = Field(
         default="{db_instance_id}-{datetime}",
         min_length=1,
@@ -196,10 +191,8 @@ class RdsModifyDbInstanceClassParameters(RdsDbInstancesParameters):
 
     model_config = ConfigDict(title="RDS DB instance class change")
 
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every DB instance runs on the new class and is available.",
+    wait_until_final_state: bool = wait_field(
+        "Finish only when every DB instance runs on the new class and is available."
     )
     db_instance_class: str = Field(
         pattern=DB_INSTANCE_CLASS_PATTERN,

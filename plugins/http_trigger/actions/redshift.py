@@ -26,6 +26,7 @@ from http_trigger.actions.targets import (
     tag_key_field,
     tag_value_field,
     unique,
+    wait_field,
 )
 
 if TYPE_CHECKING:
@@ -52,10 +53,8 @@ class RedshiftClustersParameters(TargetedParameters):
     )
     tag_key: str | None = tag_key_field("cluster")
     tag_value: str | None = tag_value_field()
-    wait_until_final_state: bool = Field(
-        default=True,
-        title="Wait until final state",
-        description="Finish only when every cluster is paused (pause) or available (resume).",
+    wait_until_final_state: bool = wait_field(
+        "Finish only when every cluster is paused (pause) or available (resume)."
     )
 
 

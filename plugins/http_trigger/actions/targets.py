@@ -26,6 +26,11 @@ def tag_key_field(resources: str) -> Any:
     )
 
 
+def wait_field(description: str) -> Any:
+    """Return the ``wait_until_final_state`` field (on by default), saying what "final" means here."""
+    return Field(default=True, title="Wait until final state", description=description)
+
+
 def tag_value_field() -> Any:
     """Return the ``tag_value`` field that goes with :func:`tag_key_field`."""
     return Field(default=None, min_length=1, max_length=256, title="Tag value")
