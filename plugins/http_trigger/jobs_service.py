@@ -18,6 +18,7 @@ from typing import Any, Literal
 from airflow.models.dag import DagModel
 from airflow.models.dagbag import DagPriorityParsingRequest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from http_trigger import run_history, settings, trigger_secrets
@@ -70,7 +71,12 @@ def _folder() -> Path:
 
 
 def request_reparse(*, session: Session) -> None:
-    """Ask the DAG processor to parse the factory file next, unless that is already asked."""
+    """Ask the DAG processor to parse the factory file next, unless that is already asked.
+
+    Airflow keys a request by a hash of bundle and file, so two concurrent job writes insert the
+    same key; the loser's insert is undone in a savepoint (the request it wanted exists) instead of
+    failing the whole write.
+    """
     bundle_name = settings.dags_bundle_name()
     pending = session.scalar(
         select(DagPriorityParsingRequest.id).where(
@@ -78,10 +84,14 @@ def request_reparse(*, session: Session) -> None:
             DagPriorityParsingRequest.relative_fileloc == settings.FACTORY_FILE_NAME,
         )
     )
-    if pending is None:
-        session.add(
-            DagPriorityParsingRequest(bundle_name=bundle_name, relative_fileloc=settings.FACTORY_FILE_NAME)
-        )
+    if pending is not None:
+        return
+    try:
+        with session.begin_nested():
+            request = DagPriorityParsingRequest(bundle_name=bundle_name, relative_fileloc=settings.FACTORY_FILE_NAME)
+            session.add(request)
+    except IntegrityError:
+        pass
 
 
 def _paused_state(session: Session, job: Job) -> bool | None:

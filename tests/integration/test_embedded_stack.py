@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from http_trigger.embedded_stack import EmbeddedStack, StackConfig, airflow_env, free_port
+from devstack.stack import EmbeddedStack, StackConfig, airflow_env, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -164,7 +164,7 @@ def test_stack_starts_answers_and_stops_without_leftovers(tmp_path: Path) -> Non
         stopping = time.monotonic()
     print(f"EmbeddedStack.stop() took {time.monotonic() - stopping:.1f} s")
 
-    assert set(pgids) == {"db-migrate", "moto", "api-server", "scheduler", "dag-processor", "triggerer"}
+    assert set(pgids) == {"postgres", "db-migrate", "moto", "api-server", "scheduler", "dag-processor", "triggerer"}
     assert _leftovers(pgids) == {}
 
 

@@ -23,8 +23,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwright
 
-from http_trigger import demo
-from http_trigger.embedded_stack import EmbeddedStack
+from devstack import demo
+from devstack.stack import EmbeddedStack
 
 from .conftest import VIEWER_USERNAME, WebhookReceiver, stack_password, wait_for
 
