@@ -13,6 +13,7 @@ from http_trigger.errors import (
     JobNotReadyError,
     JobPausedError,
     JobSpecError,
+    JobStorageError,
 )
 
 _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
@@ -21,6 +22,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (JobConflictError, status.HTTP_409_CONFLICT),
     (JobSpecError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (JobNotReadyError, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (JobStorageError, status.HTTP_507_INSUFFICIENT_STORAGE),
 )
 
 
