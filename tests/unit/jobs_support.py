@@ -199,3 +199,27 @@ def create_works(new_session: Sessions, *, besides: set[int]) -> int:
     assert_exists(new_session, created.job.id, created.secret, name="next")
     return created.job.id
 
+
+@contextmanager
+def database_trouble(kind: str) -> Iterator[None]:
+    """Give Airflow's sessions a pool with no free connection (``"pool"``) or a server that is down.
+
+    The request's sessions come from ``airflow.settings.NonScopedSession``; the real engine is
+    left alone, so the database works again as soon as the block ends.
+    """
+    from airflow import settings
+
+    if kind == "pool":
+        engine = create_engine(settings.engine.url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+        held = engine.connect()  # the pool's only connection, held by "someone else"
+    else:
+        engine = create_engine("postgresql+psycopg2://postgres@127.0.0.1:1/down", connect_args={"connect_timeout": 2})
+        held = None
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(settings, "NonScopedSession", sessionmaker(bind=engine, autoflush=False, expire_on_commit=False))
+            yield
+    finally:
+        if held is not None:
+            held.close()
+        engine.dispose()

@@ -1,4 +1,4 @@
-"""``/api/jobs`` routes that change jobs, and reading a jobs folder with stray files in it."""
+"""``/api/jobs`` routes that change jobs, and every route's answer to database trouble (503, never 500)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from fastapi.testclient import TestClient
 
 from http_trigger.api.app import create_app
+from http_trigger.api.errors import DATABASE_UNAVAILABLE_MESSAGE
 from http_trigger.job_files import spec_path
 
-from .jobs_support import EC2, fail_with, hidden_files, visible_files
+from .jobs_support import EC2, database_trouble, fail_with, hidden_files, visible_files
 
 BODY = {"name": "Start test EC2", "action": EC2}
 
@@ -124,3 +125,25 @@ class TestChangeRoutes:
         assert client.get(f"/api/jobs/{job['id'] + 1}").status_code == 404
         assert visible_files(jobs_folder) == sorted(["job_3.yaml", f"job_{job['id']}.yaml"])
 
+
+class TestDatabaseTrouble:
+    @pytest.mark.parametrize("kind", ["pool", "down"])
+    def test_reading_answers_503_with_retry_after(self, client, kind):
+        create(client)
+
+        with database_trouble(kind):
+            response = client.get("/api/jobs")
+
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.json() == {"message": DATABASE_UNAVAILABLE_MESSAGE}
+
+    @pytest.mark.parametrize("kind", ["pool", "down"])
+    def test_creating_answers_503_and_creates_nothing(self, client, jobs_folder, kind):
+        with database_trouble(kind):
+            response = client.post("/api/jobs", json=BODY)
+
+        assert (response.status_code, response.json()) == (503, {"message": DATABASE_UNAVAILABLE_MESSAGE})
+        assert os.listdir(jobs_folder) == []
+        assert client.get("/api/jobs").json()["jobs"] == []
+        create(client)

@@ -34,6 +34,7 @@ _ERROR_RESPONSES = {
     401: {"description": "Not authenticated"},
     403: {"description": "Not allowed"},
     404: {"description": "No such job"},
+    503: {"description": "The metadata database is busy or unavailable; retry after Retry-After seconds"},
 }
 _WRITE_RESPONSES = {
     **_ERROR_RESPONSES,
@@ -197,7 +198,10 @@ def rotate_job_secret(job_id: int, user: GetUserDep, session: SessionDep) -> Job
     return _response(details, with_secret=True)
 
 
-@jobs_router.patch("/{job_id}/enabled", responses={**_ERROR_RESPONSES, 503: {"description": "Not loaded"}})
+@jobs_router.patch(
+    "/{job_id}/enabled",
+    responses={**_ERROR_RESPONSES, 503: {"description": "Not loaded by Airflow yet, or the database is busy"}},
+)
 def set_job_enabled(job_id: int, body: JobEnabledBody, user: GetUserDep, session: SessionDep) -> JobResponse:
     """Enable or disable a job (unpause or pause its DAG)."""
     _require(user, "PUT", dag_id_for(job_id))
