@@ -15,7 +15,7 @@ from http_trigger.api.app import create_app
 from http_trigger.api.errors import DATABASE_UNAVAILABLE_MESSAGE
 from http_trigger.job_files import spec_path
 
-from .jobs_support import EC2, database_trouble, fail_with, hidden_files, visible_files
+from .jobs_support import EC2, database_trouble, fail_with, hidden_files, make_unreadable, visible_files
 
 BODY = {"name": "Start test EC2", "action": EC2}
 
@@ -112,18 +112,22 @@ class TestChangeRoutes:
         assert ([listed_job["id"] for listed_job in listed["jobs"]], listed["spec_errors"]) == ([kept["id"]], [message])
         assert (shown.status_code, shown.json()) == (422, {"detail": message})
 
-    def test_stray_files_in_the_jobs_folder_break_no_read(self, client, jobs_folder):
+    def test_stray_files_in_the_jobs_folder_break_no_read(self, client, jobs_folder, monkeypatch):
         job = create(client)
+        unreadable = create(client, "unreadable")
         (jobs_folder / "job_3.yaml").mkdir()
         (jobs_folder / f".job_{job['id']}.yaml.1234.tmp").write_text("name: [half")
-        (jobs_folder / f".job_{job['id'] + 1}.yaml.abcd.deleted").write_text("id: 1")
+        (jobs_folder / f".job_{unreadable['id'] + 1}.yaml.abcd.deleted").write_text("id: 1")
+        make_unreadable(monkeypatch, spec_path(jobs_folder, unreadable["id"]))
+        problem = f"job_{unreadable['id']}.yaml: cannot be read: Input/output error"
 
         listed = client.get("/api/jobs").json()
 
-        assert ([listed_job["id"] for listed_job in listed["jobs"]], listed["spec_errors"]) == ([job["id"]], [])
+        assert ([listed_job["id"] for listed_job in listed["jobs"]], listed["spec_errors"]) == ([job["id"]], [problem])
         assert client.get("/api/jobs/3").status_code == 404
-        assert client.get(f"/api/jobs/{job['id'] + 1}").status_code == 404
-        assert visible_files(jobs_folder) == sorted(["job_3.yaml", f"job_{job['id']}.yaml"])
+        assert client.get(f"/api/jobs/{unreadable['id'] + 1}").status_code == 404
+        assert client.get(f"/api/jobs/{unreadable['id']}").json() == {"detail": problem}
+        assert visible_files(jobs_folder) == sorted(["job_3.yaml", f"job_{job['id']}.yaml", f"job_{unreadable['id']}.yaml"])
 
 
 class TestDatabaseTrouble:
