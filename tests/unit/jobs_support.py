@@ -1,25 +1,18 @@
-"""Shared parts of the job-write tests: a second metadata DB on PostgreSQL, failures at a boundary, checks.
+"""Shared parts of the job-write tests: sessions on the suite's metadata DB, failures at a boundary, checks.
 
-The suite's metadata DB serves most tests; the write protocol's tests also run on a PostgreSQL
-database of their own (uniquely named on the machine's server, migrated with the real
-``airflow db migrate``, dropped afterwards), because row locks and concurrent INSERTs behave
-there as in production.
+The suite's metadata DB is PostgreSQL, so row locks and concurrent INSERTs behave as in production.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import secrets
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import psycopg2
 import pytest
 from airflow.utils.session import create_session
 from sqlalchemy import create_engine, text
@@ -32,79 +25,26 @@ from http_trigger.errors import JobNotFoundError
 from http_trigger.job_model import JobBody
 from http_trigger.trigger_secrets import IssuedSecret
 
-SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 EC2 = {"type": "ec2_start_instances", "aws_conn_id": "aws_demo", "parameters": {"tag_key": "Env", "tag_value": "test"}}
 
 def job_body(name: str = "Start test EC2", **extra) -> JobBody:
     return JobBody.model_validate({"name": name, "action": EC2, **extra})
 
 
-def _server_command(statement: str) -> None:
-    connection = psycopg2.connect(SERVER_URL)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
-
-
-@contextmanager
-def postgres_metadata_db() -> Iterator[str]:
-    """Create and migrate a throwaway metadata database; yield its SQLAlchemy URL, then drop it."""
-    name = f"http_trigger_writes_{os.getpid()}_{secrets.token_hex(4)}"
-    _server_command(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg2://{SERVER_URL.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
-    try:
-        airflow = Path(sys.executable).parent / "airflow"
-        env = {**os.environ, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url}
-        subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=env)
-        yield url
-    finally:
-        _server_command(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
-def postgres_url(airflow_db) -> Iterator[str]:
-    with postgres_metadata_db() as url:
-        yield url
-
-
 @dataclass(frozen=True)
 class Sessions:
     """Opens sessions on one metadata DB, committed at the end of the block as the API's requests are."""
 
-    url: str  # "" for the suite's own metadata DB
     open: Callable[[], AbstractContextManager[Session]]
 
     def __call__(self) -> AbstractContextManager[Session]:
         return self.open()
 
 
-@pytest.fixture(params=["metadata", "postgresql"])
-def new_session(request, airflow_db, jobs_folder) -> Iterator[Sessions]:
-    """Open sessions on the suite's metadata DB, or on a PostgreSQL one."""
-    if request.param == "metadata":
-        yield Sessions(url="", open=partial(create_session, scoped=False))
-        return
-    url = request.getfixturevalue("postgres_url")
-    engine = create_engine(url, pool_size=20)
-    factory = sessionmaker(bind=engine, autoflush=False, expire_on_commit=False)  # as Airflow's
-
-    @contextmanager
-    def pg_session() -> Iterator[Session]:
-        session = factory()
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
-    yield Sessions(url=url, open=pg_session)
-    engine.dispose()
+@pytest.fixture
+def new_session(airflow_db, jobs_folder) -> Sessions:
+    """Open sessions on the suite's metadata DB (PostgreSQL, as in production)."""
+    return Sessions(open=partial(create_session, scoped=False))
 
 
 def make_unreadable(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:

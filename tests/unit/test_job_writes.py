@@ -40,7 +40,6 @@ from .jobs_support import (
     job_body,
     make_unreadable,
     new_session,  # noqa: F401 (a fixture)
-    postgres_url,  # noqa: F401 (a fixture)
     visible_files,
 )
 
@@ -281,16 +280,10 @@ KILLED_WRITE = textwrap.dedent(
     from http_trigger import jobs_service, trigger_secrets
     from http_trigger.job_model import JobBody
 
-    operation, job_id, url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    operation, job_id = sys.argv[1], int(sys.argv[2])
     die = lambda *args, **kwargs: os._exit(17)
-    if url:
-        from sqlalchemy import create_engine
-        from sqlalchemy.orm import sessionmaker
-        sessions = sessionmaker(bind=create_engine(url), autoflush=False, expire_on_commit=False)
-    else:
-        sessions = create_session
-    body = JobBody.model_validate(json.loads(sys.argv[4]))
-    with sessions() as session:
+    body = JobBody.model_validate(json.loads(sys.argv[3]))
+    with create_session() as session:
         if operation == "create":
             os.replace = die  # after the commit, before the rename into place
             jobs_service.create_job(session=session, body=body)
@@ -308,7 +301,7 @@ class TestKilledBetweenSteps:
     def run_killed(self, new_session, operation: str, job_id: int = 0, name: str = "killed") -> None:
         body = json.dumps(job_body(name).model_dump(mode="json"))
         result = subprocess.run(
-            [sys.executable, "-c", KILLED_WRITE, operation, str(job_id), new_session.url, body],
+            [sys.executable, "-c", KILLED_WRITE, operation, str(job_id), body],
             capture_output=True,
             text=True,
         )

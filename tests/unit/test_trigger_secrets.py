@@ -1,4 +1,4 @@
-"""Tests of the trigger-secret store and the trigger-call log against a real SQLite database."""
+"""Tests of the trigger-secret store and the trigger-call log against a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from http_trigger.db.models import JobRegistration, TriggerCall, metadata
 from http_trigger.errors import HttpTriggerError, JobConflictError, JobDeletedError, JobNotFoundError
 from http_trigger.trigger_calls import TriggerOutcome, recent_calls, record_call
 from http_trigger.trigger_secrets import (
-    IssuedSecret,
     Registration,
     claim_job_id,
     deleted_job_ids,
@@ -43,13 +42,15 @@ def fernet_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def session(tmp_path, fernet_key: str) -> Iterator[Session]:
-    """Open a session on a fresh SQLite file holding only the plugin's tables."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+def session(test_databases, fernet_key: str) -> Iterator[Session]:
+    """Open a session on a fresh database of the test's own holding only the plugin's tables."""
+    url = test_databases.create("store")
+    engine = create_engine(url)
     metadata.create_all(engine)
     with Session(engine) as db_session:
         yield db_session
     engine.dispose()
+    test_databases.drop(url)
 
 
 class TestRegisterJob:
@@ -240,7 +241,7 @@ class TestUnregister:
         assert register_job(session=session).job_id == issued.job_id + 1
 
     def test_id_is_not_reused_even_after_the_row_is_deleted_by_hand(self, session: Session) -> None:
-        # SQLite's AUTOINCREMENT remembers the highest id ever used; without it the id would come back.
+        # PostgreSQL's sequence remembers the highest id ever used; MAX(id) + 1 would bring the id back.
         issued = register_job(session=session)
         session.commit()
         session.execute(delete(JobRegistration))
