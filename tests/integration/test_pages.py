@@ -291,6 +291,7 @@ def test_validation_errors_appear_next_to_their_fields(browser: Browser, stack: 
     log_in(page, stack.admin_username, stack.admin_password)
     frame = open_http_trigger(page)
     frame.get_by_role("link", name="New job").click()
+    expect(frame.get_by_role("heading", name="Group", exact=True)).to_be_visible()  # the list has a "Group" too
 
     frame.get_by_role("combobox", name="Group").fill("")
     frame.get_by_role("button", name="Next").click()
