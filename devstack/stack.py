@@ -42,7 +42,6 @@ from devstack.processes import EmbeddedStackError, ManagedProcess, ensure_port_f
 
 log = logging.getLogger(__name__)
 
-DB_MANAGER = "http_trigger.db.manager.HttpTriggerDBManager"
 ADMIN_USERNAME = "admin"
 SECRETS_FILE_NAME = "stack_secrets.json"
 PASSWORDS_FILE_NAME = "simple_auth_manager_passwords.json"
@@ -198,7 +197,6 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
             # Until the package is installed, Airflow processes import http_trigger from here.
             "PYTHONPATH": os.pathsep.join(python_path),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": config.postgres.sqlalchemy_url,
-            "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": DB_MANAGER,
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             # LocalExecutor forks one worker per parallelism slot up front; 32 (the default) only
             # crowds a one-machine install, where jobs mostly wait on AWS.

@@ -30,7 +30,6 @@ os.environ.update(
     {
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": METADATA_DB_URL,
-        "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": "http_trigger.db.manager.HttpTriggerDBManager",
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         # Long enough for HS512, as the embedded stack's; Airflow's generated default is shorter.
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),

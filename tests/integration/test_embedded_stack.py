@@ -136,7 +136,7 @@ def test_env_persists_secrets_and_uses_our_settings(tmp_path: Path, monkeypatch:
     assert first["AIRFLOW_HOME"] == str(home)
     assert first["AIRFLOW__API__BASE_URL"] == "http://127.0.0.1:18080"
     assert first["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18080/execution/"
-    assert first["AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS"] == "http_trigger.db.manager.HttpTriggerDBManager"
+    assert "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS" not in first  # the provider info declares the DB manager
     assert first["AIRFLOW__HTTP_TRIGGER__JOBS_FOLDER"] == str(home / "jobs")
     passwords_file = Path(first["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
     assert list(json.loads(passwords_file.read_text())) == ["admin"]

@@ -32,14 +32,13 @@ HEAD = ScriptDirectory(HttpTriggerDBManager.migration_dir).get_current_head()
 
 
 def _airflow_env(home: Path, db_url: str) -> dict[str, str]:
-    """Return an environment for an Airflow process on its own database, with our manager registered."""
+    """Return an environment for an Airflow process on its own database; our provider info brings the manager."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=db_url,
         AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS=MANAGER_PATH,
         PYTHONPATH=os.pathsep.join(filter(None, [str(PLUGINS_DIR), os.environ.get("PYTHONPATH")])),
     )
     return env
@@ -135,6 +134,8 @@ class TestAirflowDbCommands:
         _airflow(env, "db", "migrate")
         from_models = _our_schema(db_url)
 
+        # Airflow's db-manager commands look the class up in [database] external_db_managers only.
+        env["AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS"] = MANAGER_PATH
         _airflow(env, "db-manager", "downgrade", "--yes", "--to-revision", "base", MANAGER_PATH)
         assert _our_schema(db_url) == {}
         assert _version(db_url) == []
