@@ -115,7 +115,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Start the stopped Aurora DB clusters given by identifier or tag "
             "and wait until they are available."
         ),
-        parameters_model=AuroraDbClustersParameters,
         operator_class=AuroraStartDbClusterOperator,
     ),
     ActionType(
@@ -125,7 +124,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Stop the available Aurora DB clusters given by identifier or tag "
             "and wait until they are stopped."
         ),
-        parameters_model=AuroraDbClustersParameters,
         operator_class=AuroraStopDbClusterOperator,
     ),
     ActionType(
@@ -135,7 +133,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Create a manual snapshot of each Aurora DB cluster given by identifier or tag, and optionally "
             "keep only the newest snapshots this job made of each cluster."
         ),
-        parameters_model=AuroraCreateDbClusterSnapshotParameters,
         operator_class=AuroraCreateDbClusterSnapshotOperator,
     ),
 )

@@ -195,7 +195,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Set the minimum, maximum and desired capacity of the Auto Scaling groups given by name, "
             "or of every group carrying a tag, and wait until they run the desired number of instances."
         ),
-        parameters_model=AutoScalingCapacityParameters,
         operator_class=AutoScalingUpdateGroupCapacityOperator,
     ),
 )

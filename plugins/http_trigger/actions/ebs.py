@@ -114,7 +114,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Snapshot the EBS volumes given by id, or every volume attached to the instances carrying "
             "a tag; tag the snapshots and optionally keep only the newest ones of each volume."
         ),
-        parameters_model=EbsCreateSnapshotsParameters,
         operator_class=EBSCreateSnapshotsOperator,
     ),
 )

@@ -434,7 +434,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Start the EC2 instances given by id, or every instance carrying a tag, "
             "and wait until they are running."
         ),
-        parameters_model=Ec2InstancesParameters,
         operator_class=EC2StartInstancesOperator,
     ),
     ActionType(
@@ -444,7 +443,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Stop the EC2 instances given by id, or every instance carrying a tag, "
             "and wait until they are stopped."
         ),
-        parameters_model=Ec2InstancesParameters,
         operator_class=EC2StopInstancesOperator,
     ),
     ActionType(
@@ -454,7 +452,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Reboot the running EC2 instances given by id, or every running instance carrying a tag, "
             "and wait until they pass their status check."
         ),
-        parameters_model=Ec2RebootInstancesParameters,
         operator_class=EC2RebootInstancesOperator,
     ),
     ActionType(
@@ -464,7 +461,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Stop the EC2 instances given by id or tag, change their instance type, and start "
             "again those that were running."
         ),
-        parameters_model=Ec2ChangeInstanceTypeParameters,
         operator_class=EC2ChangeInstanceTypeOperator,
     ),
     ActionType(
@@ -474,7 +470,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Create an AMI of each EC2 instance given by id or tag, tag it, and optionally keep only "
             "the newest AMIs of each instance, deleting older ones with their snapshots."
         ),
-        parameters_model=Ec2CreateImageParameters,
         operator_class=EC2CreateImageOperator,
     ),
     ActionType(
@@ -483,7 +478,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
         description=(
             "Copy the AMIs given by id or tag to another region and wait until the copies are available."
         ),
-        parameters_model=Ec2CopyImageParameters,
         operator_class=EC2CopyImageOperator,
     ),
 )

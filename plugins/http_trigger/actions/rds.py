@@ -371,7 +371,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
         description=(
             "Start the stopped RDS DB instances given by identifier or tag and wait until they are available."
         ),
-        parameters_model=RdsDbInstancesParameters,
         operator_class=RdsStartDbInstanceOperator,
     ),
     ActionType(
@@ -380,7 +379,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
         description=(
             "Stop the available RDS DB instances given by identifier or tag and wait until they are stopped."
         ),
-        parameters_model=RdsDbInstancesParameters,
         operator_class=RdsStopDbInstanceOperator,
     ),
     ActionType(
@@ -389,7 +387,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
         description=(
             "Reboot the RDS DB instances given by identifier or tag and wait until they are available."
         ),
-        parameters_model=RdsRebootDbInstanceParameters,
         operator_class=RdsRebootDbInstanceOperator,
     ),
     ActionType(
@@ -399,7 +396,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Create a manual snapshot of each RDS DB instance given by identifier or tag, and optionally "
             "keep only the newest snapshots this job made of each instance."
         ),
-        parameters_model=RdsCreateDbSnapshotParameters,
         operator_class=RdsCreateDbSnapshotOperator,
     ),
     ActionType(
@@ -409,7 +405,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Change the class of the RDS DB instances given by identifier or tag, immediately, and wait "
             "until they are available on the new class."
         ),
-        parameters_model=RdsModifyDbInstanceClassParameters,
         operator_class=RdsModifyDbInstanceClassOperator,
     ),
 )

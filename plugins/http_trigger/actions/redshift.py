@@ -235,7 +235,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Pause the Redshift clusters given by identifier, or every cluster carrying a tag, "
             "and wait until they are paused."
         ),
-        parameters_model=RedshiftClustersParameters,
         operator_class=RedshiftPauseClustersOperator,
     ),
     ActionType(
@@ -245,14 +244,12 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Resume the Redshift clusters given by identifier, or every cluster carrying a tag, "
             "and wait until they are available."
         ),
-        parameters_model=RedshiftClustersParameters,
         operator_class=RedshiftResumeClustersOperator,
     ),
     ActionType(
         name="redshift_create_cluster_snapshot",
         title="Redshift: Create cluster snapshot",
         description="Create a manual snapshot of a Redshift cluster and wait until it is available.",
-        parameters_model=RedshiftSnapshotParameters,
         operator_class=RedshiftSnapshotClusterOperator,
     ),
 )

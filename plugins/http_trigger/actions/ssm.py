@@ -237,7 +237,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "instances given by id, or on every instance carrying a tag, and wait for the result; "
             "the job fails when the command failed on any instance."
         ),
-        parameters_model=SsmRunCommandParameters,
         operator_class=SsmRunCommandsOperator,
     ),
 )
