@@ -27,7 +27,6 @@ from http_trigger.actions.rds import (
     RdsRebootDbInstanceOperator,
     RdsStartDbInstanceOperator,
     RdsStopDbInstanceOperator,
-    _class_applied_waiter,
 )
 from http_trigger.post_processing.payload import ERROR_XCOM_KEY
 
@@ -374,15 +373,6 @@ class TestRdsModifyDbInstanceClassOperator:
                 RdsModifyDbInstanceClassOperator,
                 {"db_instance_identifiers": ["orders"], "db_instance_class": "db.t3.large"},
             )
-
-    def test_the_wait_fails_naming_instances_whose_class_is_not_applied(self, rds):
-        create_db(rds, "orders")
-        operator = make_operator(RdsModifyDbInstanceClassOperator, None, waiter_max_attempts=2)
-        waiter = _class_applied_waiter(operator.hook.conn, "db.t3.large")
-
-        message = "RDS DB instances orders were not all available as db.t3.large after 2 checks"
-        with pytest.raises(AirflowException, match=message):
-            operator.wait_for(waiter, ["orders"], "available as db.t3.large")
 
 
 class TestAuroraStartDbClusterOperator:

@@ -1,7 +1,8 @@
 """Aurora actions on DB clusters chosen by id or tag: start, stop, snapshot with keep-newest-N.
 
-Same machinery as the RDS instance actions (see :mod:`http_trigger.actions.rds` for why the
-provider's single-identifier operators are not used), pointed at clusters: boto's
+Same operators as the RDS instance actions (see :mod:`http_trigger.actions.rds` for why the
+provider's single-identifier operators are not used), pointed at clusters
+(:data:`http_trigger.actions.aws.rds.DB_CLUSTERS`): boto's
 ``db_cluster_available`` and ``db_cluster_snapshot_available`` waiters and the provider's own
 ``db_cluster_stopped``.
 """
@@ -12,35 +13,16 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, Field, field_validator
 
+from http_trigger.actions.aws.rds import DB_CLUSTERS
 from http_trigger.actions.backups import DATE_PLACEHOLDERS_DOC, UserTags, keep_newest_field, tags_field
 from http_trigger.actions.base import ActionType
 from http_trigger.actions.rds import (
     DB_IDENTIFIER_PATTERN,
-    RdsKind,
     RdsSnapshotOperator,
     RdsStateOperator,
     check_snapshot_template,
 )
 from http_trigger.actions.targets import TargetedParameters, tag_key_field, tag_value_field, wait_field
-
-DB_CLUSTERS = RdsKind(
-    label="Aurora DB cluster",
-    plural="Aurora DB clusters",
-    describe="describe_db_clusters",
-    items_key="DBClusters",
-    id_key="DBClusterIdentifier",
-    status_key="Status",
-    id_filter="db-cluster-id",
-    not_found_code="DBClusterNotFoundFault",
-    snapshot_label="Aurora DB cluster snapshot",
-    create_snapshot="create_db_cluster_snapshot",
-    describe_snapshots="describe_db_cluster_snapshots",
-    snapshots_key="DBClusterSnapshots",
-    snapshot_id_key="DBClusterSnapshotIdentifier",
-    snapshot_id_filter="db-cluster-snapshot-id",
-    delete_snapshot="delete_db_cluster_snapshot",
-    snapshot_available_waiter="db_cluster_snapshot_available",
-)
 
 
 class AuroraDbClustersParameters(TargetedParameters):
@@ -61,9 +43,6 @@ class AuroraDbClustersParameters(TargetedParameters):
     wait_until_final_state: bool = wait_field(
         "Finish only when every DB cluster is available (start) or stopped (stop)."
     )
-
-    def identifiers(self) -> list[str]:
-        return self.db_cluster_identifiers
 
 
 class AuroraCreateDbClusterSnapshotParameters(AuroraDbClustersParameters):
@@ -136,7 +115,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Start the stopped Aurora DB clusters given by identifier or tag "
             "and wait until they are available."
         ),
-        parameters_model=AuroraDbClustersParameters,
         operator_class=AuroraStartDbClusterOperator,
     ),
     ActionType(
@@ -146,7 +124,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Stop the available Aurora DB clusters given by identifier or tag "
             "and wait until they are stopped."
         ),
-        parameters_model=AuroraDbClustersParameters,
         operator_class=AuroraStopDbClusterOperator,
     ),
     ActionType(
@@ -156,7 +133,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Create a manual snapshot of each Aurora DB cluster given by identifier or tag, and optionally "
             "keep only the newest snapshots this job made of each cluster."
         ),
-        parameters_model=AuroraCreateDbClusterSnapshotParameters,
         operator_class=AuroraCreateDbClusterSnapshotOperator,
     ),
 )

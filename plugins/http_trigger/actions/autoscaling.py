@@ -20,10 +20,8 @@ from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.base import ActionType
 from http_trigger.actions.targets import (
     TargetedParameters,
-    describe_tag,
     tag_key_field,
     tag_value_field,
-    unique,
 )
 
 if TYPE_CHECKING:
@@ -153,13 +151,13 @@ class AutoScalingUpdateGroupCapacityOperator(AwsActionOperator[AwsBaseHook]):
 
     def _groups(self, parameters: AutoScalingCapacityParameters) -> list[dict[str, Any]]:
         if parameters.group_names:
-            names = unique(parameters.group_names)
+            names = parameters.chosen_ids()
             groups = self._describe(names)
             missing = sorted(set(names) - {group["AutoScalingGroupName"] for group in groups})
             if missing:
                 raise AirflowException(f"No Auto Scaling group named {', '.join(missing)}")
             return groups
-        tag = describe_tag(parameters.tag_key, parameters.tag_value)
+        tag = parameters.tag
         tag_filter = {"Name": f"tag:{parameters.tag_key}", "Values": [parameters.tag_value]}
         groups = self._describe(filters=[tag_filter])
         if not groups:
@@ -195,7 +193,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Set the minimum, maximum and desired capacity of the Auto Scaling groups given by name, "
             "or of every group carrying a tag, and wait until they run the desired number of instances."
         ),
-        parameters_model=AutoScalingCapacityParameters,
         operator_class=AutoScalingUpdateGroupCapacityOperator,
     ),
 )

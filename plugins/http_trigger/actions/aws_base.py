@@ -16,7 +16,7 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
 from http_trigger.actions.base import ActionOperatorMixin
-from http_trigger.actions.waiting import wait_until
+from http_trigger.actions.waiting import WaitLimits, wait_until
 
 if TYPE_CHECKING:
     from botocore.waiter import Waiter
@@ -64,6 +64,11 @@ class AwsActionOperator(ActionOperatorMixin, AwsBaseOperator[AwsHookType]):
         self.waiter_delay = waiter_delay
         self.waiter_max_attempts = waiter_max_attempts
 
+    @property
+    def wait_limits(self) -> WaitLimits:
+        """The polling this operator was built with, for the service helpers that wait."""
+        return WaitLimits(delay=self.waiter_delay, max_attempts=self.waiter_max_attempts)
+
     def wait_until(
         self,
         waiter: Waiter,
@@ -80,6 +85,5 @@ class AwsActionOperator(ActionOperatorMixin, AwsBaseOperator[AwsHookType]):
             resources=subject,
             final_state=state,
             status_args=status_args,
-            delay=self.waiter_delay,
-            max_attempts=self.waiter_max_attempts,
+            limits=self.wait_limits,
         )

@@ -26,13 +26,22 @@ _ERROR_SUMMARY_MAX_CHARS = 1000
 
 @dataclass(frozen=True)
 class ActionType:
-    """One kind of AWS operation: how it is named and shown, what it takes, what runs it."""
+    """One kind of AWS operation: how it is named and shown, and the operator that runs it.
+
+    What the action takes is the operator's own ``parameters_model``, stated once there, so the
+    catalogue (forms, schemas, validation when a job is saved) and the running task cannot
+    disagree about it.
+    """
 
     name: str
     title: str
     description: str
-    parameters_model: type[pydantic.BaseModel]
     operator_class: type[BaseOperator]
+
+    @property
+    def parameters_model(self) -> type[pydantic.BaseModel]:
+        """The parameter model of the action's operator: the form, the JSON schema, the validation."""
+        return self.operator_class.parameters_model  # type: ignore[attr-defined]
 
 
 class ActionParameters(pydantic.BaseModel):

@@ -259,14 +259,12 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Run tasks from a task definition on an ECS cluster (Fargate or EC2), "
             "and wait until they stop, failing on a non-zero exit code."
         ),
-        parameters_model=EcsRunTaskParameters,
         operator_class=EcsRunTasksOperator,
     ),
     ActionType(
         name="ecs_update_service_desired_count",
         title="ECS: Update service desired count",
         description="Set the number of tasks an ECS service runs, and wait until the service is stable.",
-        parameters_model=EcsServiceDesiredCountParameters,
         operator_class=EcsUpdateServiceDesiredCountOperator,
     ),
 )

@@ -129,7 +129,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Invoke a Lambda function with a JSON payload and wait for its result; "
             "the job fails when the function returns an error."
         ),
-        parameters_model=LambdaInvokeParameters,
         operator_class=LambdaInvokeOperator,
     ),
 )

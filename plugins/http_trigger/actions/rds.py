@@ -4,113 +4,47 @@ The provider's ``RdsStartDbOperator``, ``RdsStopDbOperator`` and ``RdsCreateDbSn
 take one identifier fixed when the DAG is parsed, and Airflow 3's task runner flags an operator
 executed from inside another; a job's targets are only known when it runs (a list, a tag, or the
 trigger's JSON body). These operators therefore make the same calls through the provider's
-``RdsHook`` and wait with the same waiters: boto's ``db_instance_available`` and
-``db_snapshot_available`` and the provider's own ``db_instance_stopped``. Changing the instance
-class has no provider operator or waiter; its waiter is built with the provider's
-``BaseBotoWaiter``. The machinery is shared with the Aurora cluster actions (``aurora.py``)
-through :class:`RdsKind`.
+``RdsHook`` and wait with the same waiters, through :mod:`http_trigger.actions.aws.rds`. The
+operator bases here are shared with the Aurora cluster actions (``aurora.py``), pointed at
+another :class:`~http_trigger.actions.aws.rds.RdsKind`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from airflow.providers.amazon.aws.hooks.rds import RdsHook
-from airflow.providers.amazon.aws.waiters.base_waiter import BaseBotoWaiter
 from airflow.sdk.exceptions import AirflowException
-from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field, field_validator
 
+from http_trigger.actions.aws import rds
+from http_trigger.actions.aws.rds import DB_INSTANCES, RdsKind
+from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.backups import (
     DATE_PLACEHOLDERS_DOC,
-    JOB_TAG,
     UserTags,
-    aws_tags,
     check_template,
     keep_newest_field,
-    older_generations,
     render_template,
     tags_field,
     utc_now,
 )
-from http_trigger.actions.aws_base import AwsActionOperator
-from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.actions.base import ActionType
 from http_trigger.actions.targets import (
     TargetedParameters,
-    describe_tag,
-    has_tag,
     tag_key_field,
     tag_value_field,
-    unique,
     wait_field,
 )
 
 if TYPE_CHECKING:
-    from botocore.waiter import Waiter
-
     from airflow.sdk import Context
 
 DB_IDENTIFIER_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,62}$"
 DB_INSTANCE_CLASS_PATTERN = r"^db\.[a-z0-9-]+\.[a-z0-9]+$"
 _SNAPSHOT_IDENTIFIER = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)$")
-# States in which a DB instance's class change has failed for good.
-_MODIFY_FAILURE_STATES = (
-    "failed",
-    "deleting",
-    "incompatible-parameters",
-    "incompatible-network",
-    "inaccessible-encryption-credentials",
-    "storage-full",
-)
-
-
-@dataclass(frozen=True)
-class RdsKind:
-    """How RDS names, describes, waits for and snapshots one family of resources."""
-
-    label: str
-    plural: str
-    describe: str
-    items_key: str
-    id_key: str
-    status_key: str
-    id_filter: str
-    not_found_code: str
-    snapshot_label: str
-    create_snapshot: str
-    describe_snapshots: str
-    snapshots_key: str
-    snapshot_id_key: str
-    snapshot_id_filter: str
-    delete_snapshot: str
-    snapshot_available_waiter: str
-
-    def names(self, identifiers: Sequence[str]) -> str:
-        return f"{self.plural} {', '.join(identifiers)}"
-
-
-DB_INSTANCES = RdsKind(
-    label="RDS DB instance",
-    plural="RDS DB instances",
-    describe="describe_db_instances",
-    items_key="DBInstances",
-    id_key="DBInstanceIdentifier",
-    status_key="DBInstanceStatus",
-    id_filter="db-instance-id",
-    not_found_code="DBInstanceNotFound",
-    snapshot_label="RDS DB snapshot",
-    create_snapshot="create_db_snapshot",
-    describe_snapshots="describe_db_snapshots",
-    snapshots_key="DBSnapshots",
-    snapshot_id_key="DBSnapshotIdentifier",
-    snapshot_id_filter="db-snapshot-id",
-    delete_snapshot="delete_db_snapshot",
-    snapshot_available_waiter="db_snapshot_available",
-)
 
 
 def check_snapshot_template(template: str, id_placeholder: str) -> str:
@@ -143,9 +77,6 @@ class RdsDbInstancesParameters(TargetedParameters):
     wait_until_final_state: bool = wait_field(
         "Finish only when every DB instance is available (start, reboot) or stopped (stop)."
     )
-
-    def identifiers(self) -> list[str]:
-        return self.db_instance_identifiers
 
 
 class RdsRebootDbInstanceParameters(RdsDbInstancesParameters):
@@ -203,13 +134,13 @@ class RdsModifyDbInstanceClassParameters(RdsDbInstancesParameters):
 
 
 class RdsActionOperator(AwsActionOperator[RdsHook]):
-    """Base of the actions run with the provider's RDS hook on one :class:`RdsKind`: look-ups and waits."""
+    """Base of the actions run with the provider's RDS hook on one :class:`RdsKind`."""
 
     aws_hook_class = RdsHook
     ui_color = "#eeaa88"
     ui_fgcolor = "#ffffff"
 
-    parameters_model: ClassVar[type[ActionParameters]] = RdsDbInstancesParameters
+    parameters_model: ClassVar[type[TargetedParameters]] = RdsDbInstancesParameters
     kind: ClassVar[RdsKind] = DB_INSTANCES
     # How a tag error names what a tag may choose, e.g. "(available)".
     tag_label: ClassVar[str] = ""
@@ -220,52 +151,16 @@ class RdsActionOperator(AwsActionOperator[RdsHook]):
 
     def resolve(self, parameters: Any) -> list[dict[str, Any]]:
         """Return the descriptions of the chosen resources, or fail naming what is missing."""
-        kind = self.kind
-        identifiers = parameters.identifiers()
+        identifiers = parameters.chosen_ids()
         if identifiers:
-            return [self.describe_one(identifier) for identifier in unique(identifiers)]
-        tag = describe_tag(parameters.tag_key, parameters.tag_value)
-        pages = self.hook.conn.get_paginator(kind.describe).paginate()
-        items = [item for page in pages for item in page[kind.items_key]]
-        key, value = parameters.tag_key, parameters.tag_value
-        tagged = [
-            item for item in items if has_tag(item.get("TagList"), key, value) and self.tag_selects(item)
-        ]
-        if not tagged:
-            label = f" {self.tag_label}" if self.tag_label else ""
-            raise AirflowException(f"No {kind.label}{label} is tagged {tag}")
-        self.log.info("%s tagged %s: %s", kind.plural, tag, ", ".join(item[kind.id_key] for item in tagged))
-        return tagged
-
-    def describe_one(self, identifier: str) -> dict[str, Any]:
-        kind = self.kind
-        try:
-            return getattr(self.hook.conn, kind.describe)(**{kind.id_key: identifier})[kind.items_key][0]
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == kind.not_found_code:
-                raise AirflowException(
-                    f"{kind.label} {identifier} does not exist in {self.hook.conn_region_name}"
-                ) from error
-            raise AirflowException(f"Describing {kind.label} {identifier} failed: {error}") from error
-
-    def wait_for(
-        self,
-        waiter: str | Waiter,
-        identifiers: list[str],
-        final_state: str,
-        *,
-        kind_filter: str | None = None,
-        status_args: list[str] | None = None,
-        resources: str | None = None,
-    ) -> None:
-        """Wait until the resources (or their snapshots, given ``kind_filter``) are ``final_state``."""
-        kind = self.kind
-        self.wait_until(
-            self.hook.get_waiter(waiter) if isinstance(waiter, str) else waiter,
-            args={"Filters": [{"Name": kind_filter or kind.id_filter, "Values": identifiers}]},
-            subject=resources or kind.names(identifiers),
-            state=final_state,
-            status_args=status_args or [f"{kind.items_key}[].[{kind.id_key}, {kind.status_key}]"],
+            return [rds.describe_one(self.hook, self.kind, identifier) for identifier in identifiers]
+        return rds.tagged(
+            self.hook,
+            self.kind,
+            parameters.tag_key,
+            parameters.tag_value,
+            selects=self.tag_selects,
+            label=self.tag_label,
         )
 
 
@@ -306,15 +201,19 @@ class RdsStateOperator(RdsActionOperator):
             raise AirflowException(f"Cannot {self.infinitive} {kind.plural}: {'; '.join(blocked)}")
         if unchanged:
             self.log.info("%s are already %s", kind.names(unchanged), self.final_state)
-        for identifier in to_change:
-            self.log.info("%s %s %s", self.verb, kind.label, identifier)
-            try:
-                self.change(identifier, parameters)
-            except ClientError as error:
-                raise AirflowException(f"{self.verb} {kind.label} {identifier} failed: {error}") from error
+        rds.change_each(
+            kind, to_change, lambda identifier: self.change(identifier, parameters), verb=self.verb
+        )
         waited = parameters.wait_until_final_state and bool(to_change)
         if waited:
-            self.wait_for(self.waiter_name, to_change, self.final_state)
+            rds.wait_for(
+                self.hook,
+                kind,
+                to_change,
+                waiter=self.waiter_name,
+                final_state=self.final_state,
+                limits=self.wait_limits,
+            )
             self.log.info("%s are %s", kind.names(to_change), self.final_state)
         return {"identifiers": identifiers, "changed": to_change, "unchanged": unchanged, "waited": waited}
 
@@ -404,31 +303,16 @@ class RdsSnapshotOperator(RdsActionOperator):
             source: render_template(template, now, **{self.id_placeholder: source}) for source in sources
         }
         self._check_identifiers(snapshot_ids, template)
-        for source, snapshot_id in snapshot_ids.items():
-            self.log.info("Creating %s %s of %s %s", kind.snapshot_label, snapshot_id, kind.label, source)
-            try:
-                getattr(self.hook.conn, kind.create_snapshot)(
-                    **{kind.id_key: source, kind.snapshot_id_key: snapshot_id},
-                    Tags=aws_tags(parameters.tags, job=self.dag_id, source=source),
-                )
-            except ClientError as error:
-                raise AirflowException(
-                    f"Creating {kind.snapshot_label} {snapshot_id} of {kind.label} {source} failed: {error}"
-                ) from error
-        created = list(snapshot_ids.values())
+        rds.create_snapshots(self.hook, kind, snapshot_ids, job=self.dag_id, tags=parameters.tags)
         if parameters.wait_until_final_state:
-            self.wait_for(
-                kind.snapshot_available_waiter,
-                created,
-                "available",
-                kind_filter=kind.snapshot_id_filter,
-                status_args=[f"{kind.snapshots_key}[].[{kind.snapshot_id_key}, Status]"],
-                resources=f"{kind.snapshot_label}s {', '.join(created)}",
-            )
+            rds.wait_for_snapshots(self.hook, kind, list(snapshot_ids.values()), limits=self.wait_limits)
         summary = {"snapshots": snapshot_ids, "waited": parameters.wait_until_final_state}
         if parameters.keep_newest is None:
             return summary
-        return {**summary, "deleted_snapshots": self._rotate(snapshot_ids, parameters.keep_newest)}
+        deleted = rds.rotate_snapshots(
+            self.hook, kind, snapshot_ids, job=self.dag_id, keep=parameters.keep_newest
+        )
+        return {**summary, "deleted_snapshots": deleted}
 
     def _check_identifiers(self, snapshot_ids: dict[str, str], template: str) -> None:
         kind = self.kind
@@ -444,91 +328,12 @@ class RdsSnapshotOperator(RdsActionOperator):
                 f"the same identifier; add {{{self.id_placeholder}}}"
             )
 
-    def _rotate(self, snapshot_ids: dict[str, str], keep: int) -> list[str]:
-        kind = self.kind
-        deleted: list[str] = []
-        failures: list[str] = []
-        for source, new_snapshot_id in snapshot_ids.items():
-            pages = self.hook.conn.get_paginator(kind.describe_snapshots).paginate(
-                **{kind.id_key: source}, SnapshotType="manual"
-            )
-            previous = [
-                snapshot
-                for page in pages
-                for snapshot in page[kind.snapshots_key]
-                if snapshot[kind.snapshot_id_key] != new_snapshot_id
-                and has_tag(snapshot.get("TagList"), JOB_TAG, self.dag_id)
-            ]
-            for snapshot in older_generations(previous, keep=keep, created_at=_snapshot_time):
-                snapshot_id = snapshot[kind.snapshot_id_key]
-                self.log.info(
-                    "Deleting %s %s of %s (beyond the newest %s)",
-                    kind.snapshot_label,
-                    snapshot_id,
-                    source,
-                    keep,
-                )
-                try:
-                    getattr(self.hook.conn, kind.delete_snapshot)(**{kind.snapshot_id_key: snapshot_id})
-                except ClientError as error:
-                    failures.append(f"{snapshot_id}: {error}")
-                else:
-                    deleted.append(snapshot_id)
-        if failures:
-            raise AirflowException(
-                f"Created {kind.snapshot_label}s {', '.join(snapshot_ids.values())}, but deleting older ones "
-                f"failed: {'; '.join(failures)}"
-            )
-        return deleted
-
-
-def _snapshot_time(snapshot: dict[str, Any]) -> datetime:
-    # A snapshot still being created has no time yet: it is among the newest.
-    return snapshot.get("SnapshotCreateTime") or datetime.max.replace(tzinfo=timezone.utc)
-
 
 class RdsCreateDbSnapshotOperator(RdsSnapshotOperator):
     """Create a manual snapshot of each RDS DB instance chosen by id or tag; optionally keep the newest N."""
 
     parameters_model = RdsCreateDbSnapshotParameters
     id_placeholder = "db_instance_id"
-
-
-def _class_applied_waiter(client: Any, db_instance_class: str) -> Waiter:
-    """Build a waiter for "every instance available on ``db_instance_class``, nothing pending".
-
-    Right after ModifyDBInstance an instance may still say ``available`` with the change pending,
-    so boto's ``db_instance_available`` would return before the change has even started.
-    """
-    pending = (
-        f"DBInstances[?DBInstanceStatus != 'available' || DBInstanceClass != '{db_instance_class}' "
-        "|| PendingModifiedValues.DBInstanceClass]"
-    )
-    status = "DBInstances[].DBInstanceStatus"
-    failures = [
-        {"matcher": "pathAny", "argument": status, "expected": state, "state": "failure"}
-        for state in _MODIFY_FAILURE_STATES
-    ]
-    model = {
-        "version": 2,
-        "waiters": {
-            "db_instance_class_applied": {
-                "operation": "DescribeDBInstances",
-                "delay": 30,
-                "maxAttempts": 60,
-                "acceptors": [
-                    {
-                        "matcher": "path",
-                        "argument": f"length({pending}) == `0`",
-                        "expected": True,
-                        "state": "success",
-                    },
-                    *failures,
-                ],
-            }
-        },
-    }
-    return BaseBotoWaiter(client=client, model_config=model).waiter("db_instance_class_applied")
 
 
 class RdsModifyDbInstanceClassOperator(RdsActionOperator):
@@ -551,24 +356,10 @@ class RdsModifyDbInstanceClassOperator(RdsActionOperator):
         ]
         if blocked:
             raise AirflowException(f"Only available {kind.plural} can change class: {'; '.join(blocked)}")
-        for identifier in to_change:
-            self.log.info("Changing the class of %s %s to %s", kind.label, identifier, new_class)
-            try:
-                self.hook.conn.modify_db_instance(
-                    DBInstanceIdentifier=identifier, DBInstanceClass=new_class, ApplyImmediately=True
-                )
-            except ClientError as error:
-                raise AirflowException(
-                    f"Changing the class of {kind.label} {identifier} to {new_class} failed: {error}"
-                ) from error
+        rds.modify_instance_classes(self.hook, to_change, new_class)
         waited = parameters.wait_until_final_state and bool(to_change)
         if waited:
-            self.wait_for(
-                _class_applied_waiter(self.hook.conn, new_class),
-                to_change,
-                f"available as {new_class}",
-                status_args=[f"DBInstances[].[{kind.id_key}, {kind.status_key}, DBInstanceClass]"],
-            )
+            rds.wait_for_class(self.hook, to_change, new_class, limits=self.wait_limits)
         summary = {"db_instance_class": new_class, "changed": to_change, "unchanged": unchanged}
         return {**summary, "waited": waited}
 
@@ -580,7 +371,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
         description=(
             "Start the stopped RDS DB instances given by identifier or tag and wait until they are available."
         ),
-        parameters_model=RdsDbInstancesParameters,
         operator_class=RdsStartDbInstanceOperator,
     ),
     ActionType(
@@ -589,7 +379,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
         description=(
             "Stop the available RDS DB instances given by identifier or tag and wait until they are stopped."
         ),
-        parameters_model=RdsDbInstancesParameters,
         operator_class=RdsStopDbInstanceOperator,
     ),
     ActionType(
@@ -598,7 +387,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
         description=(
             "Reboot the RDS DB instances given by identifier or tag and wait until they are available."
         ),
-        parameters_model=RdsRebootDbInstanceParameters,
         operator_class=RdsRebootDbInstanceOperator,
     ),
     ActionType(
@@ -608,7 +396,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Create a manual snapshot of each RDS DB instance given by identifier or tag, and optionally "
             "keep only the newest snapshots this job made of each instance."
         ),
-        parameters_model=RdsCreateDbSnapshotParameters,
         operator_class=RdsCreateDbSnapshotOperator,
     ),
     ActionType(
@@ -618,7 +405,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Change the class of the RDS DB instances given by identifier or tag, immediately, and wait "
             "until they are available on the new class."
         ),
-        parameters_model=RdsModifyDbInstanceClassParameters,
         operator_class=RdsModifyDbInstanceClassOperator,
     ),
 )

@@ -21,11 +21,9 @@ from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.base import ActionParameters, ActionType
 from http_trigger.actions.targets import (
     TargetedParameters,
-    describe_tag,
     has_tag,
     tag_key_field,
     tag_value_field,
-    unique,
     wait_field,
 )
 
@@ -140,13 +138,13 @@ class _RedshiftClustersStateOperator(AwsActionOperator[RedshiftHook]):
     def _clusters(self, parameters: RedshiftClustersParameters) -> list[dict[str, Any]]:
         if parameters.cluster_identifiers:
             clusters = []
-            for identifier in unique(parameters.cluster_identifiers):
+            for identifier in parameters.chosen_ids():
                 try:
                     clusters += self.hook.conn.describe_clusters(ClusterIdentifier=identifier)["Clusters"]
                 except self.hook.conn.exceptions.ClusterNotFoundFault:
                     raise AirflowException(f"No Redshift cluster {identifier}") from None
             return clusters
-        tag = describe_tag(parameters.tag_key, parameters.tag_value)
+        tag = parameters.tag
         paginator = self.hook.conn.get_paginator("describe_clusters")
         pages = paginator.paginate(TagKeys=[parameters.tag_key], TagValues=[parameters.tag_value])
         # Redshift matches any of the given keys with any of the given values; check the pair here.
@@ -235,7 +233,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Pause the Redshift clusters given by identifier, or every cluster carrying a tag, "
             "and wait until they are paused."
         ),
-        parameters_model=RedshiftClustersParameters,
         operator_class=RedshiftPauseClustersOperator,
     ),
     ActionType(
@@ -245,14 +242,12 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Resume the Redshift clusters given by identifier, or every cluster carrying a tag, "
             "and wait until they are available."
         ),
-        parameters_model=RedshiftClustersParameters,
         operator_class=RedshiftResumeClustersOperator,
     ),
     ActionType(
         name="redshift_create_cluster_snapshot",
         title="Redshift: Create cluster snapshot",
         description="Create a manual snapshot of a Redshift cluster and wait until it is available.",
-        parameters_model=RedshiftSnapshotParameters,
         operator_class=RedshiftSnapshotClusterOperator,
     ),
 )

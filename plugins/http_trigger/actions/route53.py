@@ -179,7 +179,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Create or replace a DNS record set in a Route 53 hosted zone given by id or name, "
             "and wait until the change is INSYNC."
         ),
-        parameters_model=Route53UpsertRecordParameters,
         operator_class=Route53UpsertRecordOperator,
     ),
 )

@@ -22,10 +22,8 @@ from http_trigger.actions.aws_base import AwsActionOperator, excerpt
 from http_trigger.actions.base import ActionType
 from http_trigger.actions.targets import (
     TargetedParameters,
-    describe_tag,
     tag_key_field,
     tag_value_field,
-    unique,
 )
 
 if TYPE_CHECKING:
@@ -122,9 +120,9 @@ class SsmRunCommandsOperator(AwsActionOperator[SsmHook]):
     def run_action(self, context: Context, parameters: SsmRunCommandParameters) -> dict[str, Any]:
         if parameters.instance_ids:
             target = f"instances {', '.join(parameters.instance_ids)}"
-            target_args: dict[str, Any] = {"InstanceIds": unique(parameters.instance_ids)}
+            target_args: dict[str, Any] = {"InstanceIds": parameters.chosen_ids()}
         else:
-            target = f"instances tagged {describe_tag(parameters.tag_key, parameters.tag_value)}"
+            target = f"instances tagged {parameters.tag}"
             tag_target = {"Key": f"tag:{parameters.tag_key}", "Values": [parameters.tag_value]}
             target_args = {"Targets": [tag_target]}
         document_parameters = {
@@ -192,7 +190,7 @@ class SsmRunCommandsOperator(AwsActionOperator[SsmHook]):
     def _instance_ids(self, parameters: SsmRunCommandParameters, command: dict[str, Any]) -> list[str]:
         """Return the instances the command ran on: the given ones, or those SSM chose by tag."""
         if parameters.instance_ids:
-            return unique(parameters.instance_ids)
+            return parameters.chosen_ids()
         if command.get("InstanceIds"):
             return command["InstanceIds"]
         if command.get("TargetCount") == 0:
@@ -237,7 +235,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "instances given by id, or on every instance carrying a tag, and wait for the result; "
             "the job fails when the command failed on any instance."
         ),
-        parameters_model=SsmRunCommandParameters,
         operator_class=SsmRunCommandsOperator,
     ),
 )

@@ -132,7 +132,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Start an execution of a Step Functions state machine with a JSON input and wait for its "
             "end; the job fails when the execution FAILED, TIMED_OUT or was ABORTED."
         ),
-        parameters_model=StepFunctionsStartExecutionParameters,
         operator_class=StepFunctionsStartExecutionOperator,
     ),
 )

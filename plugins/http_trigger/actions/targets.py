@@ -66,6 +66,11 @@ def unique(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def listed(ids: Iterable[str]) -> str:
+    """Render ids the way error messages and logs show them: ``i-1, i-2``."""
+    return ", ".join(ids)
+
+
 class TargetedParameters(ActionParameters):
     """Parameters choosing resources by a list of ids or by one tag: exactly one of the two.
 
@@ -86,3 +91,12 @@ class TargetedParameters(ActionParameters):
             resources=self.resources,
         )
         return self
+
+    def chosen_ids(self) -> list[str]:
+        """Return the ids given, without repeats, in the order written; empty when a tag chooses."""
+        return unique(getattr(self, self.ids_field))
+
+    @property
+    def tag(self) -> str:
+        """The chosen tag as messages show it (``Env=test``)."""
+        return describe_tag(getattr(self, "tag_key", None), getattr(self, "tag_value", None))

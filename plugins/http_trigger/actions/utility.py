@@ -118,14 +118,12 @@ ACTION_TYPES: tuple[ActionType, ...] = (
         name="utility_delay",
         title="Utility: Delay",
         description="Wait a number of minutes, then succeed (the wait runs in Airflow's triggerer).",
-        parameters_model=DelayParameters,
         operator_class=DelayOperator,
     ),
     ActionType(
         name="utility_no_action",
         title="Utility: No action",
         description="Do nothing and succeed: for jobs that only send their notifications.",
-        parameters_model=NoActionParameters,
         operator_class=NoActionOperator,
     ),
 )

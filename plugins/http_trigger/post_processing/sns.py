@@ -7,28 +7,22 @@ sent as message attributes, so a subscription's filter policy can take, say, fai
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
-from airflow.sdk.exceptions import AirflowException
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ConfigDict, Field
 
+from http_trigger.post_processing.aws_message import AwsMessageOperator
 from http_trigger.post_processing.base import (
     AwsConnectionId,
     AwsRegion,
-    PostProcessingOperator,
     PostProcessingParameters,
     PostProcessingType,
     Template,
     aws_message_attributes,
-    fifo_message_ids,
 )
 from http_trigger.post_processing.payload import payload_json
 from http_trigger.post_processing.templates import render_template
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
 
 TOPIC_ARN_PATTERN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 # SNS: a subject is ASCII, one line, shorter than 100 characters.
@@ -61,41 +55,36 @@ def sns_subject(text: str) -> str:
     return line if len(line) <= SUBJECT_MAX_LENGTH else line[: SUBJECT_MAX_LENGTH - 3] + "..."
 
 
-class SnsPostProcessingOperator(PostProcessingOperator[SnsParameters]):
+class SnsPostProcessingOperator(AwsMessageOperator[SnsParameters]):
     """Publish the job run's payload as JSON to an SNS topic; a refused publish fails the task."""
 
     parameters_model = SnsParameters
     kind = "sns"
     ui_color = "#f2d4c9"
+    target_label = "SNS topic"
+    result_key = "topic_arn"
+    verb = "Publishing"
+    hook_class = SnsHook
 
-    def send(self, parameters: SnsParameters, payload: dict[str, Any], context: Context) -> dict[str, Any]:
-        topic = parameters.topic_arn
-        subject = sns_subject(render_template(parameters.subject, payload, what="subject"))
-        group_id = deduplication_id = None
-        if topic.endswith(".fifo"):
-            group_id, deduplication_id = fifo_message_ids(payload, self.task_id)
+    def target(self, parameters: SnsParameters) -> str:
+        return parameters.topic_arn
+
+    def target_region(self, target: str) -> str:
         # A topic is published to in its own region, which its ARN names.
-        region = parameters.region or topic.split(":")[3]
+        return target.split(":")[3]
 
-        self.log.info("Publishing the %s payload to SNS topic %s", self.status, topic)
-        hook = SnsHook(aws_conn_id=parameters.aws_conn_id, region_name=region)
-        try:
-            response = hook.publish_to_target(
-                target_arn=topic,
-                message=payload_json(payload),
-                subject=subject,
-                message_attributes=aws_message_attributes(payload),
-                message_group_id=group_id,
-                message_deduplication_id=deduplication_id,
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise AirflowException(
-                f"SNS topic {topic} refused the {self.status} payload "
-                f"(AWS connection {parameters.aws_conn_id!r}): {error}"
-            ) from error
-        message_id = response["MessageId"]
-        self.log.info("SNS topic %s accepted the %s payload as message %s", topic, self.status, message_id)
-        return {"topic_arn": topic, "message_id": message_id}
+    def deliver(
+        self, hook: SnsHook, parameters: SnsParameters, payload: dict[str, Any], *, fifo: dict[str, str]
+    ) -> str:
+        subject = sns_subject(render_template(parameters.subject, payload, what="subject"))
+        response = hook.publish_to_target(
+            target_arn=parameters.topic_arn,
+            message=payload_json(payload),
+            subject=subject,
+            message_attributes=aws_message_attributes(payload),
+            **fifo,
+        )
+        return response["MessageId"]
 
 
 POST_PROCESSING_TYPE = PostProcessingType(

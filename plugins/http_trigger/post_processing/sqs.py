@@ -7,28 +7,22 @@ are also sent as message attributes, so a consumer can route without parsing the
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from airflow.providers.amazon.aws.hooks.sqs import SqsHook
-from airflow.sdk.exceptions import AirflowException
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ConfigDict, Field
 
+from http_trigger.post_processing.aws_message import AwsMessageOperator
 from http_trigger.post_processing.base import (
     AwsConnectionId,
     AwsRegion,
     HttpUrl,
-    PostProcessingOperator,
     PostProcessingParameters,
     PostProcessingType,
     aws_message_attributes,
-    fifo_message_ids,
 )
 from http_trigger.post_processing.payload import payload_json
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
 
 # sqs.<region>.amazonaws.com[.cn] and the legacy <region>.queue.amazonaws.com[.cn]
 _REGION_IN_HOST = re.compile(
@@ -64,38 +58,33 @@ def _sqs_attributes(values: dict[str, str | int]) -> dict[str, dict[str, str]]:
     }
 
 
-class SqsPostProcessingOperator(PostProcessingOperator[SqsParameters]):
+class SqsPostProcessingOperator(AwsMessageOperator[SqsParameters]):
     """Send the job run's payload as JSON to an SQS queue; a refused message fails the task."""
 
     parameters_model = SqsParameters
     kind = "sqs"
     ui_color = "#f2c9d8"
+    target_label = "SQS queue"
+    result_key = "queue_url"
+    verb = "Sending"
+    hook_class = SqsHook
 
-    def send(self, parameters: SqsParameters, payload: dict[str, Any], context: Context) -> dict[str, Any]:
-        queue = parameters.queue_url
-        group_id = deduplication_id = None
-        if queue.endswith(".fifo"):
-            group_id, deduplication_id = fifo_message_ids(payload, self.task_id)
-        region = parameters.region or queue_region(queue)
+    def target(self, parameters: SqsParameters) -> str:
+        return parameters.queue_url
 
-        self.log.info("Sending the %s payload to SQS queue %s", self.status, queue)
-        hook = SqsHook(aws_conn_id=parameters.aws_conn_id, region_name=region)
-        try:
-            response = hook.send_message(
-                queue_url=queue,
-                message_body=payload_json(payload),
-                message_attributes=_sqs_attributes(aws_message_attributes(payload)),
-                message_group_id=group_id,
-                message_deduplication_id=deduplication_id,
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise AirflowException(
-                f"SQS queue {queue} refused the {self.status} payload "
-                f"(AWS connection {parameters.aws_conn_id!r}): {error}"
-            ) from error
-        message_id = response["MessageId"]
-        self.log.info("SQS queue %s accepted the %s payload as message %s", queue, self.status, message_id)
-        return {"queue_url": queue, "message_id": message_id}
+    def target_region(self, target: str) -> str | None:
+        return queue_region(target)
+
+    def deliver(
+        self, hook: SqsHook, parameters: SqsParameters, payload: dict[str, Any], *, fifo: dict[str, str]
+    ) -> str:
+        response = hook.send_message(
+            queue_url=parameters.queue_url,
+            message_body=payload_json(payload),
+            message_attributes=_sqs_attributes(aws_message_attributes(payload)),
+            **fifo,
+        )
+        return response["MessageId"]
 
 
 POST_PROCESSING_TYPE = PostProcessingType(

@@ -1,0 +1,316 @@
+"""RDS DB instances and Aurora DB clusters over the provider's ``RdsHook``, for the RDS and Aurora actions.
+
+Instances and clusters take the same calls under different names (``describe_db_instances`` /
+``describe_db_clusters``, ``DBInstanceIdentifier`` / ``DBClusterIdentifier``…): an :class:`RdsKind`
+holds those names, so each look-up, snapshot, rotation and wait is written once for both. Waits use
+boto's ``db_instance_available``, ``db_cluster_available`` and snapshot waiters, the provider's
+own ``db_instance_stopped`` / ``db_cluster_stopped``, and, for a class change (which has no
+waiter), one built with the provider's ``BaseBotoWaiter``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.waiters.base_waiter import BaseBotoWaiter
+from airflow.sdk.exceptions import AirflowException
+from botocore.exceptions import ClientError
+
+from http_trigger.actions.backups import JOB_TAG, aws_tags, older_generations
+from http_trigger.actions.targets import describe_tag, has_tag, listed
+from http_trigger.actions.waiting import WaitLimits, wait_until
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.rds import RdsHook
+    from botocore.waiter import Waiter
+
+log = logging.getLogger(__name__)
+
+# States in which a DB instance's class change has failed for good.
+_MODIFY_FAILURE_STATES = (
+    "failed",
+    "deleting",
+    "incompatible-parameters",
+    "incompatible-network",
+    "inaccessible-encryption-credentials",
+    "storage-full",
+)
+
+
+@dataclass(frozen=True)
+class RdsKind:
+    """How RDS names, describes, waits for and snapshots one family of resources."""
+
+    label: str
+    plural: str
+    describe: str
+    items_key: str
+    id_key: str
+    status_key: str
+    id_filter: str
+    not_found_code: str
+    snapshot_label: str
+    create_snapshot: str
+    describe_snapshots: str
+    snapshots_key: str
+    snapshot_id_key: str
+    snapshot_id_filter: str
+    delete_snapshot: str
+    snapshot_available_waiter: str
+
+    def names(self, identifiers: Sequence[str]) -> str:
+        return f"{self.plural} {listed(identifiers)}"
+
+
+DB_INSTANCES = RdsKind(
+    label="RDS DB instance",
+    plural="RDS DB instances",
+    describe="describe_db_instances",
+    items_key="DBInstances",
+    id_key="DBInstanceIdentifier",
+    status_key="DBInstanceStatus",
+    id_filter="db-instance-id",
+    not_found_code="DBInstanceNotFound",
+    snapshot_label="RDS DB snapshot",
+    create_snapshot="create_db_snapshot",
+    describe_snapshots="describe_db_snapshots",
+    snapshots_key="DBSnapshots",
+    snapshot_id_key="DBSnapshotIdentifier",
+    snapshot_id_filter="db-snapshot-id",
+    delete_snapshot="delete_db_snapshot",
+    snapshot_available_waiter="db_snapshot_available",
+)
+
+DB_CLUSTERS = RdsKind(
+    label="Aurora DB cluster",
+    plural="Aurora DB clusters",
+    describe="describe_db_clusters",
+    items_key="DBClusters",
+    id_key="DBClusterIdentifier",
+    status_key="Status",
+    id_filter="db-cluster-id",
+    not_found_code="DBClusterNotFoundFault",
+    snapshot_label="Aurora DB cluster snapshot",
+    create_snapshot="create_db_cluster_snapshot",
+    describe_snapshots="describe_db_cluster_snapshots",
+    snapshots_key="DBClusterSnapshots",
+    snapshot_id_key="DBClusterSnapshotIdentifier",
+    snapshot_id_filter="db-cluster-snapshot-id",
+    delete_snapshot="delete_db_cluster_snapshot",
+    snapshot_available_waiter="db_cluster_snapshot_available",
+)
+
+
+def describe_one(hook: RdsHook, kind: RdsKind, identifier: str) -> dict[str, Any]:
+    """Return one resource's description; a missing one fails naming it and the region."""
+    try:
+        return getattr(hook.conn, kind.describe)(**{kind.id_key: identifier})[kind.items_key][0]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == kind.not_found_code:
+            raise AirflowException(
+                f"{kind.label} {identifier} does not exist in {hook.conn_region_name}"
+            ) from error
+        raise AirflowException(f"Describing {kind.label} {identifier} failed: {error}") from error
+
+
+def tagged(
+    hook: RdsHook,
+    kind: RdsKind,
+    tag_key: str | None,
+    tag_value: str | None,
+    *,
+    selects: Callable[[dict[str, Any]], bool] = lambda item: True,
+    label: str = "",
+) -> list[dict[str, Any]]:
+    """Return the resources carrying the tag that ``selects`` keeps, or fail naming the tag.
+
+    RDS has no tag filter on its describe calls, so every resource is read and checked here.
+    ``label`` tells in the error which resources a tag may choose, e.g. "(available)".
+    """
+    tag = describe_tag(tag_key, tag_value)
+    pages = hook.conn.get_paginator(kind.describe).paginate()
+    items = [item for page in pages for item in page[kind.items_key]]
+    chosen = [item for item in items if has_tag(item.get("TagList"), tag_key, tag_value) and selects(item)]
+    if not chosen:
+        raise AirflowException(f"No {kind.label}{f' {label}' if label else ''} is tagged {tag}")
+    log.info("%s tagged %s: %s", kind.plural, tag, listed(item[kind.id_key] for item in chosen))
+    return chosen
+
+
+def change_each(kind: RdsKind, identifiers: list[str], change: Callable[[str], Any], *, verb: str) -> None:
+    """Ask RDS for ``change`` of each resource in turn; the first refusal fails naming the resource.
+
+    ``verb`` names the change in the log and the error, e.g. "Starting".
+    """
+    for identifier in identifiers:
+        log.info("%s %s %s", verb, kind.label, identifier)
+        try:
+            change(identifier)
+        except ClientError as error:
+            raise AirflowException(f"{verb} {kind.label} {identifier} failed: {error}") from error
+
+
+def wait_for(
+    hook: RdsHook,
+    kind: RdsKind,
+    identifiers: list[str],
+    *,
+    waiter: str | Waiter,
+    final_state: str,
+    limits: WaitLimits,
+    status_args: list[str] | None = None,
+) -> None:
+    """Wait with ``waiter`` (a boto or provider waiter name, or a waiter) until all are ``final_state``."""
+    wait_until(
+        hook.get_waiter(waiter) if isinstance(waiter, str) else waiter,
+        args={"Filters": [{"Name": kind.id_filter, "Values": identifiers}]},
+        resources=kind.names(identifiers),
+        final_state=final_state,
+        status_args=status_args or [f"{kind.items_key}[].[{kind.id_key}, {kind.status_key}]"],
+        limits=limits,
+    )
+
+
+def create_snapshots(
+    hook: RdsHook, kind: RdsKind, snapshot_ids: Mapping[str, str], *, job: str, tags: Mapping[str, str]
+) -> None:
+    """Create a manual snapshot of each resource (``snapshot_ids``: source → identifier) as ``job``'s."""
+    for source, snapshot_id in snapshot_ids.items():
+        log.info("Creating %s %s of %s %s", kind.snapshot_label, snapshot_id, kind.label, source)
+        try:
+            getattr(hook.conn, kind.create_snapshot)(
+                **{kind.id_key: source, kind.snapshot_id_key: snapshot_id},
+                Tags=aws_tags(tags, job=job, source=source),
+            )
+        except ClientError as error:
+            raise AirflowException(
+                f"Creating {kind.snapshot_label} {snapshot_id} of {kind.label} {source} failed: {error}"
+            ) from error
+
+
+def wait_for_snapshots(hook: RdsHook, kind: RdsKind, snapshot_ids: list[str], *, limits: WaitLimits) -> None:
+    """Wait with boto's snapshot waiter until every snapshot is available."""
+    wait_until(
+        hook.get_waiter(kind.snapshot_available_waiter),
+        args={"Filters": [{"Name": kind.snapshot_id_filter, "Values": snapshot_ids}]},
+        resources=f"{kind.snapshot_label}s {listed(snapshot_ids)}",
+        final_state="available",
+        status_args=[f"{kind.snapshots_key}[].[{kind.snapshot_id_key}, Status]"],
+        limits=limits,
+    )
+
+
+def _snapshot_time(snapshot: dict[str, Any]) -> datetime:
+    # A snapshot still being created has no time yet: it is among the newest.
+    return snapshot.get("SnapshotCreateTime") or datetime.max.replace(tzinfo=timezone.utc)
+
+
+def rotate_snapshots(
+    hook: RdsHook, kind: RdsKind, snapshot_ids: Mapping[str, str], *, job: str, keep: int
+) -> list[str]:
+    """Keep ``keep`` of ``job``'s manual snapshots per resource, the new ones counted first.
+
+    Return the deleted snapshot identifiers; every resource is tried before a failure is raised.
+    """
+    deleted: list[str] = []
+    failures: list[str] = []
+    for source, new_snapshot_id in snapshot_ids.items():
+        pages = hook.conn.get_paginator(kind.describe_snapshots).paginate(
+            **{kind.id_key: source}, SnapshotType="manual"
+        )
+        previous = [
+            snapshot
+            for page in pages
+            for snapshot in page[kind.snapshots_key]
+            if snapshot[kind.snapshot_id_key] != new_snapshot_id
+            and has_tag(snapshot.get("TagList"), JOB_TAG, job)
+        ]
+        for snapshot in older_generations(previous, keep=keep, created_at=_snapshot_time):
+            snapshot_id = snapshot[kind.snapshot_id_key]
+            log.info(
+                "Deleting %s %s of %s (beyond the newest %s)", kind.snapshot_label, snapshot_id, source, keep
+            )
+            try:
+                getattr(hook.conn, kind.delete_snapshot)(**{kind.snapshot_id_key: snapshot_id})
+            except ClientError as error:
+                failures.append(f"{snapshot_id}: {error}")
+            else:
+                deleted.append(snapshot_id)
+    if failures:
+        raise AirflowException(
+            f"Created {kind.snapshot_label}s {listed(snapshot_ids.values())}, but deleting older ones "
+            f"failed: {'; '.join(failures)}"
+        )
+    return deleted
+
+
+def modify_instance_classes(hook: RdsHook, identifiers: list[str], db_instance_class: str) -> None:
+    """Change the class of each DB instance now, not in its maintenance window."""
+    label = DB_INSTANCES.label
+    for identifier in identifiers:
+        log.info("Changing the class of %s %s to %s", label, identifier, db_instance_class)
+        try:
+            hook.conn.modify_db_instance(
+                DBInstanceIdentifier=identifier, DBInstanceClass=db_instance_class, ApplyImmediately=True
+            )
+        except ClientError as error:
+            raise AirflowException(
+                f"Changing the class of {label} {identifier} to {db_instance_class} failed: {error}"
+            ) from error
+
+
+def class_applied_waiter(client: Any, db_instance_class: str) -> Waiter:
+    """Build a waiter for "every instance available on ``db_instance_class``, nothing pending".
+
+    Right after ModifyDBInstance an instance may still say ``available`` with the change pending,
+    so boto's ``db_instance_available`` would return before the change has even started.
+    """
+    pending = (
+        f"DBInstances[?DBInstanceStatus != 'available' || DBInstanceClass != '{db_instance_class}' "
+        "|| PendingModifiedValues.DBInstanceClass]"
+    )
+    status = "DBInstances[].DBInstanceStatus"
+    failures = [
+        {"matcher": "pathAny", "argument": status, "expected": state, "state": "failure"}
+        for state in _MODIFY_FAILURE_STATES
+    ]
+    model = {
+        "version": 2,
+        "waiters": {
+            "db_instance_class_applied": {
+                "operation": "DescribeDBInstances",
+                "delay": 30,
+                "maxAttempts": 60,
+                "acceptors": [
+                    {
+                        "matcher": "path",
+                        "argument": f"length({pending}) == `0`",
+                        "expected": True,
+                        "state": "success",
+                    },
+                    *failures,
+                ],
+            }
+        },
+    }
+    return BaseBotoWaiter(client=client, model_config=model).waiter("db_instance_class_applied")
+
+
+def wait_for_class(
+    hook: RdsHook, identifiers: list[str], db_instance_class: str, *, limits: WaitLimits
+) -> None:
+    """Wait until every DB instance is available on ``db_instance_class``, with no change pending."""
+    kind = DB_INSTANCES
+    wait_for(
+        hook,
+        kind,
+        identifiers,
+        waiter=class_applied_waiter(hook.conn, db_instance_class),
+        final_state=f"available as {db_instance_class}",
+        limits=limits,
+        status_args=[f"DBInstances[].[{kind.id_key}, {kind.status_key}, DBInstanceClass]"],
+    )
