@@ -179,7 +179,9 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
     "/trigger/{url_id}",
     response_model=TriggerResponse,
     responses={
+        400: {"description": "Not JSON, not an object, fixed parameters sent, or beyond the bounds"},
         404: {"description": "Unknown URL, missing or wrong token"},
+        408: {"description": "The body did not arrive in time"},
         409: {"description": "The job is disabled"},
         413: {"description": "The body is larger than [http_trigger] max_body_bytes"},
         503: {"description": "Not loaded yet or database busy; retry after Retry-After seconds"},
@@ -187,16 +189,6 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
 )
 async def trigger_job(url_id: str, request: Request) -> JSONResponse:
     """Start one run of the job this URL and token belong to."""
-    limit = settings.max_body_bytes()
-    declared = request.headers.get("content-length", "0")
-    if declared.isdigit() and int(declared) > limit:
-        return json_error(status.HTTP_413_CONTENT_TOO_LARGE, f"The request body is larger than {limit} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return json_error(
-                status.HTTP_413_CONTENT_TOO_LARGE, f"The request body is larger than {limit} bytes"
-            )
+    body = await request.body()  # read and bounded already by BoundedBodyMiddleware
     token = token_from_header(request.headers.get("authorization"))
     return await run_in_threadpool(_start, request, url_id, token, body)
