@@ -41,6 +41,9 @@ def create_app() -> FastAPI:
         version=__version__,
         description="Start Airflow operation jobs with one authenticated HTTP POST.",
         lifespan=_lifespan,
+        # Operation ids are the route functions' names (get_job), as in Airflow's own API; the
+        # OpenAPI links between operations name them.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.include_router(trigger_router)
     app.include_router(health_router)

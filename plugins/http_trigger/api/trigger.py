@@ -23,8 +23,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from http_trigger import settings, trigger_calls, trigger_secrets
-from http_trigger.api.datamodels import TriggerResponse
-from http_trigger.api.errors import database_unavailable, describe_database_error, json_error, status_for
+from http_trigger.api.datamodels import ErrorResponse, TriggerResponse
+from http_trigger.api.errors import (
+    database_unavailable,
+    describe_database_error,
+    error_responses,
+    json_error,
+    status_for,
+)
 from http_trigger.errors import (
     HttpTriggerError,
     InvalidParametersError,
@@ -178,13 +184,24 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
 @trigger_router.post(
     "/trigger/{url_id}",
     response_model=TriggerResponse,
-    responses={
-        400: {"description": "Not JSON, not an object, fixed parameters sent, or beyond the bounds"},
-        404: {"description": "Unknown URL, missing or wrong token"},
-        408: {"description": "The body did not arrive in time"},
-        409: {"description": "The job is disabled"},
-        413: {"description": "The body is larger than [http_trigger] max_body_bytes"},
-        503: {"description": "Not loaded yet or database busy; retry after Retry-After seconds"},
+    responses=error_responses(
+        (400, "Not JSON, not an object, parameters for a job whose parameters are fixed, or beyond the bounds"),
+        (404, NOT_FOUND_MESSAGE),
+        408,
+        (409, "The job is disabled"),
+        413,
+        (422, "The parameters fail the action's model; the message names each field"),
+        (500, "Unexpected error; no run was started"),
+        (503, "Not loaded by Airflow yet, or the database is busy; retry after Retry-After seconds"),
+        model=ErrorResponse,
+    ),
+    # The body is read as bytes (it may be empty, whatever its Content-Type), so describe it here.
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "description": "Empty, or the action parameters of a job that takes them at execution",
+            "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+        }
     },
 )
 async def trigger_job(url_id: str, request: Request) -> JSONResponse:
