@@ -13,6 +13,7 @@ answer and leaves no traceback: there is nobody left to read either.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from itertools import accumulate
 
@@ -32,6 +33,9 @@ BODY_TIMEOUT_SECONDS = 30
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 # Outside strings only numbers are runs of these characters (true/false/null hold one "e" each).
 _LONG_NUMBER = re.compile(rb"[-+.0-9eE]{%d,}" % (MAX_NUMBER_LENGTH + 1))
+# Python's parser also takes these, which JSON has not; only a number with an exponent can overflow.
+_NOT_A_NUMBER = re.compile(rb"NaN|Infinity")
+_EXPONENT_NUMBER = re.compile(rb"[-+.0-9]*[eE][-+0-9]*")
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
@@ -45,10 +49,12 @@ class BodyRefusedError(Exception):
 
 
 def check_json_shape(body: bytes) -> None:
-    """Refuse a body nested too deep or holding too long a number; look at nothing inside strings.
+    """Refuse a body nested too deep or holding a number JSON cannot carry; skip strings' contents.
 
-    The bounds are :data:`MAX_JSON_DEPTH` levels and :data:`MAX_NUMBER_LENGTH` characters. Only
-    structure is looked at, never validity: a body that is not JSON is the parser's to refuse.
+    The bounds are :data:`MAX_JSON_DEPTH` levels and :data:`MAX_NUMBER_LENGTH` characters; ``NaN``,
+    ``Infinity`` and numbers beyond a float's range (``1e999``) are no JSON numbers, though Python's
+    parser takes them and a response holding one could not be written. Only structure is looked at,
+    never validity: a body that is not JSON is the parser's to refuse.
     """
     structure = _STRING.sub(b'""', body)
     if _LONG_NUMBER.search(structure):
@@ -56,11 +62,28 @@ def check_json_shape(body: bytes) -> None:
             status.HTTP_400_BAD_REQUEST,
             f"The request body holds a number longer than {MAX_NUMBER_LENGTH} characters",
         )
+    if _NOT_A_NUMBER.search(structure):
+        raise BodyRefusedError(
+            status.HTTP_400_BAD_REQUEST, "The request body holds NaN or Infinity, which JSON has not"
+        )
+    for number in _EXPONENT_NUMBER.findall(structure):
+        if _out_of_range(number):
+            raise BodyRefusedError(
+                status.HTTP_400_BAD_REQUEST,
+                f"The request body holds a number out of range: {number.decode()}",
+            )
     brackets = structure.translate(None, _NOT_BRACKETS)
     if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH:
         raise BodyRefusedError(
             status.HTTP_400_BAD_REQUEST, f"The request body is nested deeper than {MAX_JSON_DEPTH} levels"
         )
+
+
+def _out_of_range(number: bytes) -> bool:
+    try:
+        return not math.isfinite(float(number))
+    except ValueError:  # not a number at all: the parser's to refuse
+        return False
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
