@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from http_trigger import settings
 from http_trigger.api.errors import json_error
+from http_trigger.errors import HttpTriggerError
 
 MAX_JSON_DEPTH = 32
 MAX_NUMBER_LENGTH = 100
@@ -40,7 +41,7 @@ _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
-class BodyRefusedError(Exception):
+class BodyRefusedError(HttpTriggerError):
     """The body breaks a bound; the message tells the caller which."""
 
     def __init__(self, status_code: int, message: str) -> None:
@@ -86,7 +87,7 @@ def _out_of_range(number: bytes) -> bool:
         return False
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """Return the whole body, refusing one over ``limit`` bytes as soon as that shows.
 
     :raises ClientDisconnect: the client went away before the body was complete.
@@ -124,7 +125,7 @@ class BoundedBodyMiddleware:
             return
         try:
             body = await asyncio.wait_for(
-                read_body(scope, receive, settings.max_body_bytes()), BODY_TIMEOUT_SECONDS
+                _read_body(scope, receive, settings.max_body_bytes()), BODY_TIMEOUT_SECONDS
             )
             if body:
                 check_json_shape(body)

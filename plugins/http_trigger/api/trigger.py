@@ -185,7 +185,7 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
     "/trigger/{url_id}",
     response_model=TriggerResponse,
     responses=error_responses(
-        (400, "Not JSON, not an object, parameters for a job whose parameters are fixed, or beyond the bounds"),
+        (400, "Not JSON, not an object, parameters sent to a job with fixed ones, or beyond the bounds"),
         (404, NOT_FOUND_MESSAGE),
         408,
         (409, "The job is disabled"),
