@@ -41,7 +41,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "default": None,
     },
     "max_body_bytes": {
-        "description": "Largest trigger request body accepted; larger bodies answer 413.",
+        "description": "Largest request body accepted, on the trigger and the JSON API alike; larger bodies "
+        "answer 413.",
         "type": "integer",
         "example": "65536",
         "default": "65536",

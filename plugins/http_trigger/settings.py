@@ -59,5 +59,5 @@ def dags_bundle_name() -> str:
 
 
 def max_body_bytes() -> int:
-    """Return the largest trigger request body accepted (default 64 KiB)."""
+    """Return the largest request body accepted, on the trigger and the JSON API alike (default 64 KiB)."""
     return conf.getint(SECTION, "max_body_bytes", fallback=_default_int("max_body_bytes"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 from enum import Enum
@@ -38,6 +39,9 @@ _INSERT_BY_DIALECT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 # Compared against when the URL id is unknown, so a miss costs what a wrong token costs.
 _DUMMY_DIGEST = hashlib.sha256(b"http-trigger: no such url id").hexdigest()
+# What a URL id can look like (secrets.token_urlsafe, at most the column's width): anything else,
+# a NUL character say, which PostgreSQL refuses in any text, is no URL id and never queried.
+_URL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,8 @@ def find_job_id(*, session: Session, url_id: str, token: str) -> int | None:
     hashes and compares once (a missing row against a dummy digest), so apart from the indexed
     lookup itself they cost the same.
     """
+    if not _URL_ID.fullmatch(url_id):
+        return None
     row = session.scalar(
         select(JobRegistration).where(JobRegistration.url_id == url_id, JobRegistration.deleted_at.is_(None))
     )

@@ -124,7 +124,10 @@ class TestListRoute:
         response = client.get("/api/jobs", params={"order_by": "-colour"})
 
         assert response.status_code == 422
-        assert response.json()["detail"].startswith("Cannot sort by 'colour'; use one of id, name, group")
+        assert response.json()["message"] == (
+            "The request is invalid: query.order_by: String should match pattern "
+            "'^-?(id|name|group|action|aws_conn_id|enabled|schedule|last_run|next_run)$'"
+        )
 
     def test_a_changed_spec_file_is_read_again(self, client, jobs_folder):
         details = make_job("before")
@@ -169,6 +172,20 @@ class TestValidate:
     def test_needs_a_login(self, client):
         del client.headers["Authorization"]
         assert client.post("/api/jobs/validate", json={}).status_code == 401
+
+    @pytest.mark.parametrize("path", ["/api/jobs/validate", "/api/jobs"])
+    def test_a_template_computing_a_huge_power_is_refused_not_computed(self, client, jobs_folder, path):
+        mail = {"type": "email", "parameters": {"to": ["ops@example.com"], "subject": "{{ 9 ** (9 ** 7) }}"}}
+
+        response = client.post(path, json={"name": "n", "action": EC2, "post_processing": {"on_failure": [mail]}})
+
+        assert response.status_code == 422
+        problem = "template computes too much: the result of ** would be larger than 4096 bits"
+        assert problem in response.json()["message"]
+        if path.endswith("/validate"):
+            where = ["body", "post_processing", "on_failure", 0, "parameters", "subject"]
+            assert response.json()["detail"] == [{"loc": where, "msg": problem, "type": "value_error"}]
+        assert list(jobs_folder.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,7 @@ class TestChangeRoutes:
         response = client.patch(f"/api/jobs/{job['id']}/enabled", json={"enabled": False})
 
         assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
         assert response.json() == {"detail": f"Job {job['id']} is not loaded by Airflow yet; try again in a few seconds"}
 
     def test_a_leftover_spec_of_a_deleted_job_is_named_not_a_500(self, client, jobs_folder):

@@ -10,6 +10,7 @@ from http_trigger.dag_builder import build_dag
 from http_trigger.job_model import Job
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.post_processing.payload import PAYLOAD_KEYS, build_payload
+from http_trigger.post_processing import templates
 from http_trigger.post_processing.templates import (
     TemplateRenderError,
     check_template,
@@ -43,11 +44,44 @@ class TestTemplates:
             ("{{ conf }} {{ ti }}", "unknown template variable.s. conf, ti;"),
             ("{% if status %}", "template syntax error on line 1: Unexpected end of template"),
             ("a\n{{ name }", "template syntax error on line 2: unexpected '}'"),
+            ("{{ 9 ** (9 ** 7) }}", r"^template computes too much: the result of \*\* would be larger than 4096 bits$"),
+            ("{{ 'x' * 100001 }}", r"^template computes too much: the result of \* would be larger than 100000 items$"),
+            ("{{ " + "(" * 2000 + "1" + ")" * 2000 + " }}", "^template nests expressions too deeply$"),
         ],
     )
     def test_check_refuses(self, source, message):
         with pytest.raises(ValueError, match=message):
             check_template(source)
+
+    def test_check_computes_nothing_but_bounded_powers_of_literals(self, monkeypatch):
+        called = []
+        monkeypatch.setitem(templates._TEXT.filters, "center", lambda *args: called.append(args))
+        source = "{{ 'x' | center(1000000000) }}{{ '%09d' % 7 }}{{ 2 ** 4000 }}{% autoescape 'x' | center(9) %}{% endautoescape %}"
+
+        assert check_template(source) == source
+        assert called == []
+
+    @pytest.mark.parametrize(
+        ("source", "rendered"),
+        [("{{ 2 ** 10 }}", "1024"), ("{{ trigger_job_id * 6 }}", "42"), ("{{ status * 2 }}", "failurefailure")],
+    )
+    def test_powers_and_repetitions_within_the_bounds_render(self, source, rendered):
+        assert render_template(source, PAYLOAD, what="t") == rendered
+
+    @pytest.mark.parametrize(
+        ("source", "message"),
+        [
+            ("{{ trigger_job_id ** 100000 }}", r"SecurityError: the result of \*\* would be larger than 4096 bits$"),
+            ("{{ name * 100000 }}", r"SecurityError: the result of \* would be larger than 100000 items$"),
+            (
+                "{% set n = namespace(x=trigger_job_id) %}{% for _ in range(20) %}{% set n.x = n.x * n.x %}{% endfor %}",
+                r"SecurityError: the result of \* would be larger than 4096 bits$",
+            ),
+        ],
+    )
+    def test_rendering_refuses_a_power_or_repetition_beyond_the_bounds(self, source, message):
+        with pytest.raises(TemplateRenderError, match="^The subject template failed: " + message):
+            render_template(source, PAYLOAD, what="subject")
 
     def test_markups_escape_payload_values_but_not_the_template(self):
         source = "<b>{{ name }}</b> {{ error }}"

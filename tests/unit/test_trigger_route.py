@@ -168,6 +168,24 @@ def test_4xx_for_a_bad_body_of_a_job_with_fixed_parameters(client, payload, stat
     assert runs_of(details.job.dag_id) == []
 
 
+@pytest.mark.parametrize(
+    ("number", "problem"),
+    [
+        ("1e999", "The request body holds a number out of range: 1e999"),
+        ("NaN", "The request body holds NaN or Infinity, which JSON has not"),
+    ],
+)
+def test_a_number_json_cannot_carry_is_refused_before_any_run(client, number, problem):
+    lambda_action = {"type": "lambda_invoke_function", "aws_conn_id": "aws_demo", "parameters_at_execution": True}
+    details = create(body(action=lambda_action))
+    payload = b'{"function_name": "nightly", "payload": {"x": ' + number.encode() + b"}}"
+
+    response = post(client, details, content=payload)
+
+    assert (response.status_code, response.json()) == (400, {"message": problem})
+    assert runs_of(details.job.dag_id) == []
+
+
 def test_413_for_a_body_over_the_limit(client):
     details = create()
     response = post(client, details, content=b"{" + b" " * (64 * 1024) + b"}")

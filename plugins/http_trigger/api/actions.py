@@ -11,14 +11,12 @@ from fastapi import APIRouter
 
 from http_trigger.actions import catalogue
 from http_trigger.api.datamodels import ActionCollectionResponse, ActionResponse
+from http_trigger.api.errors import error_responses
 
 actions_router = APIRouter(prefix="/api/actions", tags=["Actions"])
 
 
-_ERROR_RESPONSES = {401: {"description": "Not authenticated"}, 403: {"description": "Not allowed"}}
-
-
-@actions_router.get("", responses=_ERROR_RESPONSES)
+@actions_router.get("", responses=error_responses(401, 403))
 def list_actions(user: GetUserDep) -> ActionCollectionResponse:
     """List every action a job can run, with its parameters' JSON schema."""
     actions = [ActionResponse(**action) for action in catalogue()]

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from http_trigger import __version__
 from http_trigger.api.actions import actions_router
+from http_trigger.api.bodies import BoundedBodyMiddleware
 from http_trigger.api.errors import install_error_handlers
 from http_trigger.api.health import health_router
 from http_trigger.api.jobs import jobs_router
@@ -40,6 +41,9 @@ def create_app() -> FastAPI:
         version=__version__,
         description="Start Airflow operation jobs with one authenticated HTTP POST.",
         lifespan=_lifespan,
+        # Operation ids are the route functions' names (get_job), as in Airflow's own API; the
+        # OpenAPI links between operations name them.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.include_router(trigger_router)
     app.include_router(health_router)
@@ -48,4 +52,5 @@ def create_app() -> FastAPI:
     app.include_router(runs_router)
     app.include_router(ui_router)
     install_error_handlers(app)
+    app.add_middleware(BoundedBodyMiddleware)
     return app

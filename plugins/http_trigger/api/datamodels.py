@@ -10,6 +10,42 @@ from pydantic import BaseModel, Field
 from http_trigger.job_model import JobBody
 
 
+class ErrorResponse(BaseModel):
+    """The plugin's own error answer: the trigger's, a refused body's, database trouble, an unknown route."""
+
+    message: str
+
+
+class FieldErrorResponse(BaseModel):
+    """One problem of a refused request, at its place (``["body", "action", "type"]``), as forms need."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorResponse(ErrorResponse):
+    """A request refused by validation: the message sums it up, ``detail`` places each problem."""
+
+    detail: list[FieldErrorResponse]
+
+
+JOB_BODY_EXAMPLES = {
+    "ec2_start_by_tag": {
+        "summary": "Start the test EC2 instances",
+        "value": {
+            "name": "Start test EC2 instances",
+            "group": "test-environment",
+            "action": {
+                "type": "ec2_start_instances",
+                "aws_conn_id": "aws_demo",
+                "parameters": {"tag_key": "Env", "tag_value": "test"},
+            },
+        },
+    }
+}
+
+
 class TriggerResponse(BaseModel):
     """The trigger's success answer; ``result`` and ``trigger_job_id`` never change meaning."""
 

@@ -1,18 +1,30 @@
-"""Turn errors into JSON HTTP answers, in one place: the package's domain errors and database trouble.
+"""Turn errors into JSON HTTP answers, in one place, and document those answers for OpenAPI.
+
+Every answer of the app is JSON. The plugin's own errors carry ``{"message": …}``: the trigger's
+answers, a refused body (:mod:`http_trigger.api.bodies`), a request that fails validation (with
+``detail`` placing each problem at its field, as the forms need), an unknown route or method,
+database trouble, an unexpected fault. An ``HTTPException`` raised by a route or by Airflow's own
+dependencies (authentication) keeps FastAPI's and Airflow's shape, ``{"detail": …}``.
 
 Database trouble (a server restarting, a dropped connection, a connection pool with none free,
 SQLite's lock) passes by itself, so it answers 503 with ``Retry-After`` wherever it happens, never
 a bare 500: the trigger route asks :func:`database_unavailable` itself, because it must record the
-call whatever happens; every other route gets the answer from the handler :func:`install_error_handlers`
-puts on the app. Logs name the error's kind, never its statement's parameters, which may hold a URL id.
+call whatever happens; every other route gets the answer from :func:`answer_error`, the one handler
+:func:`install_error_handlers` puts on the app. Every 503 says when to retry. Logs name the error's
+kind, never its statement's parameters, which may hold a URL id.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from fastapi import FastAPI, Request, status
+from airflow.api_fastapi.core_api.openapi.exceptions import HTTPExceptionResponse
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -23,6 +35,7 @@ from sqlalchemy.exc import (
 )
 
 from http_trigger import settings
+from http_trigger.api.datamodels import ErrorResponse, ValidationErrorResponse
 from http_trigger.errors import (
     HttpTriggerError,
     JobConflictError,
@@ -36,6 +49,8 @@ from http_trigger.errors import (
 log = logging.getLogger(__name__)
 
 DATABASE_UNAVAILABLE_MESSAGE = "The metadata database is busy or unavailable; nothing was changed, try again shortly"
+UNEXPECTED_MESSAGE = "Unexpected server error; the API server's log tells more"
+_SUMMED_UP_PROBLEMS = 10
 
 _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (JobNotFoundError, status.HTTP_404_NOT_FOUND),
@@ -82,14 +97,120 @@ def describe_database_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
 
 
+# What each error status means on the JSON API, and the shapes its body takes there.
+_ANSWERS: dict[int, tuple[str, Any]] = {
+    status.HTTP_400_BAD_REQUEST: (
+        "The body is not JSON text, is nested too deep or holds too long a number",
+        ErrorResponse | HTTPExceptionResponse,
+    ),
+    status.HTTP_401_UNAUTHORIZED: ("Not authenticated", HTTPExceptionResponse),
+    status.HTTP_403_FORBIDDEN: ("Not allowed", HTTPExceptionResponse),
+    status.HTTP_404_NOT_FOUND: ("Not found", HTTPExceptionResponse | ErrorResponse),
+    status.HTTP_408_REQUEST_TIMEOUT: ("The body did not arrive in time", ErrorResponse),
+    status.HTTP_409_CONFLICT: ("Conflict", HTTPExceptionResponse),
+    status.HTTP_413_CONTENT_TOO_LARGE: (
+        "The body is larger than [http_trigger] max_body_bytes", ErrorResponse
+    ),
+    status.HTTP_422_UNPROCESSABLE_CONTENT: (
+        "The request is invalid; detail names each problem at its field",
+        ValidationErrorResponse | HTTPExceptionResponse,
+    ),
+    status.HTTP_503_SERVICE_UNAVAILABLE: (
+        "The metadata database is busy or unavailable; retry after Retry-After seconds",
+        ErrorResponse | HTTPExceptionResponse,
+    ),
+    status.HTTP_507_INSUFFICIENT_STORAGE: (
+        "The jobs folder refused the write (full or read-only); nothing was changed", HTTPExceptionResponse
+    ),
+}
+BODY_ERRORS = (
+    status.HTTP_400_BAD_REQUEST,
+    status.HTTP_408_REQUEST_TIMEOUT,
+    status.HTTP_413_CONTENT_TOO_LARGE,
+    status.HTTP_422_UNPROCESSABLE_CONTENT,
+)
+_RETRY_AFTER_HEADER = {
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+}
+
+
+def error_responses(*answers: int | tuple[int, str], model: Any = None) -> dict[int, dict[str, Any]]:
+    """Document a route's error answers for OpenAPI, as ``responses=`` takes them.
+
+    Each answer is a status, or a ``(status, description)`` pair where the route says it better,
+    as with Airflow's ``create_openapi_http_exception_doc``; the body's shape comes from the table
+    above, unless ``model`` gives it for every status (the trigger answers only ``message``).
+    """
+    documented: dict[int, dict[str, Any]] = {}
+    for answer in answers:
+        status_code, description = answer if isinstance(answer, tuple) else (answer, _ANSWERS[answer][0])
+        response: dict[str, Any] = {"description": description, "model": model or _ANSWERS[status_code][1]}
+        if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            response["headers"] = _RETRY_AFTER_HEADER
+        documented[status_code] = response
+    return dict(sorted(documented.items()))
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Make every route of ``app`` answer database trouble with 503 and ``Retry-After``."""
-    app.add_exception_handler(SQLAlchemyError, _database_error)
+    """Make every error of ``app`` answer JSON, through :func:`answer_error`."""
+    for error_type in (StarletteHTTPException, RequestValidationError, SQLAlchemyError, Exception):
+        app.add_exception_handler(error_type, answer_error)
 
 
-def _database_error(request: Request, error: Exception) -> JSONResponse:
-    if not database_unavailable(error):
-        raise error
+def answer_error(request: Request, error: Exception) -> JSONResponse:
+    """Answer ``error`` with JSON: the one exception handler of the app."""
+    if isinstance(error, RequestValidationError):
+        return _invalid_request(error)
+    if isinstance(error, HTTPException):  # a route's answer, or Airflow's authentication
+        headers = dict(error.headers or {})
+        if error.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            headers.setdefault("Retry-After", str(settings.retry_after_seconds()))
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=headers)
+    if isinstance(error, StarletteHTTPException):  # Starlette's routing: no route, or not this method
+        return _no_route(request, error)
     route = getattr(request.scope.get("route"), "path", "?")  # the template: a trigger path holds a secret
-    log.warning("%s %s answered 503: %s", request.method, route, describe_database_error(error))
-    return json_error(status.HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE)
+    if database_unavailable(error):
+        log.warning("%s %s answered 503: %s", request.method, route, describe_database_error(error))
+        return json_error(status.HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE)
+    if isinstance(error, SQLAlchemyError):
+        # Starlette re-raises (and so logs) only what reaches its last handler, which this is not.
+        log.error("%s %s answered 500: %s", request.method, route, describe_database_error(error))
+    return json_error(status.HTTP_500_INTERNAL_SERVER_ERROR, UNEXPECTED_MESSAGE)
+
+
+def _invalid_request(error: RequestValidationError) -> JSONResponse:
+    """Answer 422 naming each problem, without echoing the input (it may be large, or a secret)."""
+    problems = [
+        {"loc": list(item["loc"]), "msg": item["msg"].removeprefix("Value error, "), "type": item["type"]}
+        for item in error.errors()
+    ]
+    summed_up = "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        for problem in problems[:_SUMMED_UP_PROBLEMS]
+    )
+    if len(problems) > _SUMMED_UP_PROBLEMS:
+        summed_up += f"; and {len(problems) - _SUMMED_UP_PROBLEMS} more"
+    return JSONResponse(
+        {"message": f"The request is invalid: {summed_up}", "detail": problems},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+def _no_route(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    path = request.url.path
+    if error.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
+        return JSONResponse({"message": f"No route matches {path}"}, status_code=error.status_code)
+    # Starlette's Allow names the first route of the path only; a path can have one per method.
+    allowed = ", ".join(
+        sorted(
+            method
+            for route in request.app.router.routes
+            if route.matches(request.scope)[0] is not Match.NONE
+            for method in getattr(route, "methods", None) or ()
+        )
+    )
+    return JSONResponse(
+        {"message": f"{request.method} is not allowed on {path}; allowed: {allowed}"},
+        status_code=error.status_code,
+        headers={"Allow": allowed},
+    )

@@ -13,16 +13,19 @@ from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
 
 from http_trigger import jobs_service
 from http_trigger.api.csrf import require_csrf_header
 from http_trigger.api.datamodels import (
+    JOB_BODY_EXAMPLES,
     JobCollectionResponse,
     JobEnabledBody,
     JobResponse,
     JobValidationResponse,
 )
-from http_trigger.api.errors import status_for
+from http_trigger.api.errors import BODY_ERRORS, error_responses, status_for
+from http_trigger.api.parameters import JobIdPath, OffsetQuery
 from http_trigger.api.runs import run_response
 from http_trigger.errors import HttpTriggerError
 from http_trigger.field_errors import job_body_errors
@@ -30,16 +33,24 @@ from http_trigger.job_model import JobBody, dag_id_for
 from http_trigger.jobs_service import JobDetails, JobOrder
 
 jobs_router = APIRouter(prefix="/api/jobs", tags=["Jobs"], dependencies=[Depends(require_csrf_header)])
-_ERROR_RESPONSES = {
-    401: {"description": "Not authenticated"},
-    403: {"description": "Not allowed"},
-    404: {"description": "No such job"},
-    503: {"description": "The metadata database is busy or unavailable; retry after Retry-After seconds"},
+_NO_JOB = (404, "No such job")
+_READ_ERRORS = (401, 403, _NO_JOB, (422, "A parameter is out of bounds, or the job's spec is invalid"), 503)
+_WRITE_ERRORS = (*BODY_ERRORS, 401, 403, _NO_JOB, 503, 507)
+_SORT_KEYS = "|".join(get_args(JobOrder))
+# What a client can do next with the id of the job it created (OpenAPI links).
+_JOB_LINKS = {
+    operation: {"operationId": operation, "parameters": {"job_id": "$response.body#/id"}}
+    for operation in (
+        "get_job",
+        "update_job",
+        "delete_job",
+        "rotate_job_secret",
+        "set_job_enabled",
+        "list_job_runs",
+        "run_job_now",
+    )
 }
-_WRITE_RESPONSES = {
-    **_ERROR_RESPONSES,
-    507: {"description": "The jobs folder refused the write (full or read-only); nothing was changed"},
-}
+JobBodyParam = Annotated[JobBody, Body(openapi_examples=JOB_BODY_EXAMPLES)]
 
 
 def _allowed(user, method: str, dag_id: str | None) -> bool:
@@ -73,7 +84,7 @@ def _response(details: JobDetails, *, with_secret: bool) -> JobResponse:
     )
 
 
-@jobs_router.get("", responses=_ERROR_RESPONSES)
+@jobs_router.get("", responses=error_responses(401, 403, 422, 503))
 def list_jobs(
     user: GetUserDep,
     session: SessionDep,
@@ -82,19 +93,15 @@ def list_jobs(
         str | None, Query(description="Text in the id, name, group, description, action, account or tags.")
     ] = None,
     order_by: Annotated[
-        str, Query(description="Sort key; prefix with - for descending, e.g. -last_run.")
+        str,
+        Query(pattern=f"^-?({_SORT_KEYS})$", description="Sort key; - first for descending, e.g. -last_run."),
     ] = "id",
     limit: Annotated[int | None, Query(ge=1, le=1000, description="Page size; all jobs if omitted.")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> JobCollectionResponse:
     """List the jobs the user may read: filtered, sorted, a page at a time, with their last and next run."""
     descending = order_by.startswith("-")
     key = order_by.removeprefix("-")
-    if key not in get_args(JobOrder):
-        known = ", ".join(get_args(JobOrder))
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"Cannot sort by {key!r}; use one of {known}"
-        )
     auth_manager = get_auth_manager()
     page = jobs_service.find_jobs(
         session=session,
@@ -119,11 +126,10 @@ def list_jobs(
     )
 
 
-@jobs_router.post(
-    "/validate",
-    responses={401: {"description": "Not authenticated"}, 422: {"description": "The errors, field by field"}},
-)
-def validate_job(user: GetUserDep, body: Annotated[Any, Body()] = None) -> JobValidationResponse:
+@jobs_router.post("/validate", responses=error_responses(*BODY_ERRORS, 401, 403))
+def validate_job(
+    user: GetUserDep, body: Annotated[Any, Body(openapi_examples=JOB_BODY_EXAMPLES)] = None
+) -> JobValidationResponse:
     """Check a job body without saving it; a 422 names each wrong field, as forms need.
 
     The detail has FastAPI's shape (``loc``, ``msg``, ``type``), with each action or
@@ -131,13 +137,21 @@ def validate_job(user: GetUserDep, body: Annotated[Any, Body()] = None) -> JobVa
     """
     errors = job_body_errors(body)
     if errors:
-        detail = [{"loc": ["body", *error.loc], "msg": error.msg, "type": error.type} for error in errors]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+        raise RequestValidationError(
+            [{"loc": ("body", *error.loc), "msg": error.msg, "type": error.type} for error in errors]
+        )
     return JobValidationResponse()
 
 
-@jobs_router.post("", status_code=status.HTTP_201_CREATED, responses=_WRITE_RESPONSES)
-def create_job(body: JobBody, user: GetUserDep, session: SessionDep) -> JobResponse:
+@jobs_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        status.HTTP_201_CREATED: {"description": "The new job, with its URL and token", "links": _JOB_LINKS},
+        **error_responses(*_WRITE_ERRORS),
+    },
+)
+def create_job(body: JobBodyParam, user: GetUserDep, session: SessionDep) -> JobResponse:
     """Create a job; it is triggerable as soon as Airflow has loaded it, in a few seconds."""
     _require(user, "POST")
     try:
@@ -147,8 +161,8 @@ def create_job(body: JobBody, user: GetUserDep, session: SessionDep) -> JobRespo
     return _response(details, with_secret=True)
 
 
-@jobs_router.get("/{job_id}", responses=_ERROR_RESPONSES)
-def get_job(job_id: int, user: GetUserDep, session: SessionDep) -> JobResponse:
+@jobs_router.get("/{job_id:int}", responses=error_responses(*_READ_ERRORS))
+def get_job(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobResponse:
     """Show one job; the token only to users allowed to edit it."""
     _require(user, "GET", dag_id_for(job_id))
     try:
@@ -158,10 +172,10 @@ def get_job(job_id: int, user: GetUserDep, session: SessionDep) -> JobResponse:
     return _response(details, with_secret=_allowed(user, "PUT", details.job.dag_id))
 
 
-@jobs_router.put("/{job_id}", responses={**_WRITE_RESPONSES, 409: {"description": "Changed meanwhile"}})
+@jobs_router.put("/{job_id:int}", responses=error_responses(*_WRITE_ERRORS, (409, "Changed or deleted")))
 def update_job(
-    job_id: int,
-    body: JobBody,
+    job_id: JobIdPath,
+    body: JobBodyParam,
     user: GetUserDep,
     session: SessionDep,
     if_match: Annotated[str | None, Header()] = None,
@@ -177,8 +191,12 @@ def update_job(
     return _response(details, with_secret=True)
 
 
-@jobs_router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_WRITE_RESPONSES)
-def delete_job(job_id: int, user: GetUserDep, session: SessionDep) -> None:
+@jobs_router.delete(
+    "/{job_id:int}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, _NO_JOB, 422, 503, 507),
+)
+def delete_job(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> None:
     """Delete a job; its URL and token stop working at once, its runs stay in Airflow."""
     _require(user, "DELETE", dag_id_for(job_id))
     try:
@@ -187,8 +205,8 @@ def delete_job(job_id: int, user: GetUserDep, session: SessionDep) -> None:
         raise _http_error(error) from error
 
 
-@jobs_router.post("/{job_id}/rotate", responses=_ERROR_RESPONSES)
-def rotate_job_secret(job_id: int, user: GetUserDep, session: SessionDep) -> JobResponse:
+@jobs_router.post("/{job_id:int}/rotate", responses=error_responses(*_READ_ERRORS, (409, "Deleted")))
+def rotate_job_secret(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobResponse:
     """Replace the job's URL and token; the old ones answer 404 from now on."""
     _require(user, "PUT", dag_id_for(job_id))
     try:
@@ -199,10 +217,14 @@ def rotate_job_secret(job_id: int, user: GetUserDep, session: SessionDep) -> Job
 
 
 @jobs_router.patch(
-    "/{job_id}/enabled",
-    responses={**_ERROR_RESPONSES, 503: {"description": "Not loaded by Airflow yet, or the database is busy"}},
+    "/{job_id:int}/enabled",
+    responses=error_responses(
+        *BODY_ERRORS, 401, 403, _NO_JOB, (503, "Not loaded by Airflow yet, or the database is busy")
+    ),
 )
-def set_job_enabled(job_id: int, body: JobEnabledBody, user: GetUserDep, session: SessionDep) -> JobResponse:
+def set_job_enabled(
+    job_id: JobIdPath, body: JobEnabledBody, user: GetUserDep, session: SessionDep
+) -> JobResponse:
     """Enable or disable a job (unpause or pause its DAG)."""
     _require(user, "PUT", dag_id_for(job_id))
     try:

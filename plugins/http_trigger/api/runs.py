@@ -26,7 +26,8 @@ from http_trigger.api.datamodels import (
     JobRunResponse,
     TaskInstanceResponse,
 )
-from http_trigger.api.errors import status_for
+from http_trigger.api.errors import BODY_ERRORS, error_responses, status_for
+from http_trigger.api.parameters import DagRunIdPath, JobIdPath, OffsetQuery
 from http_trigger.errors import HttpTriggerError
 from http_trigger.job_files import get_job
 from http_trigger.job_model import dag_id_for
@@ -34,13 +35,9 @@ from http_trigger.job_runs import queue_job_run
 from http_trigger.run_history import RunSummary, TaskSummary
 
 runs_router = APIRouter(
-    prefix="/api/jobs/{job_id}/runs", tags=["Runs"], dependencies=[Depends(require_csrf_header)]
+    prefix="/api/jobs/{job_id:int}/runs", tags=["Runs"], dependencies=[Depends(require_csrf_header)]
 )
-_ERROR_RESPONSES = {
-    401: {"description": "Not authenticated"},
-    403: {"description": "Not allowed"},
-    404: {"description": "No such job or run"},
-}
+_READ_ERRORS = (401, 403, (404, "No such job or run"), 422, 503)
 
 
 def _require_runs(user, method: str, job_id: int) -> None:
@@ -97,13 +94,13 @@ def _task_response(dag_id: str, run_id: str, task: TaskSummary) -> TaskInstanceR
     )
 
 
-@runs_router.get("", responses=_ERROR_RESPONSES)
+@runs_router.get("", responses=error_responses(*_READ_ERRORS))
 def list_job_runs(
-    job_id: int,
+    job_id: JobIdPath,
     user: GetUserDep,
     session: SessionDep,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: OffsetQuery = 0,
 ) -> JobRunCollectionResponse:
     """List a job's runs, newest first, with how each was started; deleted jobs keep their history."""
     _require_runs(user, "GET", job_id)
@@ -111,8 +108,10 @@ def list_job_runs(
     return JobRunCollectionResponse(runs=[run_response(run) for run in runs], total_entries=total)
 
 
-@runs_router.get("/{dag_run_id}", responses=_ERROR_RESPONSES)
-def get_job_run(job_id: int, dag_run_id: str, user: GetUserDep, session: SessionDep) -> JobRunDetailResponse:
+@runs_router.get("/{dag_run_id}", responses=error_responses(*_READ_ERRORS))
+def get_job_run(
+    job_id: JobIdPath, dag_run_id: DagRunIdPath, user: GetUserDep, session: SessionDep
+) -> JobRunDetailResponse:
     """Show one run of a job with its tasks and where to read each task's log."""
     _require_runs(user, "GET", job_id)
     run = run_history.get_run(session=session, job_id=job_id, run_id=dag_run_id)
@@ -129,13 +128,30 @@ def get_job_run(job_id: int, dag_run_id: str, user: GetUserDep, session: Session
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        **_ERROR_RESPONSES,
-        409: {"description": "The job is disabled"},
-        422: {"description": "The job takes its parameters at execution"},
-        503: {"description": "Airflow has not loaded the job yet"},
+        status.HTTP_201_CREATED: {
+            "description": "The queued run",
+            "links": {
+                "get_job_run": {
+                    "operationId": "get_job_run",
+                    "parameters": {
+                        "job_id": "$request.path.job_id",
+                        "dag_run_id": "$response.body#/dag_run_id",
+                    },
+                }
+            },
+        },
+        **error_responses(
+            *BODY_ERRORS,
+            401,
+            403,
+            (404, "No such job"),
+            (409, "The job is disabled"),
+            (422, "The job takes its parameters at execution, or a parameter is out of bounds"),
+            (503, "Airflow has not loaded the job yet, or the database is busy"),
+        ),
     },
 )
-def run_job_now(job_id: int, request: Request, user: GetUserDep, session: SessionDep) -> JobRunResponse:
+def run_job_now(job_id: JobIdPath, request: Request, user: GetUserDep, session: SessionDep) -> JobRunResponse:
     """Start one run of the job now ("Run now"), as Airflow's own trigger button does."""
     _require_runs(user, "POST", job_id)
     try:

@@ -23,8 +23,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from http_trigger import settings, trigger_calls, trigger_secrets
-from http_trigger.api.datamodels import TriggerResponse
-from http_trigger.api.errors import database_unavailable, describe_database_error, json_error, status_for
+from http_trigger.api.datamodels import ErrorResponse, TriggerResponse
+from http_trigger.api.errors import (
+    database_unavailable,
+    describe_database_error,
+    error_responses,
+    json_error,
+    status_for,
+)
 from http_trigger.errors import (
     HttpTriggerError,
     InvalidParametersError,
@@ -178,25 +184,28 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
 @trigger_router.post(
     "/trigger/{url_id}",
     response_model=TriggerResponse,
-    responses={
-        404: {"description": "Unknown URL, missing or wrong token"},
-        409: {"description": "The job is disabled"},
-        413: {"description": "The body is larger than [http_trigger] max_body_bytes"},
-        503: {"description": "Not loaded yet or database busy; retry after Retry-After seconds"},
+    responses=error_responses(
+        (400, "Not JSON, not an object, parameters sent to a job with fixed ones, or beyond the bounds"),
+        (404, NOT_FOUND_MESSAGE),
+        408,
+        (409, "The job is disabled"),
+        413,
+        (422, "The parameters fail the action's model; the message names each field"),
+        (500, "Unexpected error; no run was started"),
+        (503, "Not loaded by Airflow yet, or the database is busy; retry after Retry-After seconds"),
+        model=ErrorResponse,
+    ),
+    # The body is read as bytes (it may be empty, whatever its Content-Type), so describe it here.
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "description": "Empty, or the action parameters of a job that takes them at execution",
+            "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+        }
     },
 )
 async def trigger_job(url_id: str, request: Request) -> JSONResponse:
     """Start one run of the job this URL and token belong to."""
-    limit = settings.max_body_bytes()
-    declared = request.headers.get("content-length", "0")
-    if declared.isdigit() and int(declared) > limit:
-        return json_error(status.HTTP_413_CONTENT_TOO_LARGE, f"The request body is larger than {limit} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return json_error(
-                status.HTTP_413_CONTENT_TOO_LARGE, f"The request body is larger than {limit} bytes"
-            )
+    body = await request.body()  # read and bounded already by BoundedBodyMiddleware
     token = token_from_header(request.headers.get("authorization"))
     return await run_in_threadpool(_start, request, url_id, token, body)
