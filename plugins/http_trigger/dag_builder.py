@@ -26,7 +26,6 @@ from http_trigger.job_model import Job, PostProcessingSpec, PostProcessingStatus
 from http_trigger.post_processing import get_post_processing
 
 ACTION_TASK_ID = "action"
-DAG_TAG = "http-trigger"
 # A fixed date in the past: jobs start on demand, and cron schedules never back-fill (catchup=False).
 _START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 _POST_PROCESSING_RULES: dict[PostProcessingStatus, TriggerRule] = {
@@ -70,8 +69,9 @@ def build_dag(job: Job) -> DAG:
         start_date=_START_DATE,
         catchup=False,
         is_paused_upon_creation=not job.enabled,
-        tags={DAG_TAG, f"group:{job.group}", *job.tags},
-        doc_md=job.description or None,
+        tags=job.dag_tags,
+        # Airflow reads a doc_md ending in ".md" as the path of a file to show; a description is text.
+        doc_md=f"{job.description}\n" if job.description else None,
     ) as dag:
         action = get_action(job.action.type).operator_class(
             task_id=ACTION_TASK_ID,
