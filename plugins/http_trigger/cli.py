@@ -74,10 +74,10 @@ def _jobs_show(args: argparse.Namespace, session: Any) -> None:
 
 def _read_spec_file(path: str) -> tuple[int | None, Any]:
     """Return the id a spec file may carry and its validated body."""
-    from http_trigger.job_files import load_spec_mapping, validate_spec
+    from http_trigger.job_files import load_spec_mapping, read_spec_content, validate_spec
     from http_trigger.job_model import JobBody
 
-    data = load_spec_mapping(Path(path).read_bytes(), source=path)
+    data = load_spec_mapping(read_spec_content(Path(path), source=path), source=path)
     job_id = data.pop("id", None)
     return job_id, validate_spec(data, source=path, model=JobBody)
 
@@ -95,7 +95,7 @@ def _jobs_update(args: argparse.Namespace, session: Any) -> None:
 
     job_id, body = _read_spec_file(args.file)
     if job_id not in (None, args.job_id):
-        raise JobSpecError(f"{args.file}: id: {job_id} is not the job being updated ({args.job_id})")
+        raise JobSpecError(args.file, ("id", f"{job_id} is not the job being updated ({args.job_id})"))
     _print_details(jobs_service.update_job(session=session, job_id=args.job_id, body=body), args.json)
 
 

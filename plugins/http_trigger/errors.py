@@ -8,7 +8,16 @@ class HttpTriggerError(Exception):
 
 
 class JobSpecError(HttpTriggerError):
-    """A job spec is invalid; the message names the file, the field path and the reason."""
+    """A job spec is invalid: its file, and each problem as a field path and a reason.
+
+    The message reads ``file: field: reason; field: reason``; ``problems`` keeps each pair apart,
+    so a checker can print one line per problem and an API can return them as data.
+    """
+
+    def __init__(self, source: str, *problems: tuple[str, str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(f"{field}: {reason}" for field, reason in problems))
+        self.source = source
+        self.problems = problems
 
 
 class JobNotFoundError(HttpTriggerError):

@@ -151,8 +151,8 @@ def get_job_details(*, session: Session, job_id: int) -> JobDetails:
 
 def list_jobs(*, session: Session) -> tuple[list[JobDetails], list[str]]:
     """Return every valid job, and the messages of spec files that could not be read."""
-    stored_jobs, errors = load_jobs(_folder())
-    return [_details(session, stored) for stored in stored_jobs], [str(error) for error in errors]
+    stored_jobs, broken = load_jobs(_folder())
+    return [_details(session, stored) for stored in stored_jobs], [str(spec.error) for spec in broken]
 
 
 JobOrder = Literal[
@@ -218,7 +218,7 @@ def find_jobs(
 
     ``readable`` keeps the DAG ids the caller may see (the API passes the auth manager's filter).
     """
-    stored_jobs, errors = load_jobs(_folder())
+    stored_jobs, broken = load_jobs(_folder())
     if readable is not None:
         allowed = set(readable({stored.job.dag_id for stored in stored_jobs}))
         stored_jobs = [stored for stored in stored_jobs if stored.job.dag_id in allowed]
@@ -258,5 +258,5 @@ def find_jobs(
         jobs=with_secrets,
         total_entries=len(rows),
         groups=groups,
-        spec_errors=[str(error) for error in errors],
+        spec_errors=[str(spec.error) for spec in broken],
     )

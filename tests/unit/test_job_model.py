@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from http_trigger.errors import JobConflictError, JobNotFoundError, JobSpecError
-from http_trigger.job_files import get_job, load_jobs, parse_spec, render_spec, spec_path, write_job
+from http_trigger.job_files import get_job, job_id_of, load_jobs, parse_spec, render_spec, spec_path, write_job
 from http_trigger.job_model import GROUP_MAX_LEN, MAX_JOB_ID, Job, job_id_from_dag_id
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,10 +80,17 @@ def test_bad_spec_names_file_field_and_reason(overrides, message):
 
 
 def test_spec_that_is_not_a_mapping_or_not_yaml():
-    with pytest.raises(JobSpecError, match=r"x.yaml: a job spec must be a mapping, got list"):
+    with pytest.raises(JobSpecError, match=r"^x.yaml: \(file\): a job spec must be a mapping, got list$"):
         parse_spec("- 1\n- 2\n", source="x.yaml")
-    with pytest.raises(JobSpecError, match=r"x.yaml: not valid YAML"):
+    with pytest.raises(JobSpecError) as raised:
         parse_spec("name: [unclosed\n", source="x.yaml")
+    assert raised.value.problems == (
+        (
+            "(file)",
+            "not valid YAML: while parsing a flow sequence (line 1, column 7): "
+            "did not find expected ',' or ']' (line 2, column 1)",
+        ),
+    )
 
 
 def test_yaml_tags_are_refused(tmp_path):
@@ -113,12 +120,27 @@ def test_one_broken_file_hides_no_other_job(tmp_path):
     write_job(tmp_path, Job.model_validate(spec()), create=True)
     (tmp_path / "job_9.yaml").write_text(yaml.safe_dump(spec(id=9, name="")))
     (tmp_path / "job_10.yaml").write_text(yaml.safe_dump(spec(id=11)))
-    jobs, errors = load_jobs(tmp_path)
+    (tmp_path / "notes.yaml").write_text("remember: the milk\n")
+    jobs, broken = load_jobs(tmp_path)
     assert [stored.job.id for stored in jobs] == [7]
-    assert sorted(str(error) for error in errors) == [
-        "job_10.yaml: id: 11 does not match the file name (expected job_<id>.yaml)",
-        "job_9.yaml: name: String should have at least 1 character (got '')",
+    assert [(spec.path.name, spec.job_id, str(spec.error)) for spec in broken] == [
+        ("job_9.yaml", 9, "job_9.yaml: name: String should have at least 1 character (got '')"),
+        ("job_10.yaml", 10, "job_10.yaml: id: 11 does not match the file name job_10.yaml"),
+        (
+            "notes.yaml",
+            None,
+            "notes.yaml: (file): not named as a job spec: spec files are named job_<id>.yaml, e.g. job_7.yaml",
+        ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "job_id"),
+    [("job_7.yaml", 7), ("job_2147483647.yaml", 2147483647), ("job_07.yaml", None), ("job_0.yaml", None),
+     ("job_x.yaml", None), ("job_7.yml", None), ("notes.yaml", None), ("job_2147483648.yaml", None)],
+)
+def test_only_the_one_spelling_of_a_spec_name_gives_a_job_id(name, job_id):
+    assert job_id_of(Path(name)) == job_id
 
 
 class TestAirflowLimits:
