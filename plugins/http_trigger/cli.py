@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from http_trigger.errors import HttpTriggerError
+from http_trigger.errors import HttpTriggerError, JobSpecError
 
 # Where results go. The console script points it at the real standard output and sends everything
 # else written there (Airflow's logs and warnings) to standard error, so `--json` output parses.
@@ -37,6 +37,17 @@ def _details_dict(details: Any) -> dict[str, Any]:
     }
 
 
+def _broken_dict(job_id: int, error: JobSpecError) -> dict[str, Any]:
+    return {
+        "id": job_id,
+        "spec_error": {
+            "file": error.source,
+            "message": str(error),
+            "problems": [{"field": field, "reason": reason} for field, reason in error.problems],
+        },
+    }
+
+
 def _print_details(details: Any, as_json: bool) -> None:
     data = _details_dict(details)
     if as_json:
@@ -53,23 +64,44 @@ def _print_details(details: Any, as_json: bool) -> None:
 def _jobs_list(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
-    jobs, errors = jobs_service.list_jobs(session=session)
+    jobs, broken = jobs_service.list_jobs(session=session)
     if args.json:
-        _emit(json.dumps({"jobs": [_details_dict(d) for d in jobs], "spec_errors": errors}, indent=2))
+        listing = {
+            "jobs": [_details_dict(d) for d in jobs],
+            "broken_jobs": [
+                _broken_dict(spec.job_id, spec.error) for spec in broken if spec.job_id is not None
+            ],
+            "spec_errors": [str(spec.error) for spec in broken],
+        }
+        _emit(json.dumps(listing, indent=2))
         return
     _emit(f"{'ID':>5}  {'NAME':<40} {'GROUP':<15} {'ACTION':<24} ENABLED")
     for details in jobs:
         job = details.job
         enabled = "-" if details.is_paused is None else ("no" if details.is_paused else "yes")
         _emit(f"{job.id:>5}  {job.name[:40]:<40} {job.group[:15]:<15} {job.action.type:<24} {enabled}")
-    for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+    for spec in broken:
+        if spec.job_id is not None:
+            _emit(f"{spec.job_id:>5}  {'(spec invalid: cannot run)':<40} {'-':<15} {'-':<24} -")
+    for spec in broken:
+        print(f"error: {spec.error}", file=sys.stderr)
 
 
 def _jobs_show(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
+    from http_trigger.errors import JobBrokenError
 
-    _print_details(jobs_service.get_job_details(session=session, job_id=args.job_id), args.json)
+    try:
+        details = jobs_service.get_job_details(session=session, job_id=args.job_id)
+    except JobBrokenError as error:
+        if args.json:
+            _emit(json.dumps(_broken_dict(args.job_id, error.spec_error), indent=2))
+        else:
+            _emit(f"Job {args.job_id}: cannot run, its spec is invalid; fix the file")
+            for field, reason in error.spec_error.problems:
+                _emit(f"  {error.spec_error.source}: {field}: {reason}")
+        return
+    _print_details(details, args.json)
 
 
 def _read_spec_file(path: str) -> tuple[int | None, Any]:
@@ -91,7 +123,6 @@ def _jobs_create(args: argparse.Namespace, session: Any) -> None:
 
 def _jobs_update(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
-    from http_trigger.errors import JobSpecError
 
     job_id, body = _read_spec_file(args.file)
     if job_id not in (None, args.job_id):

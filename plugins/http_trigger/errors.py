@@ -48,6 +48,18 @@ class JobPausedError(HttpTriggerError):
         self.job_id = job_id
 
 
+class JobBrokenError(HttpTriggerError):
+    """The job's spec file cannot be loaded, so the job cannot run until someone fixes the file.
+
+    Unlike :class:`JobNotReadyError`, waiting does not help: callers get a 409 naming the problem.
+    """
+
+    def __init__(self, job_id: int, spec_error: JobSpecError) -> None:
+        super().__init__(f"Job {job_id} cannot run: its spec is invalid ({spec_error}); fix the file")
+        self.job_id = job_id
+        self.spec_error = spec_error
+
+
 class ParametersNotAcceptedError(HttpTriggerError):
     """Parameters were sent to a job whose parameters are fixed in its spec."""
 

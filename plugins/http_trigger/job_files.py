@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
-from http_trigger.errors import JobConflictError, JobNotFoundError, JobSpecError
+from http_trigger.errors import JobBrokenError, JobConflictError, JobNotFoundError, JobSpecError
 from http_trigger.job_model import MAX_JOB_ID, Job, JobBody
 from http_trigger.spec_yaml import MAX_SPEC_BYTES, WHOLE_FILE, parse_spec_yaml
 from http_trigger.validation import validation_problems
@@ -191,11 +191,13 @@ def load_jobs(folder: Path) -> tuple[list[StoredJob], list[BrokenSpec]]:
 
 
 def get_job(folder: Path, job_id: int) -> StoredJob:
-    """Read the spec of ``job_id`` or raise :class:`JobNotFoundError`."""
+    """Read the spec of ``job_id``; raise :class:`JobNotFoundError`, or :class:`JobBrokenError` if broken."""
     try:
         return read_job_file(spec_path(folder, job_id))
     except FileNotFoundError:
         raise JobNotFoundError(job_id) from None
+    except JobSpecError as error:
+        raise JobBrokenError(job_id, error) from None
 
 
 def render_spec(job: Job) -> str:

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from http_trigger import run_history, settings, trigger_secrets
 from http_trigger.errors import JobNotReadyError
-from http_trigger.job_files import StoredJob, delete_job_file, get_job, load_jobs, write_job
-from http_trigger.job_model import Job, JobBody
+from http_trigger.job_files import BrokenSpec, StoredJob, delete_job_file, get_job, load_jobs, write_job
+from http_trigger.job_model import Job, JobBody, dag_id_for
 from http_trigger.run_history import RunSummary
 from http_trigger.trigger_secrets import IssuedSecret
 
@@ -112,8 +112,10 @@ def create_job(*, session: Session, body: JobBody, job_id: int | None = None) ->
 def update_job(
     *, session: Session, job_id: int, body: JobBody, expected_version: str | None = None
 ) -> JobDetails:
-    """Replace a job's definition; its id, URL and token stay."""
-    get_job(_folder(), job_id)
+    """Replace a job's definition; its id, URL and token stay.
+
+    The current file is not read, only replaced: that is also how a broken spec gets repaired.
+    """
     stored = write_job(_folder(), Job(id=job_id, **body.model_dump()), expected_version=expected_version)
     request_reparse(session=session)
     return _details(session, stored)
@@ -145,14 +147,14 @@ def set_enabled(*, session: Session, job_id: int, enabled: bool) -> JobDetails:
 
 
 def get_job_details(*, session: Session, job_id: int) -> JobDetails:
-    """Return one job with its trigger URL and token."""
+    """Return one job with its trigger URL and token; raise :class:`JobBrokenError` if its spec is broken."""
     return _details(session, get_job(_folder(), job_id))
 
 
-def list_jobs(*, session: Session) -> tuple[list[JobDetails], list[str]]:
-    """Return every valid job, and the messages of spec files that could not be read."""
+def list_jobs(*, session: Session) -> tuple[list[JobDetails], list[BrokenSpec]]:
+    """Return every job that loads, and every spec file that does not."""
     stored_jobs, broken = load_jobs(_folder())
-    return [_details(session, stored) for stored in stored_jobs], [str(spec.error) for spec in broken]
+    return [_details(session, stored) for stored in stored_jobs], broken
 
 
 JobOrder = Literal[
@@ -162,12 +164,18 @@ JobOrder = Literal[
 
 @dataclass(frozen=True)
 class JobPage:
-    """One page of the job list, how many jobs matched in all, and the groups to filter by."""
+    """One page of the job list, how many jobs matched in all, the groups to filter by, and what is broken.
+
+    ``broken_jobs`` are the jobs the caller may read whose spec does not load: they are listed
+    apart, whatever the filters and the page, so that they are seen and fixed. ``spec_errors``
+    holds the message of each broken file the caller may see, those tied to no job included.
+    """
 
     jobs: list[JobDetails]
     total_entries: int
     groups: list[str]
     spec_errors: list[str]
+    broken_jobs: list[BrokenSpec]
 
 
 def _matches(job: Job, needle: str) -> bool:
@@ -220,8 +228,10 @@ def find_jobs(
     """
     stored_jobs, broken = load_jobs(_folder())
     if readable is not None:
-        allowed = set(readable({stored.job.dag_id for stored in stored_jobs}))
+        broken_dag_ids = {dag_id_for(spec.job_id) for spec in broken if spec.job_id is not None}
+        allowed = set(readable({stored.job.dag_id for stored in stored_jobs} | broken_dag_ids))
         stored_jobs = [stored for stored in stored_jobs if stored.job.dag_id in allowed]
+        broken = [spec for spec in broken if spec.job_id is None or dag_id_for(spec.job_id) in allowed]
     groups = sorted({stored.job.group for stored in stored_jobs}, key=str.casefold)
     if group:
         stored_jobs = [stored for stored in stored_jobs if stored.job.group == group]
@@ -259,4 +269,5 @@ def find_jobs(
         total_entries=len(rows),
         groups=groups,
         spec_errors=[str(spec.error) for spec in broken],
+        broken_jobs=[spec for spec in broken if spec.job_id is not None],
     )

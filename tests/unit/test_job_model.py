@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from http_trigger.errors import JobConflictError, JobNotFoundError, JobSpecError
+from http_trigger.errors import JobBrokenError, JobConflictError, JobNotFoundError, JobSpecError
 from http_trigger.job_files import get_job, job_id_of, load_jobs, parse_spec, render_spec, spec_path, write_job
 from http_trigger.job_model import GROUP_MAX_LEN, MAX_JOB_ID, Job, job_id_from_dag_id
 
@@ -141,6 +141,17 @@ def test_one_broken_file_hides_no_other_job(tmp_path):
 )
 def test_only_the_one_spelling_of_a_spec_name_gives_a_job_id(name, job_id):
     assert job_id_of(Path(name)) == job_id
+
+
+def test_a_broken_spec_of_a_job_makes_the_job_broken_not_missing(tmp_path):
+    (tmp_path / "job_7.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(JobBrokenError) as raised:
+        get_job(tmp_path, 7)
+    assert str(raised.value) == (
+        "Job 7 cannot run: its spec is invalid (job_7.yaml: (file): not valid YAML: while parsing a flow sequence "
+        "(line 1, column 7): did not find expected ',' or ']' (line 2, column 1)); fix the file"
+    )
+    assert raised.value.spec_error.source == "job_7.yaml"
 
 
 class TestAirflowLimits:

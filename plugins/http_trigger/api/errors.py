@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from http_trigger import settings
 from http_trigger.errors import (
     HttpTriggerError,
+    JobBrokenError,
     JobConflictError,
     JobNotFoundError,
     JobNotReadyError,
@@ -18,6 +19,7 @@ from http_trigger.errors import (
 _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (JobNotFoundError, status.HTTP_404_NOT_FOUND),
     (JobPausedError, status.HTTP_409_CONFLICT),
+    (JobBrokenError, status.HTTP_409_CONFLICT),
     (JobConflictError, status.HTTP_409_CONFLICT),
     (JobSpecError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (JobNotReadyError, status.HTTP_503_SERVICE_UNAVAILABLE),

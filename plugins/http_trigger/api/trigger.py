@@ -2,8 +2,9 @@
 
 The contract (kept exact, callers script against it): 200 ``{"result": "ok", "trigger_job_id": …}``
 only after the run is committed; the same 404 for an unknown URL, a missing header and a wrong
-token; 409 for a disabled job; 4xx with a JSON ``message`` for a caller's mistake; 503 with
-``Retry-After`` when the job can start soon; 500 otherwise — and a 5xx never leaves a run behind.
+token; 409 for a disabled job, and for one whose spec file does not load (waiting will not help,
+unlike the 503); 4xx with a JSON ``message`` for a caller's mistake; 503 with ``Retry-After`` when
+the job can start soon; 500 otherwise — and a 5xx never leaves a run behind.
 Every attempt is recorded, without the token or the URL id.
 """
 
@@ -25,6 +26,7 @@ from http_trigger.api.errors import json_error, status_for
 from http_trigger.errors import (
     HttpTriggerError,
     InvalidParametersError,
+    JobBrokenError,
     JobNotFoundError,
     JobPausedError,
     ParametersNotAcceptedError,
@@ -39,6 +41,10 @@ trigger_router = APIRouter(tags=["Trigger"])
 
 NOT_FOUND_MESSAGE = "No job matches this URL and access token"
 _TOKEN_SCHEMES = frozenset({"caauth", "bearer"})
+_OUTCOME_BY_ERROR: dict[type[HttpTriggerError], TriggerOutcome] = {
+    JobPausedError: TriggerOutcome.PAUSED,
+    JobBrokenError: TriggerOutcome.INVALID_SPEC,
+}
 
 
 class CallerError(HttpTriggerError):
@@ -133,7 +139,7 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
         return json_error(error.status_code, str(error))
     except HttpTriggerError as error:
         code = status_for(error)
-        outcome = TriggerOutcome.PAUSED if isinstance(error, JobPausedError) else TriggerOutcome.NOT_READY
+        outcome = _OUTCOME_BY_ERROR.get(type(error), TriggerOutcome.NOT_READY)
         _record(job_id, source, code, outcome, str(error))
         return json_error(code, str(error))
     except OperationalError:
@@ -154,7 +160,7 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
     response_model=TriggerResponse,
     responses={
         404: {"description": "Unknown URL, missing or wrong token"},
-        409: {"description": "The job is disabled"},
+        409: {"description": "The job is disabled, or its spec is invalid until someone fixes the file"},
         413: {"description": "The body is larger than [http_trigger] max_body_bytes"},
         503: {"description": "Not loaded yet or database busy; retry after Retry-After seconds"},
     },
