@@ -1,7 +1,8 @@
 """``http-trigger``: manage jobs from a shell, against the Airflow install of ``AIRFLOW_HOME``.
 
 Like the ``airflow`` CLI, it works on the metadata DB and the jobs folder directly, through the
-same service functions as the JSON API, so every rule lives in one place.
+same service functions as the JSON API, so every rule lives in one place. ``jobs check`` needs
+neither: it runs the DAG factory's own load-validate-build on spec files, so CI can gate on it.
 """
 
 from __future__ import annotations
@@ -172,6 +173,39 @@ def _jobs_rotate(args: argparse.Namespace, session: Any) -> None:
     _print_details(jobs_service.rotate_secret(session=session, job_id=args.job_id), args.json)
 
 
+def _jobs_check(args: argparse.Namespace, session: Any) -> int:
+    """Load, validate and build spec files as the DAG factory does; 1 when any has a problem."""
+    from http_trigger.dag_builder import build_specs
+    from http_trigger.job_files import spec_candidates
+    from http_trigger.spec_yaml import WHOLE_FILE
+
+    paths: list[Path] = []
+    problems: list[dict[str, Any]] = []
+    for argument in args.paths:
+        path = Path(argument)
+        if path.is_dir():
+            paths.extend(spec_candidates(path))
+        elif path.exists():
+            paths.append(path)
+        else:
+            problems.append({"file": argument, "job_id": None, "field": WHOLE_FILE, "reason": "no such file"})
+    built = build_specs(paths)
+    problems += [
+        {"file": str(spec.path), "job_id": spec.job_id, "field": field, "reason": reason}
+        for spec in built.broken
+        for field, reason in spec.error.problems
+    ]
+    if args.json:
+        _emit(json.dumps(problems, indent=2))
+    else:
+        for problem in problems:
+            _emit(f"{problem['file']}: {problem['field']}: {problem['reason']}")
+        files = len({problem["file"] for problem in problems})
+        summary = f"problems in {files} files" if problems else "no problem"
+        print(f"{len(paths)} spec files checked: {summary}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _actions_list(args: argparse.Namespace, session: Any) -> None:
     from http_trigger.actions import catalogue
 
@@ -217,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("delete", _jobs_delete, "delete a job and revoke its URL and token", with_id=True)
     command("rotate", _jobs_rotate, "issue a new URL and token; the old ones stop working", with_id=True)
+    check = command("check", _jobs_check, "check spec files or folders as the DAG factory will (exit 1: problems)")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="a job_<id>.yaml spec file or a jobs folder")
+    # The checks read files only, like the DAG factory: CI can run them with no Airflow database.
+    check.set_defaults(uses_db=False)
 
     actions = groups.add_parser("actions", help="show the actions a job can run").add_subparsers(
         dest="command", required=True
@@ -234,8 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors print one line and exit with status 1."""
     args = build_parser().parse_args(argv)
     if not getattr(args, "uses_db", True):
-        args.handler(args, None)
-        return 0
+        return args.handler(args, None) or 0
     from airflow.utils.session import create_session
 
     try:
