@@ -1,5 +1,7 @@
 # The two commands of http-trigger: `make run` (the whole product, embedded) and `make test`.
 PYTHON ?= python3.11
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
@@ -11,15 +13,20 @@ MOTO_PORT ?= 5000
 # Install exactly the locked versions, then this package in editable mode (no build isolation,
 # so the locked setuptools builds it and nothing unpinned is fetched).
 $(INSTALLED): requirements.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	touch $@
+	@echo "[1/3] Creating the virtual environment $(VENV) (Python from $(PYTHON))"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "[2/3] Installing $$(grep -c '==' requirements.txt) pinned packages from requirements.txt (first time: a few minutes)"
+	@$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt 2>&1 \
+		| { grep --line-buffered -E '^(Collecting|Installing|Successfully|ERROR)' || true; }
+	@$(BIN)/python -m pip check --disable-pip-version-check
+	@echo "[3/3] Installing http-trigger itself (editable)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
 
 install: $(INSTALLED)
 
 run: $(INSTALLED)
-	$(BIN)/python -m http_trigger.demo --port $(PORT) --moto-port $(MOTO_PORT)
+	$(BIN)/python -m devstack.demo --port $(PORT) --moto-port $(MOTO_PORT)
 
 # The browser tests drive Debian's chromium; the script installs it when it is missing (as root).
 test: $(INSTALLED)

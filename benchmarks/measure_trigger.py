@@ -45,8 +45,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from http_trigger import demo
-from http_trigger.embedded_stack import EmbeddedStack, StackConfig, free_port
+from devstack import demo
+from devstack.stack import EmbeddedStack, StackConfig, free_port
 
 log = logging.getLogger("benchmarks.measure_trigger")
 

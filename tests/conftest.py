@@ -1,7 +1,9 @@
 """Suite-wide setup: a throwaway Airflow home configured before anything imports Airflow.
 
-Integration tests start their own Airflow processes with their own homes; this home serves the
-in-process tests (models, DAG building, routes on a real SQLite metadata DB).
+Integration tests start their own Airflow processes with their own homes and PostgreSQL servers;
+this home serves the in-process tests (models, DAG building, routes) on a real PostgreSQL metadata
+database: a database of its own, uniquely named, on the machine's server (``TEST_POSTGRES_URL``,
+by default ``postgresql://postgres@127.0.0.1:5432/postgres``), dropped when the session ends.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.postgres import TestDatabases
+
 REPO = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="http-trigger-tests-"))
 JOBS_FOLDER = AIRFLOW_HOME / "jobs"
+TEST_DATABASES = TestDatabases.from_environment()
+METADATA_DB_URL = TEST_DATABASES.create("suite")
 
 os.environ.update(
     {
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
-        "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": "http_trigger.db.manager.HttpTriggerDBManager",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": METADATA_DB_URL,
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         # Long enough for HS512, as the embedded stack's; Airflow's generated default is shorter.
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
@@ -37,12 +42,23 @@ os.environ.update(
 )
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop every database the suite created, whatever the outcome."""
+    TEST_DATABASES.drop_all()
+
+
 @pytest.fixture(scope="session")
-def airflow_db() -> Path:
-    """Create the metadata DB with the real ``airflow db migrate`` (our tables included)."""
+def test_databases() -> TestDatabases:
+    """Create more throwaway databases on the machine's PostgreSQL (dropped at the session's end)."""
+    return TEST_DATABASES
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """Create the metadata DB with the real ``airflow db migrate`` (our tables included); return its URL."""
     airflow = Path(sys.executable).parent / "airflow"
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
-    return AIRFLOW_HOME / "airflow.db"
+    return METADATA_DB_URL
 
 
 @pytest.fixture

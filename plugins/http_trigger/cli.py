@@ -65,14 +65,15 @@ def _print_details(details: Any, as_json: bool) -> None:
 def _jobs_list(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
-    jobs, broken = jobs_service.list_jobs(session=session)
+    page = jobs_service.find_jobs(session=session)
+    jobs, broken = page.jobs, page.broken_jobs
     if args.json:
         listing = {
             "jobs": [_details_dict(d) for d in jobs],
             "broken_jobs": [
                 _broken_dict(spec.job_id, spec.error) for spec in broken if spec.job_id is not None
             ],
-            "spec_errors": [str(spec.error) for spec in broken],
+            "spec_errors": page.spec_errors,
         }
         _emit(json.dumps(listing, indent=2))
         return
@@ -82,10 +83,9 @@ def _jobs_list(args: argparse.Namespace, session: Any) -> None:
         enabled = "-" if details.is_paused is None else ("no" if details.is_paused else "yes")
         _emit(f"{job.id:>5}  {job.name[:40]:<40} {job.group[:15]:<15} {job.action.type:<24} {enabled}")
     for spec in broken:
-        if spec.job_id is not None:
-            _emit(f"{spec.job_id:>5}  {'(spec invalid: cannot run)':<40} {'-':<15} {'-':<24} -")
-    for spec in broken:
-        print(f"error: {spec.error}", file=sys.stderr)
+        _emit(f"{spec.job_id:>5}  {'(spec invalid: cannot run)':<40} {'-':<15} {'-':<24} -")
+    for message in page.spec_errors:
+        print(f"error: {message}", file=sys.stderr)
 
 
 def _jobs_show(args: argparse.Namespace, session: Any) -> None:
@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("delete", _jobs_delete, "delete a job and revoke its URL and token", with_id=True)
     command("rotate", _jobs_rotate, "issue a new URL and token; the old ones stop working", with_id=True)
-    check = command("check", _jobs_check, "check spec files or folders as the DAG factory will (exit 1: problems)")
+    check = command("check", _jobs_check, "check spec files or folders as the DAG factory will (1: problems)")
     check.add_argument("paths", nargs="+", metavar="PATH", help="a job_<id>.yaml spec file or a jobs folder")
     # The checks read files only, like the DAG factory: CI can run them with no Airflow database.
     check.set_defaults(uses_db=False)

@@ -32,6 +32,18 @@ class JobConflictError(HttpTriggerError):
     """A write lost an optimistic version check or would reuse an existing id."""
 
 
+class JobDeletedError(JobConflictError):
+    """The job was deleted; its id stays retired, so nothing may be written under it again."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"Job {job_id} was deleted and its id cannot be used again")
+        self.job_id = job_id
+
+
+class JobStorageError(HttpTriggerError):
+    """The jobs folder refused a write (full, read-only, gone); the message names the file and the reason."""
+
+
 class JobNotReadyError(HttpTriggerError):
     """Airflow has not parsed the job's DAG yet; the same request will work in a few seconds."""
 

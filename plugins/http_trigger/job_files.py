@@ -1,8 +1,13 @@
 """Read and write job specs: one YAML file per job in the jobs folder.
 
 Files are the source of truth for job definitions (they hold no secret, so they can be reviewed
-and committed); writes go through a temporary file and an atomic rename so that the DAG
-processor never reads half a file.
+and committed). A spec is visible only under its own name, ``job_<id>.yaml``, and every change
+of that name is one atomic rename, so a reader (the API, the DAG processor) sees a whole spec or
+none, never half a file. Writes happen in steps that :mod:`http_trigger.jobs_service` interleaves
+with the database's: :func:`stage_job` writes the new content to a hidden temporary file,
+:meth:`StagedSpec.publish` renames it into place; :func:`hide_job_file` renames a spec to a hidden
+tombstone, which can be renamed back or removed. Hidden files (``.job_<id>.yaml.*``) never match a
+reader's pattern; those a killed process left behind are removed by :func:`remove_stale_leftovers`.
 
 People and tools also put files there by hand, so reading never trusts a file: whatever one file
 holds (bad YAML, a hostile document, an unreadable file, a name that gives no job id), it comes
@@ -12,10 +17,13 @@ back as a :class:`BrokenSpec` of that file alone, and every other job still load
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
+import secrets
 import stat
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +32,18 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
-from http_trigger.errors import JobBrokenError, JobConflictError, JobNotFoundError, JobSpecError
+from http_trigger.errors import (
+    JobBrokenError,
+    JobConflictError,
+    JobNotFoundError,
+    JobSpecError,
+    JobStorageError,
+)
 from http_trigger.job_model import MAX_JOB_ID, Job, JobBody
 from http_trigger.spec_yaml import MAX_SPEC_BYTES, WHOLE_FILE, parse_spec_yaml
 from http_trigger.validation import validation_problems
+
+log = logging.getLogger(__name__)
 
 SPEC_SUFFIX = ".yaml"
 SpecModel = TypeVar("SpecModel", Job, JobBody)
@@ -36,6 +52,8 @@ _SPEC_PREFIX = "job_"
 _SPEC_NAME = re.compile(rf"{_SPEC_PREFIX}([1-9][0-9]{{0,9}}){re.escape(SPEC_SUFFIX)}")
 # Files of these suffixes in the jobs folder are meant as specs, so a wrong name is reported.
 _YAML_SUFFIXES = (".yaml", ".yml")
+# A write holds its hidden files for milliseconds; one an hour old belongs to a process that died.
+LEFTOVER_MAX_AGE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -146,7 +164,7 @@ def read_job_file(path: Path) -> StoredJob:
     except (JobSpecError, FileNotFoundError):
         raise
     except OSError as error:
-        raise JobSpecError(path.name, (WHOLE_FILE, f"cannot be read: {error.strerror}")) from None
+        raise JobSpecError(path.name, (WHOLE_FILE, f"cannot be read: {error.strerror or error}")) from None
     except Exception as error:
         raise JobSpecError(
             path.name, (WHOLE_FILE, f"cannot be read: unexpected {type(error).__name__}: {error}")
@@ -205,38 +223,140 @@ def render_spec(job: Job) -> str:
     return yaml.safe_dump(job.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
-def write_job(folder: Path, job: Job, *, expected_version: str | None = None, create: bool = False) -> StoredJob:
-    """Write ``job`` atomically; refuse when the file changed since ``expected_version`` was read."""
-    folder.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class StagedSpec:
+    """A spec written to a hidden temporary file, invisible to readers until it is published."""
+
+    stored: StoredJob
+    temp: Path
+    previous: bytes | None  # the content it replaces, to put back if the change must be undone
+
+    def publish(self) -> None:
+        """Rename the staged file into place: readers see the new spec from now on."""
+        _replace(self.temp, self.stored.path, spec=self.stored.path)
+
+    def discard(self) -> None:
+        """Remove the staged file, whatever happened to it."""
+        self.temp.unlink(missing_ok=True)
+
+    def revert(self) -> None:
+        """Put the replaced content back (atomically) after a published change had to be undone."""
+        if self.previous is not None:
+            _write_atomically(self.stored.path, self.previous)
+
+
+@dataclass(frozen=True)
+class HiddenSpec:
+    """A spec renamed to a hidden tombstone: gone for readers, and restorable until removed."""
+
+    path: Path
+    tombstone: Path
+
+    def restore(self) -> None:
+        """Rename the tombstone back into place."""
+        _replace(self.tombstone, self.path, spec=self.path)
+
+    def remove(self) -> None:
+        """Remove the tombstone for good."""
+        self.tombstone.unlink(missing_ok=True)
+
+
+def stage_job(
+    folder: Path, job: Job, *, expected_version: str | None = None, create: bool = False
+) -> StagedSpec:
+    """Write ``job`` to a hidden temporary file; refuse when the spec changed since ``expected_version``."""
     path = spec_path(folder, job.id)
+    previous = None
     if create and path.exists():
         raise JobConflictError(f"Job {job.id} already exists ({path.name})")
     if not create:
-        if not path.exists():
-            raise JobNotFoundError(job.id)
-        current = _version_of(path.read_bytes())
+        try:
+            previous = path.read_bytes()
+        except FileNotFoundError:
+            raise JobNotFoundError(job.id) from None
+        except OSError as error:
+            raise JobStorageError(f"{path.name} could not be read: {error.strerror or error}") from None
+        current = _version_of(previous)
         if expected_version is not None and current != expected_version:
             raise JobConflictError(
                 f"Job {job.id} was changed by someone else (version {current}, expected {expected_version})"
             )
     content = render_spec(job).encode()
-    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    temp = _write_hidden(path, content)
+    return StagedSpec(stored=StoredJob(job=job, path=path, version=_version_of(content)), temp=temp, previous=previous)
+
+
+def write_job(folder: Path, job: Job, *, expected_version: str | None = None, create: bool = False) -> StoredJob:
+    """Write ``job`` atomically, with no database step around it."""
+    staged = stage_job(folder, job, expected_version=expected_version, create=create)
+    try:
+        staged.publish()
+    finally:
+        staged.discard()
+    return staged.stored
+
+
+def hide_job_file(folder: Path, job_id: int) -> HiddenSpec:
+    """Rename the spec of ``job_id`` to a hidden tombstone or raise :class:`JobNotFoundError`."""
+    path = spec_path(folder, job_id)
+    if not path.is_file():
+        raise JobNotFoundError(job_id)
+    tombstone = path.with_name(f".{path.name}.{secrets.token_hex(4)}.deleted")
+    try:
+        _replace(path, tombstone, spec=path)
+    except JobStorageError as error:
+        if not path.exists():
+            raise JobNotFoundError(job_id) from error
+        raise
+    return HiddenSpec(path=path, tombstone=tombstone)
+
+
+def remove_stale_leftovers(folder: Path, *, max_age_seconds: float = LEFTOVER_MAX_AGE_SECONDS) -> None:
+    """Remove the hidden temporary files and tombstones a killed process left, once they are old."""
+    if not folder.is_dir():
+        return
+    oldest_allowed = time.time() - max_age_seconds
+    for path in folder.glob(f".{_SPEC_PREFIX}*{SPEC_SUFFIX}.*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < oldest_allowed:
+                path.unlink()
+                log.info("Removed %s, left behind by an interrupted write", path.name)
+        except OSError as error:
+            log.warning("Could not remove %s: %s", path.name, error.strerror or error)
+
+
+def _write_hidden(path: Path, content: bytes) -> Path:
+    """Write ``content`` durably to a new hidden file beside ``path`` and return it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise JobStorageError(f"{path.name} could not be written: {error.strerror or error}") from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    except BaseException:
+    except BaseException as error:
         Path(temp_name).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise JobStorageError(f"{path.name} could not be written: {error.strerror or error}") from None
         raise
-    return StoredJob(job=job, path=path, version=_version_of(content))
+    return Path(temp_name)
 
 
-def delete_job_file(folder: Path, job_id: int) -> None:
-    """Remove the spec of ``job_id`` or raise :class:`JobNotFoundError`."""
-    path = spec_path(folder, job_id)
-    if not path.is_file():
-        raise JobNotFoundError(job_id)
-    path.unlink()
+def _write_atomically(path: Path, content: bytes) -> None:
+    temp = _write_hidden(path, content)
+    try:
+        _replace(temp, path, spec=path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _replace(source: Path, target: Path, *, spec: Path) -> None:
+    """Rename ``source`` to ``target`` in one step; an OS error names the ``spec`` and the reason."""
+    try:
+        os.replace(source, target)
+    except OSError as error:
+        raise JobStorageError(f"{spec.name} could not be renamed: {error.strerror or error}") from None

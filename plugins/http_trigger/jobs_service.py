@@ -3,13 +3,39 @@
 A job is a spec file (its definition) plus a registration row in the metadata DB (its id, URL id
 and token). Every change asks Airflow to re-parse the DAG factory file at once, so the job is
 triggerable in seconds instead of after the DAG processor's next scan.
+
+Writes are all-or-nothing across the two sides, so this module commits the caller's session
+itself, between its file steps. What makes a job exist is its spec file in place
+(``job_<id>.yaml``): a registration without one is invisible (listed nowhere, its URL answers
+404), and hidden files are never read. Each write orders its steps so that a failure at any
+point (a full or read-only folder, a database error at flush or commit) is undone, and a process
+killed at any point leaves only invisible remains:
+
+- create: register the id, stage the spec in a hidden temporary file, commit, then rename the
+  file into place; if the rename fails, retire the id. The spec appears only after its
+  registration is committed, which is how a spec written by hand (GitOps) is told apart from a
+  half-done create: a spec in place with no registration at all can only have been written by
+  hand, and readers register it (once: concurrent readers' INSERTs cannot both land).
+- update: lock the registration row, check the version and stage, rename into place, commit; if
+  the commit fails, put the previous content back. The rename comes before the commit so that the
+  row lock covers both the version check and the rename: no concurrent update is lost.
+- delete: lock, rename the spec to a hidden tombstone (readers no longer see it), revoke the
+  secrets and commit, then remove the tombstone; if the commit fails, rename it back.
+- rotate: lock, check the spec is in place, issue new secrets, commit; no file changes.
+
+A process killed between the steps leaves a hidden file (removed by a later write once stale) and
+at most a registration whose spec is not in place, which nothing shows. A spec in place whose id
+was deleted (say, restored from version control) is shown as a problem of that file, not as a job.
+Reads write nothing, except the one-time registration of a spec written by hand.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,15 +44,26 @@ from typing import Any, Literal
 from airflow.models.dag import DagModel
 from airflow.models.dagbag import DagPriorityParsingRequest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from http_trigger import run_history, settings, trigger_secrets
-from http_trigger.errors import JobNotReadyError
-from http_trigger.job_files import BrokenSpec, StoredJob, delete_job_file, get_job, load_jobs, write_job
+from http_trigger.errors import JobDeletedError, JobNotFoundError, JobNotReadyError, JobSpecError
+from http_trigger.job_files import (
+    BrokenSpec,
+    StoredJob,
+    get_job,
+    hide_job_file,
+    load_jobs,
+    remove_stale_leftovers,
+    spec_path,
+    stage_job,
+)
 from http_trigger.job_model import Job, JobBody, dag_id_for
 from http_trigger.run_history import RunSummary
-from http_trigger.trigger_secrets import IssuedSecret
+from http_trigger.trigger_secrets import IssuedSecret, Registration
 
+log = logging.getLogger(__name__)
 TRIGGER_PATH = "/http-trigger/trigger/"
 _SAFE_IN_DOUBLE_QUOTES = re.compile(r"[\w :.=+/-]*")
 
@@ -70,7 +107,12 @@ def _folder() -> Path:
 
 
 def request_reparse(*, session: Session) -> None:
-    """Ask the DAG processor to parse the factory file next, unless that is already asked."""
+    """Ask the DAG processor to parse the factory file next, unless that is already asked.
+
+    Airflow keys a request by a hash of bundle and file, so two concurrent job writes insert the
+    same key; the loser's insert is undone in a savepoint (the request it wanted exists) instead of
+    failing the whole write.
+    """
     bundle_name = settings.dags_bundle_name()
     pending = session.scalar(
         select(DagPriorityParsingRequest.id).where(
@@ -78,10 +120,14 @@ def request_reparse(*, session: Session) -> None:
             DagPriorityParsingRequest.relative_fileloc == settings.FACTORY_FILE_NAME,
         )
     )
-    if pending is None:
-        session.add(
-            DagPriorityParsingRequest(bundle_name=bundle_name, relative_fileloc=settings.FACTORY_FILE_NAME)
-        )
+    if pending is not None:
+        return
+    try:
+        with session.begin_nested():
+            request = DagPriorityParsingRequest(bundle_name=bundle_name, relative_fileloc=settings.FACTORY_FILE_NAME)
+            session.add(request)
+    except IntegrityError:
+        pass
 
 
 def _paused_state(session: Session, job: Job) -> bool | None:
@@ -90,48 +136,155 @@ def _paused_state(session: Session, job: Job) -> bool | None:
 
 
 def _details(session: Session, stored: StoredJob) -> JobDetails:
-    secret = trigger_secrets.get_secret(session=session, job_id=stored.job.id)
+    return JobDetails(stored=stored, secret=_secret(session, stored), is_paused=_paused_state(session, stored.job))
+
+
+def _secret(session: Session, stored: StoredJob) -> IssuedSecret:
+    """Return the secrets of a job read from its spec, registering a spec written by hand first.
+
+    Raises :class:`JobNotFoundError` when the job was deleted since its spec was read, and
+    :class:`JobSpecError` when the spec is a leftover of a deleted job.
+    """
+    job_id = stored.job.id
+    secret = trigger_secrets.get_secret(session=session, job_id=job_id)
     if secret is None:
-        # A spec written by hand (GitOps) gets its URL and token the first time it is looked at.
-        secret = trigger_secrets.ensure_registered(session=session, job_id=stored.job.id)
-    return JobDetails(stored=stored, secret=secret, is_paused=_paused_state(session, stored.job))
+        if trigger_secrets.registration(session=session, job_id=job_id) is Registration.DELETED:
+            raise _deleted_job_error(stored)
+        # In place with no registration at all: written by hand, since a create commits first.
+        if trigger_secrets.claim_job_id(session=session, job_id=job_id):
+            session.commit()
+        secret = trigger_secrets.get_secret(session=session, job_id=job_id)
+    if secret is None:
+        raise JobNotFoundError(job_id)  # deleted since it was registered
+    return secret
+
+
+def _deleted_job_error(stored: StoredJob) -> JobSpecError | JobNotFoundError:
+    """Return the error for a spec whose id is deleted: a leftover if still in place, else a deleted job.
+
+    A delete hides the spec before it commits, so a spec still in place after its id was seen
+    deleted was not just being deleted: it was put (back) there.
+    """
+    if not stored.path.is_file():
+        return JobNotFoundError(stored.job.id)
+    return JobSpecError(
+        stored.path.name,
+        (
+            "id",
+            f"job {stored.job.id} was deleted and its id cannot be used again; "
+            "remove the file, or create a new job from it without its id",
+        ),
+    )
+
+
+@contextmanager
+def _undone_on_error(session: Session, *undo: Callable[[], None]) -> Iterator[None]:
+    """When the block fails, run the ``undo`` steps in order, roll the session back, and re-raise.
+
+    The steps run before the rollback, so a file is put back while the job's row lock is still
+    held. A failing step is logged and the others still run: the error the caller sees stays the
+    one that made the write fail.
+    """
+    try:
+        yield
+    except BaseException:
+        for step in (*undo, session.rollback):
+            try:
+                step()
+            except Exception:
+                log.exception("Could not undo a failed job write completely")
+        raise
+
+
+def _lock_for_write(session: Session, job_id: int, *, deleted: bool = False) -> None:
+    """Lock the job's registration until this transaction ends, registering a spec written by hand.
+
+    A deleted job is refused (:class:`JobDeletedError`) unless ``deleted`` allows it.
+    """
+    state = trigger_secrets.registration(session=session, job_id=job_id, lock=True)
+    if state is Registration.NONE:
+        if not spec_path(_folder(), job_id).is_file():
+            raise JobNotFoundError(job_id)
+        trigger_secrets.claim_job_id(session=session, job_id=job_id)
+        state = trigger_secrets.registration(session=session, job_id=job_id, lock=True)
+    if state is Registration.DELETED and not deleted:
+        raise JobDeletedError(job_id)
+
+
+def _new_registration(session: Session, job_id: int | None) -> IssuedSecret:
+    """Register the new job's id; a spec written by hand under a fresh id keeps that registration."""
+    secret = trigger_secrets.register_job(session=session, job_id=job_id)
+    while job_id is None and spec_path(_folder(), secret.job_id).exists():
+        secret = trigger_secrets.register_job(session=session)
+    return secret
 
 
 def create_job(*, session: Session, body: JobBody, job_id: int | None = None) -> JobDetails:
-    """Register a new job (a fresh id unless the spec brings one) and write its spec."""
-    if job_id is None:
-        secret = trigger_secrets.register_job(session=session)
-    else:
-        secret = trigger_secrets.ensure_registered(session=session, job_id=job_id)
-    job = Job(id=secret.job_id, **body.model_dump())
-    stored = write_job(_folder(), job, create=True)
-    request_reparse(session=session)
-    return JobDetails(stored=stored, secret=secret, is_paused=None)
+    """Register a new job (a fresh id unless the spec brings one) and write its spec; commits."""
+    remove_stale_leftovers(_folder())
+    with _undone_on_error(session):
+        secret = _new_registration(session, job_id)
+        staged = stage_job(_folder(), Job(id=secret.job_id, **body.model_dump()), create=True)
+    with _undone_on_error(session, staged.discard):
+        request_reparse(session=session)
+        session.commit()
+    with _undone_on_error(session, staged.discard, lambda: _retire(session, secret.job_id)):
+        staged.publish()
+    return JobDetails(stored=staged.stored, secret=secret, is_paused=None)
+
+
+def _retire(session: Session, job_id: int) -> None:
+    """Retire the id of a create whose spec could not be put in place; its registration was committed."""
+    trigger_secrets.unregister(session=session, job_id=job_id)
+    session.commit()
 
 
 def update_job(
     *, session: Session, job_id: int, body: JobBody, expected_version: str | None = None
 ) -> JobDetails:
-    """Replace a job's definition; its id, URL and token stay.
+    """Replace a job's definition; its id, URL and token stay. Commits.
 
-    The current file is not read, only replaced: that is also how a broken spec gets repaired.
+    The current file is not read as a spec, only replaced: that is also how a broken spec is repaired.
     """
-    stored = write_job(_folder(), Job(id=job_id, **body.model_dump()), expected_version=expected_version)
-    request_reparse(session=session)
-    return _details(session, stored)
+    remove_stale_leftovers(_folder())
+    with _undone_on_error(session):
+        _lock_for_write(session, job_id)
+        staged = stage_job(_folder(), Job(id=job_id, **body.model_dump()), expected_version=expected_version)
+    with _undone_on_error(session, staged.discard):
+        request_reparse(session=session)
+        session.flush()
+        staged.publish()
+    with _undone_on_error(session, staged.revert):
+        session.commit()
+    return _details(session, staged.stored)
 
 
 def delete_job(*, session: Session, job_id: int) -> None:
-    """Delete a job's spec and revoke its URL and token; its runs stay readable in Airflow."""
-    delete_job_file(_folder(), job_id)
-    trigger_secrets.unregister(session=session, job_id=job_id)
-    request_reparse(session=session)
+    """Delete a job's spec and revoke its URL and token; its runs stay readable in Airflow. Commits.
+
+    Deleting the leftover spec of a job deleted before removes that file.
+    """
+    remove_stale_leftovers(_folder())
+    with _undone_on_error(session):
+        _lock_for_write(session, job_id, deleted=True)
+        hidden = hide_job_file(_folder(), job_id)
+    with _undone_on_error(session, hidden.restore):
+        trigger_secrets.unregister(session=session, job_id=job_id)
+        request_reparse(session=session)
+        session.commit()
+    try:
+        hidden.remove()
+    except OSError:
+        log.warning("Job %s is deleted, but %s could not be removed yet", job_id, hidden.tombstone.name)
 
 
 def rotate_secret(*, session: Session, job_id: int) -> JobDetails:
-    """Issue a new URL id and token; the old ones answer 404 from now on."""
-    stored = get_job(_folder(), job_id)
-    trigger_secrets.rotate(session=session, job_id=job_id)
+    """Issue a new URL id and token; the old ones answer 404 from now on. Commits."""
+    with _undone_on_error(session):
+        _lock_for_write(session, job_id)
+        stored = get_job(_folder(), job_id)
+        trigger_secrets.rotate(session=session, job_id=job_id)
+        session.commit()
     return _details(session, stored)
 
 
@@ -151,10 +304,10 @@ def get_job_details(*, session: Session, job_id: int) -> JobDetails:
     return _details(session, get_job(_folder(), job_id))
 
 
-def list_jobs(*, session: Session) -> tuple[list[JobDetails], list[BrokenSpec]]:
-    """Return every job that loads, and every spec file that does not."""
-    stored_jobs, broken = load_jobs(_folder())
-    return [_details(session, stored) for stored in stored_jobs], broken
+def list_jobs(*, session: Session) -> tuple[list[JobDetails], list[str]]:
+    """Return every valid job, and the messages of spec files that could not be read."""
+    page = find_jobs(session=session)
+    return page.jobs, page.spec_errors
 
 
 JobOrder = Literal[
@@ -226,7 +379,7 @@ def find_jobs(
 
     ``readable`` keeps the DAG ids the caller may see (the API passes the auth manager's filter).
     """
-    stored_jobs, broken = load_jobs(_folder())
+    stored_jobs, broken = _load_live_jobs(session)
     if readable is not None:
         broken_dag_ids = {dag_id_for(spec.job_id) for spec in broken if spec.job_id is not None}
         allowed = set(readable({stored.job.dag_id for stored in stored_jobs} | broken_dag_ids))
@@ -254,16 +407,24 @@ def find_jobs(
         )
     rows = _sorted(rows, order_by, descending)
     page = rows[offset : offset + limit if limit is not None else None]
-    with_secrets = [
-        JobDetails(
-            stored=row.stored,
-            secret=_details(session, row.stored).secret,
-            is_paused=row.is_paused,
-            last_run=row.last_run,
-            next_run_after=row.next_run_after,
+    with_secrets = []
+    for row in page:
+        try:
+            secret = _secret(session, row.stored)
+        except JobNotFoundError:
+            continue  # deleted while this page was read
+        except JobSpecError as error:
+            broken.append(BrokenSpec(path=row.stored.path, job_id=None, error=error))
+            continue
+        with_secrets.append(
+            JobDetails(
+                stored=row.stored,
+                secret=secret,
+                is_paused=row.is_paused,
+                last_run=row.last_run,
+                next_run_after=row.next_run_after,
+            )
         )
-        for row in page
-    ]
     return JobPage(
         jobs=with_secrets,
         total_entries=len(rows),
@@ -271,3 +432,21 @@ def find_jobs(
         spec_errors=[str(spec.error) for spec in broken],
         broken_jobs=[spec for spec in broken if spec.job_id is not None],
     )
+
+
+def _load_live_jobs(session: Session) -> tuple[list[StoredJob], list[BrokenSpec]]:
+    """Read every spec; a leftover of a deleted job becomes a problem of its file, tied to no job."""
+    stored_jobs, broken = load_jobs(_folder())
+    deleted = trigger_secrets.deleted_job_ids(session=session)
+    # A broken spec of a deleted job is no job's any more: a problem of its file alone.
+    broken = [
+        BrokenSpec(path=spec.path, job_id=None, error=spec.error) if spec.job_id in deleted else spec
+        for spec in broken
+    ]
+    live = []
+    for stored in stored_jobs:
+        if stored.job.id not in deleted:
+            live.append(stored)
+        elif isinstance(problem := _deleted_job_error(stored), JobSpecError):
+            broken.append(BrokenSpec(path=stored.path, job_id=None, error=problem))
+    return live, broken

@@ -1,6 +1,9 @@
 """Read the ``[http_trigger]`` configuration section once, in one place.
 
-Every option can be overridden as ``AIRFLOW__HTTP_TRIGGER__<OPTION>``, as any Airflow option.
+Every option can be overridden as ``AIRFLOW__HTTP_TRIGGER__<OPTION>``, as any Airflow option. The
+options and their defaults are declared once, in :data:`http_trigger.provider_info.OPTIONS`, which
+Airflow also reads (``airflow config list`` shows them); the fallbacks here use the same defaults for
+processes that have not loaded the providers' configuration.
 """
 
 from __future__ import annotations
@@ -10,9 +13,14 @@ from urllib.parse import urlsplit
 
 from airflow.configuration import conf
 
-SECTION = "http_trigger"
+from http_trigger.provider_info import OPTIONS, SECTION
+
 JOBS_FOLDER_NAME = "http_trigger_jobs"
 FACTORY_FILE_NAME = "http_trigger_jobs.py"
+
+
+def _default_int(option: str) -> int:
+    return int(OPTIONS[option]["default"])
 
 
 def jobs_folder() -> Path:
@@ -37,19 +45,19 @@ def airflow_base_path() -> str:
 
 def retry_after_seconds() -> int:
     """Return the ``Retry-After`` value sent with a 503 from the trigger endpoint."""
-    return conf.getint(SECTION, "retry_after_seconds", fallback=5)
+    return conf.getint(SECTION, "retry_after_seconds", fallback=_default_int("retry_after_seconds"))
 
 
 def action_timeout_minutes() -> int:
     """Return the default execution timeout of an action task (provider waiters may wait forever)."""
-    return conf.getint(SECTION, "action_timeout_minutes", fallback=60)
+    return conf.getint(SECTION, "action_timeout_minutes", fallback=_default_int("action_timeout_minutes"))
 
 
 def dags_bundle_name() -> str:
     """Return the DAG bundle that holds the factory file (the default bundle of a plain Airflow install)."""
-    return conf.get(SECTION, "dags_bundle_name", fallback="dags-folder")
+    return conf.get(SECTION, "dags_bundle_name", fallback=OPTIONS["dags_bundle_name"]["default"])
 
 
 def max_body_bytes() -> int:
     """Return the largest trigger request body accepted (default 64 KiB)."""
-    return conf.getint(SECTION, "max_body_bytes", fallback=64 * 1024)
+    return conf.getint(SECTION, "max_body_bytes", fallback=_default_int("max_body_bytes"))

@@ -1,9 +1,13 @@
 """Issue, look up, rotate and retire the per-job trigger secrets: a random URL id and an access token.
 
 Every function takes a SQLAlchemy ``session`` and leaves committing to the caller, so a secret and
-the job file that needs it can succeed or fail together. The token is kept twice: encrypted with
-Airflow's Fernet key so the job page can show it again, and as a SHA-256 digest so checking a
-trigger call needs no decryption and compares in constant time. Nothing here logs a token or URL id.
+the job file that needs it can succeed or fail together (:mod:`http_trigger.jobs_service` orders
+the two). The token is kept twice: encrypted with Airflow's Fernet key so the job page can show it
+again, and as a SHA-256 digest so checking a trigger call needs no decryption and compares in
+constant time. Nothing here logs a token or URL id.
+
+A registration row is also the lock of its job: writers take it with ``SELECT ... FOR UPDATE``
+(:func:`registration`), so two API servers never interleave their changes of one job.
 """
 
 from __future__ import annotations
@@ -12,21 +16,25 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from airflow.models.crypto import get_fernet
 from airflow.sdk.timezone import utcnow
 
 from http_trigger.db.models import JobRegistration
-from http_trigger.errors import HttpTriggerError, JobConflictError, JobNotFoundError
+from http_trigger.errors import HttpTriggerError, JobConflictError, JobDeletedError, JobNotFoundError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 SECRET_BYTES = 24  # 192 random bits each for the URL id and the token; 32 URL-safe characters.
+# The dialects whose INSERT can skip an existing row atomically (ON CONFLICT DO NOTHING).
+_INSERT_BY_DIALECT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 # Compared against when the URL id is unknown, so a miss costs what a wrong token costs.
 _DUMMY_DIGEST = hashlib.sha256(b"http-trigger: no such url id").hexdigest()
@@ -41,27 +49,72 @@ class IssuedSecret:
     token: str = field(repr=False)
 
 
-def register_job(*, session: Session) -> IssuedSecret:
-    """Allocate a new job id with fresh secrets; ids are never reused, even after a delete."""
-    row = JobRegistration()
-    _issue(row)
-    session.add(row)
-    session.flush()
-    return _secret_of(row)
+class Registration(Enum):
+    """Where a job id stands in the registration table."""
+
+    NONE = "none"  # never registered: a new id, or a spec written by hand not looked at yet
+    LIVE = "live"
+    DELETED = "deleted"  # retired for good: its secrets are gone and the id is never reused
 
 
-def ensure_registered(*, session: Session, job_id: int) -> IssuedSecret:
-    """Return the secrets of ``job_id``, creating them first for a job file written by hand."""
-    row = session.get(JobRegistration, job_id)
-    if row is None:
-        row = JobRegistration(id=job_id)
+def register_job(*, session: Session, job_id: int | None = None) -> IssuedSecret:
+    """Register a job with fresh secrets: under a new id, or under ``job_id`` if it was never registered.
+
+    Ids are never reused, even after a delete.
+    """
+    if job_id is None:
+        row = JobRegistration()
         _issue(row)
         session.add(row)
         session.flush()
+        return _secret_of(row)
+    if not claim_job_id(session=session, job_id=job_id):
+        if registration(session=session, job_id=job_id) is Registration.DELETED:
+            raise JobDeletedError(job_id)
+        raise JobConflictError(f"Job {job_id} already exists")
+    return _secret_of(_live_row(session, job_id))
+
+
+def claim_job_id(*, session: Session, job_id: int) -> bool:
+    """Register ``job_id`` with fresh secrets unless it has a registration; return whether this call did.
+
+    It is one ``INSERT ... ON CONFLICT DO NOTHING``, so concurrent callers never both insert nor
+    fail: on PostgreSQL a second INSERT of the same id waits for the first transaction to end,
+    then inserts nothing.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = _INSERT_BY_DIALECT.get(dialect)
+    if insert is None:
+        raise HttpTriggerError(f"Registering a job id needs a PostgreSQL or SQLite metadata database, not {dialect}")
+    statement = (
+        insert(JobRegistration.__table__)
+        .values(id=job_id, **_fresh_secret_columns())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    inserted = session.execute(statement).rowcount == 1
+    if inserted:
         _keep_id_sequence_ahead(session)
-    elif row.deleted_at is not None:
-        raise JobConflictError(f"Job {job_id} was deleted and its id cannot be used again")
-    return _secret_of(row)
+    return inserted
+
+
+def registration(*, session: Session, job_id: int, lock: bool = False) -> Registration:
+    """Return where ``job_id`` stands; with ``lock``, hold its row until the transaction ends.
+
+    The lock is PostgreSQL's ``FOR UPDATE``: a second writer of the same job waits here, then reads
+    the row as the first one committed it. SQLite has no row locks; it lets one writer at a time.
+    """
+    query = select(JobRegistration).where(JobRegistration.id == job_id)
+    if lock:
+        query = query.with_for_update()
+    row = session.scalar(query.execution_options(populate_existing=True))
+    if row is None:
+        return Registration.NONE
+    return Registration.DELETED if row.deleted_at is not None else Registration.LIVE
+
+
+def deleted_job_ids(*, session: Session) -> set[int]:
+    """Return the ids of every deleted job: a spec file under one of them is a leftover."""
+    return set(session.scalars(select(JobRegistration.id).where(JobRegistration.deleted_at.is_not(None))))
 
 
 def get_secret(*, session: Session, job_id: int) -> IssuedSecret | None:
@@ -114,14 +167,22 @@ def unregister(*, session: Session, job_id: int) -> None:
 
 
 def _issue(row: JobRegistration) -> None:
-    """Give ``row`` a fresh URL id and token; the plain token lives only in the encrypted column."""
+    """Give ``row`` a fresh URL id and token."""
+    for column, value in _fresh_secret_columns().items():
+        setattr(row, column, value)
+
+
+def _fresh_secret_columns() -> dict[str, str]:
+    """Return a new URL id and token as stored; the plain token lives only in the encrypted column."""
     fernet = get_fernet()
     if not fernet.is_encrypted:
         raise HttpTriggerError("[core] fernet_key is empty: set it so trigger tokens are stored encrypted")
     token = secrets.token_urlsafe(SECRET_BYTES)
-    row.url_id = secrets.token_urlsafe(SECRET_BYTES)
-    row.token_encrypted = fernet.encrypt(token.encode()).decode()
-    row.token_sha256 = _digest(token)
+    return {
+        "url_id": secrets.token_urlsafe(SECRET_BYTES),
+        "token_encrypted": fernet.encrypt(token.encode()).decode(),
+        "token_sha256": _digest(token),
+    }
 
 
 def _secret_of(row: JobRegistration) -> IssuedSecret:

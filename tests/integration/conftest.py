@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from http_trigger import demo
-from http_trigger.embedded_stack import ADMIN_USERNAME, EmbeddedStack, StackConfig, free_port
+from devstack import demo
+from devstack.stack import ADMIN_USERNAME, EmbeddedStack, StackConfig, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")

@@ -13,9 +13,9 @@ import boto3
 import httpx
 import pytest
 
-from http_trigger import demo
+from devstack import demo
 from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG
-from http_trigger.embedded_stack import EmbeddedStack
+from devstack.stack import EmbeddedStack
 
 from .test_trigger_flow import create_job, trigger, wait_for_run_end
 

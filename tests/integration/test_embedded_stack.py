@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from http_trigger.embedded_stack import EmbeddedStack, StackConfig, airflow_env, free_port
+from devstack.stack import EmbeddedStack, StackConfig, airflow_env, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -136,7 +136,7 @@ def test_env_persists_secrets_and_uses_our_settings(tmp_path: Path, monkeypatch:
     assert first["AIRFLOW_HOME"] == str(home)
     assert first["AIRFLOW__API__BASE_URL"] == "http://127.0.0.1:18080"
     assert first["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18080/execution/"
-    assert first["AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS"] == "http_trigger.db.manager.HttpTriggerDBManager"
+    assert "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS" not in first  # the provider info declares the DB manager
     assert first["AIRFLOW__HTTP_TRIGGER__JOBS_FOLDER"] == str(home / "jobs")
     passwords_file = Path(first["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
     assert list(json.loads(passwords_file.read_text())) == ["admin"]
@@ -164,7 +164,7 @@ def test_stack_starts_answers_and_stops_without_leftovers(tmp_path: Path) -> Non
         stopping = time.monotonic()
     print(f"EmbeddedStack.stop() took {time.monotonic() - stopping:.1f} s")
 
-    assert set(pgids) == {"db-migrate", "moto", "api-server", "scheduler", "dag-processor", "triggerer"}
+    assert set(pgids) == {"postgres", "db-migrate", "moto", "api-server", "scheduler", "dag-processor", "triggerer"}
     assert _leftovers(pgids) == {}
 
 

@@ -23,8 +23,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwright
 
-from http_trigger import demo
-from http_trigger.embedded_stack import EmbeddedStack
+from devstack import demo
+from devstack.stack import EmbeddedStack
 
 from .conftest import VIEWER_USERNAME, WebhookReceiver, stack_password, wait_for
 
@@ -291,6 +291,7 @@ def test_validation_errors_appear_next_to_their_fields(browser: Browser, stack: 
     log_in(page, stack.admin_username, stack.admin_password)
     frame = open_http_trigger(page)
     frame.get_by_role("link", name="New job").click()
+    expect(frame.get_by_role("heading", name="Group", exact=True)).to_be_visible()  # the list has a "Group" too
 
     frame.get_by_role("combobox", name="Group").fill("")
     frame.get_by_role("button", name="Next").click()

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from http_trigger import demo
-from http_trigger.embedded_stack import EmbeddedStack, airflow_bin, free_port
+from devstack import demo
+from devstack.stack import EmbeddedStack, airflow_bin, free_port
 
 from .conftest import WebhookReceiver, wait_for
 from .test_trigger_flow import create_job, trigger, wait_for_run_end

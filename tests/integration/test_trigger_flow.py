@@ -15,8 +15,8 @@ import boto3
 import httpx
 import pytest
 
-from http_trigger import demo
-from http_trigger.embedded_stack import EmbeddedStack, airflow_bin
+from devstack import demo
+from devstack.stack import EmbeddedStack, airflow_bin
 
 from .conftest import WebhookReceiver, wait_for
 

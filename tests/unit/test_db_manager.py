@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -32,15 +31,14 @@ VERSION_TABLE = "alembic_version_http_trigger"
 HEAD = ScriptDirectory(HttpTriggerDBManager.migration_dir).get_current_head()
 
 
-def _airflow_env(home: Path) -> dict[str, str]:
-    """Return an environment for an Airflow process on its own SQLite DB, with our manager registered."""
+def _airflow_env(home: Path, db_url: str) -> dict[str, str]:
+    """Return an environment for an Airflow process on its own database; our provider info brings the manager."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
     env.update(
         AIRFLOW_HOME=str(home),
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=db_url,
         AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS=MANAGER_PATH,
         PYTHONPATH=os.pathsep.join(filter(None, [str(PLUGINS_DIR), os.environ.get("PYTHONPATH")])),
     )
     return env
@@ -56,20 +54,36 @@ def _airflow(env: dict[str, str], *args: str, check: bool = True) -> subprocess.
     return result
 
 
-def _our_schema(db_file: Path) -> dict[str, str]:
-    """Return the CREATE statements SQLite keeps for our tables and their indexes."""
-    with sqlite3.connect(db_file) as conn:
-        rows = conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE tbl_name IN (?, ?) AND sql IS NOT NULL",
-            sorted(OUR_TABLES),
-        ).fetchall()
-    return dict(rows)
+def _query(db_url: str, statement: str) -> list[tuple[object, ...]]:
+    """Run one statement in its own connection and return its rows (none for a statement without)."""
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(statement))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
 
 
-def _version(db_file: Path) -> list[str]:
+def _our_schema(db_url: str) -> dict[str, object]:
+    """Return what PostgreSQL holds for our tables: columns with types and nullability, and indexes."""
+    engine = create_engine(db_url)
+    try:
+        inspector = inspect(engine)
+        schema: dict[str, object] = {}
+        for table in sorted(OUR_TABLES & set(inspector.get_table_names())):
+            columns = inspector.get_columns(table)
+            schema[table] = [(column["name"], str(column["type"]), column["nullable"]) for column in columns]
+            for index in inspector.get_indexes(table):
+                schema[str(index["name"])] = (table, tuple(index["column_names"]), bool(index["unique"]))
+        return schema
+    finally:
+        engine.dispose()
+
+
+def _version(db_url: str) -> list[str]:
     """Return the revisions stamped in our version table."""
-    with sqlite3.connect(db_file) as conn:
-        return [row[0] for row in conn.execute(f"SELECT version_num FROM {VERSION_TABLE}")]
+    return [str(row[0]) for row in _query(db_url, f"SELECT version_num FROM {VERSION_TABLE}")]
 
 
 def _only_our_tables(_object: object, name: str | None, type_: str, *_args: object) -> bool:
@@ -78,49 +92,60 @@ def _only_our_tables(_object: object, name: str | None, type_: str, *_args: obje
 
 
 @pytest.fixture(scope="module")
-def migrated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run ``airflow db migrate`` once on a fresh database and return the Airflow home."""
-    home = tmp_path_factory.mktemp("airflow-home")
-    _airflow(_airflow_env(home), "db", "migrate")
-    return home
+def migrated(tmp_path_factory: pytest.TempPathFactory, test_databases) -> tuple[dict[str, str], str]:
+    """Run ``airflow db migrate`` once on a fresh database; return the environment and the database URL."""
+    db_url = test_databases.create("migrated")
+    env = _airflow_env(tmp_path_factory.mktemp("airflow-home"), db_url)
+    _airflow(env, "db", "migrate")
+    return env, db_url
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, test_databases) -> tuple[dict[str, str], str]:
+    """Return the environment and URL of an empty database of the test's own."""
+    db_url = test_databases.create("fresh")
+    return _airflow_env(tmp_path, db_url), db_url
 
 
 class TestAirflowDbCommands:
-    def test_db_migrate_creates_our_tables_and_stamps_our_head(self, migrated_home: Path) -> None:
-        db_file = migrated_home / "airflow.db"
+    def test_db_migrate_creates_our_tables_and_stamps_our_head(self, migrated) -> None:
+        _, db_url = migrated
 
-        assert set(_our_schema(db_file)) == OUR_TABLES | {
+        assert set(_our_schema(db_url)) == OUR_TABLES | {
             "idx_http_trigger_job_url_id",
             "idx_http_trigger_call_called_at",
             "idx_http_trigger_call_job_id",
         }
-        assert _version(db_file) == [HEAD]
+        assert _version(db_url) == [HEAD]
 
-    def test_db_migrate_leaves_airflows_version_table_alone(self, migrated_home: Path) -> None:
-        with sqlite3.connect(migrated_home / "airflow.db") as conn:
-            airflow_versions = [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
+    def test_db_migrate_leaves_airflows_version_table_alone(self, migrated) -> None:
+        _, db_url = migrated
+        airflow_versions = [row[0] for row in _query(db_url, "SELECT version_num FROM alembic_version")]
 
+        assert airflow_versions
         assert HEAD not in airflow_versions
 
-    def test_check_migrations_passes_at_head(self, migrated_home: Path) -> None:
-        _airflow(_airflow_env(migrated_home), "db", "check-migrations", "--migration-wait-timeout", "1")
+    def test_check_migrations_passes_at_head(self, migrated) -> None:
+        env, _ = migrated
+        _airflow(env, "db", "check-migrations", "--migration-wait-timeout", "1")
 
-    def test_migration_files_build_the_schema_the_models_build(self, tmp_path: Path) -> None:
-        env = _airflow_env(tmp_path)
-        db_file = tmp_path / "airflow.db"
+    def test_migration_files_build_the_schema_the_models_build(self, fresh) -> None:
+        env, db_url = fresh
         _airflow(env, "db", "migrate")
-        from_models = _our_schema(db_file)
+        from_models = _our_schema(db_url)
 
+        # Airflow's db-manager commands look the class up in [database] external_db_managers only.
+        env["AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS"] = MANAGER_PATH
         _airflow(env, "db-manager", "downgrade", "--yes", "--to-revision", "base", MANAGER_PATH)
-        assert _our_schema(db_file) == {}
-        assert _version(db_file) == []
+        assert _our_schema(db_url) == {}
+        assert _version(db_url) == []
         behind = _airflow(env, "db", "check-migrations", "--migration-wait-timeout", "1", check=False)
         assert behind.returncode != 0
 
         _airflow(env, "db-manager", "migrate", "--use-migration-files", MANAGER_PATH)
-        assert _our_schema(db_file) == from_models
-        assert _version(db_file) == [HEAD]
-        engine = create_engine(f"sqlite:///{db_file}")
+        assert _our_schema(db_url) == from_models
+        assert _version(db_url) == [HEAD]
+        engine = create_engine(db_url)
         with engine.connect() as conn:
             context = MigrationContext.configure(
                 conn, opts={"compare_type": True, "include_object": _only_our_tables}
@@ -130,22 +155,19 @@ class TestAirflowDbCommands:
         assert differences == []
         _airflow(env, "db", "check-migrations", "--migration-wait-timeout", "1")
 
-    def test_db_reset_empties_and_recreates_our_tables(self, tmp_path: Path) -> None:
-        env = _airflow_env(tmp_path)
-        db_file = tmp_path / "airflow.db"
+    def test_db_reset_empties_and_recreates_our_tables(self, fresh) -> None:
+        env, db_url = fresh
         _airflow(env, "db", "migrate")
-        with sqlite3.connect(db_file) as conn:
-            conn.execute("INSERT INTO http_trigger_job (created_at) VALUES ('2026-01-01 00:00:00')")
+        _query(db_url, "INSERT INTO http_trigger_job (created_at) VALUES ('2026-01-01 00:00:00+00')")
 
         _airflow(env, "db", "reset", "--yes")
 
-        with sqlite3.connect(db_file) as conn:
-            assert conn.execute("SELECT COUNT(*) FROM http_trigger_job").fetchone() == (0,)
-        assert _version(db_file) == [HEAD]
+        assert _query(db_url, "SELECT COUNT(*) FROM http_trigger_job") == [(0,)]
+        assert _version(db_url) == [HEAD]
 
 
 class TestPostgresqlSql:
-    """No PostgreSQL server here: compare the SQL our migrations print for it with the models' DDL."""
+    """Offline mode: the SQL our migrations print for PostgreSQL is what the models define."""
 
     @pytest.fixture
     def manager(self, monkeypatch: pytest.MonkeyPatch) -> HttpTriggerDBManager:

@@ -44,9 +44,9 @@ class TestFindJobs:
         for number in range(1, 1001):
             make_job(f"job {number:04d}", group=f"team-{number % 3}")
         decrypted = []
-        real = jobs_service._details
+        real = jobs_service._secret
         monkeypatch.setattr(
-            jobs_service, "_details", lambda session, stored: decrypted.append(1) or real(session, stored)
+            jobs_service, "_secret", lambda session, stored: decrypted.append(1) or real(session, stored)
         )
 
         with create_session() as session:

@@ -6,7 +6,6 @@ DAGs are parsed by Airflow's DagBag and written by its own sync, as the DAG proc
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,15 +152,10 @@ def test_503_with_retry_after_before_airflow_has_loaded_the_job(client):
     assert "not loaded by Airflow yet" in response.json()["message"]
 
 
-def test_503_with_retry_after_while_the_database_is_locked(client, airflow_db, monkeypatch):
+def test_503_with_retry_after_while_the_database_refuses_connections(client, airflow_db, test_databases):
     details = create()
-    locker = sqlite3.connect(airflow_db, timeout=0)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
+    with test_databases.refusing_connections(airflow_db):
         response = post(client, details)
-    finally:
-        locker.rollback()
-        locker.close()
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert response.json() == {"message": "The metadata database is busy; the job was not started, try again shortly"}

@@ -1,4 +1,4 @@
-"""Tests of the trigger-secret store and the trigger-call log against a real SQLite database."""
+"""Tests of the trigger-secret store and the trigger-call log against a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -16,14 +16,16 @@ from airflow.models.crypto import get_fernet
 
 from http_trigger import trigger_secrets
 from http_trigger.db.models import JobRegistration, TriggerCall, metadata
-from http_trigger.errors import HttpTriggerError, JobConflictError, JobNotFoundError
+from http_trigger.errors import HttpTriggerError, JobConflictError, JobDeletedError, JobNotFoundError
 from http_trigger.trigger_calls import TriggerOutcome, recent_calls, record_call
 from http_trigger.trigger_secrets import (
-    IssuedSecret,
-    ensure_registered,
+    Registration,
+    claim_job_id,
+    deleted_job_ids,
     find_job_id,
     get_secret,
     register_job,
+    registration,
     rotate,
     unregister,
 )
@@ -40,13 +42,15 @@ def fernet_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def session(tmp_path, fernet_key: str) -> Iterator[Session]:
-    """Open a session on a fresh SQLite file holding only the plugin's tables."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+def session(test_databases, fernet_key: str) -> Iterator[Session]:
+    """Open a session on a fresh database of the test's own holding only the plugin's tables."""
+    url = test_databases.create("store")
+    engine = create_engine(url)
     metadata.create_all(engine)
     with Session(engine) as db_session:
         yield db_session
     engine.dispose()
+    test_databases.drop(url)
 
 
 class TestRegisterJob:
@@ -237,7 +241,7 @@ class TestUnregister:
         assert register_job(session=session).job_id == issued.job_id + 1
 
     def test_id_is_not_reused_even_after_the_row_is_deleted_by_hand(self, session: Session) -> None:
-        # SQLite's AUTOINCREMENT remembers the highest id ever used; without it the id would come back.
+        # PostgreSQL's sequence remembers the highest id ever used; MAX(id) + 1 would bring the id back.
         issued = register_job(session=session)
         session.commit()
         session.execute(delete(JobRegistration))
@@ -259,32 +263,53 @@ class TestUnregister:
             unregister(session=session, job_id=999)
 
 
-class TestEnsureRegistered:
+class TestRegisterGivenId:
     def test_creates_the_given_id(self, session: Session) -> None:
-        issued = ensure_registered(session=session, job_id=42)
+        issued = register_job(session=session, job_id=42)
 
         assert issued.job_id == 42
         assert find_job_id(session=session, url_id=issued.url_id, token=issued.token) == 42
 
-    def test_returns_the_existing_secret(self, session: Session) -> None:
-        first = ensure_registered(session=session, job_id=42)
+    def test_a_registered_id_is_refused(self, session: Session) -> None:
+        register_job(session=session, job_id=42)
         session.commit()
-        session.expire_all()
 
-        assert ensure_registered(session=session, job_id=42) == first
+        with pytest.raises(JobConflictError, match=r"^Job 42 already exists$"):
+            register_job(session=session, job_id=42)
 
     def test_deleted_id_raises(self, session: Session) -> None:
-        ensure_registered(session=session, job_id=42)
+        register_job(session=session, job_id=42)
         unregister(session=session, job_id=42)
 
-        with pytest.raises(JobConflictError, match=r"^Job 42 was deleted and its id cannot be used again$"):
-            ensure_registered(session=session, job_id=42)
+        with pytest.raises(JobDeletedError, match=r"^Job 42 was deleted and its id cannot be used again$"):
+            register_job(session=session, job_id=42)
 
     def test_new_ids_continue_after_an_explicit_one(self, session: Session) -> None:
-        ensure_registered(session=session, job_id=42)
+        register_job(session=session, job_id=42)
         session.commit()
 
         assert register_job(session=session).job_id == 43
+
+
+class TestClaimAndState:
+    def test_claims_an_id_once(self, session: Session) -> None:
+        assert registration(session=session, job_id=7) is Registration.NONE
+        assert claim_job_id(session=session, job_id=7) is True
+        first = get_secret(session=session, job_id=7)
+
+        assert claim_job_id(session=session, job_id=7) is False
+        assert get_secret(session=session, job_id=7) == first
+        assert registration(session=session, job_id=7, lock=True) is Registration.LIVE
+
+    def test_a_deleted_id_is_not_claimed_again_and_is_listed_as_deleted(self, session: Session) -> None:
+        live = register_job(session=session)
+        deleted = register_job(session=session)
+        unregister(session=session, job_id=deleted.job_id)
+
+        assert claim_job_id(session=session, job_id=deleted.job_id) is False
+        assert registration(session=session, job_id=deleted.job_id) is Registration.DELETED
+        assert deleted_job_ids(session=session) == {deleted.job_id}
+        assert get_secret(session=session, job_id=live.job_id) == live
 
 
 class TestTriggerCalls:

@@ -9,10 +9,11 @@ from fastapi import FastAPI
 
 from http_trigger import __version__
 from http_trigger.api.actions import actions_router
+from http_trigger.api.errors import install_error_handlers
 from http_trigger.api.health import health_router
 from http_trigger.api.jobs import jobs_router
 from http_trigger.api.runs import runs_router
-from http_trigger.api.trigger import trigger_router
+from http_trigger.api.trigger import record_kept_calls, trigger_router
 from http_trigger.ui.pages import ui_router
 
 URL_PREFIX = "/http-trigger"
@@ -29,6 +30,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.dag_bag = create_dag_bag()
     app.state.auth_manager = create_auth_manager()
     yield
+    record_kept_calls()
 
 
 def create_app() -> FastAPI:
@@ -45,4 +47,5 @@ def create_app() -> FastAPI:
     app.include_router(actions_router)
     app.include_router(runs_router)
     app.include_router(ui_router)
+    install_error_handlers(app)
     return app

@@ -91,7 +91,7 @@ class JobResponse(JobBody):
 class SpecProblemResponse(BaseModel):
     """One thing wrong in a spec file."""
 
-    field: str = Field(description="The field path, e.g. action.parameters.tag_value; (file): the whole file.")
+    field: str = Field(description="The field path, e.g. action.parameters.tag_value; (file): the file.")
     reason: str
 
 

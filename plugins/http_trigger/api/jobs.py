@@ -37,6 +37,11 @@ _ERROR_RESPONSES = {
     401: {"description": "Not authenticated"},
     403: {"description": "Not allowed"},
     404: {"description": "No such job"},
+    503: {"description": "The metadata database is busy or unavailable; retry after Retry-After seconds"},
+}
+_WRITE_RESPONSES = {
+    **_ERROR_RESPONSES,
+    507: {"description": "The jobs folder refused the write (full or read-only); nothing was changed"},
 }
 
 
@@ -147,7 +152,7 @@ def validate_job(user: GetUserDep, body: Annotated[Any, Body()] = None) -> JobVa
     return JobValidationResponse()
 
 
-@jobs_router.post("", status_code=status.HTTP_201_CREATED, responses=_ERROR_RESPONSES)
+@jobs_router.post("", status_code=status.HTTP_201_CREATED, responses=_WRITE_RESPONSES)
 def create_job(body: JobBody, user: GetUserDep, session: SessionDep) -> JobResponse:
     """Create a job; it is triggerable as soon as Airflow has loaded it, in a few seconds."""
     _require(user, "POST")
@@ -171,7 +176,7 @@ def get_job(job_id: int, user: GetUserDep, session: SessionDep) -> JobResponse |
     return _response(details, with_secret=_allowed(user, "PUT", details.job.dag_id))
 
 
-@jobs_router.put("/{job_id}", responses={**_ERROR_RESPONSES, 409: {"description": "Changed meanwhile"}})
+@jobs_router.put("/{job_id}", responses={**_WRITE_RESPONSES, 409: {"description": "Changed meanwhile"}})
 def update_job(
     job_id: int,
     body: JobBody,
@@ -190,7 +195,7 @@ def update_job(
     return _response(details, with_secret=True)
 
 
-@jobs_router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_ERROR_RESPONSES)
+@jobs_router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_WRITE_RESPONSES)
 def delete_job(job_id: int, user: GetUserDep, session: SessionDep) -> None:
     """Delete a job; its URL and token stop working at once, its runs stay in Airflow."""
     _require(user, "DELETE", dag_id_for(job_id))
@@ -211,7 +216,10 @@ def rotate_job_secret(job_id: int, user: GetUserDep, session: SessionDep) -> Job
     return _response(details, with_secret=True)
 
 
-@jobs_router.patch("/{job_id}/enabled", responses={**_ERROR_RESPONSES, 503: {"description": "Not loaded"}})
+@jobs_router.patch(
+    "/{job_id}/enabled",
+    responses={**_ERROR_RESPONSES, 503: {"description": "Not loaded by Airflow yet, or the database is busy"}},
+)
 def set_job_enabled(job_id: int, body: JobEnabledBody, user: GetUserDep, session: SessionDep) -> JobResponse:
     """Enable or disable a job (unpause or pause its DAG)."""
     _require(user, "PUT", dag_id_for(job_id))

@@ -4,8 +4,11 @@ The contract (kept exact, callers script against it): 200 ``{"result": "ok", "tr
 only after the run is committed; the same 404 for an unknown URL, a missing header and a wrong
 token; 409 for a disabled job, and for one whose spec file does not load (waiting will not help,
 unlike the 503); 4xx with a JSON ``message`` for a caller's mistake; 503 with ``Retry-After`` when
-the job can start soon; 500 otherwise — and a 5xx never leaves a run behind.
-Every attempt is recorded, without the token or the URL id.
+the job can start soon (database trouble included); 500 otherwise — and a 5xx never leaves a run
+behind. Every attempt is recorded, without the token or the URL id: a started run in the run's own
+transaction, a refusal in a transaction of its own afterwards, and a refusal for database trouble
+later, from :data:`http_trigger.trigger_calls.backlog` (asking the database again at once would
+only make the caller wait twice).
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from typing import Any
 from airflow.utils.session import create_session
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from http_trigger import settings, trigger_calls, trigger_secrets
 from http_trigger.api.datamodels import TriggerResponse
-from http_trigger.api.errors import json_error, status_for
+from http_trigger.api.errors import database_unavailable, describe_database_error, json_error, status_for
 from http_trigger.errors import (
     HttpTriggerError,
     InvalidParametersError,
@@ -34,12 +37,13 @@ from http_trigger.errors import (
 from http_trigger.job_files import get_job
 from http_trigger.job_model import Job
 from http_trigger.job_runs import execution_conf, queue_job_run
-from http_trigger.trigger_calls import TriggerOutcome
+from http_trigger.trigger_calls import Call, TriggerOutcome
 
 log = logging.getLogger(__name__)
 trigger_router = APIRouter(tags=["Trigger"])
 
 NOT_FOUND_MESSAGE = "No job matches this URL and access token"
+BUSY_MESSAGE = "The metadata database is busy; the job was not started, try again shortly"
 _TOKEN_SCHEMES = frozenset({"caauth", "bearer"})
 _OUTCOME_BY_ERROR: dict[type[HttpTriggerError], TriggerOutcome] = {
     JobPausedError: TriggerOutcome.PAUSED,
@@ -88,27 +92,41 @@ class UnknownTriggerError(HttpTriggerError):
     """No live job has this URL id and token; deliberately the same answer for every cause."""
 
 
-def _record(
-    job_id: int | None, source: str | None, status_code: int, outcome: TriggerOutcome, message: str
-) -> None:
-    """Record a refused call in its own transaction; a busy database must not turn it into a 500."""
+def record_kept_calls() -> None:
+    """Write the calls kept while the database was unavailable, if it answers now."""
+    _record([])
+
+
+def _record(calls: list[Call]) -> None:
+    """Write ``calls``, and those kept earlier, in a transaction of their own; keep them if that fails."""
+    calls = trigger_calls.backlog.take() + calls
+    if not calls:
+        return
     try:
         with create_session(scoped=False) as session:
-            trigger_calls.record_call(
-                session=session,
-                job_id=job_id,
-                source_address=source,
-                status_code=status_code,
-                outcome=outcome,
-                message=message,
-            )
-    except Exception:
-        log.warning("Could not record a %s trigger call for job %s", status_code, job_id, exc_info=True)
+            trigger_calls.record_calls(session=session, calls=calls)
+    except Exception as error:
+        log.warning("Could not record %d trigger calls: %s", len(calls), describe_database_error(error))
+        if database_unavailable(error):
+            _keep(calls)
 
 
-def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSONResponse:
+def _keep(calls: list[Call]) -> None:
+    waiting = trigger_calls.backlog.keep(calls)
+    log.warning("%d trigger calls wait to be recorded until the metadata database answers again", waiting)
+
+
+def _attempt(request: Request, url_id: str, token: str | None, body: bytes) -> tuple[JSONResponse, Call | None]:
+    """Start the run; return the answer, and the call still to record unless it started a run."""
     source = request.client.host if request.client else None
     job_id: int | None = None
+
+    def refused(
+        status_code: int, outcome: TriggerOutcome, message: str, *, answer: str | None = None
+    ) -> tuple[JSONResponse, Call]:
+        call = Call(job_id=job_id, source_address=source, status_code=status_code, outcome=outcome, message=message)
+        return json_error(status_code, answer or message), call
+
     try:
         with create_session(scoped=False) as session:
             job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
@@ -130,29 +148,37 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
             session.commit()
             log.info("Job %s started by HTTP trigger from %s: run %s", job_id, source, dag_run.run_id)
             answer = TriggerResponse(trigger_job_id=job_id, dag_id=job.dag_id, dag_run_id=dag_run.run_id)
-            return JSONResponse(answer.model_dump())
+            return JSONResponse(answer.model_dump()), None
     except (UnknownTriggerError, JobNotFoundError):
-        _record(job_id, source, status.HTTP_404_NOT_FOUND, TriggerOutcome.NOT_FOUND, "unknown URL or token")
-        return json_error(status.HTTP_404_NOT_FOUND, NOT_FOUND_MESSAGE)
+        return refused(
+            status.HTTP_404_NOT_FOUND, TriggerOutcome.NOT_FOUND, "unknown URL or token", answer=NOT_FOUND_MESSAGE
+        )
     except CallerError as error:
-        _record(job_id, source, error.status_code, TriggerOutcome.BAD_REQUEST, str(error))
-        return json_error(error.status_code, str(error))
+        return refused(error.status_code, TriggerOutcome.BAD_REQUEST, str(error))
     except HttpTriggerError as error:
-        code = status_for(error)
         outcome = _OUTCOME_BY_ERROR.get(type(error), TriggerOutcome.NOT_READY)
-        _record(job_id, source, code, outcome, str(error))
-        return json_error(code, str(error))
-    except OperationalError:
-        # SQLite answers "database is locked" under concurrent writers; PostgreSQL may be restarting.
-        log.warning("Metadata database busy while starting job %s", job_id, exc_info=True)
-        message = "The metadata database is busy; the job was not started, try again shortly"
-        _record(job_id, source, status.HTTP_503_SERVICE_UNAVAILABLE, TriggerOutcome.BUSY, message)
-        return json_error(status.HTTP_503_SERVICE_UNAVAILABLE, message)
-    except Exception:
-        log.exception("Unexpected error while starting job %s", job_id)
-        message = "Unexpected error; the job was not started"
-        _record(job_id, source, status.HTTP_500_INTERNAL_SERVER_ERROR, TriggerOutcome.ERROR, message)
-        return json_error(status.HTTP_500_INTERNAL_SERVER_ERROR, message)
+        return refused(status_for(error), outcome, str(error))
+    except Exception as error:
+        if database_unavailable(error):
+            log.warning("Job %s not started: %s", job_id, describe_database_error(error))
+            return refused(status.HTTP_503_SERVICE_UNAVAILABLE, TriggerOutcome.BUSY, BUSY_MESSAGE)
+        if isinstance(error, SQLAlchemyError):
+            # Its text holds the statement's parameters, the URL id among them: name it only.
+            log.error("Unexpected database error while starting job %s: %s", job_id, describe_database_error(error))
+        else:
+            log.exception("Unexpected error while starting job %s", job_id)
+        return refused(
+            status.HTTP_500_INTERNAL_SERVER_ERROR, TriggerOutcome.ERROR, "Unexpected error; the job was not started"
+        )
+
+
+def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSONResponse:
+    answer, call = _attempt(request, url_id, token, body)
+    if call is not None and call.outcome is TriggerOutcome.BUSY:
+        _keep([call])
+    else:
+        _record([call] if call is not None else [])
+    return answer
 
 
 @trigger_router.post(

@@ -1,10 +1,12 @@
 """Migrate the plugin's tables with ``airflow db migrate``, the way Airflow migrates provider tables.
 
-Register it with ``[database] external_db_managers = http_trigger.db.manager.HttpTriggerDBManager``.
+The package's provider info declares it (``db-managers``), so Airflow runs it with its own migrations.
 Airflow then creates our tables on a fresh database (from the models, stamped at head), upgrades
 them through our own Alembic folder and version table afterwards, checks them in
 ``airflow db check-migrations`` and drops them in ``airflow db reset``. ``airflow db-manager
-migrate|downgrade|reset http_trigger.db.manager.HttpTriggerDBManager`` acts on them alone.
+migrate|downgrade|reset http_trigger.db.manager.HttpTriggerDBManager`` acts on them alone; Airflow
+3.3's ``db-manager`` commands find a manager only in ``[database] external_db_managers``, so list
+it there for those.
 """
 
 from __future__ import annotations

@@ -128,6 +128,8 @@ async function load() {
 }
 
 let debounce = null;
+// What a quick user typed before this script ran wins over the saved search.
+state.search = search.value.trim() || state.search;
 search.value = state.search;
 search.addEventListener("input", () => {
   clearTimeout(debounce);

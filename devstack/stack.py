@@ -1,12 +1,17 @@
-"""Start and stop the whole embedded stack on one machine: Airflow's components and a moto server.
+"""Start, supervise and stop the whole embedded stack on one machine.
 
-Used by ``make run`` (the one-command demo) and by the integration tests (temporary home, free ports).
-Every component runs in its own session and process group and is stopped through that group: SIGTERM,
-a wait, then SIGKILL for whatever is left. Nothing is ever stopped by name, so several stacks (and
-other Airflow installations) can share the machine. ``airflow standalone`` is not used because it
-leaves its children running when it receives SIGTERM.
+Used by ``make run`` (the one-command demo) and by the integration tests (temporary home, free
+ports). The stack is what a production deployment runs, shrunk onto one machine: a PostgreSQL
+server of its own (the same dialect and locking as production; SQLite's database-wide write lock
+made bursts of traffic kill Airflow's heartbeats), a moto server as the demo AWS account, and
+Airflow's API server, scheduler (LocalExecutor), DAG processor and triggerer, each started
+separately (``airflow standalone`` leaves its children running when it receives SIGTERM).
 
-All state lives in ``StackConfig.home`` (AIRFLOW_HOME): the SQLite metadata database, the logs, and
+A supervisor thread heals the stack: a component that exits is logged and started again after a
+backoff; only when one keeps failing right after each start does the stack give up, stop
+everything and say which component and why.
+
+All state lives in ``StackConfig.home`` (AIRFLOW_HOME): the PostgreSQL data folder, the logs, and
 the secrets generated on the first start (Fernet key, API secret key, JWT secret, admin password),
 which later starts reuse so encrypted values and issued tokens stay valid.
 """
@@ -20,9 +25,8 @@ import logging
 import os
 import secrets
 import signal
-import socket
-import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -31,47 +35,49 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any, Literal
 
-from http_trigger.errors import HttpTriggerError
+from devstack.postgres import PrivatePostgres
+from devstack.processes import EmbeddedStackError, ManagedProcess, ensure_port_free, free_port
 
 log = logging.getLogger(__name__)
 
-DB_MANAGER = "http_trigger.db.manager.HttpTriggerDBManager"
 ADMIN_USERNAME = "admin"
 SECRETS_FILE_NAME = "stack_secrets.json"
 PASSWORDS_FILE_NAME = "simple_auth_manager_passwords.json"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 # The caller's own Airflow settings (a test suite's home, a developer's shell) must not leak in.
 FOREIGN_ENV_PREFIXES = ("AIRFLOW", "_AIRFLOW")
 # Settings a developer may export for ``make run``; ``main`` passes them on as ``extra_env``.
 USER_ENV_PREFIXES = ("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")
+SUPERVISE_INTERVAL_SECONDS = 0.5
 
-
-class EmbeddedStackError(HttpTriggerError):
-    """A component of the embedded stack failed to start, died, or did not become healthy in time."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that is free on ``host`` right now (the kernel's pick for port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _ensure_port_free(host: str, port: int, user: str) -> None:
-    """Raise a clear error now rather than a dead server later when ``port`` is taken."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is fine
-        try:
-            sock.bind((host, port))
-        except OSError as error:
-            raise EmbeddedStackError(f"Port {port} on {host} for the {user} is not free: {error}") from None
+__all__ = ["EmbeddedStack", "EmbeddedStackError", "RestartPolicy", "StackConfig", "airflow_env", "free_port"]
 
 
 def airflow_bin() -> Path:
     """Return the ``airflow`` executable of the running interpreter's environment."""
     return Path(sys.executable).parent / "airflow"
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How the supervisor restarts a component that exited.
+
+    An exit within ``fast_failure_seconds`` of its start counts as a fast failure; the delay before
+    the next start doubles with each fast failure in a row (from ``initial_backoff_seconds`` up to
+    ``max_backoff_seconds``), and after ``max_fast_failures`` in a row the stack gives up. A component
+    that ran longer than that before exiting starts again after the initial delay.
+    """
+
+    initial_backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 30.0
+    fast_failure_seconds: float = 30.0
+    max_fast_failures: int = 5
+
+    def backoff(self, fast_failures: int) -> float:
+        """Return the delay before the next start after ``fast_failures`` fast failures in a row."""
+        return min(self.max_backoff_seconds, self.initial_backoff_seconds * 2 ** max(0, fast_failures - 1))
 
 
 @dataclass
@@ -90,6 +96,9 @@ class StackConfig:
     # ports (Airflow's defaults 8793/8794 would clash between stacks); 0 picks a free port.
     worker_log_port: int = 0
     trigger_log_port: int = 0
+    # The private PostgreSQL server's port on the loopback address; 0 picks a free port.
+    db_port: int = 0
+    restart_policy: RestartPolicy = field(default_factory=lambda: RestartPolicy())
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -101,6 +110,7 @@ class StackConfig:
         self.moto_port = self.moto_port or free_port()
         self.worker_log_port = self.worker_log_port or free_port()
         self.trigger_log_port = self.trigger_log_port or free_port()
+        self.db_port = self.db_port or free_port()
 
     @property
     def api_url(self) -> str:
@@ -116,6 +126,11 @@ class StackConfig:
     def logs_folder(self) -> Path:
         """Return the folder holding Airflow's logs and one ``<component>.log`` per process."""
         return self.home / "logs"
+
+    @property
+    def postgres(self) -> PrivatePostgres:
+        """Return the stack's own PostgreSQL server, whose data lives under ``home``."""
+        return PrivatePostgres(self.home / "postgres", self.db_port)
 
     @property
     def passwords_file(self) -> Path:
@@ -181,8 +196,7 @@ def airflow_env(config: StackConfig) -> dict[str, str]:
             "AIRFLOW_HOME": str(config.home),
             # Until the package is installed, Airflow processes import http_trigger from here.
             "PYTHONPATH": os.pathsep.join(python_path),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{config.home / 'airflow.db'}",
-            "AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS": DB_MANAGER,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": config.postgres.sqlalchemy_url,
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             # LocalExecutor forks one worker per parallelism slot up front; 32 (the default) only
             # crowds a one-machine install, where jobs mostly wait on AWS.
@@ -241,188 +255,6 @@ def write_airflow_cfg(home: Path, env: Mapping[str, str]) -> Path:
     return path
 
 
-def _tail(path: Path, lines: int = 40) -> str:
-    """Return the last ``lines`` lines of a log file, or a note that it is missing."""
-    try:
-        with path.open("rb") as file:
-            file.seek(0, os.SEEK_END)
-            file.seek(max(0, file.tell() - 64 * 1024))
-            text = file.read().decode(errors="replace")
-    except FileNotFoundError:
-        return f"(no log at {path})"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _proc_stat(pid: int) -> tuple[int, int, int, str, int] | None:
-    """Return ``(ppid, pgid, sid, state, start time)`` of a process from /proc, or None."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name may contain spaces and parentheses; the fields follow the last ")".
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return int(fields[1]), int(fields[2]), int(fields[3]), fields[0], int(fields[19])
-
-
-def _related_processes(leader: int) -> set[tuple[int, int]]:
-    """
-    Return the live processes, as ``(pid, start time)``, of a component: session, group, descendants.
-
-    Airflow puts each task runner in a process group of its own (so its supervisor can signal the
-    task's children), which a group signal from here does not reach; the session does. Descendants
-    cover anything that started a session of its own (e.g. a Bash task's shell). Linux only: where
-    there is no /proc this returns nothing and stopping relies on the process group alone. The start
-    time tells a process from a later one that got the same pid.
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return set()
-    table = {
-        int(entry.name): stat
-        for entry in proc.iterdir()
-        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None and stat[3] != "Z"
-    }
-    related = {pid for pid, (_, pgid, sid, *_) in table.items() if leader in (pgid, sid)}
-    frontier = set(related) | {leader}
-    while frontier:
-        frontier = {pid for pid, (ppid, *_) in table.items() if ppid in frontier and pid not in related}
-        related |= frontier
-    return {(pid, table[pid][4]) for pid in related}
-
-
-def _running(process: tuple[int, int]) -> bool:
-    """Return whether the process ``(pid, start time)`` still runs (a zombie only waits to be reaped)."""
-    stat = _proc_stat(process[0])
-    return stat is not None and stat[3] != "Z" and stat[4] == process[1]
-
-
-def _signal(processes: set[tuple[int, int]], group: int, sig: signal.Signals) -> None:
-    """Send ``sig`` to a process group and to single processes, skipping ones already gone."""
-    try:
-        os.killpg(group, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-    for process in processes:
-        if _running(process):
-            try:
-                os.kill(process[0], sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
-class ManagedProcess:
-    """One component process, started in a new session and process group and stopped by that group."""
-
-    def __init__(self, name: str, popen: subprocess.Popen[bytes], log_path: Path, log_file: IO[bytes]):
-        self.name = name
-        self.log_path = log_path
-        self._popen = popen
-        self._log_file = log_file
-        self._stopped = False
-
-    @classmethod
-    def start(cls, name: str, argv: Sequence[str], env: Mapping[str, str], log_path: Path) -> ManagedProcess:
-        """Start ``argv`` with stdout and stderr appended to ``log_path``, in its own process group."""
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_file = log_path.open("ab")
-        log_file.write(f"\n=== {datetime.now(timezone.utc).isoformat()} starting {' '.join(argv)}\n".encode())
-        log_file.flush()
-        try:
-            popen = subprocess.Popen(
-                list(argv),
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except BaseException:
-            log_file.close()
-            raise
-        log.info("Started %s (pid %s), log %s", name, popen.pid, log_path)
-        return cls(name, popen, log_path, log_file)
-
-    @property
-    def pid(self) -> int:
-        """Return the process id of the component's main process."""
-        return self._popen.pid
-
-    @property
-    def pgid(self) -> int:
-        """Return the process group id (equal to the pid: the process leads a new session)."""
-        return self._popen.pid
-
-    @property
-    def returncode(self) -> int | None:
-        """Return the exit code of the main process, or None while it runs."""
-        return self._popen.poll()
-
-    def alive(self) -> bool:
-        """Return whether the main process is still running."""
-        return self._popen.poll() is None
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        """Wait for the main process to exit; return its exit code, or None on timeout."""
-        try:
-            return self._popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def tail(self, lines: int = 40) -> str:
-        """Return the last lines of the component's log."""
-        return _tail(self.log_path, lines)
-
-    def stop(self, timeout: float = 20) -> None:
-        """
-        Stop the component and everything it started; safe to call more than once.
-
-        SIGTERM goes to the process group so each component shuts down its own children its own
-        way. Once the main process has exited (or ``timeout`` has passed) whatever is left of the
-        group, the session and the descendants gets SIGTERM, a short grace, then SIGKILL.
-        """
-        if self._stopped:
-            return
-        deadline = time.monotonic() + timeout
-        related = _related_processes(self.pgid)
-        if self.alive() or related:
-            _signal(set(), self.pgid, signal.SIGTERM)
-            self.wait(max(0.0, deadline - time.monotonic()))
-            related |= _related_processes(self.pgid)
-            related = self._wait_gone(related, min(5.0, max(1.0, deadline - time.monotonic())))
-            if related:
-                _signal(related, self.pgid, signal.SIGTERM)
-                related = self._wait_gone(related, 3.0)
-            if related or self.alive():
-                log.warning("Killing what is left of %s: %s", self.name, sorted(pid for pid, _ in related))
-                _signal(related, self.pgid, signal.SIGKILL)
-                self.wait(5)
-                related = self._wait_gone(related, 5.0)
-            if related:
-                left = sorted(pid for pid, _ in related)
-                log.warning("Processes of %s still there after SIGKILL: %s", self.name, left)
-        self.wait(0)
-        self._stopped = True
-        self._log_file.close()
-
-    def _wait_gone(self, processes: set[tuple[int, int]], timeout: float) -> set[tuple[int, int]]:
-        """Wait until the group and ``processes`` are gone; return those still there after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self._popen.poll()  # reap the main process so it does not linger as a zombie
-            left = {process for process in processes | _related_processes(self.pgid) if _running(process)}
-            if not left or time.monotonic() >= deadline:
-                return left
-            time.sleep(0.1)
-
-    def __enter__(self) -> ManagedProcess:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
 def _http_get_json(url: str, timeout: float = 5) -> Any:
     """GET ``url`` and return the decoded JSON body."""
     with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -440,13 +272,41 @@ def _answers_http(url: str) -> bool:
         return False
 
 
-class EmbeddedStack:
-    """The embedded stack: metadata DB, moto server, API server, scheduler, DAG processor, triggerer."""
+@dataclass
+class Component:
+    """A long-running part of the stack, its current process, and its restart history."""
 
-    def __init__(self, config: StackConfig) -> None:
+    name: str
+    argv: list[str]
+    user: str | None = None
+    before_start: Callable[[], None] | None = None
+    process: ManagedProcess | None = None
+    started_at: float = 0.0
+    fast_failures: int = 0
+    restarts: int = 0
+    restart_at: float | None = None
+
+
+class EmbeddedStack:
+    """The embedded stack: PostgreSQL, moto server, API server, scheduler, DAG processor, triggerer."""
+
+    def __init__(
+        self,
+        config: StackConfig,
+        *,
+        progress: Callable[[str], None] | None = None,
+        on_restarted: Callable[[EmbeddedStack, str], None] | None = None,
+    ) -> None:
         self.config = config
         self.env = airflow_env(config)
         self.processes: dict[str, ManagedProcess] = {}
+        self.failure: EmbeddedStackError | None = None
+        self._progress = progress or log.info
+        self._on_restarted = on_restarted
+        self._components: dict[str, Component] = {}
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     @property
     def api_url(self) -> str:
@@ -468,45 +328,91 @@ class EmbeddedStack:
         """Return the admin user's password (generated on the first start, then reused)."""
         return admin_password(self.config)
 
-    def start(self, timeout: float = 180) -> EmbeddedStack:
-        """Migrate the database, start every component, and wait until the stack reports healthy."""
+    def start(self, timeout: float = 240) -> EmbeddedStack:
+        """Start the database, migrate it, start every component, and wait until all report healthy."""
         if any(process.alive() for process in self.processes.values()):
             raise EmbeddedStackError(f"The stack at {self.api_url} is already running")
-        self.processes = {}
+        self.processes, self._components, self.failure = {}, {}, None
+        self._stopping.clear()
         started_at = datetime.now(timezone.utc)
         deadline = time.monotonic() + timeout
         config = self.config
+        postgres = config.postgres
+        airflow = str(airflow_bin())
         try:
-            _ensure_port_free(config.host, config.api_port, "API server")
-            _ensure_port_free("127.0.0.1", config.moto_port, "moto server")
+            ensure_port_free(config.host, config.api_port, "API server")
+            ensure_port_free("127.0.0.1", config.moto_port, "moto server")
+            ensure_port_free("127.0.0.1", config.db_port, "PostgreSQL server")
             for folder in (config.logs_folder, config.jobs_folder, config.dags_folder):
                 folder.mkdir(parents=True, exist_ok=True)
-            # moto needs no database: start it first so it warms up while the migration runs.
-            self._start(
-                "moto",
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(config.moto_port)],
+            self._step(1, "PostgreSQL", f"data in {postgres.data_dir}, port {config.db_port}")
+            if postgres.initialise():
+                self._progress("      created the data folder (first start)")
+            self._launch(
+                self._add(
+                    "postgres",
+                    postgres.server_argv(),
+                    user=postgres.run_as,
+                    before_start=postgres.prepare_start,
+                )
             )
+            # moto needs no database: start it now so it warms up while the database is prepared.
+            self._launch(
+                self._add(
+                    "moto",
+                    [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(config.moto_port)],
+                )
+            )
+            postgres.wait_ready(deadline, self.processes["postgres"].alive)
+            postgres.ensure_database()
+            self._step(2, "Migrating the metadata database", f"airflow db migrate; log {config.logs_folder}")
             self._migrate(deadline)
+            self._step(3, "moto server (demo AWS account)", config.moto_url)
             self._wait_for(
                 "moto", lambda: _answers_http(f"{config.moto_url}/moto-api/"), deadline, "did not answer HTTP"
             )
-            airflow = str(airflow_bin())
-            self._start("api-server", [airflow, "api-server"])
-            self._start("scheduler", [airflow, "scheduler"])
-            self._start("dag-processor", [airflow, "dag-processor"])
-            if config.with_triggerer:
-                self._start("triggerer", [airflow, "triggerer"])
+            names = ["api-server", "scheduler", "dag-processor"] + (
+                ["triggerer"] if config.with_triggerer else []
+            )
+            self._step(4, "Starting Airflow", ", ".join(names))
+            for name in names:
+                self._launch(self._add(name, [airflow, name]))
+            self._step(
+                5, "Waiting for every component to report healthy", f"{self.api_url}/api/v2/monitor/health"
+            )
             self._wait_healthy(started_at, deadline)
         except BaseException:
             self.stop()
             raise
+        self._supervisor = threading.Thread(target=self._supervise, name="stack-supervisor", daemon=True)
+        self._supervisor.start()
         log.info("Embedded stack is up at %s (moto at %s)", self.api_url, self.moto_url)
         return self
 
     def stop(self, timeout: float = 20) -> None:
-        """Stop every component in reverse start order; safe to call more than once."""
-        for name in reversed(list(self.processes)):
-            self.processes[name].stop(timeout)
+        """Stop supervising, then every component in reverse start order; safe to call more than once."""
+        self._stopping.set()
+        if self._supervisor is not None and self._supervisor is not threading.current_thread():
+            self._supervisor.join()
+        with self._lock:
+            for name in reversed(list(self.processes)):
+                self.processes[name].stop(timeout)
+
+    def check_alive(self) -> None:
+        """Raise the reason the supervisor gave up, if it did."""
+        if self.failure is not None:
+            raise self.failure
+
+    def wait(self, interval: float = 1.0) -> None:
+        """Block until the supervisor gives up (raising why) or the caller is interrupted."""
+        while True:
+            self.check_alive()
+            time.sleep(interval)
+
+    def restarts(self) -> dict[str, int]:
+        """Return how often each long-running component has been restarted so far."""
+        with self._lock:
+            return {name: component.restarts for name, component in self._components.items()}
 
     def health(self) -> dict[str, Any]:
         """Return the API server's ``/api/v2/monitor/health`` answer."""
@@ -526,15 +432,100 @@ class EmbeddedStack:
         with urllib.request.urlopen(request, timeout=10) as response:
             return str(json.loads(response.read())["access_token"])
 
-    def _start(self, name: str, argv: Sequence[str]) -> ManagedProcess:
-        """Start one component with the stack's environment and record it for ``stop``."""
-        process = ManagedProcess.start(name, argv, self.env, self.config.logs_folder / f"{name}.log")
-        self.processes[name] = process
-        return process
+    def _step(self, number: int, what: str, detail: str) -> None:
+        self._progress(f"[{number}/5] {what} ({detail})")
+
+    def _add(
+        self,
+        name: str,
+        argv: Sequence[str],
+        user: str | None = None,
+        before_start: Callable[[], None] | None = None,
+    ) -> Component:
+        component = Component(name=name, argv=list(argv), user=user, before_start=before_start)
+        self._components[name] = component
+        return component
+
+    def _launch(self, component: Component) -> None:
+        """Start a component's process with the stack's environment and record it for ``stop``."""
+        log_path = self.config.logs_folder / f"{component.name}.log"
+        if component.before_start is not None:
+            component.before_start()
+        component.process = ManagedProcess.start(
+            component.name, component.argv, self.env, log_path, user=component.user
+        )
+        component.started_at = time.monotonic()
+        component.restart_at = None
+        self.processes[component.name] = component.process
+
+    def _supervise(self) -> None:
+        """Restart what exits, until the stack stops or a component keeps failing."""
+        while not self._stopping.wait(SUPERVISE_INTERVAL_SECONDS):
+            restarted = []
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                for component in self._components.values():
+                    outcome = self._heal(component)
+                    if outcome == "gave up":
+                        self._give_up(component)
+                        return
+                    if outcome == "restarted":
+                        restarted.append(component.name)
+            for name in restarted:
+                if self._on_restarted is not None:
+                    self._on_restarted(self, name)
+
+    def _heal(self, component: Component) -> Literal["restarted", "gave up"] | None:
+        """Restart ``component`` if it exited and its backoff has passed; say what was done."""
+        now = time.monotonic()
+        policy = self.config.restart_policy
+        if component.restart_at is not None:
+            if now >= component.restart_at:
+                component.restarts += 1
+                self._launch(component)
+                log.warning("Restarted %s (restart %d)", component.name, component.restarts)
+                return "restarted"
+            return None
+        process = component.process
+        if process is None or process.alive():
+            return None
+        code, uptime = process.returncode, now - component.started_at
+        process.stop()  # whatever the component left running in its group goes with it
+        component.fast_failures = component.fast_failures + 1 if uptime < policy.fast_failure_seconds else 1
+        if component.fast_failures >= policy.max_fast_failures:
+            return "gave up"
+        delay = policy.backoff(component.fast_failures)
+        log.warning(
+            "%s exited with code %s after %.0f s; starting it again in %.0f s",
+            component.name,
+            code,
+            uptime,
+            delay,
+        )
+        component.restart_at = now + delay
+        return None
+
+    def _give_up(self, component: Component) -> None:
+        """Stop everything and keep the reason, for ``check_alive`` to raise."""
+        policy = self.config.restart_policy
+        process = component.process
+        assert process is not None, "only a started component can fail"
+        self.failure = EmbeddedStackError(
+            f"{component.name} exited {component.fast_failures} times in a row within "
+            f"{policy.fast_failure_seconds:.0f} s of starting; stopping the stack. "
+            f"Last lines of {process.log_path}:\n{process.tail()}"
+        )
+        log.error("%s", self.failure)
+        self.stop()
 
     def _migrate(self, deadline: float) -> None:
         """Run ``airflow db migrate`` (Airflow's and the external managers' tables) to completion."""
-        process = self._start("db-migrate", [str(airflow_bin()), "db", "migrate"])
+        log_path = self.config.logs_folder / "db-migrate.log"
+        process = ManagedProcess.start(
+            "db-migrate", [str(airflow_bin()), "db", "migrate"], self.env, log_path
+        )
+        self.processes[process.name] = process
         code = process.wait(max(1.0, deadline - time.monotonic()))
         process.stop()  # ends a migration that overran, and marks a finished one as stopped
         if code is None:
@@ -542,10 +533,11 @@ class EmbeddedStack:
         if code != 0:
             raise EmbeddedStackError(f"airflow db migrate failed with exit code {code}:\n{process.tail()}")
 
-    def check_alive(self) -> None:
-        """Raise with the log's tail if a long-running component has exited."""
-        for process in self.processes.values():
-            if process.name != "db-migrate" and not process.alive():
+    def _check_starting(self) -> None:
+        """Raise with the log's tail if a component exited while the stack was starting."""
+        for component in self._components.values():
+            process = component.process
+            if process is not None and not process.alive():
                 raise EmbeddedStackError(
                     f"{process.name} exited with code {process.returncode}; "
                     f"last lines of {process.log_path}:\n{process.tail()}"
@@ -554,7 +546,7 @@ class EmbeddedStack:
     def _wait_for(self, name: str, ready: Callable[[], bool], deadline: float, problem: str) -> None:
         """Poll ``ready()`` until it is true, a component dies, or the deadline passes."""
         while not ready():
-            self.check_alive()
+            self._check_starting()
             if time.monotonic() >= deadline:
                 process = self.processes[name]
                 tail = process.tail()
@@ -568,7 +560,7 @@ class EmbeddedStack:
             components["triggerer"] = "triggerer"
         last: dict[str, Any] = {}
         while True:
-            self.check_alive()
+            self._check_starting()
             try:
                 last = self.health()
             except (OSError, ValueError):
@@ -613,11 +605,14 @@ def _healthy(health: Mapping[str, Any], component: str, since: datetime) -> bool
 
 
 def main(
-    argv: Sequence[str] | None = None, on_started: Callable[[EmbeddedStack], str] | None = None
+    argv: Sequence[str] | None = None,
+    on_started: Callable[[EmbeddedStack], str] | None = None,
+    on_restarted: Callable[[EmbeddedStack, str], None] | None = None,
 ) -> int:
-    """Run the embedded stack in the foreground until Ctrl-C or SIGTERM.
+    """Run the embedded stack in the foreground until Ctrl-C or SIGTERM, healing what exits.
 
-    ``on_started`` prepares the running stack (the demo data of ``make run``) and returns what to print.
+    ``on_started`` prepares the running stack (the demo data of ``make run``) and returns what to
+    print; ``on_restarted`` is told the name of each component the supervisor started again.
     """
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--home", type=Path, default=REPO_ROOT / ".airflow", help="AIRFLOW_HOME (all state)")
@@ -629,7 +624,8 @@ def main(
     parser.add_argument("--no-triggerer", action="store_true", help="do not start the triggerer")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for a healthy stack")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # Warnings and errors only: the supervisor's restarts and the reasons it gives up.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
 
     def _terminate(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -647,11 +643,13 @@ def main(
         with_triggerer=not args.no_triggerer,
         extra_env={key: value for key, value in os.environ.items() if key.startswith(USER_ENV_PREFIXES)},
     )
-    stack = EmbeddedStack(config)
+    stack = EmbeddedStack(config, progress=lambda line: print(line, flush=True), on_restarted=on_restarted)
     try:
         started = time.monotonic()
         stack.start(timeout=args.timeout)
-        print(f"Airflow is up in {time.monotonic() - started:.0f} s; logs in {config.logs_folder}", flush=True)
+        print(
+            f"Airflow is up in {time.monotonic() - started:.0f} s; logs in {config.logs_folder}", flush=True
+        )
         if on_started is not None:
             print(on_started(stack), flush=True)
         else:
@@ -660,9 +658,7 @@ def main(
                 f"moto server (demo AWS account): {stack.moto_url}\nPress Ctrl-C to stop.",
                 flush=True,
             )
-        while True:
-            stack.check_alive()
-            time.sleep(2)
+        stack.wait()
     except KeyboardInterrupt:
         print("Stopping…", flush=True)
         return 0

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 
-from http_trigger import embedded_stack
-from http_trigger.embedded_stack import REPO_ROOT, EmbeddedStack, EmbeddedStackError, airflow_bin
+from devstack import stack as embedded_stack
+from devstack.stack import REPO_ROOT, EmbeddedStack, EmbeddedStackError, airflow_bin
 
 AWS_CONN_ID = "aws_demo"
 REGION = "us-east-1"
@@ -104,7 +105,11 @@ def ensure_demo_job(stack: EmbeddedStack, timeout: float = 120) -> DemoJob:
         time.sleep(1)
         job = _http_trigger(stack, "jobs", "show", str(job["id"]))
     return DemoJob(
-        job_id=job["id"], dag_id=job["dag_id"], trigger_url=job["trigger_url"], token=job["token"], curl=job["curl"]
+        job_id=job["id"],
+        dag_id=job["dag_id"],
+        trigger_url=job["trigger_url"],
+        token=job["token"],
+        curl=job["curl"],
     )
 
 
@@ -130,9 +135,25 @@ def describe(stack: EmbeddedStack, demo: DemoJob) -> str:
     )
 
 
+def reseed_after_restart(stack: EmbeddedStack, component: str) -> None:
+    """Give a restarted moto server (it keeps its state in memory) the demo instances again."""
+    if component != "moto":
+        return
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            ensure_demo_instances(stack)
+            return
+        except (OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+            time.sleep(0.5)
+    print("The restarted moto server did not answer; the demo instances are missing", file=sys.stderr)
+
+
 def main() -> int:
     """Start the embedded stack with the demo, as ``make run`` does, until Ctrl-C."""
-    return embedded_stack.main(on_started=lambda stack: describe(stack, seed_demo(stack)))
+    return embedded_stack.main(
+        on_started=lambda stack: describe(stack, seed_demo(stack)), on_restarted=reseed_after_restart
+    )
 
 
 if __name__ == "__main__":

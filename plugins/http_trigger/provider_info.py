@@ -1,0 +1,91 @@
+"""Describe http-trigger to Airflow as a provider: its plugin, its DB manager and its configuration.
+
+Airflow's ``ProvidersManager`` reads this through the package's ``apache_airflow_provider`` entry
+point. That is what makes the package install like any provider, with no hand edits of
+``airflow.cfg``: ``airflow db migrate`` finds the plugin's tables through ``db-managers``, and the
+``[http_trigger]`` section with its defaults appears in ``airflow config list``. The plugin is listed
+here for ``airflow providers plugins``; Airflow loads it through the ``airflow.plugins`` entry point
+(it loads providers' plugins only with ``[core] lazy_load_providers = False``, and then skips the
+second registration of the same name with a warning).
+
+The module imports nothing from Airflow: the providers manager loads it in every Airflow process.
+:data:`OPTIONS` is the one declaration of each option, read by :mod:`http_trigger.settings`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from http_trigger import __version__
+
+PACKAGE_NAME = "http-trigger"
+SECTION = "http_trigger"
+DB_MANAGER = "http_trigger.db.manager.HttpTriggerDBManager"
+PLUGIN_CLASS = "http_trigger.plugin.HttpTriggerPlugin"
+
+# Each option as Airflow's provider schema describes one; ``default`` None means "computed" (see
+# the description), which Airflow shows as an empty value.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "jobs_folder": {
+        "description": "Folder of the job spec files, one YAML file per job. Every DAG processor and API "
+        "server must see the same folder. Empty: ``<[core] dags_folder>/http_trigger_jobs``.",
+        "type": "string",
+        "example": "/opt/airflow/dags/http_trigger_jobs",
+        "default": None,
+    },
+    "base_url": {
+        "description": "Public address shown in trigger URLs and notification links. "
+        "Empty: ``[api] base_url``, else ``http://localhost:8080``.",
+        "type": "string",
+        "example": "https://airflow.example.com",
+        "default": None,
+    },
+    "max_body_bytes": {
+        "description": "Largest trigger request body accepted; larger bodies answer 413.",
+        "type": "integer",
+        "example": "65536",
+        "default": "65536",
+    },
+    "retry_after_seconds": {
+        "description": "Seconds in the ``Retry-After`` header of a 503 answer (job not loaded yet, "
+        "database unavailable).",
+        "type": "integer",
+        "example": "5",
+        "default": "5",
+    },
+    "action_timeout_minutes": {
+        "description": "Execution timeout of an action task; the provider's waiters can otherwise wait "
+        "forever.",
+        "type": "integer",
+        "example": "60",
+        "default": "60",
+    },
+    "dags_bundle_name": {
+        "description": "DAG bundle holding the DAG factory file, for the re-parse request sent after each "
+        "job change.",
+        "type": "string",
+        "example": "dags-folder",
+        "default": "dags-folder",
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider information Airflow validates against its ``provider_info`` schema."""
+    return {
+        "package-name": PACKAGE_NAME,
+        "name": "HTTP Trigger",
+        "description": "Start AWS operation jobs with one authenticated HTTP POST.",
+        "versions": [__version__],
+        "plugins": [{"name": "http_trigger", "plugin-class": PLUGIN_CLASS}],
+        "db-managers": [DB_MANAGER],
+        "config": {
+            SECTION: {
+                "description": "Operation jobs started by an HTTP trigger: where their specs live, how "
+                "callers reach them, and the limits of the trigger endpoint.",
+                "options": {
+                    name: {**option, "version_added": "0.1.0"} for name, option in OPTIONS.items()
+                },
+            }
+        },
+    }
