@@ -1,7 +1,8 @@
 """``http-trigger``: manage jobs from a shell, against the Airflow install of ``AIRFLOW_HOME``.
 
 Like the ``airflow`` CLI, it works on the metadata DB and the jobs folder directly, through the
-same service functions as the JSON API, so every rule lives in one place.
+same service functions as the JSON API, so every rule lives in one place. ``jobs check`` needs
+neither: it runs the DAG factory's own load-validate-build on spec files, so CI can gate on it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from http_trigger.errors import HttpTriggerError
+from http_trigger.errors import HttpTriggerError, JobSpecError
 
 # Where results go. The console script points it at the real standard output and sends everything
 # else written there (Airflow's logs and warnings) to standard error, so `--json` output parses.
@@ -37,6 +38,17 @@ def _details_dict(details: Any) -> dict[str, Any]:
     }
 
 
+def _broken_dict(job_id: int, error: JobSpecError) -> dict[str, Any]:
+    return {
+        "id": job_id,
+        "spec_error": {
+            "file": error.source,
+            "message": str(error),
+            "problems": [{"field": field, "reason": reason} for field, reason in error.problems],
+        },
+    }
+
+
 def _print_details(details: Any, as_json: bool) -> None:
     data = _details_dict(details)
     if as_json:
@@ -53,31 +65,52 @@ def _print_details(details: Any, as_json: bool) -> None:
 def _jobs_list(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
-    jobs, errors = jobs_service.list_jobs(session=session)
+    page = jobs_service.find_jobs(session=session)
+    jobs, broken = page.jobs, page.broken_jobs
     if args.json:
-        _emit(json.dumps({"jobs": [_details_dict(d) for d in jobs], "spec_errors": errors}, indent=2))
+        listing = {
+            "jobs": [_details_dict(d) for d in jobs],
+            "broken_jobs": [
+                _broken_dict(spec.job_id, spec.error) for spec in broken if spec.job_id is not None
+            ],
+            "spec_errors": page.spec_errors,
+        }
+        _emit(json.dumps(listing, indent=2))
         return
     _emit(f"{'ID':>5}  {'NAME':<40} {'GROUP':<15} {'ACTION':<24} ENABLED")
     for details in jobs:
         job = details.job
         enabled = "-" if details.is_paused is None else ("no" if details.is_paused else "yes")
         _emit(f"{job.id:>5}  {job.name[:40]:<40} {job.group[:15]:<15} {job.action.type:<24} {enabled}")
-    for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+    for spec in broken:
+        _emit(f"{spec.job_id:>5}  {'(spec invalid: cannot run)':<40} {'-':<15} {'-':<24} -")
+    for message in page.spec_errors:
+        print(f"error: {message}", file=sys.stderr)
 
 
 def _jobs_show(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
+    from http_trigger.errors import JobBrokenError
 
-    _print_details(jobs_service.get_job_details(session=session, job_id=args.job_id), args.json)
+    try:
+        details = jobs_service.get_job_details(session=session, job_id=args.job_id)
+    except JobBrokenError as error:
+        if args.json:
+            _emit(json.dumps(_broken_dict(args.job_id, error.spec_error), indent=2))
+        else:
+            _emit(f"Job {args.job_id}: cannot run, its spec is invalid; fix the file")
+            for field, reason in error.spec_error.problems:
+                _emit(f"  {error.spec_error.source}: {field}: {reason}")
+        return
+    _print_details(details, args.json)
 
 
 def _read_spec_file(path: str) -> tuple[int | None, Any]:
     """Return the id a spec file may carry and its validated body."""
-    from http_trigger.job_files import load_spec_mapping, validate_spec
+    from http_trigger.job_files import load_spec_mapping, read_spec_content, validate_spec
     from http_trigger.job_model import JobBody
 
-    data = load_spec_mapping(Path(path).read_bytes(), source=path)
+    data = load_spec_mapping(read_spec_content(Path(path), source=path), source=path)
     job_id = data.pop("id", None)
     return job_id, validate_spec(data, source=path, model=JobBody)
 
@@ -91,11 +124,10 @@ def _jobs_create(args: argparse.Namespace, session: Any) -> None:
 
 def _jobs_update(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
-    from http_trigger.errors import JobSpecError
 
     job_id, body = _read_spec_file(args.file)
     if job_id not in (None, args.job_id):
-        raise JobSpecError(f"{args.file}: id: {job_id} is not the job being updated ({args.job_id})")
+        raise JobSpecError(args.file, ("id", f"{job_id} is not the job being updated ({args.job_id})"))
     _print_details(jobs_service.update_job(session=session, job_id=args.job_id, body=body), args.json)
 
 
@@ -139,6 +171,39 @@ def _jobs_rotate(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
     _print_details(jobs_service.rotate_secret(session=session, job_id=args.job_id), args.json)
+
+
+def _jobs_check(args: argparse.Namespace, session: Any) -> int:
+    """Load, validate and build spec files as the DAG factory does; 1 when any has a problem."""
+    from http_trigger.dag_builder import build_specs
+    from http_trigger.job_files import spec_candidates
+    from http_trigger.spec_yaml import WHOLE_FILE
+
+    paths: list[Path] = []
+    problems: list[dict[str, Any]] = []
+    for argument in args.paths:
+        path = Path(argument)
+        if path.is_dir():
+            paths.extend(spec_candidates(path))
+        elif path.exists():
+            paths.append(path)
+        else:
+            problems.append({"file": argument, "job_id": None, "field": WHOLE_FILE, "reason": "no such file"})
+    built = build_specs(paths)
+    problems += [
+        {"file": str(spec.path), "job_id": spec.job_id, "field": field, "reason": reason}
+        for spec in built.broken
+        for field, reason in spec.error.problems
+    ]
+    if args.json:
+        _emit(json.dumps(problems, indent=2))
+    else:
+        for problem in problems:
+            _emit(f"{problem['file']}: {problem['field']}: {problem['reason']}")
+        files = len({problem["file"] for problem in problems})
+        summary = f"problems in {files} files" if problems else "no problem"
+        print(f"{len(paths)} spec files checked: {summary}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _actions_list(args: argparse.Namespace, session: Any) -> None:
@@ -186,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("delete", _jobs_delete, "delete a job and revoke its URL and token", with_id=True)
     command("rotate", _jobs_rotate, "issue a new URL and token; the old ones stop working", with_id=True)
+    check = command("check", _jobs_check, "check spec files or folders as the DAG factory will (1: problems)")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="a job_<id>.yaml spec file or a jobs folder")
+    # The checks read files only, like the DAG factory: CI can run them with no Airflow database.
+    check.set_defaults(uses_db=False)
 
     actions = groups.add_parser("actions", help="show the actions a job can run").add_subparsers(
         dest="command", required=True
@@ -203,8 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors print one line and exit with status 1."""
     args = build_parser().parse_args(argv)
     if not getattr(args, "uses_db", True):
-        args.handler(args, None)
-        return 0
+        return args.handler(args, None) or 0
     from airflow.utils.session import create_session
 
     try:

@@ -6,10 +6,20 @@ notification is still a visible, retried, failed task. Each step keeps its own t
 the success list needs the action to succeed, the failure list needs it to fail.
 
 This module reads files only: Airflow forbids metadata-DB access while DAG files are parsed.
+
+All jobs' DAGs come from one factory file, and Airflow marks every DAG of a file stale when the
+file raises, flagging them all with import errors when it reports one. So nothing one spec holds
+may raise here or reach Airflow as an error: :func:`build_dags` builds each job on its own, runs
+the checks Airflow's DagBag runs before bagging a DAG, leaves a broken job out with one warning
+line naming its file, field and reason, and never raises. ``http-trigger jobs check`` runs the
+same :func:`build_specs`, so a spec that passes it is a spec the factory builds.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -21,12 +31,14 @@ from airflow.task.trigger_rule import TriggerRule
 from http_trigger import settings
 from http_trigger.actions import get_action
 from http_trigger.errors import JobSpecError
-from http_trigger.job_files import load_jobs
+from http_trigger.job_files import BrokenSpec, StoredJob, read_specs, spec_candidates
 from http_trigger.job_model import Job, PostProcessingSpec, PostProcessingStatus
 from http_trigger.post_processing import get_post_processing
 
+log = logging.getLogger(__name__)
+
 ACTION_TASK_ID = "action"
-DAG_TAG = "http-trigger"
+DAG_CHECK = "(dag)"
 # A fixed date in the past: jobs start on demand, and cron schedules never back-fill (catchup=False).
 _START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 _POST_PROCESSING_RULES: dict[PostProcessingStatus, TriggerRule] = {
@@ -70,8 +82,12 @@ def build_dag(job: Job) -> DAG:
         start_date=_START_DATE,
         catchup=False,
         is_paused_upon_creation=not job.enabled,
-        tags={DAG_TAG, f"group:{job.group}", *job.tags},
-        doc_md=job.description or None,
+        tags=job.dag_tags,
+        # Airflow reads a doc_md ending in ".md" as the path of a file to show; a description is text.
+        doc_md=f"{job.description}\n" if job.description else None,
+        # Registered only by the factory returning it: a DAG that fails half-way (or fails the
+        # checks below) must not reach Airflow through the context manager's auto-registration.
+        auto_register=False,
     ) as dag:
         action = get_action(job.action.type).operator_class(
             task_id=ACTION_TASK_ID,
@@ -89,29 +105,58 @@ def build_dag(job: Job) -> DAG:
     return dag
 
 
-class InvalidJobSpecs(DAG):
-    """Carry broken job specs to Airflow's import errors without hiding the valid jobs.
+def build_job_dag(stored: StoredJob) -> DAG:
+    """Build a job's DAG and check it as Airflow's DagBag does before bagging it.
 
-    Airflow records an import error per DAG *file*; raising while the factory file is imported
-    would drop every job's DAG. Airflow validates each DAG it finds before bagging it and records
-    a failure as an import error of the file, keeping the other DAGs, so this DAG (never bagged)
-    fails validation with a message naming each broken spec file, field and reason.
+    Any exception becomes a :class:`JobSpecError` of the job's file: the model is meant to refuse
+    whatever Airflow would, and this keeps a gap in it one job's problem, not the factory file's.
     """
+    try:
+        dag = build_dag(stored.job)
+        dag.validate()
+        dag.check_cycle()
+    except Exception as error:
+        reason = " ".join(f"the job's DAG cannot be built: {type(error).__name__}: {error}".split())
+        raise JobSpecError(stored.path.name, (DAG_CHECK, reason)) from error
+    return dag
 
-    def __init__(self, errors: list[JobSpecError]) -> None:
-        super().__init__(dag_id="http_trigger_invalid_job_specs", schedule=None)
-        self.spec_errors = errors
 
-    def validate(self) -> None:
-        """Fail with every broken spec, one per line."""
-        details = "\n".join(str(error) for error in self.spec_errors)
-        raise JobSpecError(f"{len(self.spec_errors)} job spec(s) could not be loaded:\n{details}")
+@dataclass(frozen=True)
+class BuiltJobs:
+    """The DAGs of the specs that load, by DAG id, and every file that does not."""
+
+    dags: dict[str, DAG]
+    broken: list[BrokenSpec]
+
+
+def build_specs(paths: Iterable[Path]) -> BuiltJobs:
+    """Load, validate and build each spec file; one file's problem is that file's alone.
+
+    Two files for one job (possible when files come from several folders) keep the first.
+    """
+    stored_jobs, broken = read_specs(paths)
+    dags: dict[str, DAG] = {}
+    built_from: dict[str, Path] = {}
+    for stored in stored_jobs:
+        dag_id = stored.job.dag_id
+        try:
+            if dag_id in dags:
+                already = f"job {stored.job.id} is already defined by {built_from[dag_id]}"
+                raise JobSpecError(stored.path.name, ("id", already))
+            dags[dag_id] = build_job_dag(stored)
+            built_from[dag_id] = stored.path
+        except JobSpecError as error:
+            broken.append(BrokenSpec(path=stored.path, job_id=stored.job.id, error=error))
+    return BuiltJobs(dags=dags, broken=broken)
 
 
 def build_dags(folder: Path | None = None) -> dict[str, DAG]:
-    """Build the DAGs of every valid spec in the jobs folder, plus the carrier of broken ones."""
-    stored_jobs, errors = load_jobs(folder or settings.jobs_folder())
-    dags: dict[str, DAG] = {stored.job.dag_id: build_dag(stored.job) for stored in stored_jobs}
-    if errors:
-        dags["http_trigger_invalid_job_specs"] = InvalidJobSpecs(errors)
-    return dags
+    """Build the DAG of every spec in the jobs folder that loads; log each one that does not; never raise."""
+    try:
+        built = build_specs(spec_candidates(folder or settings.jobs_folder()))
+    except Exception:
+        log.exception("The jobs folder cannot be read, so no job's DAG is built")
+        return {}
+    for broken in built.broken:
+        log.warning("Job spec not loaded: %s", broken.error)
+    return built.dags

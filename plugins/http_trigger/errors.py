@@ -8,7 +8,16 @@ class HttpTriggerError(Exception):
 
 
 class JobSpecError(HttpTriggerError):
-    """A job spec is invalid; the message names the file, the field path and the reason."""
+    """A job spec is invalid: its file, and each problem as a field path and a reason.
+
+    The message reads ``file: field: reason; field: reason``; ``problems`` keeps each pair apart,
+    so a checker can print one line per problem and an API can return them as data.
+    """
+
+    def __init__(self, source: str, *problems: tuple[str, str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(f"{field}: {reason}" for field, reason in problems))
+        self.source = source
+        self.problems = problems
 
 
 class JobNotFoundError(HttpTriggerError):
@@ -49,6 +58,18 @@ class JobPausedError(HttpTriggerError):
     def __init__(self, job_id: int) -> None:
         super().__init__(f"Job {job_id} is disabled; enable it to run it")
         self.job_id = job_id
+
+
+class JobBrokenError(HttpTriggerError):
+    """The job's spec file cannot be loaded, so the job cannot run until someone fixes the file.
+
+    Unlike :class:`JobNotReadyError`, waiting does not help: callers get a 409 naming the problem.
+    """
+
+    def __init__(self, job_id: int, spec_error: JobSpecError) -> None:
+        super().__init__(f"Job {job_id} cannot run: its spec is invalid ({spec_error}); fix the file")
+        self.job_id = job_id
+        self.spec_error = spec_error
 
 
 class ParametersNotAcceptedError(HttpTriggerError):

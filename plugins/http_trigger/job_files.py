@@ -8,6 +8,10 @@ with the database's: :func:`stage_job` writes the new content to a hidden tempor
 :meth:`StagedSpec.publish` renames it into place; :func:`hide_job_file` renames a spec to a hidden
 tombstone, which can be renamed back or removed. Hidden files (``.job_<id>.yaml.*``) never match a
 reader's pattern; those a killed process left behind are removed by :func:`remove_stale_leftovers`.
+
+People and tools also put files there by hand, so reading never trusts a file: whatever one file
+holds (bad YAML, a hostile document, an unreadable file, a name that gives no job id), it comes
+back as a :class:`BrokenSpec` of that file alone, and every other job still loads.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import secrets
+import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,15 +32,26 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
-from http_trigger.errors import JobConflictError, JobNotFoundError, JobSpecError, JobStorageError
-from http_trigger.job_model import Job, JobBody
-from http_trigger.validation import describe_validation_error
+from http_trigger.errors import (
+    JobBrokenError,
+    JobConflictError,
+    JobNotFoundError,
+    JobSpecError,
+    JobStorageError,
+)
+from http_trigger.job_model import MAX_JOB_ID, Job, JobBody
+from http_trigger.spec_yaml import MAX_SPEC_BYTES, WHOLE_FILE, parse_spec_yaml
+from http_trigger.validation import validation_problems
 
 log = logging.getLogger(__name__)
 
 SPEC_SUFFIX = ".yaml"
 SpecModel = TypeVar("SpecModel", Job, JobBody)
 _SPEC_PREFIX = "job_"
+# The one spelling of a job's file name, so that one id never has two files ("job_07.yaml").
+_SPEC_NAME = re.compile(rf"{_SPEC_PREFIX}([1-9][0-9]{{0,9}}){re.escape(SPEC_SUFFIX)}")
+# Files of these suffixes in the jobs folder are meant as specs, so a wrong name is reported.
+_YAML_SUFFIXES = (".yaml", ".yml")
 # A write holds its hidden files for milliseconds; one an hour old belongs to a process that died.
 LEFTOVER_MAX_AGE_SECONDS = 3600
 
@@ -48,9 +65,25 @@ class StoredJob:
     version: str
 
 
+@dataclass(frozen=True)
+class BrokenSpec:
+    """A file of the jobs folder that could not be loaded, and the job its name gives, if any."""
+
+    path: Path
+    job_id: int | None
+    error: JobSpecError
+
+
 def spec_path(folder: Path, job_id: int) -> Path:
     """Return where the spec of ``job_id`` lives."""
     return folder / f"{_SPEC_PREFIX}{job_id}{SPEC_SUFFIX}"
+
+
+def job_id_of(path: Path) -> int | None:
+    """Return the job id a spec file's name gives (``job_7.yaml``: 7), or None for any other name."""
+    match = _SPEC_NAME.fullmatch(path.name)
+    job_id = int(match.group(1)) if match else None
+    return job_id if job_id is not None and job_id <= MAX_JOB_ID else None
 
 
 def _version_of(content: bytes) -> str:
@@ -58,27 +91,41 @@ def _version_of(content: bytes) -> str:
 
 
 def load_spec_mapping(content: bytes | str, *, source: str) -> dict[str, Any]:
-    """Read YAML safely (no tags, no environment expansion) and require a mapping."""
-    try:
-        data = yaml.safe_load(content)
-    except yaml.YAMLError as error:
-        raise JobSpecError(f"{source}: not valid YAML: {error}") from None
+    """Read a spec's YAML at a bounded cost (see :mod:`http_trigger.spec_yaml`) and require a mapping."""
+    data = parse_spec_yaml(content, source=source)
     if not isinstance(data, dict):
-        raise JobSpecError(f"{source}: a job spec must be a mapping, got {type(data).__name__}")
+        raise JobSpecError(source, (WHOLE_FILE, f"a job spec must be a mapping, got {type(data).__name__}"))
     return data
 
 
 def validate_spec(data: dict[str, Any], *, source: str, model: type[SpecModel]) -> SpecModel:
-    """Validate a spec mapping; raise :class:`JobSpecError` naming ``source``, the field and the reason."""
+    """Validate a spec mapping; raise :class:`JobSpecError` naming ``source``, each field and its reason."""
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise JobSpecError(f"{source}: {describe_validation_error(error)}") from None
+        raise JobSpecError(source, *validation_problems(error)) from None
 
 
 def parse_spec(content: bytes | str, *, source: str) -> Job:
     """Parse one stored spec (with its id)."""
     return validate_spec(load_spec_mapping(content, source=source), source=source, model=Job)
+
+
+def read_spec_content(path: Path, *, source: str) -> bytes:
+    """Return a spec file's bytes, refusing what is not a regular file or is larger than a spec may be.
+
+    The size is checked before reading, and at most one byte more than the limit is read, so a
+    huge file (or one growing meanwhile) costs no memory; a FIFO is never opened, so never waited on.
+    """
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise JobSpecError(source, (WHOLE_FILE, "not a regular file"))
+    if info.st_size > MAX_SPEC_BYTES:
+        raise JobSpecError(
+            source, (WHOLE_FILE, f"larger than {MAX_SPEC_BYTES // 1024} KiB, the most a job spec may be")
+        )
+    with path.open("rb") as handle:
+        return handle.read(MAX_SPEC_BYTES + 1)
 
 
 # The YAML of each spec file, by path, valid while the file's (mtime, size, inode) stay the same:
@@ -89,22 +136,13 @@ _yaml_cache: dict[Path, tuple[tuple[int, int, int], dict[str, Any], str]] = {}
 
 
 def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
-    """Return the spec file's mapping and version, parsing the YAML only when the file changed.
-
-    A file that vanished raises FileNotFoundError (a concurrent delete: the caller decides what
-    that means); any other OS error makes the file a broken spec, named with the reason.
-    """
-    try:
-        stat = path.stat()
-        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        cached = _yaml_cache.get(path)
-        if cached is not None and cached[0] == key:
-            return cached[1], cached[2]
-        content = path.read_bytes()
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        raise JobSpecError(f"{path.name}: cannot be read: {error.strerror or error}") from None
+    """Return the spec file's mapping and version, parsing the YAML only when the file changed."""
+    info = path.stat()
+    key = (info.st_mtime_ns, info.st_size, info.st_ino)
+    cached = _yaml_cache.get(path)
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    content = read_spec_content(path, source=path.name)
     data = load_spec_mapping(content, source=path.name)
     version = _version_of(content)
     _yaml_cache[path] = (key, data, version)
@@ -112,45 +150,72 @@ def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
 
 
 def read_job_file(path: Path) -> StoredJob:
-    """Read and validate one spec file; the id in the file must match its name."""
-    data, version = _read_mapping(path)
+    """Read and validate one spec file; the name must be ``job_<id>.yaml`` with the id of the file.
+
+    Every failure but a vanished file (FileNotFoundError) becomes a :class:`JobSpecError` naming
+    the file, so one file's surprise (a permission, an unforeseen exception) stays that file's.
+    """
+    job_id = job_id_of(path)
+    if job_id is None:
+        reason = "not named as a job spec: spec files are named job_<id>.yaml, e.g. job_7.yaml"
+        raise JobSpecError(path.name, (WHOLE_FILE, reason))
+    try:
+        data, version = _read_mapping(path)
+    except (JobSpecError, FileNotFoundError):
+        raise
+    except OSError as error:
+        raise JobSpecError(path.name, (WHOLE_FILE, f"cannot be read: {error.strerror or error}")) from None
+    except Exception as error:
+        raise JobSpecError(
+            path.name, (WHOLE_FILE, f"cannot be read: unexpected {type(error).__name__}: {error}")
+        ) from error
     job = validate_spec(data, source=path.name, model=Job)
-    if path.name != spec_path(path.parent, job.id).name:
-        raise JobSpecError(f"{path.name}: id: {job.id} does not match the file name (expected job_<id>.yaml)")
+    if job.id != job_id:
+        raise JobSpecError(path.name, ("id", f"{job.id} does not match the file name {path.name}"))
     return StoredJob(job=job, path=path, version=version)
 
 
-def spec_files(folder: Path) -> Iterator[Path]:
-    """Yield the spec files of ``folder`` in id order (missing folder: none)."""
+def spec_candidates(folder: Path) -> list[Path]:
+    """Return the files of ``folder`` meant as specs (``*.yaml``, ``*.yml``), in id order; none if no folder.
+
+    Hidden files are left out: they are the temporary files of atomic writes (and editors').
+    """
     if not folder.is_dir():
-        return
-    paths = [p for p in folder.glob(f"{_SPEC_PREFIX}*{SPEC_SUFFIX}") if p.is_file()]
-    yield from sorted(paths, key=lambda p: (len(p.name), p.name))
+        return []
+    paths = [p for p in folder.iterdir() if p.suffix in _YAML_SUFFIXES and not p.name.startswith(".")]
+    return sorted(paths, key=lambda p: (job_id_of(p) or MAX_JOB_ID + 1, p.name))
 
 
-def load_jobs(folder: Path) -> tuple[list[StoredJob], list[JobSpecError]]:
-    """Read every spec of ``folder``; a broken file is returned as an error and hides no other job."""
+def read_specs(paths: Iterable[Path]) -> tuple[list[StoredJob], list[BrokenSpec]]:
+    """Read each spec file; a broken one is returned as such and hides no other job.
+
+    A file removed while the folder is read is skipped: it is gone, not broken.
+    """
     jobs: list[StoredJob] = []
-    errors: list[JobSpecError] = []
-    for path in spec_files(folder):
+    broken: list[BrokenSpec] = []
+    for path in paths:
         try:
             jobs.append(read_job_file(path))
-        except JobSpecError as error:
-            errors.append(error)
         except FileNotFoundError:
-            continue  # deleted since the folder was listed
-    return jobs, errors
+            continue
+        except JobSpecError as error:
+            broken.append(BrokenSpec(path=path, job_id=job_id_of(path), error=error))
+    return jobs, broken
+
+
+def load_jobs(folder: Path) -> tuple[list[StoredJob], list[BrokenSpec]]:
+    """Read every spec of ``folder``: the jobs that load, and each file that does not."""
+    return read_specs(spec_candidates(folder))
 
 
 def get_job(folder: Path, job_id: int) -> StoredJob:
-    """Read the spec of ``job_id`` or raise :class:`JobNotFoundError`."""
-    path = spec_path(folder, job_id)
-    if not path.is_file():
-        raise JobNotFoundError(job_id)
+    """Read the spec of ``job_id``; raise :class:`JobNotFoundError`, or :class:`JobBrokenError` if broken."""
     try:
-        return read_job_file(path)
+        return read_job_file(spec_path(folder, job_id))
     except FileNotFoundError:
         raise JobNotFoundError(job_id) from None
+    except JobSpecError as error:
+        raise JobBrokenError(job_id, error) from None
 
 
 def render_spec(job: Job) -> str:

@@ -3,6 +3,9 @@
 A job is stored as one YAML file; the model validates it completely (the action's and each
 post-processing step's parameters against their own models) so that a bad spec is refused when
 it is written and reported precisely when a hand-written file is parsed.
+
+Valid here means loads in Airflow: every value that reaches ``DAG()`` is held to Airflow's own
+limits (read from Airflow, not copied), so the API never accepts a job whose DAG Airflow refuses.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+from airflow.sdk.definitions.dag import TAG_MAX_LEN
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -19,7 +23,13 @@ from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.validation import describe_validation_error
 
 DAG_ID_PREFIX = "http_trigger_job_"
-_TAG_PATTERN = re.compile(r"^[\w .:/@-]{1,100}$")
+DAG_TAG = "http-trigger"
+GROUP_TAG_PREFIX = "group:"
+# The largest id the metadata DB's integer columns hold; it also keeps the DAG id (the prefix and
+# at most ten digits) far below Airflow's 250 characters, in the characters Airflow allows.
+MAX_JOB_ID = 2**31 - 1
+GROUP_MAX_LEN = TAG_MAX_LEN - len(GROUP_TAG_PREFIX)
+_TAG_PATTERN = re.compile(rf"^[\w .:/@-]{{1,{TAG_MAX_LEN}}}$")
 
 
 def _parameters_model(catalogue: Catalogue[Any], type_name: str) -> type[BaseModel]:
@@ -96,7 +106,7 @@ class JobBody(_StrictModel):
     """Everything a user writes about a job; the id is allocated by the store."""
 
     name: str = Field(min_length=1, max_length=200)
-    group: str = Field(default="default", min_length=1, max_length=100)
+    group: str = Field(default="default", min_length=1)
     description: str = Field(default="", max_length=2000)
     enabled: bool = Field(default=True, description="Whether a new job's DAG starts unpaused.")
     action: ActionSpec
@@ -113,19 +123,37 @@ class JobBody(_StrictModel):
             raise ValueError(f"{value!r} is not a valid cron expression")
         return value
 
+    @field_validator("group")
+    @classmethod
+    def _check_group(cls, value: str) -> str:
+        if len(value) > GROUP_MAX_LEN:
+            raise ValueError(
+                f"at most {GROUP_MAX_LEN} characters, not {len(value)}: the job's DAG is tagged "
+                f"'{GROUP_TAG_PREFIX}<group>', and Airflow allows tags of at most {TAG_MAX_LEN} characters"
+            )
+        return value
+
     @field_validator("tags")
     @classmethod
     def _check_tags(cls, value: list[str]) -> list[str]:
         for tag in value:
             if not _TAG_PATTERN.match(tag):
-                raise ValueError(f"tag {tag!r} must be 1-100 letters, digits, spaces or ._:/@-")
+                raise ValueError(
+                    f"tag {tag!r} must be 1-{TAG_MAX_LEN} letters, digits, spaces or ._:/@- "
+                    f"(Airflow allows tags of at most {TAG_MAX_LEN} characters)"
+                )
         return value
+
+    @property
+    def dag_tags(self) -> set[str]:
+        """Return the tags of the job's DAG: the plugin's, the group's and the job's own."""
+        return {DAG_TAG, f"{GROUP_TAG_PREFIX}{self.group}", *self.tags}
 
 
 class Job(JobBody):
     """A stored job: its body plus the immutable integer id that callers see as ``trigger_job_id``."""
 
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, le=MAX_JOB_ID)
 
     @property
     def dag_id(self) -> str:

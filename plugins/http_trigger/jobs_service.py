@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 from http_trigger import run_history, settings, trigger_secrets
 from http_trigger.errors import JobDeletedError, JobNotFoundError, JobNotReadyError, JobSpecError
 from http_trigger.job_files import (
+    BrokenSpec,
     StoredJob,
     get_job,
     hide_job_file,
@@ -58,7 +59,7 @@ from http_trigger.job_files import (
     spec_path,
     stage_job,
 )
-from http_trigger.job_model import Job, JobBody
+from http_trigger.job_model import Job, JobBody, dag_id_for
 from http_trigger.run_history import RunSummary
 from http_trigger.trigger_secrets import IssuedSecret, Registration
 
@@ -167,8 +168,12 @@ def _deleted_job_error(stored: StoredJob) -> JobSpecError | JobNotFoundError:
     if not stored.path.is_file():
         return JobNotFoundError(stored.job.id)
     return JobSpecError(
-        f"{stored.path.name}: job {stored.job.id} was deleted and its id cannot be used again; "
-        "remove the file, or create a new job from it without its id"
+        stored.path.name,
+        (
+            "id",
+            f"job {stored.job.id} was deleted and its id cannot be used again; "
+            "remove the file, or create a new job from it without its id",
+        ),
     )
 
 
@@ -237,7 +242,10 @@ def _retire(session: Session, job_id: int) -> None:
 def update_job(
     *, session: Session, job_id: int, body: JobBody, expected_version: str | None = None
 ) -> JobDetails:
-    """Replace a job's definition; its id, URL and token stay. Commits."""
+    """Replace a job's definition; its id, URL and token stay. Commits.
+
+    The current file is not read as a spec, only replaced: that is also how a broken spec is repaired.
+    """
     remove_stale_leftovers(_folder())
     with _undone_on_error(session):
         _lock_for_write(session, job_id)
@@ -292,7 +300,7 @@ def set_enabled(*, session: Session, job_id: int, enabled: bool) -> JobDetails:
 
 
 def get_job_details(*, session: Session, job_id: int) -> JobDetails:
-    """Return one job with its trigger URL and token."""
+    """Return one job with its trigger URL and token; raise :class:`JobBrokenError` if its spec is broken."""
     return _details(session, get_job(_folder(), job_id))
 
 
@@ -309,12 +317,18 @@ JobOrder = Literal[
 
 @dataclass(frozen=True)
 class JobPage:
-    """One page of the job list, how many jobs matched in all, and the groups to filter by."""
+    """One page of the job list, how many jobs matched in all, the groups to filter by, and what is broken.
+
+    ``broken_jobs`` are the jobs the caller may read whose spec does not load: they are listed
+    apart, whatever the filters and the page, so that they are seen and fixed. ``spec_errors``
+    holds the message of each broken file the caller may see, those tied to no job included.
+    """
 
     jobs: list[JobDetails]
     total_entries: int
     groups: list[str]
     spec_errors: list[str]
+    broken_jobs: list[BrokenSpec]
 
 
 def _matches(job: Job, needle: str) -> bool:
@@ -365,10 +379,12 @@ def find_jobs(
 
     ``readable`` keeps the DAG ids the caller may see (the API passes the auth manager's filter).
     """
-    stored_jobs, errors = _load_live_jobs(session)
+    stored_jobs, broken = _load_live_jobs(session)
     if readable is not None:
-        allowed = set(readable({stored.job.dag_id for stored in stored_jobs}))
+        broken_dag_ids = {dag_id_for(spec.job_id) for spec in broken if spec.job_id is not None}
+        allowed = set(readable({stored.job.dag_id for stored in stored_jobs} | broken_dag_ids))
         stored_jobs = [stored for stored in stored_jobs if stored.job.dag_id in allowed]
+        broken = [spec for spec in broken if spec.job_id is None or dag_id_for(spec.job_id) in allowed]
     groups = sorted({stored.job.group for stored in stored_jobs}, key=str.casefold)
     if group:
         stored_jobs = [stored for stored in stored_jobs if stored.job.group == group]
@@ -398,7 +414,7 @@ def find_jobs(
         except JobNotFoundError:
             continue  # deleted while this page was read
         except JobSpecError as error:
-            errors.append(error)
+            broken.append(BrokenSpec(path=row.stored.path, job_id=None, error=error))
             continue
         with_secrets.append(
             JobDetails(
@@ -413,18 +429,24 @@ def find_jobs(
         jobs=with_secrets,
         total_entries=len(rows),
         groups=groups,
-        spec_errors=[str(error) for error in errors],
+        spec_errors=[str(spec.error) for spec in broken],
+        broken_jobs=[spec for spec in broken if spec.job_id is not None],
     )
 
 
-def _load_live_jobs(session: Session) -> tuple[list[StoredJob], list[JobSpecError]]:
-    """Read every spec; a leftover of a deleted job becomes an error of its file, not a job."""
-    stored_jobs, errors = load_jobs(_folder())
+def _load_live_jobs(session: Session) -> tuple[list[StoredJob], list[BrokenSpec]]:
+    """Read every spec; a leftover of a deleted job becomes a problem of its file, tied to no job."""
+    stored_jobs, broken = load_jobs(_folder())
     deleted = trigger_secrets.deleted_job_ids(session=session)
+    # A broken spec of a deleted job is no job's any more: a problem of its file alone.
+    broken = [
+        BrokenSpec(path=spec.path, job_id=None, error=spec.error) if spec.job_id in deleted else spec
+        for spec in broken
+    ]
     live = []
     for stored in stored_jobs:
         if stored.job.id not in deleted:
             live.append(stored)
         elif isinstance(problem := _deleted_job_error(stored), JobSpecError):
-            errors.append(problem)
-    return live, errors
+            broken.append(BrokenSpec(path=stored.path, job_id=None, error=problem))
+    return live, broken

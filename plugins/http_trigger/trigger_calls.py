@@ -40,6 +40,7 @@ class TriggerOutcome(StrEnum):
     STARTED = "started"
     NOT_FOUND = "not_found"
     PAUSED = "paused"
+    INVALID_SPEC = "invalid_spec"
     NOT_READY = "not_ready"
     BUSY = "busy"
     BAD_REQUEST = "bad_request"

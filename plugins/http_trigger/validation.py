@@ -4,13 +4,31 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+# A hostile or careless spec can hold thousands of wrong fields or a huge value; the first few
+# problems, each with a short excerpt of the value, are what a person can act on.
+MAX_PROBLEMS = 20
+_MAX_VALUE_CHARS = 80
+
+
+def _excerpt(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_VALUE_CHARS else f"{text[:_MAX_VALUE_CHARS]}…"
+
+
+def validation_problems(error: ValidationError, prefix: str | None = None) -> list[tuple[str, str]]:
+    """Return each error as ``(field.path, reason (got value))``, at most :data:`MAX_PROBLEMS` of them."""
+    problems = []
+    items = error.errors()
+    for item in items[:MAX_PROBLEMS]:
+        field = ".".join(str(part) for part in (*([prefix] if prefix else []), *item["loc"])) or "(spec)"
+        message = item["msg"].removeprefix("Value error, ")
+        got = "" if item["type"] in ("missing", "value_error") else f" (got {_excerpt(item.get('input'))})"
+        problems.append((field, f"{message}{got}"))
+    if len(items) > MAX_PROBLEMS:
+        problems.append(("(spec)", f"{len(items) - MAX_PROBLEMS} more problems not shown"))
+    return problems
+
 
 def describe_validation_error(error: ValidationError, prefix: str | None = None) -> str:
     """Render errors as ``field.path: reason (got value)``, one per field, on one line."""
-    lines = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in (*([prefix] if prefix else []), *item["loc"])) or "(spec)"
-        message = item["msg"].removeprefix("Value error, ")
-        got = "" if item["type"] in ("missing", "value_error") else f" (got {item.get('input')!r})"
-        lines.append(f"{field}: {message}{got}")
-    return "; ".join(lines)
+    return "; ".join(f"{field}: {reason}" for field, reason in validation_problems(error, prefix))

@@ -49,14 +49,20 @@ def new_session(airflow_db, jobs_folder) -> Sessions:
 
 def make_unreadable(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
     """Make reading ``path`` fail with an I/O error (root reads any file, whatever its mode)."""
-    real = Path.read_bytes
+    real_read_bytes, real_open = Path.read_bytes, Path.open
 
     def read_bytes(self: Path) -> bytes:
         if self == path:
             raise OSError(errno.EIO, os.strerror(errno.EIO))
-        return real(self)
+        return real_read_bytes(self)
+
+    def open_(self: Path, mode: str = "r", *args, **kwargs):
+        if self == path and "r" in mode:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_open(self, mode, *args, **kwargs)
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(Path, "open", open_)
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # a change the spec cache notices
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
 from airflow.task.trigger_rule import TriggerRule
 
-from http_trigger.dag_builder import build_dag
-from http_trigger.job_files import write_job
+from http_trigger import dag_builder
+from http_trigger.actions import ACTIONS
+from http_trigger.dag_builder import build_dag, build_dags, build_specs
+from http_trigger.job_files import spec_candidates, write_job
 from http_trigger.job_model import Job
+from http_trigger.spec_yaml import MAX_SPEC_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,15 +79,163 @@ def test_factory_file_imports_with_no_errors_and_one_dag_per_job(jobs_folder):
     assert set(bag.dag_ids) == {"http_trigger_job_1", "http_trigger_job_2"}
 
 
-def test_broken_spec_is_an_import_error_naming_file_and_field_and_keeps_other_jobs(jobs_folder):
-    write_job(jobs_folder, make_job(1), create=True)
-    broken = make_job(2).model_dump(mode="json")
-    broken["action"]["parameters"] = {"tag_key": "Env"}
-    (jobs_folder / "job_2.yaml").write_text(yaml.safe_dump(broken))
+def spec_yaml(job_id: int, **overrides) -> bytes:
+    return yaml.safe_dump({**make_job(job_id).model_dump(mode="json"), **overrides}).encode()
+
+
+BILLION_LAUGHS = b"lol: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + b"".join(
+    f"l{level}: &{chr(98 + level)} [{', '.join([f'*{chr(97 + level)}'] * 9)}]\n".encode() for level in range(9)
+)
+NOT_A_SPEC_NAME = "not named as a job spec: spec files are named job_<id>.yaml, e.g. job_7.yaml"
+
+# Each kind of bad file: its name, its content (None: a directory), the job its name gives, and
+# the one problem reported as (field, reason).
+BAD_FILES = {
+    "malformed YAML": (
+        "job_3.yaml", b"name: [unclosed\n", 3,
+        ("(file)", "not valid YAML: while parsing a flow sequence (line 1, column 7): "
+                   "did not find expected ',' or ']' (line 2, column 1)"),
+    ),
+    "invalid UTF-8": ("job_3.yaml", b"name: caf\xe9\n", 3, ("(file)", "not UTF-8 text (byte 9 is 0xe9)")),
+    "failing validation": (
+        "job_3.yaml", spec_yaml(3, name=""), 3, ("name", "String should have at least 1 character (got '')"),
+    ),
+    "group too long for Airflow's tag": (
+        "job_3.yaml", spec_yaml(3, group="g" * 95), 3,
+        ("group", "at most 94 characters, not 95: the job's DAG is tagged 'group:<group>', "
+                  "and Airflow allows tags of at most 100 characters"),
+    ),
+    "unknown action": (
+        "job_3.yaml", spec_yaml(3, action={"type": "ec2_explode"}), 3,
+        ("action", ACTIONS.unknown_message("ec2_explode")),
+    ),
+    "not a mapping": ("job_3.yaml", b"- 1\n- 2\n", 3, ("(file)", "a job spec must be a mapping, got list")),
+    "not a spec": ("notes.yaml", b"remember: the milk\n", None, ("(file)", NOT_A_SPEC_NAME)),
+    "a second name for a job": ("job_01.yaml", spec_yaml(1), None, ("(file)", NOT_A_SPEC_NAME)),
+    "duplicate id": ("job_3.yaml", spec_yaml(1), 3, ("id", "1 does not match the file name job_3.yaml")),
+    "huge file": (
+        "job_3.yaml", b"#" * (MAX_SPEC_BYTES + 1), 3, ("(file)", "larger than 128 KiB, the most a job spec may be"),
+    ),
+    "billion laughs": (
+        "job_3.yaml", BILLION_LAUGHS, 3,
+        ("(file)", "anchors and aliases (&name, *name) are not allowed in job specs (line 1, column 6)"),
+    ),
+    "deep nesting": (
+        "job_3.yaml", b"name: " + b"[" * 40 + b"]" * 40 + b"\n", 3,
+        ("(file)", "nested deeper than 32 levels (line 1, column 38)"),
+    ),
+    "a number too long to read": (
+        "job_3.yaml", b"id: " + b"9" * 5000 + b"\n", 3,
+        ("(file)", "a value cannot be read: Exceeds the limit (4300 digits) for integer string conversion: "
+                   "value has 5000 digits; use sys.set_int_max_str_digits() to increase the limit"),
+    ),
+    "a directory": ("job_3.yaml", None, 3, ("(file)", "not a regular file")),
+}
+
+
+def write_bad_file(folder: Path, name: str, content: bytes | None) -> None:
+    if content is None:
+        (folder / name).mkdir()
+    else:
+        (folder / name).write_bytes(content)
+
+
+@pytest.mark.parametrize("kind", BAD_FILES)
+def test_a_bad_file_stops_only_its_own_job_and_names_file_field_and_reason(jobs_folder, kind):
+    name, content, job_id, problem = BAD_FILES[kind]
+    for good in (1, 2):
+        write_job(jobs_folder, make_job(good), create=True)
+    write_bad_file(jobs_folder, name, content)
+
+    built = build_specs(spec_candidates(jobs_folder))
+
+    assert set(built.dags) == {"http_trigger_job_1", "http_trigger_job_2"}
+    [broken] = built.broken
+    assert (broken.path.name, broken.job_id, broken.error.problems) == (name, job_id, (problem,))
+    assert str(broken.error) == f"{name}: {problem[0]}: {problem[1]}"
+    assert set(build_dags(jobs_folder)) == {"http_trigger_job_1", "http_trigger_job_2"}
+
+
+def test_the_factory_file_has_no_import_error_whatever_the_jobs_folder_holds(jobs_folder, caplog):
+    for good in (1, 2):
+        write_job(jobs_folder, make_job(good), create=True)
+    for index, (name, content, _, _) in enumerate(BAD_FILES.values(), start=10):
+        write_bad_file(jobs_folder, name.replace("job_3", f"job_{index}"), content)
+
     bag = DagBag(dag_folder=str(REPO / "dags"))
-    assert set(bag.dag_ids) == {"http_trigger_job_1"}
-    [(path, message)] = bag.import_errors.items()
-    assert path.endswith("http_trigger_jobs.py")
-    assert "job_2.yaml: action: parameters: Value error" not in message
-    assert "1 job spec(s) could not be loaded" in message
-    assert "job_2.yaml: action: parameters: " in message and "tag_value" in message
+
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {"http_trigger_job_1", "http_trigger_job_2"}
+    warnings = [record.getMessage() for record in caplog.records if record.name == "http_trigger.dag_builder"]
+    assert len(warnings) == len(BAD_FILES)
+    assert "Job spec not loaded: job_10.yaml: (file): not valid YAML: while parsing a flow sequence" in warnings[0]
+
+
+def test_an_exception_while_building_one_dag_leaves_out_that_job_only(jobs_folder, monkeypatch):
+    for good in (1, 2, 3):
+        write_job(jobs_folder, make_job(good), create=True)
+    real = dag_builder._post_processing_task
+
+    def failing_for_job_3(job, *args):
+        if job.id == 3:
+            raise RuntimeError("the notifier exploded")
+        return real(job, *args)
+
+    monkeypatch.setattr(dag_builder, "_post_processing_task", failing_for_job_3)
+
+    [broken] = build_specs(spec_candidates(jobs_folder)).broken
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+
+    assert (broken.job_id, broken.error.problems) == (
+        3, (("(dag)", "the job's DAG cannot be built: RuntimeError: the notifier exploded"),)
+    )
+    # The half-built DAG never reaches Airflow: it is not auto-registered by its context manager.
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {"http_trigger_job_1", "http_trigger_job_2"}
+
+
+def test_a_dag_that_airflows_own_validation_refuses_is_left_out_not_an_import_error(jobs_folder, monkeypatch):
+    for good in (1, 2, 3):
+        write_job(jobs_folder, make_job(good), create=True)
+    real = dag_builder.build_dag
+
+    def with_a_bad_owner_link_for_job_3(job):
+        dag = real(job)
+        if job.id == 3:
+            dag.owner_links["ops"] = "not a link"
+        return dag
+
+    monkeypatch.setattr(dag_builder, "build_dag", with_a_bad_owner_link_for_job_3)
+
+    [broken] = build_specs(spec_candidates(jobs_folder)).broken
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+
+    assert broken.error.problems == (
+        ("(dag)", "the job's DAG cannot be built: ValueError: Wrong link format was used for the owner. "
+                  "Use a valid link Bad formatted links are: {'ops': 'not a link'}"),
+    )
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == {"http_trigger_job_1", "http_trigger_job_2"}
+
+
+def test_two_files_for_one_job_keep_the_first(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        write_job(tmp_path / folder, make_job(1), create=True)
+
+    built = build_specs([tmp_path / "a" / "job_1.yaml", tmp_path / "b" / "job_1.yaml"])
+
+    assert list(built.dags) == ["http_trigger_job_1"]
+    [broken] = built.broken
+    assert broken.path == tmp_path / "b" / "job_1.yaml"
+    assert broken.error.problems == (("id", f"job 1 is already defined by {tmp_path / 'a' / 'job_1.yaml'}"),)
+
+
+def test_an_unreadable_jobs_folder_builds_nothing_and_does_not_raise(jobs_folder, monkeypatch, caplog):
+    def unreadable(folder):
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(dag_builder, "spec_candidates", unreadable)
+
+    assert build_dags(jobs_folder) == {}
+    assert "The jobs folder cannot be read, so no job's DAG is built" in caplog.text

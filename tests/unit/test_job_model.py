@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from http_trigger.errors import JobConflictError, JobNotFoundError, JobSpecError
-from http_trigger.job_files import get_job, load_jobs, parse_spec, render_spec, spec_path, write_job
-from http_trigger.job_model import Job, job_id_from_dag_id
+from http_trigger.errors import JobBrokenError, JobConflictError, JobNotFoundError, JobSpecError
+from http_trigger.job_files import get_job, job_id_of, load_jobs, parse_spec, render_spec, spec_path, write_job
+from http_trigger.job_model import GROUP_MAX_LEN, MAX_JOB_ID, Job, job_id_from_dag_id
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,10 +80,17 @@ def test_bad_spec_names_file_field_and_reason(overrides, message):
 
 
 def test_spec_that_is_not_a_mapping_or_not_yaml():
-    with pytest.raises(JobSpecError, match=r"x.yaml: a job spec must be a mapping, got list"):
+    with pytest.raises(JobSpecError, match=r"^x.yaml: \(file\): a job spec must be a mapping, got list$"):
         parse_spec("- 1\n- 2\n", source="x.yaml")
-    with pytest.raises(JobSpecError, match=r"x.yaml: not valid YAML"):
+    with pytest.raises(JobSpecError) as raised:
         parse_spec("name: [unclosed\n", source="x.yaml")
+    assert raised.value.problems == (
+        (
+            "(file)",
+            "not valid YAML: while parsing a flow sequence (line 1, column 7): "
+            "did not find expected ',' or ']' (line 2, column 1)",
+        ),
+    )
 
 
 def test_yaml_tags_are_refused(tmp_path):
@@ -113,9 +120,86 @@ def test_one_broken_file_hides_no_other_job(tmp_path):
     write_job(tmp_path, Job.model_validate(spec()), create=True)
     (tmp_path / "job_9.yaml").write_text(yaml.safe_dump(spec(id=9, name="")))
     (tmp_path / "job_10.yaml").write_text(yaml.safe_dump(spec(id=11)))
-    jobs, errors = load_jobs(tmp_path)
+    (tmp_path / "notes.yaml").write_text("remember: the milk\n")
+    jobs, broken = load_jobs(tmp_path)
     assert [stored.job.id for stored in jobs] == [7]
-    assert sorted(str(error) for error in errors) == [
-        "job_10.yaml: id: 11 does not match the file name (expected job_<id>.yaml)",
-        "job_9.yaml: name: String should have at least 1 character (got '')",
+    assert [(spec.path.name, spec.job_id, str(spec.error)) for spec in broken] == [
+        ("job_9.yaml", 9, "job_9.yaml: name: String should have at least 1 character (got '')"),
+        ("job_10.yaml", 10, "job_10.yaml: id: 11 does not match the file name job_10.yaml"),
+        (
+            "notes.yaml",
+            None,
+            "notes.yaml: (file): not named as a job spec: spec files are named job_<id>.yaml, e.g. job_7.yaml",
+        ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "job_id"),
+    [("job_7.yaml", 7), ("job_2147483647.yaml", 2147483647), ("job_07.yaml", None), ("job_0.yaml", None),
+     ("job_x.yaml", None), ("job_7.yml", None), ("notes.yaml", None), ("job_2147483648.yaml", None)],
+)
+def test_only_the_one_spelling_of_a_spec_name_gives_a_job_id(name, job_id):
+    assert job_id_of(Path(name)) == job_id
+
+
+def test_a_broken_spec_of_a_job_makes_the_job_broken_not_missing(tmp_path):
+    (tmp_path / "job_7.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(JobBrokenError) as raised:
+        get_job(tmp_path, 7)
+    assert str(raised.value) == (
+        "Job 7 cannot run: its spec is invalid (job_7.yaml: (file): not valid YAML: while parsing a flow sequence "
+        "(line 1, column 7): did not find expected ',' or ']' (line 2, column 1)); fix the file"
+    )
+    assert raised.value.spec_error.source == "job_7.yaml"
+
+
+class TestAirflowLimits:
+    """What DAG() would refuse is refused by the model, naming the field and the limit."""
+
+    def test_a_group_too_long_for_the_dag_tag_it_becomes(self):
+        assert Job.model_validate(spec(group="g" * 94)).dag_tags == {"http-trigger", f"group:{'g' * 94}"}
+        with pytest.raises(JobSpecError) as raised:
+            parse_spec(yaml.safe_dump(spec(group="g" * 95)), source="job_7.yaml")
+        assert str(raised.value) == (
+            "job_7.yaml: group: at most 94 characters, not 95: the job's DAG is tagged 'group:<group>', "
+            "and Airflow allows tags of at most 100 characters"
+        )
+
+    def test_the_limits_are_airflows_own(self):
+        from airflow.sdk.definitions.dag import TAG_MAX_LEN
+
+        assert GROUP_MAX_LEN == TAG_MAX_LEN - len("group:")
+        for tag in Job.model_validate(spec(group="g" * GROUP_MAX_LEN, tags=["t" * TAG_MAX_LEN])).dag_tags:
+            assert len(tag) <= TAG_MAX_LEN
+
+    def test_a_tag_longer_than_airflow_allows(self):
+        with pytest.raises(JobSpecError, match=r"^x.yaml: tags: tag 'tttt.*' must be 1-100 letters, digits, spaces or "
+                           r"\._:/@- \(Airflow allows tags of at most 100 characters\)$"):
+            parse_spec(yaml.safe_dump(spec(tags=["t" * 101])), source="x.yaml")
+
+    def test_an_id_beyond_what_the_database_holds(self):
+        assert Job.model_validate(spec(id=MAX_JOB_ID)).dag_id == f"http_trigger_job_{MAX_JOB_ID}"
+        with pytest.raises(JobSpecError, match=r"^x.yaml: id: Input should be less than or equal to 2147483647 "
+                           r"\(got 2147483648\)$"):
+            parse_spec(yaml.safe_dump(spec(id=MAX_JOB_ID + 1)), source="x.yaml")
+
+    def test_every_accepted_limit_builds_a_dag_airflow_accepts(self):
+        from http_trigger.dag_builder import build_dag
+
+        job = Job.model_validate(
+            spec(id=MAX_JOB_ID, name="n" * 200, group="g" * GROUP_MAX_LEN, description="d" * 2000,
+                 tags=["t" * 100, "a b.c:d/e@f-g_h"])
+        )
+        dag = build_dag(job)
+        dag.validate()
+        assert dag.dag_display_name == "n" * 200
+        assert f"group:{'g' * GROUP_MAX_LEN}" in dag.tags
+
+    def test_a_description_naming_a_markdown_file_stays_text(self, tmp_path, monkeypatch):
+        from http_trigger.dag_builder import build_dag
+
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "secret.md").write_text("not for the UI")
+        dag = build_dag(Job.model_validate(spec(description="secret.md")))
+        assert dag.doc_md.strip() == "secret.md"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,7 @@ import yaml
 from sqlalchemy.exc import OperationalError
 
 from http_trigger import jobs_service, trigger_secrets
-from http_trigger.errors import JobDeletedError, JobNotFoundError, JobSpecError, JobStorageError
+from http_trigger.errors import JobBrokenError, JobDeletedError, JobNotFoundError, JobSpecError, JobStorageError
 from http_trigger.job_files import LEFTOVER_MAX_AGE_SECONDS, spec_path
 from http_trigger.trigger_secrets import Registration
 
@@ -242,7 +243,11 @@ class TestRotate:
         job = create(new_session)
         make_unreadable(monkeypatch, spec_path(jobs_folder, job.job.id))
 
-        with pytest.raises(JobSpecError, match=rf"^job_{job.job.id}\.yaml: cannot be read: Input/output error$"):
+        message = (
+            f"Job {job.job.id} cannot run: its spec is invalid "
+            f"(job_{job.job.id}.yaml: (file): cannot be read: Input/output error); fix the file"
+        )
+        with pytest.raises(JobBrokenError, match=rf"^{re.escape(message)}$"):
             with new_session() as session:
                 jobs_service.rotate_secret(session=session, job_id=job.job.id)
 
@@ -364,7 +369,7 @@ class TestHandWrittenAndLeftoverSpecs:
             jobs_service.delete_job(session=session, job_id=deleted.job.id)
         path.write_bytes(content)
         message = (
-            f"{path.name}: job {deleted.job.id} was deleted and its id cannot be used again; "
+            f"{path.name}: id: job {deleted.job.id} was deleted and its id cannot be used again; "
             "remove the file, or create a new job from it without its id"
         )
 

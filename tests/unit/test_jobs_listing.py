@@ -212,3 +212,73 @@ def test_parameter_errors_are_located_with_the_catalogue_models(action, expected
 
 def test_a_valid_body_has_no_errors():
     assert job_body_errors({"name": "x", "action": EC2}) == []
+
+
+def break_spec(jobs_folder, job_id: int) -> str:
+    """Give a job's file a group too long for Airflow's DAG tag, as a hand edit might; return the message."""
+    path = spec_path(jobs_folder, job_id)
+    path.write_text(path.read_text().replace("group: default", f"group: {'g' * 95}"))
+    return (
+        f"job_{job_id}.yaml: group: at most 94 characters, not 95: the job's DAG is tagged 'group:<group>', "
+        "and Airflow allows tags of at most 100 characters"
+    )
+
+
+def broken_job(job_id: int, message: str) -> dict:
+    return {
+        "id": job_id,
+        "dag_id": f"http_trigger_job_{job_id}",
+        "spec_error": {
+            "file": f"job_{job_id}.yaml",
+            "message": message,
+            "problems": [{"field": "group", "reason": message.split(": group: ", 1)[1]}],
+        },
+    }
+
+
+class TestBrokenJobs:
+    NOTES = "notes.yaml: (file): not named as a job spec: spec files are named job_<id>.yaml, e.g. job_7.yaml"
+
+    def test_the_list_shows_a_broken_job_with_its_problem_on_every_page(self, client, jobs_folder):
+        good = make_job("good")
+        bad = make_job("soon broken")
+        message = break_spec(jobs_folder, bad.job.id)
+        (jobs_folder / "notes.yaml").write_text("remember: the milk\n")
+
+        listed = client.get("/api/jobs", params={"group": "default", "limit": 1, "offset": 1}).json()
+
+        assert [job["id"] for job in listed["jobs"]] == []
+        assert listed["total_entries"] == 1
+        assert listed["broken_jobs"] == [broken_job(bad.job.id, message)]
+        assert listed["spec_errors"] == [message, self.NOTES]
+        assert [job["id"] for job in client.get("/api/jobs").json()["jobs"]] == [good.job.id]
+
+    def test_the_detail_of_a_broken_job_is_its_problem(self, client, jobs_folder):
+        bad = make_job("soon broken")
+        message = break_spec(jobs_folder, bad.job.id)
+
+        response = client.get(f"/api/jobs/{bad.job.id}")
+
+        assert (response.status_code, response.json()) == (200, broken_job(bad.job.id, message))
+
+    def test_a_broken_job_is_repaired_by_an_update(self, client, jobs_folder):
+        bad = make_job("soon broken")
+        break_spec(jobs_folder, bad.job.id)
+
+        response = client.put(f"/api/jobs/{bad.job.id}", json={"name": "repaired", "action": EC2})
+
+        assert response.status_code == 200, response.text
+        assert client.get(f"/api/jobs/{bad.job.id}").json()["name"] == "repaired"
+        assert client.get("/api/jobs").json()["broken_jobs"] == []
+
+    def test_a_broken_job_the_user_may_not_read_is_not_shown(self, airflow_db, jobs_folder):
+        visible = make_job("visible")
+        hidden = make_job("hidden")
+        break_spec(jobs_folder, visible.job.id)
+        break_spec(jobs_folder, hidden.job.id)
+
+        with create_session() as session:
+            page = jobs_service.find_jobs(session=session, readable=lambda ids: {visible.job.dag_id} & ids)
+
+        assert [spec.job_id for spec in page.broken_jobs] == [visible.job.id]
+        assert [message.split(":")[0] for message in page.spec_errors] == [f"job_{visible.job.id}.yaml"]

@@ -103,7 +103,7 @@ class TestChangeRoutes:
         client.delete(f"/api/jobs/{job['id']}")
         path.write_bytes(content)
         message = (
-            f"job_{job['id']}.yaml: job {job['id']} was deleted and its id cannot be used again; "
+            f"job_{job['id']}.yaml: id: job {job['id']} was deleted and its id cannot be used again; "
             "remove the file, or create a new job from it without its id"
         )
 
@@ -120,14 +120,19 @@ class TestChangeRoutes:
         (jobs_folder / f".job_{job['id']}.yaml.1234.tmp").write_text("name: [half")
         (jobs_folder / f".job_{unreadable['id'] + 1}.yaml.abcd.deleted").write_text("id: 1")
         make_unreadable(monkeypatch, spec_path(jobs_folder, unreadable["id"]))
-        problem = f"job_{unreadable['id']}.yaml: cannot be read: Input/output error"
+        problem = f"job_{unreadable['id']}.yaml: (file): cannot be read: Input/output error"
+        directory = "job_3.yaml: (file): not a regular file"
 
         listed = client.get("/api/jobs").json()
 
-        assert ([listed_job["id"] for listed_job in listed["jobs"]], listed["spec_errors"]) == ([job["id"]], [problem])
-        assert client.get("/api/jobs/3").status_code == 404
+        assert ([listed_job["id"] for listed_job in listed["jobs"]], listed["spec_errors"]) == (
+            [job["id"]], [directory, problem]
+        )
+        # A file named as a job's spec that does not load is that job's problem, shown as such.
+        assert [broken["id"] for broken in listed["broken_jobs"]] == [3, unreadable["id"]]
+        assert client.get("/api/jobs/3").json()["spec_error"]["message"] == directory
         assert client.get(f"/api/jobs/{unreadable['id'] + 1}").status_code == 404
-        assert client.get(f"/api/jobs/{unreadable['id']}").json() == {"detail": problem}
+        assert client.get(f"/api/jobs/{unreadable['id']}").json()["spec_error"]["message"] == problem
         assert visible_files(jobs_folder) == sorted(["job_3.yaml", f"job_{job['id']}.yaml", f"job_{unreadable['id']}.yaml"])
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from http_trigger import jobs_service, trigger_calls
 from http_trigger.api.app import create_app
 from http_trigger.db.models import TriggerCall
+from http_trigger.job_files import spec_path
 from http_trigger.job_model import JobBody
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,6 +120,28 @@ def test_409_for_a_disabled_job_and_no_run_queued(client):
     assert response.status_code == 409
     assert response.json() == {"message": f"Job {details.job.id} is disabled; enable it to run it"}
     assert runs_of(details.job.dag_id) == []
+
+
+def test_409_for_a_job_whose_spec_is_broken_while_the_other_jobs_still_start(client, jobs_folder):
+    good = create()
+    bad = create()
+    spec_path(jobs_folder, bad.job.id).write_text("name: [unclosed\n")
+    parse_jobs_into_db()  # the factory file has no import error: one broken spec is its job's alone
+
+    assert post(client, good).status_code == 200
+    response = post(client, bad)
+
+    message = (
+        f"Job {bad.job.id} cannot run: its spec is invalid (job_{bad.job.id}.yaml: (file): not valid YAML: "
+        "while parsing a flow sequence (line 1, column 7): did not find expected ',' or ']' (line 2, column 1)); "
+        "fix the file"
+    )
+    assert (response.status_code, response.json()) == (409, {"message": message})
+    assert "Retry-After" not in response.headers
+    assert runs_of(bad.job.dag_id) == []
+    with create_session() as session:
+        [call] = trigger_calls.recent_calls(session=session, job_id=bad.job.id)
+        assert (call.status_code, call.outcome, call.message, call.dag_run_id) == (409, "invalid_spec", message, None)
 
 
 def test_503_with_retry_after_before_airflow_has_loaded_the_job(client):

@@ -124,12 +124,40 @@ class JobResponse(JobBody):
     next_run_after: datetime | None = Field(default=None, description="The schedule's next run, if any.")
 
 
+class SpecProblemResponse(BaseModel):
+    """One thing wrong in a spec file."""
+
+    field: str = Field(description="The field path, e.g. action.parameters.tag_value; (file): the file.")
+    reason: str
+
+
+class SpecErrorResponse(BaseModel):
+    """A spec file that cannot be loaded, problem by problem."""
+
+    file: str
+    message: str = Field(description="Every problem on one line: file: field: reason; field: reason.")
+    problems: list[SpecProblemResponse]
+
+
+class BrokenJobResponse(BaseModel):
+    """A job whose spec file does not load: it cannot run (its trigger answers 409) until it is fixed."""
+
+    id: int
+    dag_id: str
+    spec_error: SpecErrorResponse
+
+
 class JobCollectionResponse(BaseModel):
     """The jobs the user may read (one page of them), and the spec files that could not be loaded."""
 
     jobs: list[JobResponse]
     total_entries: int = Field(description="How many jobs match the filters, on every page.")
-    spec_errors: list[str]
+    broken_jobs: list[BrokenJobResponse] = Field(
+        description="The jobs the user may read whose spec does not load, whatever the filters and page."
+    )
+    spec_errors: list[str] = Field(
+        description="The message of every spec file that does not load, files tied to no job included."
+    )
     groups: list[str] = Field(default_factory=list, description="Every group of the jobs the user may read.")
 
 

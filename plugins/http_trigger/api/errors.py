@@ -38,6 +38,7 @@ from http_trigger import settings
 from http_trigger.api.datamodels import ErrorResponse, ValidationErrorResponse
 from http_trigger.errors import (
     HttpTriggerError,
+    JobBrokenError,
     JobConflictError,
     JobNotFoundError,
     JobNotReadyError,
@@ -55,6 +56,7 @@ _SUMMED_UP_PROBLEMS = 10
 _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (JobNotFoundError, status.HTTP_404_NOT_FOUND),
     (JobPausedError, status.HTTP_409_CONFLICT),
+    (JobBrokenError, status.HTTP_409_CONFLICT),
     (JobConflictError, status.HTTP_409_CONFLICT),
     (JobSpecError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (JobNotReadyError, status.HTTP_503_SERVICE_UNAVAILABLE),

@@ -8,14 +8,34 @@ from airflow.api.common.airflow_health import HEALTHY, get_airflow_health
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
+from http_trigger import settings
+from http_trigger.job_files import load_jobs
+
 health_router = APIRouter(tags=["Health"])
 _REQUIRED_COMPONENTS = ("metadatabase", "scheduler", "dag_processor")
+DEGRADED = "degraded"
+UNHEALTHY = "unhealthy"
+
+
+def _jobs_health() -> dict[str, Any]:
+    """Report the spec files that do not load, by name only: this route answers without a login.
+
+    Broken specs stop only their own jobs, so they degrade the service; they never take it down.
+    """
+    try:
+        _, broken = load_jobs(settings.jobs_folder())
+    except OSError as error:
+        return {"status": DEGRADED, "error": f"the jobs folder cannot be read: {error.strerror}"}
+    if not broken:
+        return {"status": HEALTHY}
+    return {"status": DEGRADED, "broken_spec_files": [spec.path.name for spec in broken]}
 
 
 @health_router.get("/health", responses={503: {"description": "A required component is unhealthy"}})
 def get_health() -> JSONResponse:
-    """Report the metadata DB, scheduler and DAG processor; 503 unless all three are healthy."""
-    health: dict[str, Any] = get_airflow_health()
+    """Report the metadata DB, scheduler and DAG processor (503 unless all are healthy) and the job specs."""
+    health: dict[str, Any] = {**get_airflow_health(), "jobs": _jobs_health()}
     healthy = all(health.get(name, {}).get("status") == HEALTHY for name in _REQUIRED_COMPONENTS)
-    body = {"status": HEALTHY if healthy else "unhealthy", **health}
+    overall = health["jobs"]["status"] if healthy else UNHEALTHY
+    body = {"status": overall, **health}
     return JSONResponse(body, status_code=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)

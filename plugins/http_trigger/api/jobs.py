@@ -19,15 +19,18 @@ from http_trigger import jobs_service
 from http_trigger.api.csrf import require_csrf_header
 from http_trigger.api.datamodels import (
     JOB_BODY_EXAMPLES,
+    BrokenJobResponse,
     JobCollectionResponse,
     JobEnabledBody,
     JobResponse,
     JobValidationResponse,
+    SpecErrorResponse,
+    SpecProblemResponse,
 )
 from http_trigger.api.errors import BODY_ERRORS, error_responses, status_for
 from http_trigger.api.parameters import JobIdPath, OffsetQuery
 from http_trigger.api.runs import run_response
-from http_trigger.errors import HttpTriggerError
+from http_trigger.errors import HttpTriggerError, JobBrokenError, JobSpecError
 from http_trigger.field_errors import job_body_errors
 from http_trigger.job_model import JobBody, dag_id_for
 from http_trigger.jobs_service import JobDetails, JobOrder
@@ -84,6 +87,18 @@ def _response(details: JobDetails, *, with_secret: bool) -> JobResponse:
     )
 
 
+def _broken_response(job_id: int, error: JobSpecError) -> BrokenJobResponse:
+    return BrokenJobResponse(
+        id=job_id,
+        dag_id=dag_id_for(job_id),
+        spec_error=SpecErrorResponse(
+            file=error.source,
+            message=str(error),
+            problems=[SpecProblemResponse(field=field, reason=reason) for field, reason in error.problems],
+        ),
+    )
+
+
 @jobs_router.get("", responses=error_responses(401, 403, 422, 503))
 def list_jobs(
     user: GetUserDep,
@@ -121,6 +136,7 @@ def list_jobs(
     return JobCollectionResponse(
         jobs=[_response(details, with_secret=details.job.dag_id in editable) for details in page.jobs],
         total_entries=page.total_entries,
+        broken_jobs=[_broken_response(spec.job_id, spec.error) for spec in page.broken_jobs if spec.job_id],
         spec_errors=page.spec_errors,
         groups=page.groups,
     )
@@ -162,11 +178,13 @@ def create_job(body: JobBodyParam, user: GetUserDep, session: SessionDep) -> Job
 
 
 @jobs_router.get("/{job_id:int}", responses=error_responses(*_READ_ERRORS))
-def get_job(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobResponse:
-    """Show one job; the token only to users allowed to edit it."""
+def get_job(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobResponse | BrokenJobResponse:
+    """Show one job, the token only to editors; a job whose spec does not load, with its problems."""
     _require(user, "GET", dag_id_for(job_id))
     try:
         details = jobs_service.get_job_details(session=session, job_id=job_id)
+    except JobBrokenError as error:
+        return _broken_response(job_id, error.spec_error)
     except HttpTriggerError as error:
         raise _http_error(error) from error
     return _response(details, with_secret=_allowed(user, "PUT", details.job.dag_id))

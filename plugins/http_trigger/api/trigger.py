@@ -2,12 +2,13 @@
 
 The contract (kept exact, callers script against it): 200 ``{"result": "ok", "trigger_job_id": …}``
 only after the run is committed; the same 404 for an unknown URL, a missing header and a wrong
-token; 409 for a disabled job; 4xx with a JSON ``message`` for a caller's mistake; 503 with
-``Retry-After`` when the job can start soon (database trouble included); 500 otherwise — and a
-5xx never leaves a run behind. Every attempt is recorded, without the token or the URL id: a
-started run in the run's own transaction, a refusal in a transaction of its own afterwards, and a
-refusal for database trouble later, from :data:`http_trigger.trigger_calls.backlog` (asking the
-database again at once would only make the caller wait twice).
+token; 409 for a disabled job, and for one whose spec file does not load (waiting will not help,
+unlike the 503); 4xx with a JSON ``message`` for a caller's mistake; 503 with ``Retry-After`` when
+the job can start soon (database trouble included); 500 otherwise — and a 5xx never leaves a run
+behind. Every attempt is recorded, without the token or the URL id: a started run in the run's own
+transaction, a refusal in a transaction of its own afterwards, and a refusal for database trouble
+later, from :data:`http_trigger.trigger_calls.backlog` (asking the database again at once would
+only make the caller wait twice).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from http_trigger.api.errors import (
 from http_trigger.errors import (
     HttpTriggerError,
     InvalidParametersError,
+    JobBrokenError,
     JobNotFoundError,
     JobPausedError,
     ParametersNotAcceptedError,
@@ -49,6 +51,10 @@ trigger_router = APIRouter(tags=["Trigger"])
 NOT_FOUND_MESSAGE = "No job matches this URL and access token"
 BUSY_MESSAGE = "The metadata database is busy; the job was not started, try again shortly"
 _TOKEN_SCHEMES = frozenset({"caauth", "bearer"})
+_OUTCOME_BY_ERROR: dict[type[HttpTriggerError], TriggerOutcome] = {
+    JobPausedError: TriggerOutcome.PAUSED,
+    JobBrokenError: TriggerOutcome.INVALID_SPEC,
+}
 
 
 class CallerError(HttpTriggerError):
@@ -156,7 +162,7 @@ def _attempt(request: Request, url_id: str, token: str | None, body: bytes) -> t
     except CallerError as error:
         return refused(error.status_code, TriggerOutcome.BAD_REQUEST, str(error))
     except HttpTriggerError as error:
-        outcome = TriggerOutcome.PAUSED if isinstance(error, JobPausedError) else TriggerOutcome.NOT_READY
+        outcome = _OUTCOME_BY_ERROR.get(type(error), TriggerOutcome.NOT_READY)
         return refused(status_for(error), outcome, str(error))
     except Exception as error:
         if database_unavailable(error):
@@ -188,7 +194,7 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
         (400, "Not JSON, not an object, parameters sent to a job with fixed ones, or beyond the bounds"),
         (404, NOT_FOUND_MESSAGE),
         408,
-        (409, "The job is disabled"),
+        (409, "The job is disabled, or its spec is invalid until someone fixes the file"),
         413,
         (422, "The parameters fail the action's model; the message names each field"),
         (500, "Unexpected error; no run was started"),

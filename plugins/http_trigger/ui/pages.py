@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from http_trigger import __version__, settings
 from http_trigger.actions import catalogue as action_catalogue
-from http_trigger.job_model import PostProcessingSpec
+from http_trigger.job_model import GROUP_MAX_LEN, PostProcessingSpec
 from http_trigger.post_processing import POST_PROCESSING
 
 ui_router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -132,6 +132,7 @@ async def _page(request: Request, template: str, ui_path: str, *, title: str, **
         api_root=f"{root}/api",
         airflow_root=settings.airflow_base_path(),
         static_root=f"{root}/ui/static",
+        group_max_length=GROUP_MAX_LEN,
         job_id=context.pop("job_id", ""),
         run_id=context.pop("run_id", ""),
         **context,

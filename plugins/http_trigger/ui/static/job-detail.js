@@ -1,6 +1,6 @@
 // A job's detail page: its settings, its trigger URL and (for editors) the masked token with Show
 // and Copy, the curl line of the seed, Update (new URL and token), enable/disable, Run now, delete,
-// and its latest executions.
+// and its latest executions. A job whose spec file does not load shows its problems instead.
 
 import {
   actionTitle, airflowLink, api, config, confirmAction, copyButton, el, every, formatDate, formatDuration, jobUrl,
@@ -128,6 +128,23 @@ function renderHeader() {
   $("run-now").title = job.action.parameters_at_execution ? "This job takes its parameters at execution: start it with its URL" : "";
 }
 
+function renderBroken(broken) {
+  setContent($("job-name"), `Job ${broken.id}`);
+  const badge = $("job-state");
+  badge.className = "badge state state-failed";
+  setContent(badge, "spec invalid: cannot run");
+  $("job-actions").hidden = true;
+  for (const card of document.querySelectorAll(".grid-2")) card.hidden = true;
+  notify(
+    [
+      `Job ${broken.id} cannot run: its spec file ${broken.spec_error.file} does not load, so its trigger answers 409. Fix the file:`,
+      el("ul", { class: "plain mono" }, broken.spec_error.problems.map((problem) => el("li", {}, `${problem.field}: ${problem.reason}`))),
+    ],
+    "error",
+    { sticky: true },
+  );
+}
+
 function render() {
   renderHeader();
   renderTrigger();
@@ -143,6 +160,11 @@ async function loadJob() {
       for (const card of document.querySelectorAll(".grid-2")) card.hidden = true;
       notify("This job does not exist (it may have been deleted). Its past executions stay readable below.", "error", { sticky: true });
     } else showError(error, "The job could not be loaded: ");
+    return false;
+  }
+  if (job.spec_error) {
+    renderBroken(job);
+    job = null;
     return false;
   }
   render();

@@ -1,5 +1,6 @@
 // The job list: search, group filter, sortable columns, pages of PAGE_SIZE; the state lives in the
-// page's query string so a reload (or Airflow's frame URL) keeps it.
+// page's query string so a reload (or Airflow's frame URL) keeps it. Jobs whose spec file does not
+// load head the table on every page, with their problem, so they are fixed rather than missed.
 
 import {
   actionTitle, api, el, formatDate, jobUrl, notify, readCatalogue, runUrl, setContent, showError, stateBadge,
@@ -66,6 +67,21 @@ function row(job) {
   );
 }
 
+function brokenRow(broken) {
+  return el(
+    "tr",
+    { "data-job-id": broken.id, class: "broken" },
+    el(
+      "td",
+      { colspan: 9 },
+      el("a", { href: jobUrl(broken.id), class: "job-link" }, `Job ${broken.id}`),
+      " ",
+      el("span", { class: "badge state state-failed" }, "spec invalid: cannot run"),
+      el("span", { class: "sub mono" }, broken.spec_error.message),
+    ),
+  );
+}
+
 async function load() {
   const ticket = (loading += 1);
   const query = new URLSearchParams({ order_by: state.order, limit: String(PAGE_SIZE), offset: String(state.page * PAGE_SIZE) });
@@ -90,7 +106,8 @@ async function load() {
   groupFilter.value = data.groups.includes(current || state.group) ? current || state.group : "";
   setContent(
     tbody,
-    data.jobs.length
+    data.broken_jobs.map(brokenRow),
+    data.jobs.length || data.broken_jobs.length
       ? data.jobs.map(row)
       : el("tr", {}, el("td", { colspan: 9, class: "empty" }, state.search || state.group ? "No job matches." : "No job yet.")),
   );
@@ -100,9 +117,12 @@ async function load() {
   setContent(document.getElementById("page-info"), total ? `${first}–${last} of ${total}` : "");
   document.getElementById("prev-page").disabled = state.page === 0;
   document.getElementById("next-page").disabled = last >= total;
+  // Files tied to no job (a wrong name, say) have no row: they are listed under the table.
+  const shown = new Set(data.broken_jobs.map((broken) => broken.spec_error.message));
+  const unattached = data.spec_errors.filter((message) => !shown.has(message));
   const errors = document.getElementById("spec-errors");
-  errors.hidden = !data.spec_errors.length;
-  setContent(errors, data.spec_errors.map((message) => el("li", { class: "notice error" }, `Job file not loaded: ${message}`)));
+  errors.hidden = !unattached.length;
+  setContent(errors, unattached.map((message) => el("li", { class: "notice error" }, `Job file not loaded: ${message}`)));
   showSort();
   saveState();
 }

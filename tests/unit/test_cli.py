@@ -1,0 +1,144 @@
+"""The CLI: ``jobs check`` (the DAG factory's own load-validate-build, a CI gate), and broken jobs listed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from http_trigger import cli
+
+GOOD_SPEC = """\
+id: {job_id}
+name: good
+action: {{type: ec2_start_instances, parameters: {{tag_key: Env, tag_value: test}}}}
+"""
+GROUP_REASON = (
+    "at most 94 characters, not 95: the job's DAG is tagged 'group:<group>', "
+    "and Airflow allows tags of at most 100 characters"
+)
+YAML_REASON = (
+    "not valid YAML: while parsing a flow sequence (line 1, column 7): did not find expected ',' or ']' "
+    "(line 2, column 1)"
+)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    for job_id in (1, 2):
+        (jobs / f"job_{job_id}.yaml").write_text(GOOD_SPEC.format(job_id=job_id))
+    return jobs
+
+
+def break_files(folder: Path) -> None:
+    (folder / "job_3.yaml").write_text(GOOD_SPEC.format(job_id=3) + f"group: {'g' * 95}\nschedule: nightly\n")
+    (folder / "job_4.yaml").write_text("name: [unclosed\n")
+
+
+def test_good_specs_exit_0_and_print_no_problem(folder, capsys):
+    assert cli.main(["jobs", "check", str(folder)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "2 spec files checked: no problem\n"
+
+
+def test_each_problem_is_one_line_file_field_reason_and_the_exit_is_1(folder, capsys):
+    break_files(folder)
+    missing = folder / "job_9.yaml"
+
+    code = cli.main(["jobs", "check", str(folder / "job_1.yaml"), str(folder), str(missing)])
+
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.err == "5 spec files checked: problems in 4 files\n"
+    assert captured.out.splitlines() == [
+        f"{missing}: (file): no such file",
+        f"{folder}/job_3.yaml: group: {GROUP_REASON}",
+        f"{folder}/job_3.yaml: schedule: 'nightly' is not a valid cron expression",
+        f"{folder}/job_4.yaml: (file): {YAML_REASON}",
+        f"{folder}/job_1.yaml: id: job 1 is already defined by {folder}/job_1.yaml",
+    ]
+
+
+def test_json_is_a_list_of_problems(folder, capsys):
+    break_files(folder)
+
+    assert cli.main(["jobs", "check", "--json", str(folder)]) == 1
+    assert json.loads(capsys.readouterr().out) == [
+        {"file": f"{folder}/job_3.yaml", "job_id": 3, "field": "group", "reason": GROUP_REASON},
+        {"file": f"{folder}/job_3.yaml", "job_id": 3, "field": "schedule",
+         "reason": "'nightly' is not a valid cron expression"},
+        {"file": f"{folder}/job_4.yaml", "job_id": 4, "field": "(file)", "reason": YAML_REASON},
+    ]
+
+
+def test_it_runs_without_a_stack_or_a_database(folder, tmp_path):
+    """What CI has: the package and a checkout, no AIRFLOW_HOME of a running Airflow."""
+    break_files(folder)
+    home = tmp_path / "airflow-home"
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AIRFLOW_HOME": str(home),
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "http_trigger.cli", "jobs", "check", "--json", str(folder)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode == 1, result.stderr
+    assert [problem["file"] for problem in json.loads(result.stdout)] == [f"{folder}/job_3.yaml"] * 2 + [
+        f"{folder}/job_4.yaml"
+    ]
+    assert not (home / "airflow.db").exists()
+
+
+class TestListAndShow:
+    """The jobs the CLI lists and shows include a broken one, with its problem."""
+
+    @pytest.fixture
+    def broken_job_id(self, airflow_db, jobs_folder) -> int:
+        from airflow.utils.session import create_session
+
+        from http_trigger import jobs_service
+        from http_trigger.job_model import JobBody
+
+        with create_session() as session:
+            for name in ("good", "soon broken"):
+                details = jobs_service.create_job(
+                    session=session,
+                    body=JobBody.model_validate({"name": name, "action": {
+                        "type": "ec2_start_instances", "parameters": {"tag_key": "Env", "tag_value": "test"}}}),
+                )
+        (jobs_folder / f"job_{details.job.id}.yaml").write_text("name: [unclosed\n")
+        return details.job.id
+
+    def test_show_names_the_problem(self, broken_job_id, capsys):
+        assert cli.main(["jobs", "show", str(broken_job_id)]) == 0
+        assert capsys.readouterr().out.splitlines() == [
+            f"Job {broken_job_id}: cannot run, its spec is invalid; fix the file",
+            f"  job_{broken_job_id}.yaml: (file): {YAML_REASON}",
+        ]
+        assert cli.main(["jobs", "show", str(broken_job_id), "--json"]) == 0
+        message = f"job_{broken_job_id}.yaml: (file): {YAML_REASON}"
+        assert json.loads(capsys.readouterr().out) == {
+            "id": broken_job_id,
+            "spec_error": {"file": f"job_{broken_job_id}.yaml", "message": message,
+                           "problems": [{"field": "(file)", "reason": YAML_REASON}]},
+        }
+
+    def test_list_shows_the_broken_job_beside_the_good_one(self, broken_job_id, capsys):
+        assert cli.main(["jobs", "list", "--json"]) == 0
+        listed = json.loads(capsys.readouterr().out)
+        assert [job["name"] for job in listed["jobs"]] == ["good"]
+        assert [job["id"] for job in listed["broken_jobs"]] == [broken_job_id]
+        assert listed["spec_errors"] == [f"job_{broken_job_id}.yaml: (file): {YAML_REASON}"]
+
+        assert cli.main(["jobs", "list"]) == 0
+        captured = capsys.readouterr()
+        assert f"{broken_job_id:>5}  (spec invalid: cannot run)" in captured.out
+        assert captured.err == f"error: job_{broken_job_id}.yaml: (file): {YAML_REASON}\n"

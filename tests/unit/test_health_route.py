@@ -1,0 +1,77 @@
+"""The health check: Airflow's components decide up or down; broken job specs only degrade it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from airflow.jobs.job import Job as AirflowJob
+from airflow.sdk import timezone
+from airflow.utils.session import create_session
+from airflow.utils.state import JobState
+from fastapi.testclient import TestClient
+from sqlalchemy import delete
+
+from http_trigger.api.app import create_app
+
+GOOD_SPEC = """\
+id: {job_id}
+name: good
+action: {{type: ec2_start_instances, parameters: {{tag_key: Env, tag_value: test}}}}
+"""
+
+
+@pytest.fixture
+def client(airflow_db, jobs_folder) -> Iterator[TestClient]:
+    with TestClient(create_app(), base_url="http://trigger.example") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def components_alive(airflow_db) -> Iterator[None]:
+    """Heartbeats of a running scheduler and DAG processor, as those processes write them."""
+    with create_session() as session:
+        jobs = [
+            AirflowJob(job_type=job_type, state=JobState.RUNNING, latest_heartbeat=timezone.utcnow())
+            for job_type in ("SchedulerJob", "DagProcessorJob")
+        ]
+        session.add_all(jobs)
+        session.flush()
+        ids = [job.id for job in jobs]
+    yield
+    with create_session() as session:
+        session.execute(delete(AirflowJob).where(AirflowJob.id.in_(ids)))
+
+
+def test_healthy_with_every_spec_loading(client, jobs_folder, components_alive):
+    (jobs_folder / "job_1.yaml").write_text(GOOD_SPEC.format(job_id=1))
+
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["jobs"]) == ("healthy", {"status": "healthy"})
+
+
+def test_broken_specs_degrade_the_service_but_do_not_take_it_down(client, jobs_folder, components_alive):
+    (jobs_folder / "job_1.yaml").write_text(GOOD_SPEC.format(job_id=1))
+    (jobs_folder / "job_2.yaml").write_text("name: [unclosed\n")
+    (jobs_folder / "notes.yaml").write_text("remember: the milk\n")
+
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    # By name only: the route answers without a login, and reasons may quote a spec's values.
+    assert body["jobs"] == {"status": "degraded", "broken_spec_files": ["job_2.yaml", "notes.yaml"]}
+    assert {body[name]["status"] for name in ("metadatabase", "scheduler", "dag_processor")} == {"healthy"}
+
+
+def test_a_component_down_is_unhealthy_whatever_the_specs(client, jobs_folder):
+    (jobs_folder / "job_2.yaml").write_text("name: [unclosed\n")
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"
+    assert response.json()["jobs"] == {"status": "degraded", "broken_spec_files": ["job_2.yaml"]}
