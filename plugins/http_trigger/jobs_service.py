@@ -47,7 +47,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from http_trigger import run_history, settings, trigger_secrets
+from http_trigger import run_history, settings, trigger_secrets, urls
 from http_trigger.errors import JobDeletedError, JobNotFoundError, JobNotReadyError, JobSpecError
 from http_trigger.job_files import (
     BrokenSpec,
@@ -64,7 +64,6 @@ from http_trigger.run_history import RunSummary
 from http_trigger.trigger_secrets import IssuedSecret, Registration
 
 log = logging.getLogger(__name__)
-TRIGGER_PATH = "/http-trigger/trigger/"
 _SAFE_IN_DOUBLE_QUOTES = re.compile(r"[\w :.=+/-]*")
 
 
@@ -86,7 +85,7 @@ class JobDetails:
     def trigger_url(self) -> str | None:
         if self.secret is None:
             return None
-        return f"{settings.base_url()}{TRIGGER_PATH}{self.secret.url_id}"
+        return urls.trigger_url(self.secret.url_id)
 
     @property
     def curl(self) -> str | None:

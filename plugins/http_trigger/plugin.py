@@ -5,8 +5,9 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 
 from http_trigger import settings
-from http_trigger.api.app import URL_PREFIX, create_app
+from http_trigger.api.app import create_app
 from http_trigger.ui.pages import NAV_URL_ROUTE
+from http_trigger.urls import URL_PREFIX
 
 
 class HttpTriggerPlugin(AirflowPlugin):

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from http_trigger import __version__
+from http_trigger.api.access_log import TriggerPathRedactionMiddleware
 from http_trigger.api.actions import actions_router
 from http_trigger.api.bodies import BoundedBodyMiddleware
 from http_trigger.api.errors import install_error_handlers
@@ -16,8 +17,6 @@ from http_trigger.api.jobs import jobs_router
 from http_trigger.api.runs import runs_router
 from http_trigger.api.trigger import record_kept_calls, trigger_router
 from http_trigger.ui.pages import ui_router
-
-URL_PREFIX = "/http-trigger"
 
 
 @asynccontextmanager
@@ -35,7 +34,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    """Return the app: the trigger endpoint, the JSON API, the health check and the pages."""
+    """Return the app: the trigger endpoint, the JSON API, the health check and the pages.
+
+    Requests to its trigger route reach the API server's access logs as the route template only.
+    """
     app = FastAPI(
         title="http-trigger",
         version=__version__,
@@ -53,4 +55,6 @@ def create_app() -> FastAPI:
     app.include_router(ui_router)
     install_error_handlers(app)
     app.add_middleware(BoundedBodyMiddleware)
+    # Outermost: whatever answers a trigger request, its path is redacted before anything logs it.
+    app.add_middleware(TriggerPathRedactionMiddleware)
     return app

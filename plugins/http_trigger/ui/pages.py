@@ -25,6 +25,7 @@ from http_trigger import __version__, settings
 from http_trigger.actions import catalogue as action_catalogue
 from http_trigger.job_model import GROUP_MAX_LEN, PostProcessingSpec
 from http_trigger.post_processing import POST_PROCESSING
+from http_trigger.urls import URL_PREFIX
 
 ui_router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -62,8 +63,6 @@ _templates = jinja2.Environment(
 
 def plugin_path() -> str:
     """Return the path of the plugin's app as browsers see it, e.g. ``/airflow/http-trigger``."""
-    from http_trigger.api.app import URL_PREFIX  # the app includes this module's router
-
     return f"{settings.airflow_base_path()}{URL_PREFIX}"
 
 

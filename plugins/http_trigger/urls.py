@@ -1,0 +1,45 @@
+"""The plugin's paths, and the trigger URL: built for a job, recognised in any URL, kept out of logs.
+
+A trigger URL carries the job's URL id, half of its credential. So wherever one could be written
+down — an access log line, a webhook step's task log — it is shown as the route template
+:data:`TRIGGER_ROUTE` instead, and a webhook step aimed at one knows it is chaining into a job.
+This module imports no web framework: task processes use it too.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from http_trigger import settings
+
+URL_PREFIX = "/http-trigger"
+"""Where Airflow's API server mounts the plugin's app."""
+
+TRIGGER_PATH = f"{URL_PREFIX}/trigger/"
+TRIGGER_ROUTE = f"{TRIGGER_PATH}{{url_id}}"
+"""The trigger route as logs show it, whatever the URL id."""
+
+# The URL id and anything after it up to the query, the fragment or the end of a log line's URL.
+_TRIGGER_PATH_TAIL = re.compile(re.escape(TRIGGER_PATH) + r"[^?#\s\"'<>]*")
+
+
+def trigger_url(url_id: str) -> str:
+    """Return the full URL callers POST to for the job with ``url_id``."""
+    return f"{settings.base_url()}{TRIGGER_PATH}{url_id}"
+
+
+def is_trigger_url(url: str) -> bool:
+    """Tell whether ``url`` points at a job's trigger (of this or another Airflow, behind any prefix)."""
+    return TRIGGER_PATH in urlsplit(url).path
+
+
+def trigger_url_id(url: str) -> str | None:
+    """Return the URL id a trigger URL carries, or None for any other URL."""
+    url_id = urlsplit(url).path.partition(TRIGGER_PATH)[2].split("/")[0]
+    return url_id or None
+
+
+def redact_trigger_paths(text: str) -> str:
+    """Replace every trigger path in ``text`` (a path, a URL, a log line) by :data:`TRIGGER_ROUTE`."""
+    return _TRIGGER_PATH_TAIL.sub(TRIGGER_ROUTE, text)
