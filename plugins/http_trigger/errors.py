@@ -6,6 +6,9 @@ from __future__ import annotations
 class HttpTriggerError(Exception):
     """Base of every error this package raises on purpose."""
 
+    job_id: int | None = None
+    """The job the error is about, when there is one (the trigger-call log records it)."""
+
 
 class JobSpecError(HttpTriggerError):
     """A job spec is invalid: its file, and each problem as a field path and a reason.
@@ -72,9 +75,21 @@ class JobBrokenError(HttpTriggerError):
         self.spec_error = spec_error
 
 
+class UnknownTriggerError(HttpTriggerError):
+    """No live job has this URL id and token; deliberately the same answer for every cause."""
+
+
 class ParametersNotAcceptedError(HttpTriggerError):
-    """Parameters were sent to a job whose parameters are fixed in its spec."""
+    """The parameters cannot be read (not a JSON object), or were sent to a job whose parameters are fixed."""
+
+    def __init__(self, message: str, *, job_id: int | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
 
 
 class InvalidParametersError(HttpTriggerError):
     """Parameters given at execution fail the action's model; the message names each field."""
+
+    def __init__(self, message: str, *, job_id: int | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id

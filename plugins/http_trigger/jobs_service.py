@@ -47,7 +47,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from http_trigger import run_history, settings, trigger_secrets, urls
+from http_trigger import settings, trigger_secrets, urls
 from http_trigger.errors import JobDeletedError, JobNotFoundError, JobNotReadyError, JobSpecError
 from http_trigger.job_files import (
     BrokenSpec,
@@ -60,7 +60,8 @@ from http_trigger.job_files import (
     stage_job,
 )
 from http_trigger.job_model import Job, JobBody, dag_id_for
-from http_trigger.run_history import RunSummary
+from http_trigger.runs import history as run_history
+from http_trigger.runs.history import RunSummary
 from http_trigger.trigger_secrets import IssuedSecret, Registration
 
 log = logging.getLogger(__name__)

@@ -78,8 +78,10 @@ class TestBuildPayload:
         ("run_id", "run_type", "source"),
         [
             ("http__2026-03-01", "manual", "http"),
-            ("scheduled__2026-03-01T00:00:00+00:00", "scheduled", "scheduled"),
+            ("scheduled__2026-03-01T00:00:00+00:00", "scheduled", "schedule"),
             ("manual__2026-03-01T00:00:00+00:00", "manual", "manual"),
+            ("cli__2026-03-01T00:00:00+00:00_0a1b2c3d", "manual", "cli"),
+            ("backfill__2026-03-01T00:00:00+00:00", "backfill", "backfill"),
         ],
     )
     def test_trigger_source(self, run_id, run_type, source):

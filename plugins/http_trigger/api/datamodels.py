@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from http_trigger.job_model import JobBody
+from http_trigger.runs.sources import TriggerSource
 
 
 class ErrorResponse(BaseModel):
@@ -55,7 +56,6 @@ class TriggerResponse(BaseModel):
     dag_run_id: str = Field(description="The run's id, as in Airflow's REST API, to follow the run.")
 
 
-TriggerSource = Literal["http", "schedule", "manual", "cli", "backfill", "asset"]
 
 
 class JobRunResponse(BaseModel):

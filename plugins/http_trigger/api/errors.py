@@ -38,6 +38,7 @@ from http_trigger import settings
 from http_trigger.api.datamodels import ErrorResponse, ValidationErrorResponse
 from http_trigger.errors import (
     HttpTriggerError,
+    InvalidParametersError,
     JobBrokenError,
     JobConflictError,
     JobNotFoundError,
@@ -45,6 +46,8 @@ from http_trigger.errors import (
     JobPausedError,
     JobSpecError,
     JobStorageError,
+    ParametersNotAcceptedError,
+    UnknownTriggerError,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,9 @@ _SUMMED_UP_PROBLEMS = 10
 
 _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (JobNotFoundError, status.HTTP_404_NOT_FOUND),
+    (UnknownTriggerError, status.HTTP_404_NOT_FOUND),
+    (ParametersNotAcceptedError, status.HTTP_400_BAD_REQUEST),
+    (InvalidParametersError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (JobPausedError, status.HTTP_409_CONFLICT),
     (JobBrokenError, status.HTTP_409_CONFLICT),
     (JobConflictError, status.HTTP_409_CONFLICT),

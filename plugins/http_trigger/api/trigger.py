@@ -13,9 +13,7 @@ only make the caller wait twice).
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from airflow.utils.session import create_session
 from fastapi import APIRouter, Request, status
@@ -23,7 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from http_trigger import settings, trigger_calls, trigger_secrets
+from http_trigger import trigger_calls
 from http_trigger.api.datamodels import ErrorResponse, TriggerResponse
 from http_trigger.api.errors import (
     database_unavailable,
@@ -39,10 +37,9 @@ from http_trigger.errors import (
     JobNotFoundError,
     JobPausedError,
     ParametersNotAcceptedError,
+    UnknownTriggerError,
 )
-from http_trigger.job_files import get_job
-from http_trigger.job_model import Job
-from http_trigger.job_runs import execution_conf, queue_job_run
+from http_trigger.runs.start import start_run_with_token
 from http_trigger.trigger_calls import Call, TriggerOutcome
 
 log = logging.getLogger(__name__)
@@ -57,45 +54,12 @@ _OUTCOME_BY_ERROR: dict[type[HttpTriggerError], TriggerOutcome] = {
 }
 
 
-class CallerError(HttpTriggerError):
-    """The request itself is wrong (body, parameters); the message tells the caller what to fix."""
-
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-
-
 def token_from_header(authorization: str | None) -> str | None:
     """Return the token of ``CAAuth <token>`` or ``Bearer <token>``, else None."""
     scheme, _, value = (authorization or "").strip().partition(" ")
     if scheme.lower() not in _TOKEN_SCHEMES or not value.strip():
         return None
     return value.strip()
-
-
-def run_conf_from_body(job: Job, body: bytes) -> dict[str, Any]:
-    """Validate the request body against the job and return the run's ``conf``."""
-    data: Any = {}
-    if body.strip():
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise CallerError(status.HTTP_400_BAD_REQUEST, f"The request body is not valid JSON: {error}")
-        if not isinstance(data, dict):
-            raise CallerError(
-                status.HTTP_400_BAD_REQUEST,
-                f"The request body must be a JSON object of action parameters, not {type(data).__name__}",
-            )
-    try:
-        return execution_conf(job, data)
-    except ParametersNotAcceptedError as error:
-        raise CallerError(status.HTTP_400_BAD_REQUEST, str(error)) from None
-    except InvalidParametersError as error:
-        raise CallerError(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
-
-
-class UnknownTriggerError(HttpTriggerError):
-    """No live job has this URL id and token; deliberately the same answer for every cause."""
 
 
 def record_kept_calls() -> None:
@@ -125,57 +89,56 @@ def _keep(calls: list[Call]) -> None:
 def _attempt(request: Request, url_id: str, token: str | None, body: bytes) -> tuple[JSONResponse, Call | None]:
     """Start the run; return the answer, and the call still to record unless it started a run."""
     source = request.client.host if request.client else None
-    job_id: int | None = None
 
     def refused(
-        status_code: int, outcome: TriggerOutcome, message: str, *, answer: str | None = None
+        status_code: int, outcome: TriggerOutcome, message: str, *, job_id: int | None, answer: str | None = None
     ) -> tuple[JSONResponse, Call]:
         call = Call(job_id=job_id, source_address=source, status_code=status_code, outcome=outcome, message=message)
         return json_error(status_code, answer or message), call
 
     try:
         with create_session(scoped=False) as session:
-            job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
-            if job_id is None:
-                raise UnknownTriggerError()
-            job = get_job(settings.jobs_folder(), job_id).job
-            conf = run_conf_from_body(job, body)
-            dag_run = queue_job_run(
-                session=session, dag_bag=request.app.state.dag_bag, job_id=job_id, conf=conf
-            )
-            trigger_calls.record_call(
+            started = start_run_with_token(
                 session=session,
-                job_id=job_id,
-                source_address=source,
-                status_code=status.HTTP_200_OK,
-                outcome=TriggerOutcome.STARTED,
-                dag_run_id=dag_run.run_id,
+                dag_bag=request.app.state.dag_bag,
+                url_id=url_id,
+                token=token,
+                body=body,
+                caller_address=source,
             )
             session.commit()
-            log.info("Job %s started by HTTP trigger from %s: run %s", job_id, source, dag_run.run_id)
-            answer = TriggerResponse(trigger_job_id=job_id, dag_id=job.dag_id, dag_run_id=dag_run.run_id)
-            return JSONResponse(answer.model_dump()), None
-    except (UnknownTriggerError, JobNotFoundError):
+    except (UnknownTriggerError, JobNotFoundError) as error:
         return refused(
-            status.HTTP_404_NOT_FOUND, TriggerOutcome.NOT_FOUND, "unknown URL or token", answer=NOT_FOUND_MESSAGE
+            status.HTTP_404_NOT_FOUND,
+            TriggerOutcome.NOT_FOUND,
+            "unknown URL or token",
+            job_id=error.job_id,
+            answer=NOT_FOUND_MESSAGE,
         )
-    except CallerError as error:
-        return refused(error.status_code, TriggerOutcome.BAD_REQUEST, str(error))
+    except (ParametersNotAcceptedError, InvalidParametersError) as error:
+        return refused(status_for(error), TriggerOutcome.BAD_REQUEST, str(error), job_id=error.job_id)
     except HttpTriggerError as error:
         outcome = _OUTCOME_BY_ERROR.get(type(error), TriggerOutcome.NOT_READY)
-        return refused(status_for(error), outcome, str(error))
+        return refused(status_for(error), outcome, str(error), job_id=error.job_id)
     except Exception as error:
         if database_unavailable(error):
-            log.warning("Job %s not started: %s", job_id, describe_database_error(error))
-            return refused(status.HTTP_503_SERVICE_UNAVAILABLE, TriggerOutcome.BUSY, BUSY_MESSAGE)
+            log.warning("A trigger call was not started: %s", describe_database_error(error))
+            return refused(status.HTTP_503_SERVICE_UNAVAILABLE, TriggerOutcome.BUSY, BUSY_MESSAGE, job_id=None)
         if isinstance(error, SQLAlchemyError):
             # Its text holds the statement's parameters, the URL id among them: name it only.
-            log.error("Unexpected database error while starting job %s: %s", job_id, describe_database_error(error))
+            log.error("Unexpected database error while starting a job: %s", describe_database_error(error))
         else:
-            log.exception("Unexpected error while starting job %s", job_id)
+            log.exception("Unexpected error while starting a job")
         return refused(
-            status.HTTP_500_INTERNAL_SERVER_ERROR, TriggerOutcome.ERROR, "Unexpected error; the job was not started"
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            TriggerOutcome.ERROR,
+            "Unexpected error; the job was not started",
+            job_id=None,
         )
+    job, run_id = started.job, started.dag_run.run_id
+    log.info("Job %s started by HTTP trigger from %s: run %s", job.id, source, run_id)
+    answer = TriggerResponse(trigger_job_id=job.id, dag_id=job.dag_id, dag_run_id=run_id)
+    return JSONResponse(answer.model_dump()), None
 
 
 def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSONResponse:

@@ -1,82 +1,172 @@
-"""Queue one run of a job's DAG, the way Airflow's own REST route creates manual runs.
+"""Start one run of a job: the product's central use case, whoever asks for it.
 
-Unlike that route, a paused DAG is refused instead of getting a queued run that never starts,
+The HTTP trigger (a URL id and its token), Run now (a signed-in user the route has authorised)
+and the CLI only translate their request into a call here and the outcome into their answer.
+Here the job is found, its parameters validated, the run id chosen for the source, the run
+queued the way Airflow's own REST route creates manual runs, and an HTTP call recorded with it.
+
+Unlike Airflow's route, a paused DAG is refused instead of getting a queued run that never starts,
 and the caller commits: the trigger endpoint answers 200 only once the run is in the database.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from airflow.models.dag import DagModel
-from airflow.models.dagbag import DBDagBag
-from airflow.models.dagrun import DagRun
 from airflow.sdk import timezone
 from airflow.utils.state import DagRunState
-from airflow.utils.types import DagRunTriggeredByType, DagRunType
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
+from airflow.utils.types import DagRunType
 from pydantic import ValidationError
+from sqlalchemy import select
 
+from http_trigger import settings, trigger_calls, trigger_secrets
 from http_trigger.actions import get_action
 from http_trigger.errors import (
     InvalidParametersError,
     JobNotReadyError,
     JobPausedError,
     ParametersNotAcceptedError,
+    UnknownTriggerError,
 )
-from http_trigger.job_model import Job, dag_id_for
-from http_trigger.run_ids import http_run_id
+from http_trigger.job_files import get_job
+from http_trigger.job_model import Job
+from http_trigger.runs.sources import TRIGGERED_BY, TriggerSource, new_run_id
+from http_trigger.trigger_calls import TriggerOutcome
 from http_trigger.validation import describe_validation_error
 
+if TYPE_CHECKING:
+    from airflow.models.dagbag import DBDagBag
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy.orm import Session
+
 TRIGGERING_USER = "http-trigger"
+"""Who Airflow shows as the triggering user of runs started without a signed-in user."""
 
 
-def execution_conf(job: Job, parameters: dict[str, Any]) -> dict[str, Any]:
-    """Validate parameters sent at execution and return the run's ``conf`` (empty for fixed jobs)."""
+@dataclass(frozen=True)
+class StartedRun:
+    """A queued run, not yet committed, and the job it belongs to."""
+
+    job: Job
+    dag_run: DagRun
+
+
+def parameters_from_json(text: str | bytes, *, sent_as: str) -> dict[str, Any]:
+    """Read action parameters sent as JSON (``sent_as`` names where, for the message): an object, or nothing."""
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ParametersNotAcceptedError(f"{sent_as} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ParametersNotAcceptedError(
+            f"{sent_as} must be a JSON object of action parameters, not {type(data).__name__}"
+        )
+    return data
+
+
+def execution_conf(job: Job, parameters: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate the parameters a run is started with and return the run's ``conf``.
+
+    ``None`` means the starter has no way to send parameters (Run now): fine for a job whose
+    parameters are fixed, refused for one that takes them at execution.
+    """
     if not job.action.parameters_at_execution:
         if parameters:
             raise ParametersNotAcceptedError(
                 f"Job {job.id} takes no parameters at execution (they were fixed when it was created); "
-                "send an empty body"
+                "send an empty body",
+                job_id=job.id,
             )
         return {}
+    if parameters is None:
+        raise InvalidParametersError(
+            f"Job {job.id} takes its parameters at execution; start it with its trigger URL and a JSON body",
+            job_id=job.id,
+        )
     try:
         validated = get_action(job.action.type).parameters_model.model_validate(parameters)
     except ValidationError as error:
-        raise InvalidParametersError(describe_validation_error(error)) from None
+        raise InvalidParametersError(describe_validation_error(error), job_id=job.id) from None
     return validated.model_dump(mode="json")
 
 
-def queue_job_run(
+def start_run(
     *,
     session: Session,
     dag_bag: DBDagBag,
     job_id: int,
-    conf: dict[str, Any] | None = None,
-    run_id: str | None = None,
-    triggered_by: DagRunTriggeredByType = DagRunTriggeredByType.REST_API,
-) -> DagRun:
-    """Create a queued run of job ``job_id``; the caller commits the session."""
-    dag_id = dag_id_for(job_id)
-    dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == dag_id, ~DagModel.is_stale))
+    source: TriggerSource,
+    parameters: dict[str, Any] | None,
+    triggering_user: str = TRIGGERING_USER,
+    caller_address: str | None = None,
+) -> StartedRun:
+    """Queue one run of job ``job_id`` for ``source``; an HTTP start is recorded with it. The caller commits."""
+    job = get_job(settings.jobs_folder(), job_id).job
+    conf = execution_conf(job, parameters)
+    dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == job.dag_id, ~DagModel.is_stale))
     if dag_model is None:
         raise JobNotReadyError(job_id)
     if dag_model.is_paused:
         raise JobPausedError(job_id)
-    dag = dag_bag.get_latest_version_of_dag(dag_id, session=session)
+    dag = dag_bag.get_latest_version_of_dag(job.dag_id, session=session)
     if dag is None:
         raise JobNotReadyError(job_id)
-    return dag.create_dagrun(
-        run_id=run_id or http_run_id(),
+    dag_run = dag.create_dagrun(
+        run_id=new_run_id(source),
         logical_date=None,
         data_interval=None,
         run_after=timezone.utcnow(),
-        conf=conf or {},
+        conf=conf,
         run_type=DagRunType.MANUAL,
-        triggered_by=triggered_by,
-        triggering_user_name=TRIGGERING_USER,
+        triggered_by=TRIGGERED_BY[source],
+        triggering_user_name=triggering_user,
         state=DagRunState.QUEUED,
         session=session,
+    )
+    if source is TriggerSource.HTTP:
+        trigger_calls.record_call(
+            session=session,
+            job_id=job_id,
+            source_address=caller_address,
+            status_code=200,
+            outcome=TriggerOutcome.STARTED,
+            dag_run_id=dag_run.run_id,
+        )
+    return StartedRun(job=job, dag_run=dag_run)
+
+
+def start_run_with_token(
+    *,
+    session: Session,
+    dag_bag: DBDagBag,
+    url_id: str,
+    token: str | None,
+    body: str | bytes,
+    caller_address: str | None,
+) -> StartedRun:
+    """Start the run of the live job this URL id and token belong to, with the parameters ``body`` holds.
+
+    The token is checked before the body is read: whoever lacks it learns nothing of the job,
+    and the same :class:`UnknownTriggerError` answers an unknown URL id, a wrong token and none.
+    """
+    job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
+    if job_id is None:
+        raise UnknownTriggerError()
+    try:
+        parameters = parameters_from_json(body, sent_as="The request body")
+    except ParametersNotAcceptedError as error:
+        error.job_id = job_id
+        raise
+    return start_run(
+        session=session,
+        dag_bag=dag_bag,
+        job_id=job_id,
+        source=TriggerSource.HTTP,
+        parameters=parameters,
+        caller_address=caller_address,
     )
