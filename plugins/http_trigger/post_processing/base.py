@@ -19,12 +19,12 @@ from pydantic import AfterValidator, Field
 
 from http_trigger.post_processing.payload import build_payload
 from http_trigger.post_processing.templates import TEMPLATE_MAX_LENGTH, TemplateRenderError, check_template
+from http_trigger.runs.contract import RUN_OUTCOMES
 from http_trigger.validation import describe_validation_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-STATUSES = ("success", "failure")
 URL_MAX_LENGTH = 2048
 
 
@@ -146,8 +146,8 @@ class PostProcessingOperator(BaseOperator, Generic[ParametersT]):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        if status not in RUN_OUTCOMES:
+            raise ValueError(f"status must be one of {', '.join(RUN_OUTCOMES)}, got {status!r}")
         self.parameters = parameters
         self.job_id = job_id
         self.job_name = job_name

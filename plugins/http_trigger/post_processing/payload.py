@@ -7,13 +7,12 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from http_trigger import urls
+from http_trigger.runs.contract import ERROR_XCOM_KEY
 from http_trigger.runs.sources import source_of
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-# A failing action task pushes a one-line summary of its error under this XCom key.
-ERROR_XCOM_KEY = "error"
 # Every key a payload may carry, in the order receivers see them; ``error`` only on failure.
 PAYLOAD_KEYS: tuple[str, ...] = (
     "name",
@@ -40,7 +39,7 @@ def build_payload(context: Context, *, job_id: int, job_name: str, status: str) 
     ISO 8601 UTC), ``log_url`` (the run's page in the Airflow UI) and, on failure when the action
     left one, ``error``: a one-line summary of why the action failed.
 
-    The error is read from the XCom a failing action pushes under :data:`ERROR_XCOM_KEY`,
+    The error is read from the XCom a failing action pushes under :data:`~http_trigger.runs.contract.ERROR_XCOM_KEY`,
     looked up on this task's upstream tasks, since a task cannot see another task's exception.
     """
     dag_run = context["dag_run"]
