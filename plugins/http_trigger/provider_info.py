@@ -68,6 +68,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "dags-folder",
         "default": "dags-folder",
     },
+    "factory_file": {
+        "description": "Path of the DAG factory file relative to the root of its DAG bundle. Only the "
+        "first job's re-parse request needs it: afterwards Airflow's record of where it found the jobs' "
+        "DAGs says where the file is.",
+        "type": "string",
+        "example": "platform/http_trigger_jobs.py",
+        "default": "http_trigger_jobs.py",
+    },
 }
 
 

@@ -16,7 +16,6 @@ from airflow.configuration import conf
 from http_trigger.provider_info import OPTIONS, SECTION
 
 JOBS_FOLDER_NAME = "http_trigger_jobs"
-FACTORY_FILE_NAME = "http_trigger_jobs.py"
 
 
 def _default_int(option: str) -> int:
@@ -56,6 +55,11 @@ def action_timeout_minutes() -> int:
 def dags_bundle_name() -> str:
     """Return the DAG bundle that holds the factory file (the default bundle of a plain Airflow install)."""
     return conf.get(SECTION, "dags_bundle_name", fallback=OPTIONS["dags_bundle_name"]["default"])
+
+
+def factory_file() -> str:
+    """Return the factory file's path relative to its bundle's root, until Airflow has parsed a job from it."""
+    return conf.get(SECTION, "factory_file", fallback=OPTIONS["factory_file"]["default"])
 
 
 def max_body_bytes() -> int:

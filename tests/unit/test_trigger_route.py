@@ -1,4 +1,4 @@
-"""The trigger endpoint's contract, status by status, on a real SQLite metadata DB.
+"""The trigger endpoint's contract, status by status, on a real PostgreSQL metadata DB.
 
 DAGs are parsed by Airflow's DagBag and written by its own sync, as the DAG processor does.
 """
