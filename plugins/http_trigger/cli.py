@@ -144,7 +144,7 @@ def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
         parameters=parameters_from_json(args.parameters or "", sent_as="--parameters"),
     )
     session.commit()
-    job, run_id = started.job, started.dag_run.run_id
+    job, run_id = started.job, started.run_id
     answer = {"result": "ok", "trigger_job_id": job.id, "dag_id": job.dag_id, "dag_run_id": run_id}
     _emit(json.dumps(answer) if args.json else f"Started job {job.id}: run {run_id}")
 

@@ -79,6 +79,18 @@ class UnknownTriggerError(HttpTriggerError):
     """No live job has this URL id and token; deliberately the same answer for every cause."""
 
 
+class InvalidIdempotencyKeyError(HttpTriggerError):
+    """An ``Idempotency-Key`` header that is empty, longer than 128 characters or not printable ASCII."""
+
+
+class IdempotencyKeyReusedError(HttpTriggerError):
+    """An ``Idempotency-Key`` already used for this job with other parameters."""
+
+    def __init__(self, message: str, *, job_id: int) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
 class ParametersNotAcceptedError(HttpTriggerError):
     """The parameters cannot be read (not a JSON object), or were sent to a job whose parameters are fixed."""
 

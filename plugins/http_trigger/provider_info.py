@@ -54,6 +54,13 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "5",
         "default": "5",
     },
+    "idempotency_ttl": {
+        "description": "Seconds an ``Idempotency-Key`` sent with a trigger call is remembered: a retry "
+        "with the same key and parameters within that time gets the first run back instead of a new one.",
+        "type": "integer",
+        "example": "3600",
+        "default": "86400",
+    },
     "action_timeout_minutes": {
         "description": "Execution timeout of an action task; the provider's waiters can otherwise wait "
         "forever.",

@@ -8,6 +8,7 @@ processes that have not loaded the providers' configuration.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,6 +41,11 @@ def airflow_base_path() -> str:
     The pages build every link from it, so they work behind a reverse proxy's path prefix.
     """
     return urlsplit(conf.get("api", "base_url", fallback="") or "/").path.rstrip("/")
+
+
+def idempotency_ttl() -> timedelta:
+    """Return how long an ``Idempotency-Key`` of a started run is remembered (default 24 hours)."""
+    return timedelta(seconds=conf.getint(SECTION, "idempotency_ttl", fallback=_default_int("idempotency_ttl")))
 
 
 def retry_after_seconds() -> int:

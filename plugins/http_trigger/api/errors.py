@@ -38,6 +38,8 @@ from http_trigger import settings
 from http_trigger.api.datamodels import ErrorResponse, ValidationErrorResponse
 from http_trigger.errors import (
     HttpTriggerError,
+    IdempotencyKeyReusedError,
+    InvalidIdempotencyKeyError,
     InvalidParametersError,
     JobBrokenError,
     JobConflictError,
@@ -60,6 +62,8 @@ _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (JobNotFoundError, status.HTTP_404_NOT_FOUND),
     (UnknownTriggerError, status.HTTP_404_NOT_FOUND),
     (ParametersNotAcceptedError, status.HTTP_400_BAD_REQUEST),
+    (InvalidIdempotencyKeyError, status.HTTP_400_BAD_REQUEST),
+    (IdempotencyKeyReusedError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (InvalidParametersError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (JobPausedError, status.HTTP_409_CONFLICT),
     (JobBrokenError, status.HTTP_409_CONFLICT),

@@ -161,6 +161,6 @@ def run_job_now(job_id: JobIdPath, request: Request, user: GetUserDep, session: 
     except HttpTriggerError as error:
         raise HTTPException(status_for(error), str(error)) from error
     session.flush()
-    summary = history.get_run(session=session, job_id=job_id, run_id=started.dag_run.run_id)
+    summary = history.get_run(session=session, job_id=job_id, run_id=started.run_id)
     assert summary is not None  # just created in this session
     return run_response(summary)

@@ -14,9 +14,10 @@ only make the caller wait twice).
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 from airflow.utils.session import create_session
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +33,8 @@ from http_trigger.api.errors import (
 )
 from http_trigger.errors import (
     HttpTriggerError,
+    IdempotencyKeyReusedError,
+    InvalidIdempotencyKeyError,
     InvalidParametersError,
     JobBrokenError,
     JobNotFoundError,
@@ -48,6 +51,13 @@ trigger_router = APIRouter(tags=["Trigger"])
 NOT_FOUND_MESSAGE = "No job matches this URL and access token"
 BUSY_MESSAGE = "The metadata database is busy; the job was not started, try again shortly"
 _TOKEN_SCHEMES = frozenset({"caauth", "bearer"})
+# The request itself is wrong: its body, its parameters or its Idempotency-Key.
+_CALLER_ERRORS = (
+    ParametersNotAcceptedError,
+    InvalidParametersError,
+    InvalidIdempotencyKeyError,
+    IdempotencyKeyReusedError,
+)
 _OUTCOME_BY_ERROR: dict[type[HttpTriggerError], TriggerOutcome] = {
     JobPausedError: TriggerOutcome.PAUSED,
     JobBrokenError: TriggerOutcome.INVALID_SPEC,
@@ -86,7 +96,9 @@ def _keep(calls: list[Call]) -> None:
     log.warning("%d trigger calls wait to be recorded until the metadata database answers again", waiting)
 
 
-def _attempt(request: Request, url_id: str, token: str | None, body: bytes) -> tuple[JSONResponse, Call | None]:
+def _attempt(
+    request: Request, url_id: str, token: str | None, body: bytes, idempotency_key: str | None
+) -> tuple[JSONResponse, Call | None]:
     """Start the run; return the answer, and the call still to record unless it started a run."""
     source = request.client.host if request.client else None
 
@@ -105,6 +117,7 @@ def _attempt(request: Request, url_id: str, token: str | None, body: bytes) -> t
                 token=token,
                 body=body,
                 caller_address=source,
+                idempotency_key=idempotency_key,
             )
             session.commit()
     except (UnknownTriggerError, JobNotFoundError) as error:
@@ -115,7 +128,7 @@ def _attempt(request: Request, url_id: str, token: str | None, body: bytes) -> t
             job_id=error.job_id,
             answer=NOT_FOUND_MESSAGE,
         )
-    except (ParametersNotAcceptedError, InvalidParametersError) as error:
+    except _CALLER_ERRORS as error:
         return refused(status_for(error), TriggerOutcome.BAD_REQUEST, str(error), job_id=error.job_id)
     except HttpTriggerError as error:
         outcome = _OUTCOME_BY_ERROR.get(type(error), TriggerOutcome.NOT_READY)
@@ -135,14 +148,19 @@ def _attempt(request: Request, url_id: str, token: str | None, body: bytes) -> t
             "Unexpected error; the job was not started",
             job_id=None,
         )
-    job, run_id = started.job, started.dag_run.run_id
-    log.info("Job %s started by HTTP trigger from %s: run %s", job.id, source, run_id)
+    job, run_id = started.job, started.run_id
+    if started.replayed:
+        log.info("Job %s: a retry from %s got the run its Idempotency-Key started: %s", job.id, source, run_id)
+    else:
+        log.info("Job %s started by HTTP trigger from %s: run %s", job.id, source, run_id)
     answer = TriggerResponse(trigger_job_id=job.id, dag_id=job.dag_id, dag_run_id=run_id)
     return JSONResponse(answer.model_dump()), None
 
 
-def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSONResponse:
-    answer, call = _attempt(request, url_id, token, body)
+def _start(
+    request: Request, url_id: str, token: str | None, body: bytes, idempotency_key: str | None
+) -> JSONResponse:
+    answer, call = _attempt(request, url_id, token, body, idempotency_key)
     if call is not None and call.outcome is TriggerOutcome.BUSY:
         _keep([call])
     else:
@@ -154,12 +172,20 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
     "/trigger/{url_id}",
     response_model=TriggerResponse,
     responses=error_responses(
-        (400, "Not JSON, not an object, parameters sent to a job with fixed ones, or beyond the bounds"),
+        (
+            400,
+            "Not JSON, not an object, parameters sent to a job with fixed ones, beyond the bounds, "
+            "or an Idempotency-Key that is not 1-128 printable ASCII characters",
+        ),
         (404, NOT_FOUND_MESSAGE),
         408,
         (409, "The job is disabled, or its spec is invalid until someone fixes the file"),
         413,
-        (422, "The parameters fail the action's model; the message names each field"),
+        (
+            422,
+            "The parameters fail the action's model (the message names each field), or the "
+            "Idempotency-Key was used for this job with other parameters",
+        ),
         (500, "Unexpected error; no run was started"),
         (503, "Not loaded by Airflow yet, or the database is busy; retry after Retry-After seconds"),
         model=ErrorResponse,
@@ -173,8 +199,19 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
         }
     },
 )
-async def trigger_job(url_id: str, request: Request) -> JSONResponse:
+async def trigger_job(
+    url_id: str,
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Up to 128 printable ASCII characters. A retry with the same key and parameters "
+            "within [http_trigger] idempotency_ttl gets the first call's run back, never a second run.",
+        ),
+    ] = None,
+) -> JSONResponse:
     """Start one run of the job this URL and token belong to."""
     body = await request.body()  # read and bounded already by BoundedBodyMiddleware
     token = token_from_header(request.headers.get("authorization"))
-    return await run_in_threadpool(_start, request, url_id, token, body)
+    return await run_in_threadpool(_start, request, url_id, token, body, idempotency_key)

@@ -1,4 +1,4 @@
-"""Tables the plugin owns in the Airflow metadata DB: trigger secrets and the trigger-call log.
+"""Tables the plugin owns in the Airflow metadata DB: trigger secrets, the trigger-call log, idempotency keys.
 
 They sit on their own ``MetaData`` (with Airflow's naming convention, so constraint and index
 names look like Airflow's) rather than on Airflow's ``Base``: Airflow's migrations and its
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, MetaData, String, Text
+from sqlalchemy import Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from airflow.models.base import naming_convention
@@ -71,3 +71,24 @@ class TriggerCall(Base):
 
     def __repr__(self) -> str:
         return f"<TriggerCall id={self.id} job_id={self.job_id} outcome={self.outcome}>"
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` a caller sent with a trigger call that started a run, and that run.
+
+    A retry with the same key gets the same run back instead of a second one, until the key is
+    older than ``[http_trigger] idempotency_ttl``. ``request_sha256`` tells a retry (same
+    parameters) from a key reused for another request. Only committed starts leave a row.
+    """
+
+    __tablename__ = "http_trigger_idempotency_key"
+    __table_args__ = (Index("idx_http_trigger_idempotency_key_created_at", "created_at"),)
+
+    job_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idempotency_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    dag_run_id: Mapped[str] = mapped_column(String(250), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<IdempotencyKey job_id={self.job_id} dag_run_id={self.dag_run_id}>"

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from http_trigger import settings, trigger_calls, trigger_secrets
 from http_trigger.actions import get_action
 from http_trigger.errors import (
+    HttpTriggerError,
     InvalidParametersError,
     JobNotReadyError,
     JobPausedError,
@@ -33,13 +34,13 @@ from http_trigger.errors import (
 )
 from http_trigger.job_files import get_job
 from http_trigger.job_model import Job
+from http_trigger.runs import idempotency
 from http_trigger.runs.sources import TRIGGERED_BY, TriggerSource, new_run_id
 from http_trigger.trigger_calls import TriggerOutcome
 from http_trigger.validation import describe_validation_error
 
 if TYPE_CHECKING:
     from airflow.models.dagbag import DBDagBag
-    from airflow.models.dagrun import DagRun
     from sqlalchemy.orm import Session
 
 TRIGGERING_USER = "http-trigger"
@@ -48,10 +49,11 @@ TRIGGERING_USER = "http-trigger"
 
 @dataclass(frozen=True)
 class StartedRun:
-    """A queued run, not yet committed, and the job it belongs to."""
+    """A queued run (not yet committed) of a job; ``replayed`` when an ``Idempotency-Key`` found an earlier one."""
 
     job: Job
-    dag_run: DagRun
+    run_id: str
+    replayed: bool = False
 
 
 def parameters_from_json(text: str | bytes, *, sent_as: str) -> dict[str, Any]:
@@ -137,7 +139,7 @@ def start_run(
             outcome=TriggerOutcome.STARTED,
             dag_run_id=dag_run.run_id,
         )
-    return StartedRun(job=job, dag_run=dag_run)
+    return StartedRun(job=job, run_id=dag_run.run_id)
 
 
 def start_run_with_token(
@@ -148,21 +150,38 @@ def start_run_with_token(
     token: str | None,
     body: str | bytes,
     caller_address: str | None,
+    idempotency_key: str | None = None,
 ) -> StartedRun:
     """Start the run of the live job this URL id and token belong to, with the parameters ``body`` holds.
 
-    The token is checked before the body is read: whoever lacks it learns nothing of the job,
-    and the same :class:`UnknownTriggerError` answers an unknown URL id, a wrong token and none.
+    The token is checked before anything else: whoever lacks it learns nothing of the job, and the
+    same :class:`UnknownTriggerError` answers an unknown URL id, a wrong token and none. With an
+    ``idempotency_key``, a retry of a call that started a run gets that run back.
     """
     job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
     if job_id is None:
         raise UnknownTriggerError()
     try:
         parameters = parameters_from_json(body, sent_as="The request body")
-    except ParametersNotAcceptedError as error:
+        key = idempotency.checked_key(idempotency_key)
+    except HttpTriggerError as error:
         error.job_id = job_id
         raise
-    return start_run(
+    if key is not None:
+        digest = idempotency.request_digest(parameters)
+        earlier_run_id = idempotency.claim(session=session, job_id=job_id, key=key, digest=digest)
+        if earlier_run_id is not None:
+            trigger_calls.record_call(
+                session=session,
+                job_id=job_id,
+                source_address=caller_address,
+                status_code=200,
+                outcome=TriggerOutcome.REPLAYED,
+                dag_run_id=earlier_run_id,
+            )
+            job = get_job(settings.jobs_folder(), job_id).job
+            return StartedRun(job=job, run_id=earlier_run_id, replayed=True)
+    started = start_run(
         session=session,
         dag_bag=dag_bag,
         job_id=job_id,
@@ -170,3 +189,6 @@ def start_run_with_token(
         parameters=parameters,
         caller_address=caller_address,
     )
+    if key is not None:
+        idempotency.settle(session=session, job_id=job_id, key=key, dag_run_id=started.run_id)
+    return started
