@@ -131,14 +131,11 @@ def _jobs_update(args: argparse.Namespace, session: Any) -> None:
 
 
 def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
-    from airflow.models.dagbag import DBDagBag
-
     from http_trigger.runs.sources import TriggerSource
     from http_trigger.runs.start import parameters_from_json, start_run
 
     started = start_run(
         session=session,
-        dag_bag=DBDagBag(),
         job_id=args.job_id,
         source=TriggerSource.CLI,
         parameters=parameters_from_json(args.parameters or "", sent_as="--parameters"),

@@ -75,8 +75,20 @@ class JobBrokenError(HttpTriggerError):
         self.spec_error = spec_error
 
 
+class RunNotFoundError(HttpTriggerError):
+    """The job has no run with the given id."""
+
+    def __init__(self, job_id: int, run_id: str) -> None:
+        super().__init__(f"Job {job_id} has no run {run_id}")
+        self.job_id = job_id
+        self.run_id = run_id
+
+
 class UnknownTriggerError(HttpTriggerError):
     """No live job has this URL id and token; deliberately the same answer for every cause."""
+
+    def __init__(self) -> None:
+        super().__init__("No job matches this URL and access token")
 
 
 class InvalidIdempotencyKeyError(HttpTriggerError):

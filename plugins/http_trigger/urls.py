@@ -29,6 +29,11 @@ def trigger_url(url_id: str) -> str:
     return f"{settings.base_url()}{TRIGGER_PATH}{url_id}"
 
 
+def run_status_url(url_id: str, run_id: str) -> str:
+    """Return where a caller holding the job's token follows the run ``run_id`` it started."""
+    return f"{trigger_url(url_id)}/runs/{quote(run_id, safe='')}"
+
+
 def _run_route(dag_id: str, run_id: str) -> str:
     return f"/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 

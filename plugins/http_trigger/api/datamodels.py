@@ -54,6 +54,31 @@ class TriggerResponse(BaseModel):
     trigger_job_id: int = Field(description="The id of the job that started.")
     dag_id: str
     dag_run_id: str = Field(description="The run's id, as in Airflow's REST API, to follow the run.")
+    status_url: str = Field(
+        description="GET it with the same Authorization header for the run's state and tasks; "
+        "add ?wait=N to wait up to N seconds for the run to end."
+    )
+
+
+class TaskStatusResponse(BaseModel):
+    """One task of a run, as the caller that started it sees it."""
+
+    task_id: str
+    state: str | None
+    start_date: datetime | None
+    end_date: datetime | None
+
+
+class RunStatusResponse(BaseModel):
+    """A run's state for the caller holding the job's token: no parameters, logs or results."""
+
+    trigger_job_id: int
+    dag_run_id: str
+    state: str | None = Field(description="Airflow's run state: queued, running, success or failed.")
+    final: bool = Field(description="Whether the run has ended (success or failed) and will change no more.")
+    start_date: datetime | None
+    end_date: datetime | None
+    tasks: list[TaskStatusResponse] = Field(description="The action first, then the post-processing steps.")
 
 
 

@@ -49,6 +49,7 @@ from http_trigger.errors import (
     JobSpecError,
     JobStorageError,
     ParametersNotAcceptedError,
+    RunNotFoundError,
     UnknownTriggerError,
 )
 
@@ -61,6 +62,7 @@ _SUMMED_UP_PROBLEMS = 10
 _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (JobNotFoundError, status.HTTP_404_NOT_FOUND),
     (UnknownTriggerError, status.HTTP_404_NOT_FOUND),
+    (RunNotFoundError, status.HTTP_404_NOT_FOUND),
     (ParametersNotAcceptedError, status.HTTP_400_BAD_REQUEST),
     (InvalidIdempotencyKeyError, status.HTTP_400_BAD_REQUEST),
     (IdempotencyKeyReusedError, status.HTTP_422_UNPROCESSABLE_CONTENT),
@@ -165,7 +167,7 @@ def error_responses(*answers: int | tuple[int, str], model: Any = None) -> dict[
 
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error of ``app`` answer JSON, through :func:`answer_error`."""
-    for error_type in (StarletteHTTPException, RequestValidationError, SQLAlchemyError, Exception):
+    for error_type in (StarletteHTTPException, RequestValidationError, HttpTriggerError, SQLAlchemyError, Exception):
         app.add_exception_handler(error_type, answer_error)
 
 
@@ -180,6 +182,8 @@ def answer_error(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=headers)
     if isinstance(error, StarletteHTTPException):  # Starlette's routing: no route, or not this method
         return _no_route(request, error)
+    if isinstance(error, HttpTriggerError):  # the package's own errors carry their status and message
+        return json_error(status_for(error), str(error))
     route = getattr(request.scope.get("route"), "path", "?")  # the template: a trigger path holds a secret
     if database_unavailable(error):
         log.warning("%s %s answered 503: %s", request.method, route, describe_database_error(error))

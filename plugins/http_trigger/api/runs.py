@@ -14,7 +14,7 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from http_trigger import settings, urls
 from http_trigger.api.csrf import require_csrf_header
@@ -145,13 +145,12 @@ def get_job_run(
         ),
     },
 )
-def run_job_now(job_id: JobIdPath, request: Request, user: GetUserDep, session: SessionDep) -> JobRunResponse:
+def run_job_now(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobRunResponse:
     """Start one run of the job now ("Run now"), as Airflow's own trigger button does."""
     _require_runs(user, "POST", job_id)
     try:
         started = start_run(
             session=session,
-            dag_bag=request.app.state.dag_bag,
             job_id=job_id,
             source=TriggerSource.MANUAL,
             parameters=None,

@@ -13,17 +13,21 @@ only make the caller wait twice).
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
+import time
 from typing import Annotated
 
 from airflow.utils.session import create_session
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from http_trigger import trigger_calls
-from http_trigger.api.datamodels import ErrorResponse, TriggerResponse
+from http_trigger import trigger_calls, urls
+from http_trigger.api.datamodels import ErrorResponse, RunStatusResponse, TriggerResponse
+from http_trigger.api.parameters import DagRunIdPath
 from http_trigger.api.errors import (
     database_unavailable,
     describe_database_error,
@@ -43,12 +47,15 @@ from http_trigger.errors import (
     UnknownTriggerError,
 )
 from http_trigger.runs.start import start_run_with_token
+from http_trigger.runs.status import RunStatus, run_status_with_token
 from http_trigger.trigger_calls import Call, TriggerOutcome
 
 log = logging.getLogger(__name__)
 trigger_router = APIRouter(tags=["Trigger"])
 
-NOT_FOUND_MESSAGE = "No job matches this URL and access token"
+NOT_FOUND_MESSAGE = str(UnknownTriggerError())
+MAX_WAIT_SECONDS = 300
+_POLL_SECONDS = 1.0
 BUSY_MESSAGE = "The metadata database is busy; the job was not started, try again shortly"
 _TOKEN_SCHEMES = frozenset({"caauth", "bearer"})
 # The request itself is wrong: its body, its parameters or its Idempotency-Key.
@@ -112,7 +119,6 @@ def _attempt(
         with create_session(scoped=False) as session:
             started = start_run_with_token(
                 session=session,
-                dag_bag=request.app.state.dag_bag,
                 url_id=url_id,
                 token=token,
                 body=body,
@@ -153,7 +159,9 @@ def _attempt(
         log.info("Job %s: a retry from %s got the run its Idempotency-Key started: %s", job.id, source, run_id)
     else:
         log.info("Job %s started by HTTP trigger from %s: run %s", job.id, source, run_id)
-    answer = TriggerResponse(trigger_job_id=job.id, dag_id=job.dag_id, dag_run_id=run_id)
+    answer = TriggerResponse(
+        trigger_job_id=job.id, dag_id=job.dag_id, dag_run_id=run_id, status_url=urls.run_status_url(url_id, run_id)
+    )
     return JSONResponse(answer.model_dump()), None
 
 
@@ -215,3 +223,45 @@ async def trigger_job(
     body = await request.body()  # read and bounded already by BoundedBodyMiddleware
     token = token_from_header(request.headers.get("authorization"))
     return await run_in_threadpool(_start, request, url_id, token, body, idempotency_key)
+
+
+def _read_status(url_id: str, token: str | None, run_id: str) -> RunStatus:
+    with create_session(scoped=False) as session:
+        return run_status_with_token(session=session, url_id=url_id, token=token, run_id=run_id)
+
+
+@trigger_router.get(
+    "/trigger/{url_id}/runs/{dag_run_id}",
+    responses=error_responses(
+        (404, f"{NOT_FOUND_MESSAGE}, or the job has no such run"),
+        422,
+        503,
+        model=ErrorResponse,
+    ),
+)
+async def get_run_status(
+    url_id: str,
+    dag_run_id: DagRunIdPath,
+    request: Request,
+    wait: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description=f"Seconds (at most {MAX_WAIT_SECONDS}) to hold the answer until the run has ended.",
+        ),
+    ] = 0,
+) -> RunStatusResponse:
+    """Follow a run this job's trigger started: its state, times and tasks, read with the job's token.
+
+    With ``wait``, the answer comes as soon as the run has ended, or after ``wait`` seconds with
+    the state it is in then; polling with ``wait=300`` follows a run of any length cheaply.
+    """
+    token = token_from_header(request.headers.get("authorization"))
+    deadline = time.monotonic() + wait
+    while True:
+        run = await run_in_threadpool(_read_status, url_id, token, dag_run_id)
+        remaining = deadline - time.monotonic()
+        if run.final or remaining <= 0 or await request.is_disconnected():
+            return RunStatusResponse(**dataclasses.asdict(run), final=run.final)
+        await asyncio.sleep(min(_POLL_SECONDS, remaining))

@@ -11,11 +11,13 @@ and the caller commits: the trigger endpoint answers 200 only once the run is in
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow.models.dag import DagModel
+from airflow.models.dagbag import DBDagBag
 from airflow.sdk import timezone
 from airflow.utils.state import DagRunState
 from airflow.utils.types import DagRunType
@@ -40,7 +42,6 @@ from http_trigger.trigger_calls import TriggerOutcome
 from http_trigger.validation import describe_validation_error
 
 if TYPE_CHECKING:
-    from airflow.models.dagbag import DBDagBag
     from sqlalchemy.orm import Session
 
 TRIGGERING_USER = "http-trigger"
@@ -54,6 +55,12 @@ class StartedRun:
     job: Job
     run_id: str
     replayed: bool = False
+
+
+@functools.cache
+def _dag_bag() -> DBDagBag:
+    """The process's cache of serialized DAGs, as Airflow's API server keeps one for its own routes."""
+    return DBDagBag()
 
 
 def parameters_from_json(text: str | bytes, *, sent_as: str) -> dict[str, Any]:
@@ -100,7 +107,6 @@ def execution_conf(job: Job, parameters: dict[str, Any] | None) -> dict[str, Any
 def start_run(
     *,
     session: Session,
-    dag_bag: DBDagBag,
     job_id: int,
     source: TriggerSource,
     parameters: dict[str, Any] | None,
@@ -115,7 +121,7 @@ def start_run(
         raise JobNotReadyError(job_id)
     if dag_model.is_paused:
         raise JobPausedError(job_id)
-    dag = dag_bag.get_latest_version_of_dag(job.dag_id, session=session)
+    dag = _dag_bag().get_latest_version_of_dag(job.dag_id, session=session)
     if dag is None:
         raise JobNotReadyError(job_id)
     dag_run = dag.create_dagrun(
@@ -145,7 +151,6 @@ def start_run(
 def start_run_with_token(
     *,
     session: Session,
-    dag_bag: DBDagBag,
     url_id: str,
     token: str | None,
     body: str | bytes,
@@ -183,7 +188,6 @@ def start_run_with_token(
             return StartedRun(job=job, run_id=earlier_run_id, replayed=True)
     started = start_run(
         session=session,
-        dag_bag=dag_bag,
         job_id=job_id,
         source=TriggerSource.HTTP,
         parameters=parameters,
