@@ -75,6 +75,15 @@ class JobBrokenError(HttpTriggerError):
         self.spec_error = spec_error
 
 
+class RateLimitedError(HttpTriggerError):
+    """Too many calls in a window: the job's rate limit, or an address's failed tokens; retry later."""
+
+    def __init__(self, message: str, *, retry_after: int, job_id: int | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.job_id = job_id
+
+
 class RunNotFoundError(HttpTriggerError):
     """The job has no run with the given id."""
 

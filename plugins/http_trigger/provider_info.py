@@ -61,6 +61,21 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "3600",
         "default": "86400",
     },
+    "default_rate_limit": {
+        "description": "Rate limit of jobs that set none, as ``<count>/<second|minute|hour>`` (e.g. "
+        "``60/minute``): more runs started by a job's trigger in that time answer 429. Empty: no limit.",
+        "type": "string",
+        "example": "60/minute",
+        "default": "",
+    },
+    "failed_token_limit": {
+        "description": "Calls with an unknown URL or a wrong token accepted from one address, as "
+        "``<count>/<second|minute|hour>``; beyond it, that address gets 429 until the window has passed, "
+        "so guessing tokens is slowed. Empty: no throttle.",
+        "type": "string",
+        "example": "60/minute",
+        "default": "120/minute",
+    },
     "action_timeout_minutes": {
         "description": "Execution timeout of an action task; the provider's waiters can otherwise wait "
         "forever.",

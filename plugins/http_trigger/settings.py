@@ -48,6 +48,16 @@ def idempotency_ttl() -> timedelta:
     return timedelta(seconds=conf.getint(SECTION, "idempotency_ttl", fallback=_default_int("idempotency_ttl")))
 
 
+def default_rate_limit() -> str | None:
+    """Return the rate limit of jobs that set none (``<count>/<unit>``), or None for no limit."""
+    return conf.get(SECTION, "default_rate_limit", fallback=OPTIONS["default_rate_limit"]["default"]) or None
+
+
+def failed_token_limit() -> str | None:
+    """Return how many failed trigger calls one address may make (``<count>/<unit>``), or None for any."""
+    return conf.get(SECTION, "failed_token_limit", fallback=OPTIONS["failed_token_limit"]["default"]) or None
+
+
 def retry_after_seconds() -> int:
     """Return the ``Retry-After`` value sent with a 503 from the trigger endpoint."""
     return conf.getint(SECTION, "retry_after_seconds", fallback=_default_int("retry_after_seconds"))

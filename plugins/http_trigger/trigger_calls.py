@@ -41,6 +41,7 @@ class TriggerOutcome(StrEnum):
     REPLAYED = "replayed"
     """A retry with an ``Idempotency-Key`` answered with the run an earlier call started."""
     NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
     PAUSED = "paused"
     INVALID_SPEC = "invalid_spec"
     NOT_READY = "not_ready"

@@ -26,7 +26,7 @@ from http_trigger.db.models import metadata
 MANAGER_PATH = "http_trigger.db.manager.HttpTriggerDBManager"
 PLUGINS_DIR = Path(__file__).resolve().parents[2] / "plugins"
 AIRFLOW = Path(sys.executable).with_name("airflow")
-OUR_TABLES = {"http_trigger_job", "http_trigger_call"}
+OUR_TABLES = {"http_trigger_job", "http_trigger_call", "http_trigger_idempotency_key"}
 VERSION_TABLE = "alembic_version_http_trigger"
 HEAD = ScriptDirectory(HttpTriggerDBManager.migration_dir).get_current_head()
 
@@ -114,7 +114,9 @@ class TestAirflowDbCommands:
         assert set(_our_schema(db_url)) == OUR_TABLES | {
             "idx_http_trigger_job_url_id",
             "idx_http_trigger_call_called_at",
-            "idx_http_trigger_call_job_id",
+            "idx_http_trigger_call_job_id_called_at",
+            "idx_http_trigger_call_source_address_called_at",
+            "idx_http_trigger_idempotency_key_created_at",
         }
         assert _version(db_url) == [HEAD]
 
@@ -192,7 +194,7 @@ class TestPostgresqlSql:
         self, manager: HttpTriggerDBManager, capsys: pytest.CaptureFixture[str]
     ) -> None:
         manager.downgrade(to_revision="base", from_revision=HEAD, show_sql_only=True)
-        drops = [line for line in capsys.readouterr().out.splitlines() if line.startswith("DROP")]
+        drops = [line for line in capsys.readouterr().out.splitlines() if line.startswith("DROP TABLE")]
 
         assert sorted(drops) == [
             "DROP TABLE http_trigger_call;",

@@ -32,6 +32,7 @@ from http_trigger.api.errors import (
     database_unavailable,
     describe_database_error,
     error_responses,
+    error_answer,
     json_error,
     status_for,
 )
@@ -44,6 +45,7 @@ from http_trigger.errors import (
     JobNotFoundError,
     JobPausedError,
     ParametersNotAcceptedError,
+    RateLimitedError,
     UnknownTriggerError,
 )
 from http_trigger.runs.start import start_run_with_token
@@ -110,10 +112,15 @@ def _attempt(
     source = request.client.host if request.client else None
 
     def refused(
-        status_code: int, outcome: TriggerOutcome, message: str, *, job_id: int | None, answer: str | None = None
+        status_code: int,
+        outcome: TriggerOutcome,
+        message: str,
+        *,
+        job_id: int | None,
+        answer: JSONResponse | None = None,
     ) -> tuple[JSONResponse, Call]:
         call = Call(job_id=job_id, source_address=source, status_code=status_code, outcome=outcome, message=message)
-        return json_error(status_code, answer or message), call
+        return answer or json_error(status_code, message), call
 
     try:
         with create_session(scoped=False) as session:
@@ -132,7 +139,15 @@ def _attempt(
             TriggerOutcome.NOT_FOUND,
             "unknown URL or token",
             job_id=error.job_id,
-            answer=NOT_FOUND_MESSAGE,
+            answer=json_error(status.HTTP_404_NOT_FOUND, NOT_FOUND_MESSAGE),
+        )
+    except RateLimitedError as error:
+        return refused(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            TriggerOutcome.RATE_LIMITED,
+            str(error),
+            job_id=error.job_id,
+            answer=error_answer(error),
         )
     except _CALLER_ERRORS as error:
         return refused(status_for(error), TriggerOutcome.BAD_REQUEST, str(error), job_id=error.job_id)

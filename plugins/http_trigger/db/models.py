@@ -58,11 +58,16 @@ class TriggerCall(Base):
     """
 
     __tablename__ = "http_trigger_call"
-    __table_args__ = {"sqlite_autoincrement": True}
+    # A job's calls and an address's calls, newest first: the execution log and the rate limits read them.
+    __table_args__ = (
+        Index("idx_http_trigger_call_job_id_called_at", "job_id", "called_at"),
+        Index("idx_http_trigger_call_source_address_called_at", "source_address", "called_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     called_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow, index=True)
-    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     source_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status_code: Mapped[int] = mapped_column(Integer, nullable=False)
     outcome: Mapped[str] = mapped_column(String(32), nullable=False)

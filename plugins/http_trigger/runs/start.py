@@ -12,6 +12,7 @@ and the caller commits: the trigger endpoint answers 200 only once the run is in
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,7 @@ from http_trigger.errors import (
 )
 from http_trigger.job_files import get_job
 from http_trigger.job_model import Job
-from http_trigger.runs import idempotency
+from http_trigger.runs import idempotency, limits
 from http_trigger.runs.sources import TRIGGERED_BY, TriggerSource, new_run_id
 from http_trigger.trigger_calls import TriggerOutcome
 from http_trigger.validation import describe_validation_error
@@ -111,19 +112,25 @@ def start_run(
     source: TriggerSource,
     parameters: dict[str, Any] | None,
     triggering_user: str = TRIGGERING_USER,
-    caller_address: str | None = None,
 ) -> StartedRun:
-    """Queue one run of job ``job_id`` for ``source``; an HTTP start is recorded with it. The caller commits."""
+    """Queue one run of job ``job_id`` for a signed-in user or the CLI; the caller commits."""
     job = get_job(settings.jobs_folder(), job_id).job
     conf = execution_conf(job, parameters)
+    return _queue(session=session, job=job, source=source, conf=conf, triggering_user=triggering_user)
+
+
+def _queue(
+    *, session: Session, job: Job, source: TriggerSource, conf: dict[str, Any], triggering_user: str = TRIGGERING_USER
+) -> StartedRun:
+    """Create the queued run of ``job`` with ``conf``, refusing a DAG Airflow has not loaded or has paused."""
     dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == job.dag_id, ~DagModel.is_stale))
     if dag_model is None:
-        raise JobNotReadyError(job_id)
+        raise JobNotReadyError(job.id)
     if dag_model.is_paused:
-        raise JobPausedError(job_id)
+        raise JobPausedError(job.id)
     dag = _dag_bag().get_latest_version_of_dag(job.dag_id, session=session)
     if dag is None:
-        raise JobNotReadyError(job_id)
+        raise JobNotReadyError(job.id)
     dag_run = dag.create_dagrun(
         run_id=new_run_id(source),
         logical_date=None,
@@ -136,16 +143,19 @@ def start_run(
         state=DagRunState.QUEUED,
         session=session,
     )
-    if source is TriggerSource.HTTP:
-        trigger_calls.record_call(
-            session=session,
-            job_id=job_id,
-            source_address=caller_address,
-            status_code=200,
-            outcome=TriggerOutcome.STARTED,
-            dag_run_id=dag_run.run_id,
-        )
     return StartedRun(job=job, run_id=dag_run.run_id)
+
+
+def _allowed(job: Job, caller_address: str | None) -> bool:
+    """Whether the job's trigger answers ``caller_address`` (any address, unless the job lists some)."""
+    networks = job.trigger.allowed_sources
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(caller_address or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 def start_run_with_token(
@@ -159,12 +169,18 @@ def start_run_with_token(
 ) -> StartedRun:
     """Start the run of the live job this URL id and token belong to, with the parameters ``body`` holds.
 
-    The token is checked before anything else: whoever lacks it learns nothing of the job, and the
-    same :class:`UnknownTriggerError` answers an unknown URL id, a wrong token and none. With an
-    ``idempotency_key``, a retry of a call that started a run gets that run back.
+    An address that keeps failing the token is refused first (:mod:`.limits`). Then the token is
+    checked before anything else: whoever lacks it learns nothing of the job, and the same
+    :class:`UnknownTriggerError` answers an unknown URL id, a wrong token, no token and an address
+    the job does not allow. With an ``idempotency_key``, a retry of a call that started a run gets
+    that run back; only a new run counts against the job's rate limit.
     """
+    limits.check_failed_tokens(session=session, source_address=caller_address)
     job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
     if job_id is None:
+        raise UnknownTriggerError()
+    job = get_job(settings.jobs_folder(), job_id).job
+    if not _allowed(job, caller_address):
         raise UnknownTriggerError()
     try:
         parameters = parameters_from_json(body, sent_as="The request body")
@@ -176,23 +192,25 @@ def start_run_with_token(
         digest = idempotency.request_digest(parameters)
         earlier_run_id = idempotency.claim(session=session, job_id=job_id, key=key, digest=digest)
         if earlier_run_id is not None:
-            trigger_calls.record_call(
-                session=session,
-                job_id=job_id,
-                source_address=caller_address,
-                status_code=200,
-                outcome=TriggerOutcome.REPLAYED,
-                dag_run_id=earlier_run_id,
-            )
-            job = get_job(settings.jobs_folder(), job_id).job
+            _record_started(session, job_id, caller_address, earlier_run_id, TriggerOutcome.REPLAYED)
             return StartedRun(job=job, run_id=earlier_run_id, replayed=True)
-    started = start_run(
-        session=session,
-        job_id=job_id,
-        source=TriggerSource.HTTP,
-        parameters=parameters,
-        caller_address=caller_address,
-    )
+    conf = execution_conf(job, parameters)  # a caller's mistake answers before the rate limit counts
+    limits.check_job_rate(session=session, job_id=job_id, rate_limit=job.trigger.rate_limit)
+    started = _queue(session=session, job=job, source=TriggerSource.HTTP, conf=conf)
+    _record_started(session, job_id, caller_address, started.run_id, TriggerOutcome.STARTED)
     if key is not None:
         idempotency.settle(session=session, job_id=job_id, key=key, dag_run_id=started.run_id)
     return started
+
+
+def _record_started(
+    session: Session, job_id: int, caller_address: str | None, run_id: str, outcome: TriggerOutcome
+) -> None:
+    trigger_calls.record_call(
+        session=session,
+        job_id=job_id,
+        source_address=caller_address,
+        status_code=200,
+        outcome=outcome,
+        dag_run_id=run_id,
+    )

@@ -1,4 +1,4 @@
-"""Create the http_trigger_idempotency_key table.
+"""Create the http_trigger_idempotency_key table; index the call log by job and by address over time.
 
 Written by hand to match ``http_trigger.db.models`` exactly; the migration test compares the two
 with Alembic's autogenerate.
@@ -36,8 +36,21 @@ def upgrade() -> None:
     op.create_index(
         "idx_http_trigger_idempotency_key_created_at", "http_trigger_idempotency_key", ["created_at"], unique=False
     )
+    op.drop_index("idx_http_trigger_call_job_id", table_name="http_trigger_call")
+    op.create_index(
+        "idx_http_trigger_call_job_id_called_at", "http_trigger_call", ["job_id", "called_at"], unique=False
+    )
+    op.create_index(
+        "idx_http_trigger_call_source_address_called_at",
+        "http_trigger_call",
+        ["source_address", "called_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
-    """Drop the table: retries sent afterwards start new runs."""
+    """Drop the table (retries sent afterwards start new runs) and put the call log's index back."""
+    op.drop_index("idx_http_trigger_call_source_address_called_at", table_name="http_trigger_call")
+    op.drop_index("idx_http_trigger_call_job_id_called_at", table_name="http_trigger_call")
+    op.create_index("idx_http_trigger_call_job_id", "http_trigger_call", ["job_id"], unique=False)
     op.drop_table("http_trigger_idempotency_key")
