@@ -104,6 +104,7 @@ class PostProcessing(_StrictModel):
 
 RATE_PATTERN = re.compile(r"^([1-9][0-9]{0,5})/(second|minute|hour)$")
 MAX_ALLOWED_SOURCES = 100
+MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600
 
 
 def check_rate(value: str) -> str:
@@ -126,6 +127,13 @@ class TriggerSettings(_StrictModel):
         max_length=MAX_ALLOWED_SOURCES,
         description="Addresses or CIDR networks the trigger answers; a call from elsewhere gets the same "
         "404 as a wrong token. Empty: any address.",
+    )
+
+    rotation_grace_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_ROTATION_GRACE_SECONDS,
+        description="After Update (rotation), the previous URL and token keep working this long; 0: stop at once.",
     )
 
     @field_validator("rate_limit")

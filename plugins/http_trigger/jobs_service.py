@@ -37,7 +37,7 @@ import shlex
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -295,11 +295,12 @@ def delete_job(*, session: Session, job_id: int) -> None:
 
 
 def rotate_secret(*, session: Session, job_id: int) -> JobDetails:
-    """Issue a new URL id and token; the old ones answer 404 from now on. Commits."""
+    """Issue a new URL id and token; the old ones answer 404 once the job's rotation grace is over. Commits."""
     with _undone_on_error(session):
         _lock_for_write(session, job_id)
         stored = get_job(_folder(), job_id)
-        trigger_secrets.rotate(session=session, job_id=job_id)
+        grace = timedelta(seconds=stored.job.trigger.rotation_grace_seconds)
+        trigger_secrets.rotate(session=session, job_id=job_id, grace=grace)
         session.commit()
     return _details(session, stored)
 

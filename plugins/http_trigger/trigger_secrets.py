@@ -17,11 +17,12 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from airflow.models.crypto import get_fernet
@@ -46,11 +47,15 @@ _URL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 @dataclass(frozen=True)
 class IssuedSecret:
-    """A job's current trigger secrets, as shown on its detail page."""
+    """A job's current trigger secrets, as shown on its detail page.
+
+    ``previous_valid_until`` is set while the URL and token a rotation replaced still work.
+    """
 
     job_id: int
     url_id: str = field(repr=False)
     token: str = field(repr=False)
+    previous_valid_until: datetime | None = field(default=None, repr=False)
 
 
 class Registration(Enum):
@@ -129,13 +134,27 @@ def get_secret(*, session: Session, job_id: int) -> IssuedSecret | None:
     return _secret_of(row)
 
 
-def rotate(*, session: Session, job_id: int) -> IssuedSecret:
-    """Replace both the URL id and the token; the old pair stops matching as soon as this commits."""
+def rotate(*, session: Session, job_id: int, grace: timedelta = timedelta(0)) -> IssuedSecret:
+    """Replace both the URL id and the token; the old pair keeps matching for ``grace``, then never again.
+
+    With no grace the old pair stops matching as soon as this commits. A pair kept from an earlier
+    rotation is dropped either way: only the last one replaced can overlap the new one.
+    """
     row = _live_row(session, job_id)
+    now = utcnow()
+    if grace > timedelta(0):
+        row.previous_url_id, row.previous_token_sha256 = row.url_id, row.token_sha256
+        row.previous_valid_until = now + grace
+    else:
+        _forget_previous(row)
     _issue(row)
-    row.rotated_at = utcnow()
+    row.rotated_at = now
     session.flush()
     return _secret_of(row)
+
+
+def _forget_previous(row: JobRegistration) -> None:
+    row.previous_url_id = row.previous_token_sha256 = row.previous_valid_until = None
 
 
 def find_job_id(*, session: Session, url_id: str, token: str) -> int | None:
@@ -147,10 +166,19 @@ def find_job_id(*, session: Session, url_id: str, token: str) -> int | None:
     """
     if not _URL_ID.fullmatch(url_id):
         return None
+    now = utcnow()
     row = session.scalar(
-        select(JobRegistration).where(JobRegistration.url_id == url_id, JobRegistration.deleted_at.is_(None))
+        select(JobRegistration).where(
+            or_(
+                JobRegistration.url_id == url_id,
+                and_(JobRegistration.previous_url_id == url_id, JobRegistration.previous_valid_until > now),
+            ),
+            JobRegistration.deleted_at.is_(None),
+        )
     )
-    expected = row.token_sha256 if row is not None and row.token_sha256 else _DUMMY_DIGEST
+    expected = _DUMMY_DIGEST
+    if row is not None:
+        expected = (row.token_sha256 if row.url_id == url_id else row.previous_token_sha256) or _DUMMY_DIGEST
     matches = hmac.compare_digest(_digest(token), expected)
     return row.id if matches and row is not None else None
 
@@ -169,6 +197,7 @@ def unregister(*, session: Session, job_id: int) -> None:
     row.url_id = None
     row.token_encrypted = None
     row.token_sha256 = None
+    _forget_previous(row)
     session.flush()
 
 
@@ -202,7 +231,10 @@ def _secret_of(row: JobRegistration) -> IssuedSecret:
             f"The token of job {row.id} cannot be decrypted with the configured [core] fernet_key; "
             "rotate the job's secrets to issue a new one"
         ) from None
-    return IssuedSecret(job_id=row.id, url_id=row.url_id, token=token)
+    previous_valid_until = row.previous_valid_until
+    if previous_valid_until is not None and previous_valid_until <= utcnow():
+        previous_valid_until = None  # over: nothing to show, and nothing matches it any more
+    return IssuedSecret(job_id=row.id, url_id=row.url_id, token=token, previous_valid_until=previous_valid_until)
 
 
 def _live_row(session: Session, job_id: int) -> JobRegistration:

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from airflow import settings
 from airflow.utils.db_manager import RunDBManager
@@ -113,6 +113,7 @@ class TestAirflowDbCommands:
 
         assert set(_our_schema(db_url)) == OUR_TABLES | {
             "idx_http_trigger_job_url_id",
+            "idx_http_trigger_job_previous_url_id",
             "idx_http_trigger_call_called_at",
             "idx_http_trigger_call_job_id_called_at",
             "idx_http_trigger_call_source_address_called_at",
@@ -182,9 +183,14 @@ class TestPostgresqlSql:
         manager.upgradedb(show_sql_only=True, from_revision="base")
         printed = _normalized(capsys.readouterr().out)
 
+        # Each table is created, and each column is there at creation or added by a later revision;
+        # that the result equals the models exactly is checked online, with Alembic's autogenerate.
         dialect = postgresql.dialect()
         for table in metadata.sorted_tables:
-            assert _normalized(str(CreateTable(table).compile(dialect=dialect))) in printed
+            create = printed.index(f"CREATE TABLE {table.name} (")
+            for column in table.columns:
+                column_sql = _normalized(str(CreateColumn(column).compile(dialect=dialect)))
+                assert column_sql in printed[create:] or f"ADD COLUMN {column_sql}" in printed, column_sql
             for index in table.indexes:
                 assert _normalized(str(CreateIndex(index).compile(dialect=dialect))) in printed
         # The last revision applied stamps the head.

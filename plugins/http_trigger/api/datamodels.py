@@ -145,6 +145,11 @@ class JobResponse(JobBody):
     trigger_url: str | None
     token: str | None = Field(description="Shown only to users allowed to edit the job.")
     curl: str | None
+    previous_secret_valid_until: datetime | None = Field(
+        default=None,
+        description="While set, the URL and token the last Update replaced still work, until then "
+        "(the job's trigger.rotation_grace_seconds).",
+    )
     last_run: JobRunResponse | None = Field(default=None, description="The newest run (in the job list).")
     next_run_after: datetime | None = Field(default=None, description="The schedule's next run, if any.")
 

@@ -82,6 +82,7 @@ def _response(details: JobDetails, *, with_secret: bool) -> JobResponse:
         version=details.stored.version,
         is_paused=details.is_paused,
         **secret_fields,
+        previous_secret_valid_until=details.secret.previous_valid_until if details.secret else None,
         last_run=run_response(details.last_run) if details.last_run else None,
         next_run_after=details.next_run_after,
     )

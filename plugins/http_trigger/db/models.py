@@ -44,6 +44,11 @@ class JobRegistration(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
     rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The URL id and token a rotation replaced, still accepted until previous_valid_until when the
+    # job asks for a grace period (``trigger.rotation_grace_seconds``).
+    previous_url_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True, nullable=True)
+    previous_token_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    previous_valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     def __repr__(self) -> str:
         # Never show url_id or token: reprs end up in logs and tracebacks.

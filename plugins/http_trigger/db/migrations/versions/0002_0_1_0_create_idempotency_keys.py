@@ -1,4 +1,4 @@
-"""Create the http_trigger_idempotency_key table; index the call log by job and by address over time.
+"""Idempotency keys, the call log indexed by job and by address over time, secrets kept during a rotation's grace.
 
 Written by hand to match ``http_trigger.db.models`` exactly; the migration test compares the two
 with Alembic's autogenerate.
@@ -36,6 +36,13 @@ def upgrade() -> None:
     op.create_index(
         "idx_http_trigger_idempotency_key_created_at", "http_trigger_idempotency_key", ["created_at"], unique=False
     )
+    with op.batch_alter_table("http_trigger_job") as batch:
+        batch.add_column(sa.Column("previous_url_id", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("previous_token_sha256", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("previous_valid_until", UtcDateTime(), nullable=True))
+    op.create_index(
+        "idx_http_trigger_job_previous_url_id", "http_trigger_job", ["previous_url_id"], unique=True
+    )
     op.drop_index("idx_http_trigger_call_job_id", table_name="http_trigger_call")
     op.create_index(
         "idx_http_trigger_call_job_id_called_at", "http_trigger_call", ["job_id", "called_at"], unique=False
@@ -53,4 +60,9 @@ def downgrade() -> None:
     op.drop_index("idx_http_trigger_call_source_address_called_at", table_name="http_trigger_call")
     op.drop_index("idx_http_trigger_call_job_id_called_at", table_name="http_trigger_call")
     op.create_index("idx_http_trigger_call_job_id", "http_trigger_call", ["job_id"], unique=False)
+    op.drop_index("idx_http_trigger_job_previous_url_id", table_name="http_trigger_job")
+    with op.batch_alter_table("http_trigger_job") as batch:
+        batch.drop_column("previous_valid_until")
+        batch.drop_column("previous_token_sha256")
+        batch.drop_column("previous_url_id")
     op.drop_table("http_trigger_idempotency_key")
