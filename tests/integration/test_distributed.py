@@ -196,10 +196,8 @@ def test_created_on_one_server_triggered_on_the_other_the_action_runs_on_the_cel
     assert {i["State"]["Name"] for r in reservations for i in r["Instances"]} == {"running"}
     executed = [line for line in worker_log(cluster).splitlines() if "Executing workload in Celery" in line]
     assert any(run_id in line and "task_id='action'" in line for line in executed), executed[-5:]
-    log = second.get(
-        f"/api/v2/dags/{job['dag_id']}/dagRuns/{run_id}/taskInstances/action/logs/1", headers={"Accept": "text/plain"}
-    )
-    assert log.status_code == 200
+    log = second.get(f"/api/v2/dags/{job['dag_id']}/dagRuns/{run_id}/taskInstances/action/logs/1")
+    assert log.status_code == 200, log.text
     assert all(instance_id in log.text for instance_id in instance_ids), log.text[-2000:]
 
 
