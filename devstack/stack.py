@@ -230,7 +230,7 @@ def embedded_settings(config: StackConfig) -> dict[str, str]:
 
 
 def local_settings(config: StackConfig) -> dict[str, str]:
-    """Return the settings that name this machine: database, broker, folders, ports and URLs."""
+    """Return the settings that name this machine: database, broker, folders, ports, URLs and secrets."""
     keys = _persisted_secrets(config.home)
     settings = {
         "AIRFLOW_HOME": str(config.home),
