@@ -659,13 +659,17 @@ class EmbeddedStack:
                 "did not answer HTTP",
             )
         if self.config.celery_broker_url:
-            self._wait_for("celery-worker", self.celery_worker_answers, deadline, "did not answer a Celery ping")
+            self._wait_for(
+                "celery-worker", self.celery_worker_answers, deadline, "did not answer a Celery ping"
+            )
 
     def celery_worker_answers(self) -> bool:
-        """Return whether the stack's Celery worker answers a ping over the broker (the compose health check)."""
+        """Return whether the Celery worker answers a ping over the broker (the compose health check)."""
         celery = Path(sys.executable).parent / "celery"
-        argv = [str(celery), "--app", CELERY_APP, "inspect", "ping", "--destination", self.config.celery_worker_name]
-        result = subprocess.run([*argv, "--timeout", "5"], env=self.env, capture_output=True, timeout=60)
+        ping = ["inspect", "ping", "--destination", self.config.celery_worker_name, "--timeout", "5"]
+        result = subprocess.run(
+            [str(celery), "--app", CELERY_APP, *ping], env=self.env, capture_output=True, timeout=60
+        )
         return result.returncode == 0
 
     def __enter__(self) -> EmbeddedStack:

@@ -38,7 +38,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.distributed]
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 # Component restarts while the database is cut off are expected; the stack must not give up on them.
-POLICY = RestartPolicy(initial_backoff_seconds=1, max_backoff_seconds=4, fast_failure_seconds=20, max_fast_failures=10)
+POLICY = RestartPolicy(
+    initial_backoff_seconds=1, max_backoff_seconds=4, fast_failure_seconds=20, max_fast_failures=10
+)
 BURST = 200
 NOT_FOUND = {"message": "No job matches this URL and access token"}
 BUSY = {"message": "The metadata database is busy; the job was not started, try again shortly"}
@@ -55,8 +57,12 @@ def database_url(test_databases: TestDatabases) -> Iterator[str]:
 def broker_prefix() -> Iterator[str]:
     """A Redis key prefix of this run's own; every key under it is removed at the end."""
     prefix = f"http-trigger-test-{os.getpid()}-{secrets.token_hex(4)}:"
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.fail(f"The distributed tests need Redis at {REDIS_URL} (TEST_REDIS_URL): {error}")
     yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
     try:
         keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
         if keys:
@@ -66,7 +72,9 @@ def broker_prefix() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, database_url: str, broker_prefix: str) -> Iterator[EmbeddedStack]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, broker_prefix: str
+) -> Iterator[EmbeddedStack]:
     config = distributed_config(
         tmp_path_factory.mktemp("distributed-home"),
         database_url=database_url,
@@ -74,10 +82,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, database_url: str, broker_
         restart_policy=POLICY,
         extra_env={"AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": broker_prefix},
     )
+    stack = EmbeddedStack(config)
     started = time.monotonic()
-    with EmbeddedStack(config) as running:
+    stack.start(timeout=420)  # two API servers and a worker more than the embedded stack, on 2 cores
+    try:
         print(f"\ndistributed stack up in {time.monotonic() - started:.0f} s: {', '.join(config.api_urls)}")
-        yield running
+        yield stack
+    finally:
+        stack.stop()
 
 
 def _client(url: str, token: str) -> httpx.Client:
@@ -111,14 +123,18 @@ def create_job(server: httpx.Client, loaded_on: httpx.Client, body: dict[str, An
     assert response.status_code == 201, response.text
     job_id = response.json()["id"]
     return wait_for(
-        lambda: (job := loaded_on.get(f"/http-trigger/api/jobs/{job_id}").json())["is_paused"] is not None and job,
+        lambda: (job := loaded_on.get(f"/http-trigger/api/jobs/{job_id}").json())["is_paused"] is not None
+        and job,
         what=f"job {job_id} to be loaded by Airflow",
     )
 
 
-def job_body(name: str, action_type: str, parameters: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    action = {"type": action_type, "aws_conn_id": demo.AWS_CONN_ID, "region": demo.REGION}
-    return {"name": name, "group": "distributed", "action": {**action, "parameters": parameters or {}}, **extra}
+def job_body(
+    name: str, action_type: str, parameters: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    action = {"type": action_type, "aws_conn_id": demo.AWS_CONN_ID, "region": demo.REGION,
+              "parameters": parameters or {}}  # fmt: skip
+    return {"name": name, "group": "distributed", "action": action, **extra}
 
 
 def trigger(url: str, token: str) -> httpx.Response:
@@ -152,7 +168,9 @@ def run_ids(server: httpx.Client, dag_id: str) -> list[str]:
 
 def query(database_url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     url = make_url(database_url)
-    connection = psycopg2.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database)
+    connection = psycopg2.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password, dbname=url.database
+    )
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql, args)
@@ -172,10 +190,8 @@ def test_every_process_runs_the_compose_files_airflow_settings(cluster: Embedded
     assert {name: cluster.env.get(name) for name in kept} == kept
     assert cluster.env["AIRFLOW__CORE__EXECUTOR"] == compose["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert cluster.env["AIRFLOW__CELERY__BROKER_URL"] == REDIS_URL
-    assert sorted(cluster.processes) == sorted(
-        ["moto", "db-migrate", "init-1", "api-server", "api-server-2", "scheduler", "dag-processor", "triggerer",
-         "celery-worker"]
-    )  # fmt: skip
+    components = ["api-server", "api-server-2", "scheduler", "dag-processor", "triggerer", "celery-worker"]
+    assert sorted(cluster.processes) == sorted(["moto", "db-migrate", "init-1", *components])
     assert len({process.log_path for process in cluster.processes.values()}) == len(cluster.processes)
     assert cluster.celery_worker_answers()
 
@@ -183,7 +199,8 @@ def test_every_process_runs_the_compose_files_airflow_settings(cluster: Embedded
 def test_created_on_one_server_triggered_on_the_other_the_action_runs_on_the_celery_worker(cluster, servers):
     first, second = servers
     instance_ids = demo.ensure_demo_instances(cluster)
-    job = create_job(first, second, job_body("start-test", "ec2_start_instances", {"tag_key": "Env", "tag_value": "test"}))
+    body = job_body("start-test", "ec2_start_instances", {"tag_key": "Env", "tag_value": "test"})
+    job = create_job(first, second, body)
 
     response = trigger(on_server(job["trigger_url"], second), job["token"])
 
@@ -223,8 +240,9 @@ async def _burst(urls: list[str], token: str) -> tuple[list[httpx.Response], Cou
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
 
         async def post(url: str) -> httpx.Response:
+            headers = {"Authorization": f"CAAuth {token}", "Content-Length": "0"}
             for _ in range(20):
-                response = await client.post(url, headers={"Authorization": f"CAAuth {token}", "Content-Length": "0"})
+                response = await client.post(url, headers=headers)
                 seen[response.status_code] += 1
                 if response.status_code != 503:
                     return response
@@ -252,14 +270,16 @@ def test_200_concurrent_triggers_over_both_servers_start_exactly_200_runs(cluste
     assert sorted(stored) == sorted(answered)
     recorded = query(
         database_url,
-        "SELECT count(*), count(DISTINCT dag_run_id) FROM http_trigger_call WHERE job_id = %s AND outcome = 'started'",
+        "SELECT count(*), count(DISTINCT dag_run_id) FROM http_trigger_call"
+        " WHERE job_id = %s AND outcome = 'started'",
         job["id"],
     )
     assert recorded == [(BURST, BURST)]
 
 
 def _state_machine(cluster: EmbeddedStack) -> str:
-    role = aws(cluster, "iam").create_role(RoleName="distributed-states", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    iam = aws(cluster, "iam")
+    role = iam.create_role(RoleName="distributed-states", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     definition = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}
     machine = aws(cluster, "stepfunctions").create_state_machine(
         name="distributed-long", definition=json.dumps(definition), roleArn=role
@@ -273,15 +293,18 @@ def test_a_run_whose_worker_is_killed_mid_action_ends_failed_once_a_worker_is_ba
     first, second = servers
     state_machine = _state_machine(cluster)
     # moto keeps an execution RUNNING until it is stopped: the action waits on the worker meanwhile.
+    notify = {"type": "webhook", "parameters": {"url": f"{webhook_receiver.url}/failure/killed"}}
     body = job_body(
         "killed-worker", "stepfunctions_start_execution", {"state_machine_arn": state_machine},
-        post_processing={"on_failure": [{"type": "webhook", "parameters": {"url": f"{webhook_receiver.url}/failure/killed"}}]},
+        post_processing={"on_failure": [notify]},
     )  # fmt: skip
     job = create_job(first, second, body)
     run_id = trigger(on_server(job["trigger_url"], second), job["token"]).json()["dag_run_id"]
     stepfunctions = aws(cluster, "stepfunctions")
     wait_for(
-        lambda: stepfunctions.list_executions(stateMachineArn=state_machine, statusFilter="RUNNING")["executions"],
+        lambda: stepfunctions.list_executions(stateMachineArn=state_machine, statusFilter="RUNNING")[
+            "executions"
+        ],
         timeout=120, what="the action to start the execution and wait for it",
     )  # fmt: skip
     assert task_states(first, job["dag_id"], run_id)["action"] == "running"
@@ -291,13 +314,15 @@ def test_a_run_whose_worker_is_killed_mid_action_ends_failed_once_a_worker_is_ba
     cluster.processes["celery-worker"].kill()
 
     wait_for(
-        lambda: cluster.restarts()["celery-worker"] == restarts + 1 and cluster.processes["celery-worker"].pid != old_pid,
+        lambda: cluster.restarts()["celery-worker"] == restarts + 1
+        and cluster.processes["celery-worker"].pid != old_pid,
         timeout=60, what="the supervisor to start the worker again",
     )  # fmt: skip
     # The scheduler fails a task whose heartbeat stopped (the compose file's heartbeat timeout), then
     # the failure post-processing runs on the new worker.
     assert wait_for_run_end(first, job["dag_id"], run_id, timeout=240) == "failed"
-    assert task_states(first, job["dag_id"], run_id) == {"action": "failed", "on_failure_1_webhook": "success"}
+    states = task_states(first, job["dag_id"], run_id)
+    assert states == {"action": "failed", "on_failure_1_webhook": "success"}
     [notified] = wait_for(lambda: webhook_receiver.to("/failure/killed"), what="the failure webhook")
     assert (notified.body["status"], notified.body["dag_run_id"]) == ("failure", run_id)
 
@@ -333,12 +358,15 @@ def test_a_cut_off_database_answers_503_writes_nothing_and_triggers_work_when_it
     )  # fmt: skip
     assert busy == [(None, 503, None)] * 6
     recorded = query(
-        database_url, "SELECT dag_run_id FROM http_trigger_call WHERE job_id = %s AND outcome = 'started'", job["id"]
+        database_url,
+        "SELECT dag_run_id FROM http_trigger_call WHERE job_id = %s AND outcome = 'started'",
+        job["id"],
     )
     assert sorted(run for (run,) in recorded) == sorted(answer.json()["dag_run_id"] for answer in started)
 
 
 def _busy_calls(database_url: str) -> list[tuple[Any, ...]]:
     return query(
-        database_url, "SELECT job_id, status_code, dag_run_id FROM http_trigger_call WHERE outcome = 'busy' ORDER BY id"
+        database_url,
+        "SELECT job_id, status_code, dag_run_id FROM http_trigger_call WHERE outcome = 'busy' ORDER BY id",
     )

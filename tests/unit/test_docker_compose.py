@@ -41,7 +41,9 @@ def _compose() -> list[str]:
                 return command
         except FileNotFoundError:
             continue
-    pytest.fail("Neither 'docker compose' nor 'docker-compose' runs here; run scripts/ensure-docker-compose.sh")
+    pytest.fail(
+        "Neither 'docker compose' nor 'docker-compose' runs here; run scripts/ensure-docker-compose.sh"
+    )
 
 
 def _config(env_file: Path, *options: str) -> subprocess.CompletedProcess[str]:
@@ -107,7 +109,8 @@ def test_the_secrets_and_the_admin_come_from_the_env_file(rendered):
         example["AIRFLOW_ADMIN_USERNAME"],
         example["AIRFLOW_ADMIN_PASSWORD"],
     )
-    assert example["POSTGRES_PASSWORD"] in services["airflow-worker"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    database_url = services["airflow-worker"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert f"airflow:{example['POSTGRES_PASSWORD']}@postgres/airflow" in database_url
 
 
 @pytest.mark.parametrize("variable", ["AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_ADMIN_PASSWORD"])
