@@ -233,50 +233,6 @@ def test_a_token_rotated_on_one_server_is_refused_by_the_other_at_once(cluster, 
     assert trigger(on_server(new["trigger_url"], first), new["token"]).status_code == 200
 
 
-async def _burst(urls: list[str], token: str) -> tuple[list[httpx.Response], Counter[int]]:
-    """POST to every URL at once; a 503 is retried after its Retry-After, as the contract tells callers."""
-    seen: Counter[int] = Counter()
-    limits = httpx.Limits(max_connections=len(urls), max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-
-        async def post(url: str) -> httpx.Response:
-            headers = {"Authorization": f"CAAuth {token}", "Content-Length": "0"}
-            for _ in range(20):
-                response = await client.post(url, headers=headers)
-                seen[response.status_code] += 1
-                if response.status_code != 503:
-                    return response
-                await asyncio.sleep(float(response.headers["Retry-After"]))
-            return response
-
-        return list(await asyncio.gather(*(post(url) for url in urls))), seen
-
-
-def test_200_concurrent_triggers_over_both_servers_start_exactly_200_runs(cluster, servers, database_url):
-    first, second = servers
-    job = create_job(first, second, job_body("burst", "utility_no_action"))
-    urls = [on_server(job["trigger_url"], (first, second)[i % 2]) for i in range(BURST)]
-
-    started = time.monotonic()
-    responses, seen = asyncio.run(_burst(urls, job["token"]))
-    print(f"\n{BURST} concurrent triggers answered in {time.monotonic() - started:.1f} s: {dict(seen)}")
-    # The runs would keep the worker busy for the tests that follow; a disabled job queues no more.
-    first.patch(f"/http-trigger/api/jobs/{job['id']}/enabled", json={"enabled": False})
-
-    assert Counter(response.status_code for response in responses) == {200: BURST}, seen
-    answered = [response.json()["dag_run_id"] for response in responses]
-    assert len(set(answered)) == BURST
-    stored = run_ids(first, job["dag_id"])
-    assert sorted(stored) == sorted(answered)
-    recorded = query(
-        database_url,
-        "SELECT count(*), count(DISTINCT dag_run_id) FROM http_trigger_call"
-        " WHERE job_id = %s AND outcome = 'started'",
-        job["id"],
-    )
-    assert recorded == [(BURST, BURST)]
-
-
 def _state_machine(cluster: EmbeddedStack) -> str:
     iam = aws(cluster, "iam")
     role = iam.create_role(RoleName="distributed-states", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -305,7 +261,7 @@ def test_a_run_whose_worker_is_killed_mid_action_ends_failed_once_a_worker_is_ba
         lambda: stepfunctions.list_executions(stateMachineArn=state_machine, statusFilter="RUNNING")[
             "executions"
         ],
-        timeout=120, what="the action to start the execution and wait for it",
+        timeout=240, what="the action to start the execution and wait for it",
     )  # fmt: skip
     assert task_states(first, job["dag_id"], run_id)["action"] == "running"
     restarts = cluster.restarts()["celery-worker"]
@@ -370,3 +326,47 @@ def _busy_calls(database_url: str) -> list[tuple[Any, ...]]:
         database_url,
         "SELECT job_id, status_code, dag_run_id FROM http_trigger_call WHERE outcome = 'busy' ORDER BY id",
     )
+
+
+async def _burst(urls: list[str], token: str) -> tuple[list[httpx.Response], Counter[int]]:
+    """POST to every URL at once; a 503 is retried after its Retry-After, as the contract tells callers."""
+    seen: Counter[int] = Counter()
+    limits = httpx.Limits(max_connections=len(urls), max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
+        async def post(url: str) -> httpx.Response:
+            headers = {"Authorization": f"CAAuth {token}", "Content-Length": "0"}
+            for _ in range(20):
+                response = await client.post(url, headers=headers)
+                seen[response.status_code] += 1
+                if response.status_code != 503:
+                    return response
+                await asyncio.sleep(float(response.headers["Retry-After"]))
+            return response
+
+        return list(await asyncio.gather(*(post(url) for url in urls))), seen
+
+
+def test_200_concurrent_triggers_over_both_servers_start_exactly_200_runs(cluster, servers, database_url):
+    first, second = servers
+    job = create_job(first, second, job_body("burst", "utility_no_action"))
+    urls = [on_server(job["trigger_url"], (first, second)[i % 2]) for i in range(BURST)]
+
+    started = time.monotonic()
+    responses, seen = asyncio.run(_burst(urls, job["token"]))
+    print(f"\n{BURST} concurrent triggers answered in {time.monotonic() - started:.1f} s: {dict(seen)}")
+    # The runs would keep the worker busy for the tests that follow; a disabled job queues no more.
+    first.patch(f"/http-trigger/api/jobs/{job['id']}/enabled", json={"enabled": False})
+
+    assert Counter(response.status_code for response in responses) == {200: BURST}, seen
+    answered = [response.json()["dag_run_id"] for response in responses]
+    assert len(set(answered)) == BURST
+    stored = run_ids(first, job["dag_id"])
+    assert sorted(stored) == sorted(answered)
+    recorded = query(
+        database_url,
+        "SELECT count(*), count(DISTINCT dag_run_id) FROM http_trigger_call"
+        " WHERE job_id = %s AND outcome = 'started'",
+        job["id"],
+    )
+    assert recorded == [(BURST, BURST)]
