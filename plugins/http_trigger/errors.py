@@ -75,6 +75,14 @@ class JobBrokenError(HttpTriggerError):
         self.spec_error = spec_error
 
 
+class SignatureError(HttpTriggerError):
+    """A job that requires signed calls got one unsigned, badly signed, stale, or replayed."""
+
+    def __init__(self, message: str, *, job_id: int) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
 class RateLimitedError(HttpTriggerError):
     """Too many calls in a window: the job's rate limit, or an address's failed tokens; retry later."""
 

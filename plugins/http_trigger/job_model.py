@@ -129,6 +129,10 @@ class TriggerSettings(_StrictModel):
         "404 as a wrong token. Empty: any address.",
     )
 
+    require_signature: bool = Field(
+        default=False,
+        description="Accept only calls signed with the job's signing secret (Standard Webhooks headers).",
+    )
     rotation_grace_seconds: int = Field(
         default=0,
         ge=0,

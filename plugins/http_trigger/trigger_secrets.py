@@ -12,6 +12,7 @@ A registration row is also the lock of its job: writers take it with ``SELECT ..
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 SECRET_BYTES = 24  # 192 random bits each for the URL id and the token; 32 URL-safe characters.
+# Signing secrets in the Standard Webhooks form: "whsec_" and 32 random bytes in base64.
+SIGNING_SECRET_PREFIX = "whsec_"
+SIGNING_SECRET_BYTES = 32
 # The dialects whose INSERT can skip an existing row atomically (ON CONFLICT DO NOTHING).
 _INSERT_BY_DIALECT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -55,6 +59,7 @@ class IssuedSecret:
     job_id: int
     url_id: str = field(repr=False)
     token: str = field(repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
     previous_valid_until: datetime | None = field(default=None, repr=False)
 
 
@@ -144,6 +149,7 @@ def rotate(*, session: Session, job_id: int, grace: timedelta = timedelta(0)) ->
     now = utcnow()
     if grace > timedelta(0):
         row.previous_url_id, row.previous_token_sha256 = row.url_id, row.token_sha256
+        row.previous_signing_secret_encrypted = row.signing_secret_encrypted
         row.previous_valid_until = now + grace
     else:
         _forget_previous(row)
@@ -155,6 +161,7 @@ def rotate(*, session: Session, job_id: int, grace: timedelta = timedelta(0)) ->
 
 def _forget_previous(row: JobRegistration) -> None:
     row.previous_url_id = row.previous_token_sha256 = row.previous_valid_until = None
+    row.previous_signing_secret_encrypted = None
 
 
 def find_job_id(*, session: Session, url_id: str, token: str) -> int | None:
@@ -197,44 +204,66 @@ def unregister(*, session: Session, job_id: int) -> None:
     row.url_id = None
     row.token_encrypted = None
     row.token_sha256 = None
+    row.signing_secret_encrypted = None
     _forget_previous(row)
     session.flush()
 
 
 def _issue(row: JobRegistration) -> None:
-    """Give ``row`` a fresh URL id and token."""
+    """Give ``row`` a fresh URL id, token and signing secret."""
     for column, value in _fresh_secret_columns().items():
         setattr(row, column, value)
 
 
 def _fresh_secret_columns() -> dict[str, str]:
-    """Return a new URL id and token as stored; the plain token lives only in the encrypted column."""
+    """Return a new URL id, token and signing secret as stored; the plain secrets live only encrypted."""
     fernet = get_fernet()
     if not fernet.is_encrypted:
         raise HttpTriggerError("[core] fernet_key is empty: set it so trigger tokens are stored encrypted")
     token = secrets.token_urlsafe(SECRET_BYTES)
+    signing_secret = SIGNING_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SIGNING_SECRET_BYTES)).decode()
     return {
         "url_id": secrets.token_urlsafe(SECRET_BYTES),
         "token_encrypted": fernet.encrypt(token.encode()).decode(),
         "token_sha256": _digest(token),
+        "signing_secret_encrypted": fernet.encrypt(signing_secret.encode()).decode(),
     }
 
 
-def _secret_of(row: JobRegistration) -> IssuedSecret:
-    """Decrypt the stored token; a changed Fernet key is named, never shown as a bare crypto error."""
-    if row.url_id is None or row.token_encrypted is None:
-        raise JobNotFoundError(row.id)
+def signing_secrets(*, session: Session, job_id: int) -> list[str]:
+    """Return the secrets a signed call of the job may be signed with: the current one, and during a
+    rotation's grace the one it replaced. Empty for a job registered before signing secrets existed."""
+    row = _live_row(session, job_id)
+    encrypted = [row.signing_secret_encrypted]
+    if row.previous_valid_until is not None and row.previous_valid_until > utcnow():
+        encrypted.append(row.previous_signing_secret_encrypted)
+    return [_decrypted(row.id, value) for value in encrypted if value]
+
+
+def _decrypted(job_id: int, value: str) -> str:
     try:
-        token = get_fernet().decrypt(row.token_encrypted.encode()).decode()
+        return get_fernet().decrypt(value.encode()).decode()
     except InvalidToken:
         raise HttpTriggerError(
-            f"The token of job {row.id} cannot be decrypted with the configured [core] fernet_key; "
-            "rotate the job's secrets to issue a new one"
+            f"The secrets of job {job_id} cannot be decrypted with the configured [core] fernet_key; "
+            "rotate the job's secrets to issue new ones"
         ) from None
+
+
+def _secret_of(row: JobRegistration) -> IssuedSecret:
+    """Decrypt the stored secrets; a changed Fernet key is named, never shown as a bare crypto error."""
+    if row.url_id is None or row.token_encrypted is None:
+        raise JobNotFoundError(row.id)
     previous_valid_until = row.previous_valid_until
     if previous_valid_until is not None and previous_valid_until <= utcnow():
         previous_valid_until = None  # over: nothing to show, and nothing matches it any more
-    return IssuedSecret(job_id=row.id, url_id=row.url_id, token=token, previous_valid_until=previous_valid_until)
+    return IssuedSecret(
+        job_id=row.id,
+        url_id=row.url_id,
+        token=_decrypted(row.id, row.token_encrypted),
+        signing_secret=_decrypted(row.id, row.signing_secret_encrypted) if row.signing_secret_encrypted else None,
+        previous_valid_until=previous_valid_until,
+    )
 
 
 def _live_row(session: Session, job_id: int) -> JobRegistration:

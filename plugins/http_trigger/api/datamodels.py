@@ -144,6 +144,11 @@ class JobResponse(JobBody):
     is_paused: bool | None = Field(description="None until Airflow has loaded the job's DAG.")
     trigger_url: str | None
     token: str | None = Field(description="Shown only to users allowed to edit the job.")
+    signing_secret: str | None = Field(
+        default=None,
+        description="Shown only to users allowed to edit the job: the Standard Webhooks secret callers sign "
+        "with when the job's trigger.require_signature is set.",
+    )
     curl: str | None
     previous_secret_valid_until: datetime | None = Field(
         default=None,

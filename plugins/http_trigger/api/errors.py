@@ -51,6 +51,7 @@ from http_trigger.errors import (
     ParametersNotAcceptedError,
     RateLimitedError,
     RunNotFoundError,
+    SignatureError,
     UnknownTriggerError,
 )
 
@@ -65,6 +66,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (UnknownTriggerError, status.HTTP_404_NOT_FOUND),
     (RunNotFoundError, status.HTTP_404_NOT_FOUND),
     (RateLimitedError, status.HTTP_429_TOO_MANY_REQUESTS),
+    (SignatureError, status.HTTP_403_FORBIDDEN),
     (ParametersNotAcceptedError, status.HTTP_400_BAD_REQUEST),
     (InvalidIdempotencyKeyError, status.HTTP_400_BAD_REQUEST),
     (IdempotencyKeyReusedError, status.HTTP_422_UNPROCESSABLE_CONTENT),

@@ -76,7 +76,12 @@ def _http_error(error: HttpTriggerError) -> HTTPException:
 
 def _response(details: JobDetails, *, with_secret: bool) -> JobResponse:
     secret_fields = (
-        {"trigger_url": details.trigger_url, "token": details.secret.token, "curl": details.curl}
+        {
+            "trigger_url": details.trigger_url,
+            "token": details.secret.token,
+            "signing_secret": details.secret.signing_secret,
+            "curl": details.curl,
+        }
         if with_secret and details.secret
         else {"trigger_url": details.trigger_url, "token": None, "curl": None}
     )

@@ -46,8 +46,10 @@ from http_trigger.errors import (
     JobPausedError,
     ParametersNotAcceptedError,
     RateLimitedError,
+    SignatureError,
     UnknownTriggerError,
 )
+from http_trigger.runs import signatures
 from http_trigger.runs.start import start_run_with_token
 from http_trigger.runs.status import RunStatus, run_status_with_token
 from http_trigger.trigger_calls import Call, TriggerOutcome
@@ -62,6 +64,7 @@ BUSY_MESSAGE = "The metadata database is busy; the job was not started, try agai
 _TOKEN_SCHEMES = frozenset({"caauth", "bearer"})
 # The request itself is wrong: its body, its parameters or its Idempotency-Key.
 _CALLER_ERRORS = (
+    SignatureError,
     ParametersNotAcceptedError,
     InvalidParametersError,
     InvalidIdempotencyKeyError,
@@ -131,6 +134,7 @@ def _attempt(
                 body=body,
                 caller_address=source,
                 idempotency_key=idempotency_key,
+                signature_headers=signatures.signature_headers(request.headers),
             )
             session.commit()
     except (UnknownTriggerError, JobNotFoundError) as error:
@@ -199,6 +203,11 @@ def _start(
             400,
             "Not JSON, not an object, parameters sent to a job with fixed ones, beyond the bounds, "
             "or an Idempotency-Key that is not 1-128 printable ASCII characters",
+        ),
+        (
+            403,
+            "The job accepts signed calls only, and this one is unsigned, badly signed, older than "
+            "five minutes or a replay of a webhook-id already received",
         ),
         (404, NOT_FOUND_MESSAGE),
         408,

@@ -49,6 +49,10 @@ class JobRegistration(Base):
     previous_url_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True, nullable=True)
     previous_token_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     previous_valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The secret signed calls are checked with (Standard Webhooks, ``trigger.require_signature``),
+    # Fernet-encrypted like the token, and the one a rotation replaced, during its grace.
+    signing_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    previous_signing_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     def __repr__(self) -> str:
         # Never show url_id or token: reprs end up in logs and tracebacks.

@@ -15,6 +15,7 @@ import functools
 import ipaddress
 import json
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow.models.dag import DagModel
@@ -33,11 +34,12 @@ from http_trigger.errors import (
     JobNotReadyError,
     JobPausedError,
     ParametersNotAcceptedError,
+    SignatureError,
     UnknownTriggerError,
 )
 from http_trigger.job_files import get_job
 from http_trigger.job_model import Job
-from http_trigger.runs import idempotency, limits
+from http_trigger.runs import idempotency, limits, signatures
 from http_trigger.runs.sources import TRIGGERED_BY, TriggerSource, new_run_id
 from http_trigger.trigger_calls import TriggerOutcome
 from http_trigger.validation import describe_validation_error
@@ -166,13 +168,15 @@ def start_run_with_token(
     body: str | bytes,
     caller_address: str | None,
     idempotency_key: str | None = None,
+    signature_headers: Mapping[str, str] | None = None,
 ) -> StartedRun:
     """Start the run of the live job this URL id and token belong to, with the parameters ``body`` holds.
 
     An address that keeps failing the token is refused first (:mod:`.limits`). Then the token is
     checked before anything else: whoever lacks it learns nothing of the job, and the same
     :class:`UnknownTriggerError` answers an unknown URL id, a wrong token, no token and an address
-    the job does not allow. With an ``idempotency_key``, a retry of a call that started a run gets
+    the job does not allow. A job that requires signed calls checks ``signature_headers`` next
+    (:mod:`.signatures`). With an ``idempotency_key``, a retry of a call that started a run gets
     that run back; only a new run counts against the job's rate limit.
     """
     limits.check_failed_tokens(session=session, source_address=caller_address)
@@ -182,12 +186,24 @@ def start_run_with_token(
     job = get_job(settings.jobs_folder(), job_id).job
     if not _allowed(job, caller_address):
         raise UnknownTriggerError()
+    webhook_id = None
+    if job.trigger.require_signature:
+        raw_body = body.encode() if isinstance(body, str) else body
+        webhook_id = signatures.verify(session=session, job_id=job_id, body=raw_body, headers=signature_headers or {})
     try:
         parameters = parameters_from_json(body, sent_as="The request body")
         key = idempotency.checked_key(idempotency_key)
+        replay_key = idempotency.checked_key(signatures.WEBHOOK_ID_KEY_PREFIX + webhook_id) if webhook_id else None
     except HttpTriggerError as error:
         error.job_id = job_id
         raise
+    if replay_key is not None:
+        seen = idempotency.claim(session=session, job_id=job_id, key=replay_key, digest=idempotency.request_digest({}))
+        if seen is not None:
+            raise SignatureError(
+                f"This webhook-id was already received (run {seen}); a new call needs a new webhook-id",
+                job_id=job_id,
+            )
     if key is not None:
         digest = idempotency.request_digest(parameters)
         earlier_run_id = idempotency.claim(session=session, job_id=job_id, key=key, digest=digest)
@@ -198,8 +214,9 @@ def start_run_with_token(
     limits.check_job_rate(session=session, job_id=job_id, rate_limit=job.trigger.rate_limit)
     started = _queue(session=session, job=job, source=TriggerSource.HTTP, conf=conf)
     _record_started(session, job_id, caller_address, started.run_id, TriggerOutcome.STARTED)
-    if key is not None:
-        idempotency.settle(session=session, job_id=job_id, key=key, dag_run_id=started.run_id)
+    for claimed in (key, replay_key):
+        if claimed is not None:
+            idempotency.settle(session=session, job_id=job_id, key=claimed, dag_run_id=started.run_id)
     return started
 
 

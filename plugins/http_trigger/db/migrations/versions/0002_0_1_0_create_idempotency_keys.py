@@ -1,4 +1,4 @@
-"""Idempotency keys, the call log indexed by job and by address over time, secrets kept during a rotation's grace.
+"""Idempotency keys; the call log indexed by job and address; secrets kept in a rotation's grace; signing secrets.
 
 Written by hand to match ``http_trigger.db.models`` exactly; the migration test compares the two
 with Alembic's autogenerate.
@@ -40,6 +40,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("previous_url_id", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("previous_token_sha256", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("previous_valid_until", UtcDateTime(), nullable=True))
+        batch.add_column(sa.Column("signing_secret_encrypted", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("previous_signing_secret_encrypted", sa.Text(), nullable=True))
     op.create_index(
         "idx_http_trigger_job_previous_url_id", "http_trigger_job", ["previous_url_id"], unique=True
     )
@@ -62,6 +64,8 @@ def downgrade() -> None:
     op.create_index("idx_http_trigger_call_job_id", "http_trigger_call", ["job_id"], unique=False)
     op.drop_index("idx_http_trigger_job_previous_url_id", table_name="http_trigger_job")
     with op.batch_alter_table("http_trigger_job") as batch:
+        batch.drop_column("previous_signing_secret_encrypted")
+        batch.drop_column("signing_secret_encrypted")
         batch.drop_column("previous_valid_until")
         batch.drop_column("previous_token_sha256")
         batch.drop_column("previous_url_id")
