@@ -1,22 +1,21 @@
 """Webhook post-processing: POST the run's payload as JSON to a URL, e.g. another job's trigger.
 
-The Authorization header value is a secret, and job files hold no secret, so it is best given as
-``authorization_conn_id``: an Airflow HTTP connection whose *password* is the header's whole value
-(``CAAuth <token>``), kept in Airflow's connections or secrets backend. A literal
-``authorization`` is still accepted for chaining jobs (``CAAuth <the other job's token>``, which
-the UI fills in): it is then stored in the job's spec file in clear, and shown only masked in logs.
+The Authorization header value is a secret, and is best given as ``authorization_conn_id``: an
+Airflow HTTP connection whose *password* is the header's whole value (``CAAuth <token>``), kept in
+Airflow's connections or secrets backend. A literal ``authorization`` is still accepted for chaining
+jobs (``CAAuth <the other job's token>``, which the UI fills in): it is then stored in the job's
+spec file, write-only for readers of the job and masked in task logs, as is a URL that embeds a
+credential or is a job's trigger URL. The step's log names only the target's scheme and host.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Annotated, Any
 
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk import BaseHook, Connection
 from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
-from airflow.sdk.log import mask_secret
 from pydantic import ConfigDict, Field, model_validator
 
 from http_trigger.post_processing.base import (
@@ -26,7 +25,10 @@ from http_trigger.post_processing.base import (
     PostProcessingOperator,
     PostProcessingParameters,
     PostProcessingType,
-    loggable_url,
+    Secret,
+    mask_in_logs,
+    url_carries_credential,
+    url_origin,
 )
 
 if TYPE_CHECKING:
@@ -40,9 +42,12 @@ class WebhookParameters(PostProcessingParameters):
 
     model_config = ConfigDict(title="Webhook")
 
-    url: HttpUrl = Field(
+    url: Annotated[HttpUrl, Secret(when=url_carries_credential)] = Field(
         title="URL",
-        description="The http or https address that receives the JSON payload (at most 2,048 characters).",
+        description=(
+            "The http or https address that receives the JSON payload (at most 2,048 characters); "
+            "write-only when it embeds a credential or is a job's trigger URL."
+        ),
     )
     authorization_conn_id: ConnectionId | None = Field(
         default=None,
@@ -52,7 +57,7 @@ class WebhookParameters(PostProcessingParameters):
             "the way to keep the secret out of the job's spec file."
         ),
     )
-    authorization: str | None = Field(
+    authorization: Annotated[str | None, Secret()] = Field(
         default=None,
         min_length=1,
         max_length=4096,
@@ -61,7 +66,6 @@ class WebhookParameters(PostProcessingParameters):
             'Sent as the Authorization header, e.g. "CAAuth <token>" to start another job. '
             "Stored in the job's spec file: prefer the connection for any other secret."
         ),
-        json_schema_extra={"format": "password", "writeOnly": True},
     )
     timeout_seconds: int = Field(default=30, ge=1, le=300, title="Timeout (seconds)")
 
@@ -89,22 +93,6 @@ class _UrlHttpHook(HttpHook):
 
     def get_connection(self, conn_id: str) -> Connection:  # type: ignore[override]
         return Connection(conn_id=conn_id, conn_type="http", host=self.url)
-
-
-def mask_authorization(value: str) -> None:
-    """Mask the header value in every log, and its credential alone (``CAAuth <token>``) too."""
-    mask_secret(value)
-    scheme, _, credential = value.partition(" ")
-    if credential.strip():
-        mask_secret(credential.strip())
-
-
-def mask_url_secrets(url: str) -> None:
-    """Mask the parts of a URL that often carry tokens (query string, password) in every log."""
-    parts = urlsplit(url)
-    for secret in (parts.query, parts.password):
-        if secret:
-            mask_secret(secret)
 
 
 def authorization_from_connection(conn_id: str) -> str:
@@ -140,13 +128,12 @@ class WebhookPostProcessingOperator(PostProcessingOperator[WebhookParameters]):
         authorization = parameters.authorization
         if parameters.authorization_conn_id:
             authorization = authorization_from_connection(parameters.authorization_conn_id)
+            mask_in_logs(authorization)
         if authorization:
-            mask_authorization(authorization)
             headers["Authorization"] = authorization
-        mask_url_secrets(parameters.url)
-        shown_url = loggable_url(parameters.url)
+        target = f"webhook at {url_origin(parameters.url)}"
 
-        self.log.info("Posting %s payload to %s", self.status, shown_url)
+        self.log.info("Posting the %s payload to the %s", self.status, target)
         try:
             response = _UrlHttpHook(url=parameters.url).run(
                 headers=headers,
@@ -160,16 +147,14 @@ class WebhookPostProcessingOperator(PostProcessingOperator[WebhookParameters]):
         except requests.RequestException as error:
             # requests' own message repeats the full URL, query string included.
             raise AirflowException(
-                f"Webhook {shown_url} could not be reached with the {self.status} payload: "
-                f"{type(error).__name__}"
+                f"The {target} could not be reached with the {self.status} payload: {type(error).__name__}"
             ) from None
         if not 200 <= response.status_code < 300:
             raise AirflowException(
-                f"Webhook {shown_url} answered {response.status_code} {response.reason} "
-                f"to the {self.status} payload"
+                f"The {target} answered {response.status_code} {response.reason} to the {self.status} payload"
             )
-        self.log.info("Webhook %s answered %s", shown_url, response.status_code)
-        return {"url": shown_url, "status_code": response.status_code}
+        self.log.info("The %s answered %s", target, response.status_code)
+        return {"target": target, "status_code": response.status_code}
 
 
 POST_PROCESSING_TYPE = PostProcessingType(
