@@ -78,3 +78,7 @@ class ParametersNotAcceptedError(HttpTriggerError):
 
 class InvalidParametersError(HttpTriggerError):
     """Parameters given at execution fail the action's model; the message names each field."""
+
+
+class MaskedSecretError(JobSpecError):
+    """A job body keeps a masked secret that stands for no value of the job: the value itself must be given."""

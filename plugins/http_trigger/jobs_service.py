@@ -48,7 +48,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from http_trigger import run_history, settings, trigger_secrets, urls
-from http_trigger.errors import JobDeletedError, JobNotFoundError, JobNotReadyError, JobSpecError
+from http_trigger.job_secrets import keep_masked_secrets
+from http_trigger.errors import (
+    JobBrokenError,
+    JobDeletedError,
+    JobNotFoundError,
+    JobNotReadyError,
+    JobSpecError,
+)
 from http_trigger.job_files import (
     BrokenSpec,
     StoredJob,
@@ -220,6 +227,7 @@ def _new_registration(session: Session, job_id: int | None) -> IssuedSecret:
 
 def create_job(*, session: Session, body: JobBody, job_id: int | None = None) -> JobDetails:
     """Register a new job (a fresh id unless the spec brings one) and write its spec; commits."""
+    body = keep_masked_secrets(body, job_id=None, current=lambda: None)  # refuses any masked value
     remove_stale_leftovers(_folder())
     with _undone_on_error(session):
         secret = _new_registration(session, job_id)
@@ -243,11 +251,13 @@ def update_job(
 ) -> JobDetails:
     """Replace a job's definition; its id, URL and token stay. Commits.
 
-    The current file is not read as a spec, only replaced: that is also how a broken spec is repaired.
+    A secret the body leaves masked keeps its current value. Otherwise the current file is not read
+    as a spec, only replaced: that is also how a broken spec is repaired.
     """
     remove_stale_leftovers(_folder())
     with _undone_on_error(session):
         _lock_for_write(session, job_id)
+        body = keep_masked_secrets(body, job_id=job_id, current=lambda: _current_job(job_id))
         staged = stage_job(_folder(), Job(id=job_id, **body.model_dump()), expected_version=expected_version)
     with _undone_on_error(session, staged.discard):
         request_reparse(session=session)
@@ -256,6 +266,14 @@ def update_job(
     with _undone_on_error(session, staged.revert):
         session.commit()
     return _details(session, staged.stored)
+
+
+def _current_job(job_id: int) -> Job | None:
+    """Return the job as its spec file holds it, or None when that spec does not load."""
+    try:
+        return get_job(_folder(), job_id).job
+    except JobBrokenError:
+        return None
 
 
 def delete_job(*, session: Session, job_id: int) -> None:

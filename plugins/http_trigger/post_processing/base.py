@@ -172,7 +172,7 @@ def fifo_message_ids(payload: dict[str, Any], task_id: str) -> tuple[str, str]:
 
 
 def url_origin(url: str) -> str:
-    """Return a URL's scheme, host and port: what a log may say of a target whose path or query can be a secret."""
+    """Return a URL's scheme, host and port: what a log may say of a target whose path may be a secret."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
