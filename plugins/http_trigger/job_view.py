@@ -72,6 +72,16 @@ class RevealedSecrets:
     def field_names(self) -> list[str]:
         return [*TRIGGER_FIELDS, *(secret.field for secret in self.fields)]
 
+    def as_json(self) -> dict[str, Any]:
+        """Return them as JSON data, as the API answers and the CLI prints them."""
+        return {
+            "id": self.job_id,
+            "trigger_url": self.trigger_url,
+            "token": self.token,
+            "curl": self.curl,
+            "fields": [{"field": secret.field, "value": secret.value} for secret in self.fields],
+        }
+
 
 def reveal_secrets(*, session: Session, details: JobDetails, user_name: str) -> RevealedSecrets:
     """Record the reveal of every secret of a job in Airflow's audit log, then return them. Commits.

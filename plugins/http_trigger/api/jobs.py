@@ -26,7 +26,6 @@ from http_trigger.api.datamodels import (
     JobResponse,
     JobSecretsResponse,
     JobValidationResponse,
-    SecretFieldResponse,
     SpecErrorResponse,
     SpecProblemResponse,
 )
@@ -247,13 +246,7 @@ def reveal_job_secrets(job_id: JobIdPath, user: GetUserDep, session: SessionDep)
         revealed = reveal_secrets(session=session, details=details, user_name=user.get_name())
     except HttpTriggerError as error:
         raise _http_error(error) from error
-    return JobSecretsResponse(
-        id=revealed.job_id,
-        trigger_url=revealed.trigger_url,
-        token=revealed.token,
-        curl=revealed.curl,
-        fields=[SecretFieldResponse(field=secret.field, value=secret.value) for secret in revealed.fields],
-    )
+    return JobSecretsResponse.model_validate(revealed.as_json())
 
 
 @jobs_router.patch(
