@@ -163,12 +163,16 @@ class TestWebhookPostProcessingOperator:
         assert "s3cret" not in logged
         assert "query-secret" not in logged
 
-    def test_a_chained_trigger_url_is_masked_whole_and_by_its_url_id(self, receiver):
+    def test_a_trigger_url_starts_its_job_with_an_empty_body_as_the_trigger_expects(self, receiver):
         url = f"{receiver.url}/http-trigger/trigger/chained-url-id-6"
         assert redact(url) == url
 
-        make_operator({"url": url, "authorization": "CAAuth chained-token-6"}).execute(make_context())
+        result = make_operator({"url": url, "authorization": "CAAuth chained-token-6"}).execute(make_context())
 
+        [request] = receiver.requests
+        assert (request["body"], request["headers"]["Content-Length"]) == (b"", "0")
+        assert request["headers"]["Authorization"] == "CAAuth chained-token-6"
+        assert result == {"target": f"job trigger at {receiver.url}", "status_code": 200}
         assert redact(f"posted to {url}") == "posted to ***"
         assert "chained-url-id-6" not in redact("route /http-trigger/trigger/chained-url-id-6 answered")
         assert "chained-token-6" not in redact("token chained-token-6")

@@ -6,6 +6,9 @@ Airflow's connections or secrets backend. A literal ``authorization`` is still a
 jobs (``CAAuth <the other job's token>``, which the UI fills in): it is then stored in the job's
 spec file, write-only for readers of the job and masked in task logs, as is a URL that embeds a
 credential or is a job's trigger URL. The step's log names only the target's scheme and host.
+
+A job's trigger takes a JSON body as its action's parameters, so a step aimed at a trigger URL
+starts that job the way its curl line does, with an empty body, rather than send it the payload.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from http_trigger.post_processing.base import (
     url_carries_credential,
     url_origin,
 )
+from http_trigger.urls import is_trigger_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -124,20 +128,22 @@ class WebhookPostProcessingOperator(PostProcessingOperator[WebhookParameters]):
     def send(
         self, parameters: WebhookParameters, payload: dict[str, Any], context: Context
     ) -> dict[str, Any]:
-        headers = {"Content-Type": "application/json"}
+        chaining = is_trigger_url(parameters.url)
+        headers = {} if chaining else {"Content-Type": "application/json"}
         authorization = parameters.authorization
         if parameters.authorization_conn_id:
             authorization = authorization_from_connection(parameters.authorization_conn_id)
             mask_in_logs(authorization)
         if authorization:
             headers["Authorization"] = authorization
-        target = f"webhook at {url_origin(parameters.url)}"
+        target = f"{'job trigger' if chaining else 'webhook'} at {url_origin(parameters.url)}"
+        sent = "an empty body" if chaining else f"the {self.status} payload"
 
-        self.log.info("Posting the %s payload to the %s", self.status, target)
+        self.log.info("Posting %s to the %s", sent, target)
         try:
             response = _UrlHttpHook(url=parameters.url).run(
                 headers=headers,
-                json=payload,
+                json=None if chaining else payload,
                 extra_options={
                     "timeout": parameters.timeout_seconds,
                     "check_response": False,
@@ -147,12 +153,10 @@ class WebhookPostProcessingOperator(PostProcessingOperator[WebhookParameters]):
         except requests.RequestException as error:
             # requests' own message repeats the full URL, query string included.
             raise AirflowException(
-                f"The {target} could not be reached with the {self.status} payload: {type(error).__name__}"
+                f"The {target} could not be reached with {sent}: {type(error).__name__}"
             ) from None
         if not 200 <= response.status_code < 300:
-            raise AirflowException(
-                f"The {target} answered {response.status_code} {response.reason} to the {self.status} payload"
-            )
+            raise AirflowException(f"The {target} answered {response.status_code} {response.reason} to {sent}")
         self.log.info("The %s answered %s", target, response.status_code)
         return {"target": target, "status_code": response.status_code}
 
@@ -160,7 +164,8 @@ class WebhookPostProcessingOperator(PostProcessingOperator[WebhookParameters]):
 POST_PROCESSING_TYPE = PostProcessingType(
     name="webhook",
     title="Webhook",
-    description="POST the payload as JSON to a URL; any answer but 2xx fails the step.",
+    description="POST the payload as JSON to a URL, or start the job of a trigger URL; any answer but 2xx "
+    "fails the step.",
     parameters_model=WebhookParameters,
     operator_class=WebhookPostProcessingOperator,
 )
