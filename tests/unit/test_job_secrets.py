@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from http_trigger.errors import MaskedSecretError
+from http_trigger.errors import JobSpecError, MaskedSecretError
+from http_trigger.job_files import parse_spec
 from http_trigger.job_model import Job, JobBody
 from http_trigger.job_secrets import MASK, keep_masked_secrets, mask, masked_spec, secret_values
 from http_trigger.post_processing.base import credential_parts, url_carries_credential
@@ -134,3 +136,44 @@ class TestKeepMaskedSecrets:
 
         with pytest.raises(MaskedSecretError, match=r"^job 7: post_processing\.on_success\.0\.parameters\.authoriz"):
             keep_masked_secrets(body, job_id=7, current=lambda: job)
+
+
+class TestSpecErrors:
+    """A broken spec's problems reach every reader of the job (and Airflow's import errors): no secret in them."""
+
+    @pytest.mark.parametrize(
+        ("parameters", "problem"),
+        [
+            (
+                {"url": "https://ops:pw-secret-3@hooks.example.com/a b"},
+                "parameters.url: the value is not an http or https URL",
+            ),
+            (
+                {"url": "https://hooks.example.com/", "authorization": "CAAuth tok-secret-3 " + "x" * 4096},
+                "parameters.authorization: String should have at most 4096 characters",
+            ),
+            (
+                {"webhook_url": ["https://hooks.slack.com/services/tok-secret-3"]},
+                "parameters.webhook_url: Input should be",
+            ),
+        ],
+    )
+    def test_a_secrets_value_is_never_repeated(self, parameters, problem):
+        kind = "slack" if "webhook_url" in parameters else "webhook"
+        spec = json.dumps({"id": 3, "name": "j", "action": EC2, "post_processing": {"on_success": [
+            {"type": kind, "parameters": parameters}
+        ]}})
+
+        with pytest.raises(JobSpecError) as error:
+            parse_spec(spec, source="job_3.yaml")
+
+        assert problem in str(error.value)
+        assert "secret-3" not in str(error.value)
+
+    def test_a_plain_urls_value_is_still_named(self):
+        spec = json.dumps(
+            {"id": 3, "name": "j", "action": EC2, "post_processing": {"on_success": [webhook("ftp://x.example/")]}}
+        )
+
+        with pytest.raises(JobSpecError, match="parameters.url: 'ftp://x.example/' is not an http or https URL"):
+            parse_spec(spec, source="job_3.yaml")
