@@ -382,7 +382,7 @@ def test_a_user_without_edit_rights_sees_the_job_with_every_secret_masked(
     # The edit form is not theirs: its address shows the job instead.
     page.goto(f"/plugin/http-trigger/http-trigger/ui/jobs/{job['id']}/edit")
     expect(page.frame_locator(FRAME).get_by_role("heading", name=job["name"])).to_be_visible()
-    assert frame_path(page) == f"/http-trigger/ui/jobs/{job['id']}"
+    expect(page).to_have_url(re.compile(rf"/http-trigger/ui/jobs/{job['id']}$"))  # Airflow mirrors the frame
 
     # The API says the same, and refuses the viewer's reveal and changes.
     viewer_token = stack.get_api_token(VIEWER_USERNAME, stack_password(stack, VIEWER_USERNAME))
