@@ -118,15 +118,20 @@ def on_server(url: str, server: httpx.Client) -> str:
     return f"{server.base_url}".rstrip("/") + path
 
 
+from .test_trigger_flow import ISSUED  # noqa: E402 (the create answer's secrets, shared with the flow test)
+
+
 def create_job(server: httpx.Client, loaded_on: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
     response = server.post("/http-trigger/api/jobs", json=body)
     assert response.status_code == 201, response.text
-    job_id = response.json()["id"]
-    return wait_for(
-        lambda: (job := loaded_on.get(f"/http-trigger/api/jobs/{job_id}").json())["is_paused"] is not None
+    created = response.json()
+    loaded = wait_for(
+        lambda: (job := loaded_on.get(f"/http-trigger/api/jobs/{created['id']}").json())["is_paused"] is not None
         and job,
-        what=f"job {job_id} to be loaded by Airflow",
+        what=f"job {created['id']} to be loaded by Airflow",
     )
+    # Reading a job shows its secrets masked: only the create's answer has them in clear.
+    return {**loaded, **{key: created[key] for key in ISSUED}}
 
 
 def job_body(
