@@ -188,6 +188,21 @@ class TestValidate:
         assert list(jobs_folder.iterdir()) == []
 
 
+    @pytest.mark.parametrize("path", ["/api/jobs/validate", "/api/jobs"])
+    def test_a_nul_character_anywhere_is_refused_at_its_field(self, client, jobs_folder, path):
+        action = {"type": "utility_no_action", "parameters": {"note": "before\u0000after"}}
+
+        response = client.post(path, json={"name": "n", "action": action})
+
+        assert response.status_code == 422
+        problem = "note: the NUL character (\\x00) is not allowed: Airflow's metadata database cannot store it"
+        assert f"body.action.parameters: {problem}" in response.json()["message"]
+        if path.endswith("/validate"):
+            where = ["body", "action", "parameters"]
+            assert response.json()["detail"] == [{"loc": where, "msg": problem, "type": "value_error"}]
+        assert list(jobs_folder.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("action", "expected"),
     [
