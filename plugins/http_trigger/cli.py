@@ -146,11 +146,12 @@ def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
         raise InvalidParametersError(f"--parameters is not valid JSON: {error}") from None
     if not isinstance(parameters, dict):
         raise InvalidParametersError("--parameters must be a JSON object of action parameters")
-    job = get_job(settings.jobs_folder(), args.job_id).job
+    stored = get_job(settings.jobs_folder(), args.job_id)
+    job = stored.job
     run = queue_job_run(
         session=session,
         dag_bag=DBDagBag(),
-        job_id=job.id,
+        stored=stored,
         conf=execution_conf(job, parameters),
         run_id=f"cli__{datetime.now(timezone.utc).isoformat()}",
         triggered_by=DagRunTriggeredByType.CLI,

@@ -1,7 +1,8 @@
 """Queue one run of a job's DAG, the way Airflow's own REST route creates manual runs.
 
-Unlike that route, a paused DAG is refused instead of getting a queued run that never starts,
-and the caller commits: the trigger endpoint answers 200 only once the run is in the database.
+Unlike that route, a paused DAG is refused instead of getting a queued run that never starts, a
+missing DAG is told apart (not loaded yet, or left out by the factory for good), and the caller
+commits: the trigger endpoint answers 200 only once the run is in the database.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from sqlalchemy.orm import Session
 from pydantic import ValidationError
 
 from http_trigger.actions import get_action
+from http_trigger.dag_builder import missing_dag_error
 from http_trigger.errors import (
     InvalidParametersError,
     JobNotReadyError,
     JobPausedError,
     ParametersNotAcceptedError,
 )
-from http_trigger.job_model import Job, dag_id_for
+from http_trigger.job_files import StoredJob
+from http_trigger.job_model import Job
 from http_trigger.run_ids import http_run_id
 from http_trigger.validation import describe_validation_error
 
@@ -53,16 +56,20 @@ def queue_job_run(
     *,
     session: Session,
     dag_bag: DBDagBag,
-    job_id: int,
+    stored: StoredJob,
     conf: dict[str, Any] | None = None,
     run_id: str | None = None,
     triggered_by: DagRunTriggeredByType = DagRunTriggeredByType.REST_API,
 ) -> DagRun:
-    """Create a queued run of job ``job_id``; the caller commits the session."""
-    dag_id = dag_id_for(job_id)
+    """Create a queued run of the job read from ``stored``; the caller commits the session.
+
+    Without a DAG in Airflow, raise :class:`JobBrokenError` when the factory cannot build the
+    job's DAG (waiting will not help) and :class:`JobNotReadyError` otherwise.
+    """
+    job_id, dag_id = stored.job.id, stored.job.dag_id
     dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == dag_id, ~DagModel.is_stale))
     if dag_model is None:
-        raise JobNotReadyError(job_id)
+        raise missing_dag_error(stored)
     if dag_model.is_paused:
         raise JobPausedError(job_id)
     dag = dag_bag.get_latest_version_of_dag(dag_id, session=session)

@@ -145,7 +145,7 @@ def get_job_run(
             401,
             403,
             (404, "No such job"),
-            (409, "The job is disabled"),
+            (409, "The job is disabled, or its spec is invalid until someone fixes the file"),
             (422, "The job takes its parameters at execution, or a parameter is out of bounds"),
             (503, "Airflow has not loaded the job yet, or the database is busy"),
         ),
@@ -155,8 +155,8 @@ def run_job_now(job_id: JobIdPath, request: Request, user: GetUserDep, session: 
     """Start one run of the job now ("Run now"), as Airflow's own trigger button does."""
     _require_runs(user, "POST", job_id)
     try:
-        job = get_job(settings.jobs_folder(), job_id).job
-        if job.action.parameters_at_execution:
+        stored = get_job(settings.jobs_folder(), job_id)
+        if stored.job.action.parameters_at_execution:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 f"Job {job_id} takes its parameters at execution; "
@@ -165,7 +165,7 @@ def run_job_now(job_id: JobIdPath, request: Request, user: GetUserDep, session: 
         run = queue_job_run(
             session=session,
             dag_bag=request.app.state.dag_bag,
-            job_id=job_id,
+            stored=stored,
             run_id=DagRunType.MANUAL.generate_run_id(suffix=timezone.utcnow().isoformat()),
             triggered_by=DagRunTriggeredByType.UI,
         )

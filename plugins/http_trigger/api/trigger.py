@@ -138,11 +138,10 @@ def _attempt(request: Request, url_id: str, token: str | None, body: bytes) -> t
             job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
             if job_id is None:
                 raise UnknownTriggerError()
-            job = get_job(settings.jobs_folder(), job_id).job
+            stored = get_job(settings.jobs_folder(), job_id)
+            job = stored.job
             conf = run_conf_from_body(job, body)
-            dag_run = queue_job_run(
-                session=session, dag_bag=request.app.state.dag_bag, job_id=job_id, conf=conf
-            )
+            dag_run = queue_job_run(session=session, dag_bag=request.app.state.dag_bag, stored=stored, conf=conf)
             trigger_calls.record_call(
                 session=session,
                 job_id=job_id,
