@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import logging
 import random
+import re
 import shlex
 import shutil
 import signal
@@ -379,10 +380,23 @@ def samples_tables(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerS
 
 
 def observations(
-    new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample], others: MachineWatch
+    new_jobs: Sequence[NewJobSample],
+    triggers: Sequence[TriggerSample],
+    others: MachineWatch,
+    stalls: Sequence[tuple[float, bool]] = (),
 ) -> list[str]:
-    """Plain facts of this run worth a reader's attention, derived from the samples."""
+    """Plain facts of this run worth a reader's attention, derived from the samples and the logs."""
     notes = []
+    if stalls:
+        seconds = [stall for stall, _ in stalls]
+        after_write = sum(1 for _, writing in stalls if writing)
+        notes.append(
+            f"The DAG processor's main loop stopped {len(stalls)} times, for {min(seconds):.0f}-"
+            f"{max(seconds):.0f} s (median {statistics.median(seconds):.0f} s), as Airflow's own "
+            f"'Heartbeat recovered after … seconds' lines say; {after_write} of those stops began with "
+            f"'{_BULK_WRITE}', its write of the parsed factory file's DAGs to the database. A job created "
+            "meanwhile waits for that write to end, for the next parse of every job, and for its write."
+        )
     if others.busy:
         notes.append(
             f"The machine was not quiet: other processes used {others.describe()}. "
@@ -466,6 +480,32 @@ def stack_facts(
     }
 
 
+_BULK_WRITE = "Bulk-writing dags to db"
+_HEARTBEAT_RECOVERED = re.compile(r"Heartbeat recovered after ([0-9.]+) seconds")
+
+
+def dag_processor_stalls(log_file: Path) -> list[tuple[float, bool]]:
+    """Return each time the DAG processor's main loop stopped, as Airflow logs it, in seconds.
+
+    Airflow logs "Heartbeat recovered after N seconds" when the loop could not beat for a while;
+    each stall says whether a write of parsed DAGs to the database ("Bulk-writing dags to db")
+    began since the previous one, i.e. whether that write is what held the loop.
+    """
+    stalls: list[tuple[float, bool]] = []
+    writing = False
+    try:
+        lines = log_file.read_text(errors="replace").splitlines()
+    except OSError:
+        return stalls
+    for line in lines:
+        if _BULK_WRITE in line:
+            writing = True
+        elif match := _HEARTBEAT_RECOVERED.search(line):
+            stalls.append((float(match.group(1)), writing))
+            writing = False
+    return stalls
+
+
 @dataclass(frozen=True)
 class ExistingJobs:
     """The jobs put in the jobs folder before the stack started, and how long Airflow took to load them."""
@@ -518,9 +558,10 @@ def render_section(
     new_jobs: Sequence[NewJobSample],
     triggers: Sequence[TriggerSample],
     others: MachineWatch,
+    stalls: Sequence[tuple[float, bool]],
 ) -> str:
     facts_table = markdown_table(["Item", "Value"], [[k, v] for k, v in facts.items()], "ll")
-    notes = "\n".join(f"- {note}" for note in observations(new_jobs, triggers, others))
+    notes = "\n".join(f"- {note}" for note in observations(new_jobs, triggers, others, stalls))
     if existing is None:
         title, scale = "", "The stack holds no other job: the measured jobs are its only ones."
     else:
@@ -702,6 +743,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
         stack.check_alive()
         database = postgres_version(stack)
+        stalls = dag_processor_stalls(config.logs_folder / "dag-processor.log")
         load_after = load_average()
         watch.stop()
         succeeded = True
@@ -734,10 +776,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         new_jobs=new_jobs,
         triggers=triggers,
         others=watch,
+        stalls=stalls,
     )
     print(figures_table(summaries(new_jobs, triggers)))
     print()
-    print("\n".join(f"- {note}" for note in observations(new_jobs, triggers, watch)))
+    print("\n".join(f"- {note}" for note in observations(new_jobs, triggers, watch, stalls)))
     key = section_key(args.existing_jobs)
     write_section(key, section, path=args.output)
     print(f"\nWrote the section {key!r} of {args.output}")
