@@ -456,8 +456,8 @@ def observations(
 
 
 def postgres_version(stack: EmbeddedStack) -> str:
-    """Return the version of the stack's own PostgreSQL server, as the server reports it."""
-    url = stack.config.postgres.sqlalchemy_url.replace("postgresql+psycopg2", "postgresql")
+    """Return the version of the stack's PostgreSQL server, as the server reports it."""
+    url = stack.config.sqlalchemy_url.replace("postgresql+psycopg2", "postgresql")
     try:
         with psycopg2.connect(url) as connection, connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
