@@ -315,8 +315,8 @@ Date (UTC): {started_at:%Y-%m-%d %H:%M}; the whole command took {total_seconds:.
   {process_limit:.0f} s at about {process_limit / per_job:,.0f} jobs ({extrapolation}).
 - The fix, not implemented: split the jobs across several factory files (say by job id modulo N, or
   by group), each building its own share, so that a job change re-parses one file of a few hundred
-  jobs, and no single file approaches the timeouts. Each job change would then ask for the re-parse
-  of its own file only.
+  jobs and rewrites only its DAGs, and no single file approaches the timeouts. Each job change would
+  then ask for the re-parse of its own file only.
 """
 
 

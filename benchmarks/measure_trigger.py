@@ -33,6 +33,7 @@ import signal
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -580,6 +581,7 @@ def render_section(
             "Each measured job is one more job in the same factory file, so it becomes triggerable only "
             f"after a parse of all {existing.count:,} jobs and the database writes that follow it."
         )
+        scale = textwrap.fill(scale, width=100)
     return f"""## New job -> triggerable, and trigger POST -> action running{title}
 
 How quickly http-trigger turns a new job, and then a trigger POST, into work running on Airflow.
