@@ -134,3 +134,7 @@ class InvalidParametersError(HttpTriggerError):
     def __init__(self, message: str, *, job_id: int | None = None) -> None:
         super().__init__(message)
         self.job_id = job_id
+
+
+class MaskedSecretError(JobSpecError):
+    """A job body keeps a masked secret that stands for no value of the job: the value itself must be given."""
