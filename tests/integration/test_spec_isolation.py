@@ -145,8 +145,11 @@ def create(api: httpx.Client, name: str) -> dict[str, Any]:
 
 
 def loaded(api: httpx.Client, job: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the job once Airflow has loaded it, with the URL and token its create issued (reads mask)."""
     current = api.get(f"/http-trigger/api/jobs/{job['id']}").json()
-    return current if current.get("is_paused") is not None else None
+    if current.get("is_paused") is None:
+        return None
+    return {**current, "trigger_url": job["trigger_url"], "token": job["token"]}
 
 
 def trigger(job: dict[str, Any]) -> httpx.Response:
