@@ -7,7 +7,7 @@ it is written and reported precisely when a hand-written file is parsed.
 Valid here means loads in Airflow: every value that reaches ``DAG()`` is held to Airflow's own
 limits (read from Airflow, not copied), so the API never accepts a job whose DAG Airflow refuses.
 That includes what Airflow only meets after the factory has returned, when it writes the DAGs of
-the factory file to the metadata database: see :func:`_unstorable`.
+the factory file to the metadata database: see :func:`_nul_character_at`.
 """
 
 from __future__ import annotations
