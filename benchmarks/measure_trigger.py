@@ -2,11 +2,13 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.measure_trigger [--jobs N] [--triggers M]
+    .venv/bin/python -m benchmarks.measure_trigger [--jobs N] [--triggers M] [--existing-jobs K]
 
 It starts a complete embedded stack (Airflow's API server, scheduler, DAG processor and triggerer
-with SQLite and the LocalExecutor, plus a moto server) in a temporary home on free ports, creates the
-demo AWS connection and instances, and then measures, through HTTP only:
+on the stack's own PostgreSQL with the LocalExecutor, plus a moto server) in a temporary home on
+free ports, creates the demo AWS connection and instances, optionally puts ``K`` job specs in the
+jobs folder first and waits until Airflow has loaded them all (every job change re-parses all jobs,
+so this is how the figures grow with the number of jobs), and then measures, through HTTP only:
 
 1. new job -> triggerable: from sending ``POST /http-trigger/api/jobs`` to the first trigger POST
    answered 200, polling the trigger URL every 0.2 s and counting the 503s before it;
@@ -14,37 +16,44 @@ demo AWS connection and instances, and then measures, through HTTP only:
    ``action`` task instance's ``start_date`` and to the run's ``end_date``, as the server records them;
 3. the HTTP round trip of the trigger POST itself.
 
-Figures are recorded, never judged: nothing here asserts on timing. BENCHMARKS.md is written as a
-whole from this script's output, so it always matches the command it names.
+Figures are recorded, never judged: nothing here asserts on timing. The script's section of
+BENCHMARKS.md (one per number of existing jobs) is rewritten as a whole from its output, so it
+always matches the command it names.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import random
+import re
 import shlex
 import shutil
 import signal
-import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
+import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import psycopg2
 
+from benchmarks.measure_factory import write_specs
+from benchmarks.report import (
+    MachineWatch,
+    load_average,
+    machine_facts,
+    markdown_table,
+    version,
+    write_section,
+)
 from devstack import demo
 from devstack.stack import EmbeddedStack, StackConfig, free_port
 
@@ -58,6 +67,9 @@ POLL_INTERVAL = 0.2  # seconds between two trigger POSTs while waiting for a new
 CREATE_JITTER = 1.0
 STATE_POLL_INTERVAL = 0.25  # seconds between two reads of a run or task instance (server timestamps are used)
 FINISHED = ("success", "failed")
+# Existing jobs get ids from here on, so that the measured jobs' ids (1, 2, …) never meet them.
+EXISTING_FIRST_ID = 100_001
+EXISTING_LOAD_TIMEOUT = 1800  # seconds for Airflow to load the existing jobs after the stack started
 T = TypeVar("T")
 
 
@@ -124,21 +136,6 @@ class Summary:
         ]
         digits = 1 if self.unit == "ms" else 2
         return [self.name, self.unit, str(len(self.values)), *(f"{v * scale:.{digits}f}" for v in figures)]
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
-    """Return a Markdown table, padded so it reads as well in a terminal; ``align`` has "l"/"r" per column."""
-    widths = [max(3, *(len(str(cell)) for cell in column)) for column in zip(header, *rows)]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [
-            str(cell).rjust(width) if side == "r" else str(cell).ljust(width)
-            for cell, width, side in zip(cells, widths, align)
-        ]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = ["-" * (width - 1) + ":" if side == "r" else "-" * width for width, side in zip(widths, align)]
-    return "\n".join([line(header), "| " + " | ".join(rule) + " |", *(line(row) for row in rows)])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -305,160 +302,7 @@ def measure_trigger(api: httpx.Client, job: dict[str, Any], run_timeout: float) 
 
 
 # ---------------------------------------------------------------------------------------------------
-# Other stacks on the machine
-
-
-class MachineWatch:
-    """
-    Measure what else ran on the machine while the benchmark did: CPU time and other Airflow stacks.
-
-    The figures are only comparable on an otherwise quiet machine; another stack or a test suite
-    running at the same time competes for the CPUs, and the report says how much. Every process
-    that is not a descendant of this one is "other"; their CPU time is sampled from /proc every
-    ``interval`` seconds (a process that starts and ends between two samples is missed). Linux only;
-    elsewhere it reports nothing.
-    """
-
-    # Share of the machine's CPU capacity used by other processes above which the report warns.
-    BUSY_SHARE = 0.05
-
-    def __init__(self, interval: float = 1.0) -> None:
-        self.interval = interval
-        self.ticks_per_second = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        self.cpus = os.cpu_count() or 1
-        self.first: dict[tuple[int, int], int] = {}  # (pid, start tick) -> CPU ticks when first seen
-        self.last: dict[tuple[int, int], int] = {}  # (pid, start tick) -> CPU ticks when last seen
-        self.stack_processes: dict[tuple[int, int], str] = {}  # other Airflow / moto processes
-        self._began = self._ended = time.monotonic()
-        self._began_tick = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="machine-watch", daemon=True)
-
-    def start(self) -> MachineWatch:
-        self._began = time.monotonic()
-        try:
-            self._began_tick = int(float(Path("/proc/uptime").read_text().split()[0]) * self.ticks_per_second)
-        except OSError:
-            return self
-        self.sample()
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-            self.sample()
-        self._ended = time.monotonic()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
-
-    def sample(self) -> None:
-        table: dict[int, tuple[int, int, int, str]] = {}  # pid -> (parent, start tick, CPU ticks, cmdline)
-        for entry in Path("/proc").glob("[0-9]*"):
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            cpu = int(fields[11]) + int(fields[12])  # utime + stime
-            table[int(entry.name)] = (int(fields[1]), int(fields[19]), cpu, cmdline.strip())
-        mine = {os.getpid()}
-        while children := {pid for pid, (parent, *_) in table.items() if parent in mine} - mine:
-            mine |= children
-        for pid, (_, started, cpu, cmdline) in table.items():
-            if pid in mine:
-                continue
-            key = (pid, started)
-            # A process born after the watch began counts all its CPU time; an older one, from now on.
-            self.first.setdefault(key, 0 if started > self._began_tick else cpu)
-            self.last[key] = cpu
-            if "airflow" in cmdline or "moto" in cmdline:
-                self.stack_processes.setdefault(key, cmdline[:100])
-
-    @property
-    def wall_seconds(self) -> float:
-        return max(self._ended - self._began, 1e-9)
-
-    @property
-    def other_cpu_seconds(self) -> float:
-        return sum(self.last[key] - self.first[key] for key in self.last) / self.ticks_per_second
-
-    @property
-    def other_share(self) -> float:
-        """Return the share of the machine's CPU capacity other processes used meanwhile."""
-        return self.other_cpu_seconds / (self.wall_seconds * self.cpus)
-
-    @property
-    def busy(self) -> bool:
-        """Return whether other work took enough CPU to matter (an idle second stack does not)."""
-        return self.other_share > self.BUSY_SHARE
-
-    def describe(self) -> str:
-        commands = self.stack_processes.values()
-        servers = sum(1 for cmd in commands if "api-server" in cmd or "api_server" in cmd)
-        stacks = (
-            f"{len(self.stack_processes)} other Airflow or moto processes "
-            f"({servers} API server{'' if servers == 1 else 's'})"
-            if self.stack_processes
-            else "no other Airflow or moto process"
-        )
-        return (
-            f"{self.other_cpu_seconds:.0f} CPU-seconds in {self.wall_seconds:.0f} s "
-            f"({self.other_share:.0%} of the {self.cpus} CPUs); {stacks}"
-        )
-
-
-# ---------------------------------------------------------------------------------------------------
 # Reporting
-
-
-def load_average() -> str:
-    """Return the 1/5/15-minute load averages, so a busy machine shows in the report."""
-    try:
-        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
-def machine_facts(load_before: str, load_after: str, others: MachineWatch) -> dict[str, str]:
-    def version(distribution: str) -> str:
-        try:
-            return metadata.version(distribution)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-
-    cpu_model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        uname = subprocess.run(["uname", "-srm"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        uname = f"{platform.system()} {platform.release()} {platform.machine()}"
-    cpus = str(os.cpu_count() or "unknown")
-    return {
-        "CPUs": f"{cpus} ({cpu_model})" if cpu_model else cpus,
-        "uname -srm": uname,
-        "Python": platform.python_version(),
-        "Apache Airflow": version("apache-airflow"),
-        "apache-airflow-providers-amazon": version("apache-airflow-providers-amazon"),
-        "moto": version("moto"),
-        "Metadata database": f"SQLite {sqlite3.sqlite_version} (the embedded stack's default)",
-        "Executor": "LocalExecutor (the embedded stack's default)",
-        "Load average 1/5/15 min, before starting the stack": load_before,
-        "Load average 1/5/15 min, after the measurements": load_after,
-        "Other processes' CPU use during the run": others.describe(),
-    }
 
 
 def summaries(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample]) -> list[Summary]:
@@ -537,10 +381,23 @@ def samples_tables(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerS
 
 
 def observations(
-    new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample], others: MachineWatch
+    new_jobs: Sequence[NewJobSample],
+    triggers: Sequence[TriggerSample],
+    others: MachineWatch,
+    stalls: Sequence[tuple[float, bool]] = (),
 ) -> list[str]:
-    """Plain facts of this run worth a reader's attention, derived from the samples."""
+    """Plain facts of this run worth a reader's attention, derived from the samples and the logs."""
     notes = []
+    if stalls:
+        seconds = [stall for stall, _ in stalls]
+        after_write = sum(1 for _, writing in stalls if writing)
+        notes.append(
+            f"The DAG processor's main loop stopped {len(stalls)} times, for {min(seconds):.0f}-"
+            f"{max(seconds):.0f} s (median {statistics.median(seconds):.0f} s), as Airflow's own "
+            f"'Heartbeat recovered after … seconds' lines say; {after_write} of those stops began with "
+            f"'{_BULK_WRITE}', its write of the parsed factory file's DAGs to the database. A job created "
+            "meanwhile waits for that write to end, for the next parse of every job, and for its write."
+        )
     if others.busy:
         notes.append(
             f"The machine was not quiet: other processes used {others.describe()}. "
@@ -560,7 +417,8 @@ def observations(
     busy = kinds.get("503 database busy", 0)
     if busy:
         notes.append(
-            f"{busy} of those 503s were 'database busy' (SQLite locked by another writer), not 'not loaded'."
+            f"{busy} of those 503s were 'database busy' (the metadata database busy or unreachable), "
+            "not 'not loaded'."
         )
     pickup = [t.to_run_start for t in triggers if t.to_run_start is not None]
     handover = [
@@ -598,30 +456,143 @@ def observations(
     return notes
 
 
-def render_markdown(
+def postgres_version(stack: EmbeddedStack) -> str:
+    """Return the version of the stack's PostgreSQL server, as the server reports it."""
+    url = stack.config.sqlalchemy_url.replace("postgresql+psycopg2", "postgresql")
+    try:
+        with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            return str(cursor.fetchone()[0])
+    except psycopg2.Error:
+        return "unknown"
+
+
+def stack_facts(
+    database: str, load_before: str, load_after: str, others: MachineWatch
+) -> dict[str, str]:
+    return {
+        **machine_facts(),
+        "moto": version("moto"),
+        "Metadata database": f"PostgreSQL {database} (the embedded stack's own server)",
+        "Executor": "LocalExecutor (the embedded stack's default)",
+        "Load average 1/5/15 min, before starting the stack": load_before,
+        "Load average 1/5/15 min, after the measurements": load_after,
+        "Other processes' CPU use during the run": others.describe(),
+    }
+
+
+_BULK_WRITE = "Bulk-writing dags to db"
+_HEARTBEAT_RECOVERED = re.compile(r"Heartbeat recovered after ([0-9.]+) seconds")
+
+
+def dag_processor_stalls(log_file: Path) -> list[tuple[float, bool]]:
+    """Return each time the DAG processor's main loop stopped, as Airflow logs it, in seconds.
+
+    Airflow logs "Heartbeat recovered after N seconds" when the loop could not beat for a while;
+    each stall says whether a write of parsed DAGs to the database ("Bulk-writing dags to db")
+    began since the previous one, i.e. whether that write is what held the loop.
+    """
+    stalls: list[tuple[float, bool]] = []
+    writing = False
+    try:
+        lines = log_file.read_text(errors="replace").splitlines()
+    except OSError:
+        return stalls
+    for line in lines:
+        if _BULK_WRITE in line:
+            writing = True
+        elif match := _HEARTBEAT_RECOVERED.search(line):
+            stalls.append((float(match.group(1)), writing))
+            writing = False
+    return stalls
+
+
+@dataclass(frozen=True)
+class ExistingJobs:
+    """The jobs put in the jobs folder before the stack started, and how long Airflow took to load them."""
+
+    count: int
+    load_seconds: float  # from the stack reporting healthy to Airflow having loaded every one
+    last_parse_seconds: float | None  # the DAG processor's last parse of the factory file, as it records it
+
+
+def loaded_job_dags(api: httpx.Client) -> int:
+    """Return how many job DAGs Airflow has loaded."""
+    response = api.get("/api/v2/dags", params={"tags": "http-trigger", "limit": 1})
+    response.raise_for_status()
+    return int(response.json()["total_entries"])
+
+
+def wait_for_existing_jobs(api: httpx.Client, count: int) -> ExistingJobs:
+    """Wait until Airflow has loaded the ``count`` existing jobs; say how long that took."""
+    started = time.perf_counter()
+    last_logged = 0.0
+
+    def all_loaded() -> bool:
+        nonlocal last_logged
+        loaded = loaded_job_dags(api)
+        if time.perf_counter() - last_logged > 10:
+            last_logged = time.perf_counter()
+            log.info("Airflow has loaded %s of the %s existing jobs", loaded, count)
+        return loaded >= count
+
+    wait_for(all_loaded, timeout=EXISTING_LOAD_TIMEOUT, interval=1, what=f"Airflow to load {count} jobs")
+    load_seconds = time.perf_counter() - started
+    dag = api.get(f"/api/v2/dags/http_trigger_job_{EXISTING_FIRST_ID}").json()
+    return ExistingJobs(
+        count=count, load_seconds=load_seconds, last_parse_seconds=dag.get("last_parse_duration")
+    )
+
+
+def section_key(existing: int) -> str:
+    return "measure_trigger" if existing == 0 else f"measure_trigger --existing-jobs {existing}"
+
+
+def render_section(
     *,
     command: str,
     started_at: datetime,
     stack_seconds: float,
     total_seconds: float,
     facts: dict[str, str],
+    existing: ExistingJobs | None,
     new_jobs: Sequence[NewJobSample],
     triggers: Sequence[TriggerSample],
     others: MachineWatch,
+    stalls: Sequence[tuple[float, bool]],
 ) -> str:
     facts_table = markdown_table(["Item", "Value"], [[k, v] for k, v in facts.items()], "ll")
-    notes = "\n".join(f"- {note}" for note in observations(new_jobs, triggers, others))
-    return f"""# Benchmarks
-
-<!-- Generated: this whole file is the output of the command below. Edit benchmarks/measure_trigger.py. -->
+    notes = "\n".join(f"- {note}" for note in observations(new_jobs, triggers, others, stalls))
+    if existing is None:
+        title, scale = "", "The stack holds no other job: the measured jobs are its only ones."
+    else:
+        parse = (
+            f"; its last parse of the factory file took {existing.last_parse_seconds:.1f} s "
+            "(Airflow's own `last_parse_duration`)"
+            if existing.last_parse_seconds is not None
+            else ""
+        )
+        title = f" with {existing.count:,} jobs already loaded"
+        scale = (
+            f"**Scale.** {existing.count:,} job specs (the repository's two examples in turn, as in "
+            f"`benchmarks/measure_factory.py`) were put in the jobs folder before the stack started. "
+            f"Airflow had loaded them all {existing.load_seconds:.0f} s after the stack reported "
+            f"healthy{parse}. "
+            "Each measured job is one more job in the same factory file, so it becomes triggerable only "
+            f"after a parse of all {existing.count:,} jobs and the database writes that follow it."
+        )
+        scale = textwrap.fill(scale, width=100)
+    return f"""## New job -> triggerable, and trigger POST -> action running{title}
 
 How quickly http-trigger turns a new job, and then a trigger POST, into work running on Airflow.
 The figures come from one run of `benchmarks/measure_trigger.py` on a real embedded stack: Airflow's
-API server, scheduler, DAG processor and triggerer, and a moto server standing in for AWS, all started
-as separate processes in a temporary home on free ports (the same stack as `make run` and the
-integration tests). The script talks to it over HTTP only, and it records; it asserts nothing.
+API server, scheduler, DAG processor and triggerer, PostgreSQL, and a moto server standing in for
+AWS, all started as separate processes in a temporary home on free ports (the same stack as
+`make run` and the integration tests). The script talks to it over HTTP only.
 
-## What is measured, and why
+{scale}
+
+### What is measured, and why
 
 1. **New job -> triggerable.** A new job is a YAML spec plus a registration row; its DAG exists only
    once the DAG processor has parsed the factory file again. Until then the trigger URL answers 503
@@ -652,7 +623,7 @@ integration tests). The script talks to it over HTTP only, and it records; it as
 Percentiles interpolate linearly between the closest ranks; with few samples p90 lies close to the max.
 Each run of the command creates its own stack, so figures of different runs are independent.
 
-## Command
+### Command
 
 Run from the repository root:
 
@@ -660,20 +631,20 @@ Run from the repository root:
 {command}
 ```
 
-## Machine
+### Machine
 
 {facts_table}
 
 Date (UTC): {started_at:%Y-%m-%d %H:%M}. The stack took {stack_seconds:.0f} s to start and report healthy;
 the whole command took {total_seconds:.0f} s.
 
-## Figures
+### Figures
 
 {figures_table(summaries(new_jobs, triggers))}
 
 {notes}
 
-## Samples
+### Samples
 
 {samples_tables(new_jobs, triggers)}
 """
@@ -687,17 +658,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.measure_trigger",
         description="Measure new job -> triggerable, trigger POST -> action running, and the trigger "
-        "endpoint's latency on a real embedded stack; print the figures and write BENCHMARKS.md.",
+        "endpoint's latency on a real embedded stack; print the figures and write their section of "
+        "BENCHMARKS.md.",
     )
     parser.add_argument("--jobs", type=int, default=5, help="new jobs to create and time (default 5)")
     parser.add_argument("--triggers", type=int, default=10, help="trigger POSTs of one job (default 10)")
-    parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md", help="report to (over)write")
+    parser.add_argument(
+        "--existing-jobs", type=int, default=0, help="job specs to load before measuring (default none)"
+    )
+    parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md", help="report to update")
     parser.add_argument("--ready-timeout", type=float, default=180, help="seconds for a job to be ready")
     parser.add_argument("--run-timeout", type=float, default=300, help="seconds a run may take to finish")
     parser.add_argument("--keep-home", action="store_true", help="keep the temporary AIRFLOW_HOME (logs)")
     args = parser.parse_args(argv)
-    if args.jobs < 1 or args.triggers < 1:
-        parser.error("--jobs and --triggers must be at least 1")
+    if args.jobs < 1 or args.triggers < 1 or args.existing_jobs < 0:
+        parser.error("--jobs and --triggers must be at least 1, --existing-jobs at least 0")
     return args
 
 
@@ -721,7 +696,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = StackConfig(home=home, api_port=free_port(), moto_port=free_port())
     stack = EmbeddedStack(config)
     succeeded = False
+    existing: ExistingJobs | None = None
     try:
+        if args.existing_jobs:
+            assert config.jobs_folder is not None
+            log.info("Writing %s job specs to %s", args.existing_jobs, config.jobs_folder)
+            write_specs(config.jobs_folder, args.existing_jobs, first_id=EXISTING_FIRST_ID)
         log.info("Starting the embedded stack in %s", home)
         stack.start(timeout=300)
         stack_seconds = time.monotonic() - begun
@@ -729,9 +709,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         instances = demo.ensure_demo_instances(stack)
         log.info("Demo account ready: instances %s tagged Env=test", ", ".join(instances))
         token = stack.get_api_token()
+        # A list of a thousand jobs, or a create during a long parse, can take a while to answer.
         with httpx.Client(
-            base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=120
         ) as api:
+            if args.existing_jobs:
+                existing = wait_for_existing_jobs(api, args.existing_jobs)
+                log.info(
+                    "Airflow loaded the %s existing jobs %.0f s after the stack was up (last parse %s s)",
+                    existing.count, existing.load_seconds, existing.last_parse_seconds,
+                )
             new_jobs: list[NewJobSample] = []
             jobs: list[dict[str, Any]] = []
             for index in range(1, args.jobs + 1):
@@ -757,6 +744,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     trigger.run_state,
                 )
         stack.check_alive()
+        database = postgres_version(stack)
+        stalls = dag_processor_stalls(config.logs_folder / "dag-processor.log")
         load_after = load_average()
         watch.stop()
         succeeded = True
@@ -779,21 +768,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"The stack's home (logs, database) is kept in {home}", file=sys.stderr)
 
-    report = render_markdown(
+    section = render_section(
         command=command,
         started_at=started_at,
         stack_seconds=stack_seconds,
         total_seconds=time.monotonic() - begun,
-        facts=machine_facts(load_before, load_after, watch),
+        facts=stack_facts(database, load_before, load_after, watch),
+        existing=existing,
         new_jobs=new_jobs,
         triggers=triggers,
         others=watch,
+        stalls=stalls,
     )
     print(figures_table(summaries(new_jobs, triggers)))
     print()
-    print("\n".join(f"- {note}" for note in observations(new_jobs, triggers, watch)))
-    args.output.write_text(report)
-    print(f"\nWrote {args.output}")
+    print("\n".join(f"- {note}" for note in observations(new_jobs, triggers, watch, stalls)))
+    key = section_key(args.existing_jobs)
+    write_section(key, section, path=args.output)
+    print(f"\nWrote the section {key!r} of {args.output}")
     return 0
 
 

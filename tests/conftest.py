@@ -63,9 +63,16 @@ def airflow_db() -> str:
 
 @pytest.fixture
 def jobs_folder() -> Path:
-    """Give each test an empty jobs folder (the configured one)."""
+    """Give each test an empty jobs folder (the configured one), with nothing known of its files.
+
+    Build outcomes are kept by file and content, and tests write the same files with the same
+    content while they change how a DAG builds.
+    """
     import shutil
+
+    from http_trigger import dag_builder
 
     shutil.rmtree(JOBS_FOLDER, ignore_errors=True)
     JOBS_FOLDER.mkdir(parents=True)
+    dag_builder._build_outcomes.clear()
     return JOBS_FOLDER

@@ -13,11 +13,17 @@ may raise here or reach Airflow as an error: :func:`build_dags` builds each job 
 the checks Airflow's DagBag runs before bagging a DAG, leaves a broken job out with one warning
 line naming its file, field and reason, and never raises. ``http-trigger jobs check`` runs the
 same :func:`build_specs`, so a spec that passes it is a spec the factory builds.
+
+A job the factory leaves out has no DAG in Airflow, which the API alone would take for "not
+loaded yet" (a 503, forever). So the API asks :func:`missing_dag_error` why a job has no DAG: the
+same build, in the API server's process, tells a job that cannot run until its file is fixed (a
+409 naming the reason) from one that will run in a moment.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -30,7 +36,7 @@ from airflow.task.trigger_rule import TriggerRule
 
 from http_trigger import settings
 from http_trigger.actions import get_action
-from http_trigger.errors import JobSpecError
+from http_trigger.errors import JobBrokenError, JobNotReadyError, JobSpecError
 from http_trigger.job_files import BrokenSpec, StoredJob, read_specs, spec_candidates
 from http_trigger.job_model import Job, PostProcessingSpec, PostProcessingStatus
 from http_trigger.post_processing import get_post_processing
@@ -45,6 +51,12 @@ _POST_PROCESSING_RULES: dict[PostProcessingStatus, TriggerRule] = {
     "success": TriggerRule.ALL_SUCCESS,
     "failure": TriggerRule.ALL_FAILED,
 }
+# Airflow's "current DAG" (the one a new operator joins) is one stack per process, not per thread:
+# two builds at once in the API server's thread pool would put one job's tasks into the other's DAG.
+_building = threading.Lock()
+# Each spec's build outcome by file, for the version built: the API asks again on every read until
+# Airflow has loaded the job, and a build costs milliseconds.
+_build_outcomes: dict[Path, tuple[str, JobSpecError | None]] = {}
 
 
 def post_processing_task_id(status: PostProcessingStatus, index: int, spec: PostProcessingSpec) -> str:
@@ -112,13 +124,34 @@ def build_job_dag(stored: StoredJob) -> DAG:
     whatever Airflow would, and this keeps a gap in it one job's problem, not the factory file's.
     """
     try:
-        dag = build_dag(stored.job)
+        with _building:
+            dag = build_dag(stored.job)
         dag.validate()
         dag.check_cycle()
     except Exception as error:
         reason = " ".join(f"the job's DAG cannot be built: {type(error).__name__}: {error}".split())
         raise JobSpecError(stored.path.name, (DAG_CHECK, reason)) from error
     return dag
+
+
+def build_problem(stored: StoredJob) -> JobSpecError | None:
+    """Return why the factory leaves this job out (its DAG cannot be built), or None when it builds it."""
+    known = _build_outcomes.get(stored.path)
+    if known is not None and known[0] == stored.version:
+        return known[1]
+    try:
+        build_job_dag(stored)
+        problem = None
+    except JobSpecError as error:
+        problem = error
+    _build_outcomes[stored.path] = (stored.version, problem)
+    return problem
+
+
+def missing_dag_error(stored: StoredJob) -> JobBrokenError | JobNotReadyError:
+    """Say why Airflow has no DAG for a job whose spec loads: the factory cannot build it, or not yet."""
+    problem = build_problem(stored)
+    return JobBrokenError(stored.job.id, problem) if problem else JobNotReadyError(stored.job.id)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ it is written and reported precisely when a hand-written file is parsed.
 
 Valid here means loads in Airflow: every value that reaches ``DAG()`` is held to Airflow's own
 limits (read from Airflow, not copied), so the API never accepts a job whose DAG Airflow refuses.
+That includes what Airflow only meets after the factory has returned, when it writes the DAGs of
+the factory file to the metadata database: see :func:`_nul_character_at`.
 """
 
 from __future__ import annotations
@@ -58,10 +60,45 @@ def _validated_parameters(
     return validated.model_dump(mode="json", exclude_none=exclude_none)
 
 
+def _nul_character_at(value: Any) -> str | None:
+    """Say where ``value`` (a string, or lists and mappings of them at any depth) holds a NUL character.
+
+    Return None when it holds none, ``""`` when the string itself does, else the path inside it.
+    Airflow writes every DAG of the factory file, with its tasks' parameters, to PostgreSQL in one
+    transaction, and PostgreSQL's text and JSON cannot hold the NUL character (``\\x00``, which YAML
+    writes as ``"\\0"`` and JSON as ``"\\u0000"``). One such value made that write fail for every job
+    and the DAG processor exit, again at each start; refused here, it stays its own job's problem.
+    """
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return path
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and "\x00" in key:
+                    return f"{path} (a key)".lstrip()
+                pending.append((f"{path}.{key}".lstrip("."), child))
+        elif isinstance(item, list):
+            pending.extend((f"{path}.{index}".lstrip("."), child) for index, child in enumerate(item))
+    return None
+
+
 class _StrictModel(BaseModel):
     """Base of every spec model: unknown fields are mistakes, not extensions."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        where = _nul_character_at(value)
+        if where is not None:
+            raise ValueError(
+                f"{f'{where}: ' if where else ''}the NUL character (\\x00) is not allowed: "
+                "Airflow's metadata database cannot store it"
+            )
+        return value
 
 
 class ActionSpec(_StrictModel):

@@ -27,6 +27,10 @@ A process killed between the steps leaves a hidden file (removed by a later writ
 at most a registration whose spec is not in place, which nothing shows. A spec in place whose id
 was deleted (say, restored from version control) is shown as a problem of that file, not as a job.
 Reads write nothing, except the one-time registration of a spec written by hand.
+
+Reads show a job as broken when its spec does not load, and also when it loads but Airflow has no
+DAG for it and the DAG factory cannot build one (:func:`http_trigger.dag_builder.build_problem`):
+the job would otherwise look fine while it can never run.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from __future__ import annotations
 import logging
 import re
 import shlex
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,14 +52,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from http_trigger import settings, trigger_secrets, urls
-from http_trigger.job_secrets import keep_masked_secrets
-from http_trigger.errors import (
-    JobBrokenError,
-    JobDeletedError,
-    JobNotFoundError,
-    JobNotReadyError,
-    JobSpecError,
-)
+from http_trigger.dag_builder import build_problem, missing_dag_error
+from http_trigger.errors import JobBrokenError, JobDeletedError, JobNotFoundError, JobSpecError
 from http_trigger.job_files import (
     BrokenSpec,
     StoredJob,
@@ -67,6 +65,7 @@ from http_trigger.job_files import (
     stage_job,
 )
 from http_trigger.job_model import DAG_ID_PREFIX, Job, JobBody, dag_id_for
+from http_trigger.job_secrets import keep_masked_secrets
 from http_trigger.runs import history as run_history
 from http_trigger.runs.history import RunSummary
 from http_trigger.trigger_secrets import IssuedSecret, Registration
@@ -158,8 +157,10 @@ def request_reparse(*, session: Session) -> None:
 
 
 def _paused_state(session: Session, job: Job) -> bool | None:
-    """Return whether the job's DAG is paused, or None while Airflow has not parsed it yet."""
-    return session.scalar(select(DagModel.is_paused).where(DagModel.dag_id == job.dag_id))
+    """Return whether the job's DAG is paused, or None while Airflow has no (live) DAG for it."""
+    return session.scalar(
+        select(DagModel.is_paused).where(DagModel.dag_id == job.dag_id, ~DagModel.is_stale)
+    )
 
 
 def _details(session: Session, stored: StoredJob) -> JobDetails:
@@ -332,15 +333,27 @@ def set_enabled(*, session: Session, job_id: int, enabled: bool) -> JobDetails:
     stored = get_job(_folder(), job_id)
     dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == stored.job.dag_id))
     if dag_model is None:
-        raise JobNotReadyError(job_id)
+        raise missing_dag_error(stored)
     dag_model.is_paused = not enabled
     session.flush()
     return _details(session, stored)
 
 
 def get_job_details(*, session: Session, job_id: int) -> JobDetails:
-    """Return one job with its trigger URL and token; raise :class:`JobBrokenError` if its spec is broken."""
-    return _details(session, get_job(_folder(), job_id))
+    """Return one job with its trigger URL and token; raise :class:`JobBrokenError` if it cannot run.
+
+    It cannot when its spec does not load, or when Airflow has no DAG for it and none can be built.
+    """
+    stored = get_job(_folder(), job_id)
+    details = _details(session, stored)
+    if details.is_paused is None and (problem := build_problem(stored)) is not None:
+        raise JobBrokenError(job_id, problem)
+    return details
+
+
+def broken_specs(*, session: Session) -> list[BrokenSpec]:
+    """Return each spec file that gives no job able to run, with its problem, as :func:`find_jobs` does."""
+    return _load_live_jobs(session, loaded_dag_ids=run_history.dag_states(session=session).keys())[1]
 
 
 def list_jobs(*, session: Session) -> tuple[list[JobDetails], list[str]]:
@@ -418,7 +431,8 @@ def find_jobs(
 
     ``readable`` keeps the DAG ids the caller may see (the API passes the auth manager's filter).
     """
-    stored_jobs, broken = _load_live_jobs(session)
+    states = run_history.dag_states(session=session)
+    stored_jobs, broken = _load_live_jobs(session, loaded_dag_ids=states.keys())
     if readable is not None:
         broken_dag_ids = {dag_id_for(spec.job_id) for spec in broken if spec.job_id is not None}
         allowed = set(readable({stored.job.dag_id for stored in stored_jobs} | broken_dag_ids))
@@ -430,7 +444,6 @@ def find_jobs(
     if search and search.strip():
         needle = search.strip().casefold()
         stored_jobs = [stored for stored in stored_jobs if _matches(stored.job, needle)]
-    states = run_history.dag_states(session=session)
     last_runs = run_history.latest_runs(session=session)
     rows = []
     for stored in stored_jobs:
@@ -473,8 +486,14 @@ def find_jobs(
     )
 
 
-def _load_live_jobs(session: Session) -> tuple[list[StoredJob], list[BrokenSpec]]:
-    """Read every spec; a leftover of a deleted job becomes a problem of its file, tied to no job."""
+def _load_live_jobs(
+    session: Session, *, loaded_dag_ids: Collection[str]
+) -> tuple[list[StoredJob], list[BrokenSpec]]:
+    """Read every spec; a leftover of a deleted job becomes a problem of its file, tied to no job.
+
+    A job whose DAG Airflow has not loaded (``loaded_dag_ids``) is broken when its DAG cannot be
+    built: only those are built here, so a list of a thousand loaded jobs builds none.
+    """
     stored_jobs, broken = load_jobs(_folder())
     deleted = trigger_secrets.deleted_job_ids(session=session)
     # A broken spec of a deleted job is no job's any more: a problem of its file alone.
@@ -484,8 +503,11 @@ def _load_live_jobs(session: Session) -> tuple[list[StoredJob], list[BrokenSpec]
     ]
     live = []
     for stored in stored_jobs:
-        if stored.job.id not in deleted:
+        if stored.job.id in deleted:
+            if isinstance(leftover := _deleted_job_error(stored), JobSpecError):
+                broken.append(BrokenSpec(path=stored.path, job_id=None, error=leftover))
+        elif stored.job.dag_id not in loaded_dag_ids and (problem := build_problem(stored)) is not None:
+            broken.append(BrokenSpec(path=stored.path, job_id=stored.job.id, error=problem))
+        else:
             live.append(stored)
-        elif isinstance(problem := _deleted_job_error(stored), JobSpecError):
-            broken.append(BrokenSpec(path=stored.path, job_id=None, error=problem))
     return live, broken

@@ -239,3 +239,22 @@ def test_an_unreadable_jobs_folder_builds_nothing_and_does_not_raise(jobs_folder
 
     assert build_dags(jobs_folder) == {}
     assert "The jobs folder cannot be read, so no job's DAG is built" in caplog.text
+
+
+def test_builds_in_threads_at_once_each_keep_their_own_tasks(tmp_path):
+    """The API server's threads may build at once; Airflow's current DAG is one per process."""
+    import threading
+
+    stored = [write_job(tmp_path, make_job(job_id), create=True) for job_id in range(1, 41)]
+    problems: list[object] = []
+
+    def build(jobs):
+        problems.extend(p for p in map(dag_builder.build_problem, jobs) if p is not None)
+
+    threads = [threading.Thread(target=build, args=(stored[start::4],)) for start in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert problems == []

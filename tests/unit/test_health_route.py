@@ -12,6 +12,7 @@ from airflow.utils.state import JobState
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
+from http_trigger import dag_builder
 from http_trigger.api.app import create_app
 
 GOOD_SPEC = """\
@@ -65,6 +66,20 @@ def test_broken_specs_degrade_the_service_but_do_not_take_it_down(client, jobs_f
     # By name only: the route answers without a login, and reasons may quote a spec's values.
     assert body["jobs"] == {"status": "degraded", "broken_spec_files": ["job_2.yaml", "notes.yaml"]}
     assert {body[name]["status"] for name in ("metadatabase", "scheduler", "dag_processor")} == {"healthy"}
+
+
+def test_a_job_whose_dag_cannot_be_built_degrades_the_service(client, jobs_folder, components_alive, monkeypatch):
+    # Ids no other test's DAG has: a job whose DAG Airflow has loaded is not built again.
+    good, bad = 2_147_483_000, 2_147_483_001
+    for job_id in (good, bad):
+        (jobs_folder / f"job_{job_id}.yaml").write_text(GOOD_SPEC.format(job_id=job_id))
+    real = dag_builder.build_dag
+    monkeypatch.setattr(dag_builder, "build_dag", lambda job: real(job) if job.id != bad else 1 / 0)
+
+    response = client.get("/health")
+
+    assert (response.status_code, response.json()["status"]) == (200, "degraded")
+    assert response.json()["jobs"] == {"status": "degraded", "broken_spec_files": [f"job_{bad}.yaml"]}
 
 
 def test_a_component_down_is_unhealthy_whatever_the_specs(client, jobs_folder):

@@ -72,6 +72,20 @@ def test_example_specs_in_the_repository_are_valid():
             {"post_processing": {"on_success": [{"type": "webhook", "parameters": {"url": "ftp://x"}}]}},
             r"x.yaml: post_processing.on_success.0: parameters.url: .ftp://x. is not an http or https URL",
         ),
+        (
+            {"name": "Start\0test"},
+            r"^x.yaml: name: the NUL character \(\\x00\) is not allowed: "
+            r"Airflow's metadata database cannot store it$",
+        ),
+        (
+            {"action": {"type": "lambda_invoke_function",
+                        "parameters": {"function_name": "f", "payload": {"items": ["a", "b\0"]}}}},
+            r"^x.yaml: action.parameters: payload.items.1: the NUL character \(\\x00\) is not allowed",
+        ),
+        (
+            {"post_processing": {"on_failure": [{"type": "webhook", "parameters": {"url": "http://h", "\0": 1}}]}},
+            r"^x.yaml: post_processing.on_failure.0.parameters: \(a key\): the NUL character",
+        ),
     ],
 )
 def test_bad_spec_names_file_field_and_reason(overrides, message):

@@ -10,7 +10,7 @@ from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.utils.session import create_session
 from fastapi.testclient import TestClient
 
-from http_trigger import jobs_service
+from http_trigger import dag_builder, jobs_service
 from http_trigger.api.app import create_app
 from http_trigger.field_errors import FieldError, job_body_errors
 from http_trigger.job_files import spec_path
@@ -188,6 +188,21 @@ class TestValidate:
         assert list(jobs_folder.iterdir()) == []
 
 
+    @pytest.mark.parametrize("path", ["/api/jobs/validate", "/api/jobs"])
+    def test_a_nul_character_anywhere_is_refused_at_its_field(self, client, jobs_folder, path):
+        action = {"type": "utility_no_action", "parameters": {"note": "before\u0000after"}}
+
+        response = client.post(path, json={"name": "n", "action": action})
+
+        assert response.status_code == 422
+        problem = "note: the NUL character (\\x00) is not allowed: Airflow's metadata database cannot store it"
+        assert f"body.action.parameters: {problem}" in response.json()["message"]
+        if path.endswith("/validate"):
+            where = ["body", "action", "parameters"]
+            assert response.json()["detail"] == [{"loc": where, "msg": problem, "type": "value_error"}]
+        assert list(jobs_folder.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("action", "expected"),
     [
@@ -270,6 +285,35 @@ class TestBrokenJobs:
         assert response.status_code == 200, response.text
         assert client.get(f"/api/jobs/{bad.job.id}").json()["name"] == "repaired"
         assert client.get("/api/jobs").json()["broken_jobs"] == []
+
+    def test_a_job_whose_dag_cannot_be_built_is_broken_with_the_reason(self, client, monkeypatch):
+        good = make_job("good")
+        real = dag_builder.build_dag
+
+        def failing_for_one_job(job):
+            if job.name == "cannot be built":
+                raise RuntimeError("the notifier exploded")
+            return real(job)
+
+        monkeypatch.setattr(dag_builder, "build_dag", failing_for_one_job)
+        bad = make_job("cannot be built")
+
+        listed = client.get("/api/jobs").json()
+        shown = client.get(f"/api/jobs/{bad.job.id}")
+
+        reason = "the job's DAG cannot be built: RuntimeError: the notifier exploded"
+        expected = {
+            "id": bad.job.id,
+            "dag_id": bad.job.dag_id,
+            "spec_error": {
+                "file": f"job_{bad.job.id}.yaml",
+                "message": f"job_{bad.job.id}.yaml: (dag): {reason}",
+                "problems": [{"field": "(dag)", "reason": reason}],
+            },
+        }
+        assert [job["id"] for job in listed["jobs"]] == [good.job.id]
+        assert listed["broken_jobs"] == [expected]
+        assert (shown.status_code, shown.json()) == (200, expected)
 
     def test_a_broken_job_the_user_may_not_read_is_not_shown(self, airflow_db, jobs_folder):
         visible = make_job("visible")

@@ -19,7 +19,7 @@ from airflow.utils.session import create_session
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from http_trigger import jobs_service, trigger_calls
+from http_trigger import dag_builder, jobs_service, trigger_calls
 from http_trigger.api.app import create_app
 from http_trigger.db.models import TriggerCall
 from http_trigger.job_files import spec_path
@@ -144,6 +144,30 @@ def test_409_for_a_job_whose_spec_is_broken_while_the_other_jobs_still_start(cli
     with create_session() as session:
         [call] = trigger_calls.recent_calls(session=session, job_id=bad.job.id)
         assert (call.status_code, call.outcome, call.message, call.dag_run_id) == (409, "invalid_spec", message, None)
+
+
+def test_409_for_a_job_whose_dag_cannot_be_built_not_a_503_forever(client, monkeypatch):
+    good = create()
+    real = dag_builder.build_dag
+
+    def failing_for_one_job(job):
+        if job.name == "Cannot be built":
+            raise RuntimeError("the notifier exploded")
+        return real(job)
+
+    monkeypatch.setattr(dag_builder, "build_dag", failing_for_one_job)
+    bad = create(body(name="Cannot be built"))  # the factory leaves it out: Airflow never has its DAG
+
+    assert post(client, good).status_code == 200
+    response = post(client, bad)
+
+    message = (
+        f"Job {bad.job.id} cannot run: its spec is invalid (job_{bad.job.id}.yaml: (dag): the job's DAG "
+        "cannot be built: RuntimeError: the notifier exploded); fix the file"
+    )
+    assert (response.status_code, response.json()) == (409, {"message": message})
+    assert "Retry-After" not in response.headers
+    assert runs_of(bad.job.dag_id) == []
 
 
 def test_503_with_retry_after_before_airflow_has_loaded_the_job(client):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.api.common.airflow_health import HEALTHY, get_airflow_health
+from airflow.utils.session import create_session
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
-from http_trigger import settings
-from http_trigger.job_files import load_jobs
+from http_trigger import jobs_service, settings
+from http_trigger.job_files import BrokenSpec, load_jobs
 
 health_router = APIRouter(tags=["Health"])
 _REQUIRED_COMPONENTS = ("metadatabase", "scheduler", "dag_processor")
@@ -17,13 +19,26 @@ DEGRADED = "degraded"
 UNHEALTHY = "unhealthy"
 
 
+def _broken_specs() -> list[BrokenSpec]:
+    """Return the spec files that give no job able to run, as the job list shows them.
+
+    Telling whether Airflow has a job's DAG needs the database; while it does not answer (the
+    health says so), the files' own problems are still reported.
+    """
+    try:
+        with create_session(scoped=False) as session:
+            return jobs_service.broken_specs(session=session)
+    except SQLAlchemyError:
+        return load_jobs(settings.jobs_folder())[1]
+
+
 def _jobs_health() -> dict[str, Any]:
-    """Report the spec files that do not load, by name only: this route answers without a login.
+    """Report the spec files that give no runnable job, by name only: this route answers without a login.
 
     Broken specs stop only their own jobs, so they degrade the service; they never take it down.
     """
     try:
-        _, broken = load_jobs(settings.jobs_folder())
+        broken = _broken_specs()
     except OSError as error:
         return {"status": DEGRADED, "error": f"the jobs folder cannot be read: {error.strerror}"}
     if not broken:

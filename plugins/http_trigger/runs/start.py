@@ -6,7 +6,8 @@ Here the job is found, its parameters validated, the run id chosen for the sourc
 queued the way Airflow's own REST route creates manual runs, and an HTTP call recorded with it.
 
 Unlike Airflow's route, a paused DAG is refused instead of getting a queued run that never starts,
-and the caller commits: the trigger endpoint answers 200 only once the run is in the database.
+a missing DAG is told apart (not loaded yet, or left out by the DAG factory for good), and the
+caller commits: the trigger endpoint answers 200 only once the run is in the database.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import select
 
 from http_trigger import settings, trigger_calls, trigger_secrets
 from http_trigger.actions import get_action
+from http_trigger.dag_builder import missing_dag_error
 from http_trigger.errors import (
     HttpTriggerError,
     InvalidParametersError,
@@ -37,7 +39,7 @@ from http_trigger.errors import (
     SignatureError,
     UnknownTriggerError,
 )
-from http_trigger.job_files import get_job
+from http_trigger.job_files import StoredJob, get_job
 from http_trigger.job_model import Job
 from http_trigger.runs import idempotency, limits, signatures
 from http_trigger.runs.sources import TRIGGERED_BY, TriggerSource, new_run_id
@@ -116,18 +118,28 @@ def start_run(
     triggering_user: str = TRIGGERING_USER,
 ) -> StartedRun:
     """Queue one run of job ``job_id`` for a signed-in user or the CLI; the caller commits."""
-    job = get_job(settings.jobs_folder(), job_id).job
-    conf = execution_conf(job, parameters)
-    return _queue(session=session, job=job, source=source, conf=conf, triggering_user=triggering_user)
+    stored = get_job(settings.jobs_folder(), job_id)
+    conf = execution_conf(stored.job, parameters)
+    return _queue(session=session, stored=stored, source=source, conf=conf, triggering_user=triggering_user)
 
 
 def _queue(
-    *, session: Session, job: Job, source: TriggerSource, conf: dict[str, Any], triggering_user: str = TRIGGERING_USER
+    *,
+    session: Session,
+    stored: StoredJob,
+    source: TriggerSource,
+    conf: dict[str, Any],
+    triggering_user: str = TRIGGERING_USER,
 ) -> StartedRun:
-    """Create the queued run of ``job`` with ``conf``, refusing a DAG Airflow has not loaded or has paused."""
+    """Create the queued run of the job read from ``stored``; refuse a DAG Airflow has not loaded or paused.
+
+    Without a DAG in Airflow, raise :class:`JobBrokenError` when the DAG factory cannot build the
+    job's DAG (waiting will not help) and :class:`JobNotReadyError` otherwise.
+    """
+    job = stored.job
     dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == job.dag_id, ~DagModel.is_stale))
     if dag_model is None:
-        raise JobNotReadyError(job.id)
+        raise missing_dag_error(stored)
     if dag_model.is_paused:
         raise JobPausedError(job.id)
     dag = _dag_bag().get_latest_version_of_dag(job.dag_id, session=session)
@@ -183,7 +195,8 @@ def start_run_with_token(
     job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
     if job_id is None:
         raise UnknownTriggerError()
-    job = get_job(settings.jobs_folder(), job_id).job
+    stored = get_job(settings.jobs_folder(), job_id)
+    job = stored.job
     if not _allowed(job, caller_address):
         raise UnknownTriggerError()
     webhook_id = None
@@ -212,7 +225,7 @@ def start_run_with_token(
             return StartedRun(job=job, run_id=earlier_run_id, replayed=True)
     conf = execution_conf(job, parameters)  # a caller's mistake answers before the rate limit counts
     limits.check_job_rate(session=session, job_id=job_id, rate_limit=job.trigger.rate_limit)
-    started = _queue(session=session, job=job, source=TriggerSource.HTTP, conf=conf)
+    started = _queue(session=session, stored=stored, source=TriggerSource.HTTP, conf=conf)
     _record_started(session, job_id, caller_address, started.run_id, TriggerOutcome.STARTED)
     for claimed in (key, replay_key):
         if claimed is not None:
