@@ -52,9 +52,13 @@ def _validated_parameters(
 
 
 class _StrictModel(BaseModel):
-    """Base of every spec model: unknown fields are mistakes, not extensions."""
+    """Base of every spec model: unknown fields are mistakes, not extensions.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Values must have their documented types, as the OpenAPI document and the YAML show them:
+    ``0`` is no ``false`` and ``"2"`` no ``2``, which lax validation would turn them into.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class ActionSpec(_StrictModel):

@@ -72,6 +72,17 @@ def test_example_specs_in_the_repository_are_valid():
             {"post_processing": {"on_success": [{"type": "webhook", "parameters": {"url": "ftp://x"}}]}},
             r"x.yaml: post_processing.on_success.0: parameters.url: .ftp://x. is not an http or https URL",
         ),
+        # Values have their documented types: lax validation would read 0 as false and "2" as 2.
+        ({"enabled": 0}, r"x.yaml: enabled: Input should be a valid boolean \(got 0\)$"),
+        (
+            {"action": {"type": "ec2_start_instances", "parameters_at_execution": "yes"}},
+            r"x.yaml: action.parameters_at_execution: Input should be a valid boolean \(got 'yes'\)$",
+        ),
+        (
+            {"post_processing": {"on_failure": [{"type": "webhook", "retries": "2",
+                                                 "parameters": {"url": "http://h.example/ok"}}]}},
+            r"x.yaml: post_processing.on_failure.0.retries: Input should be a valid integer \(got '2'\)$",
+        ),
     ],
 )
 def test_bad_spec_names_file_field_and_reason(overrides, message):

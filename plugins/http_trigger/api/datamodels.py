@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from http_trigger.job_model import JobBody
 
@@ -163,6 +163,8 @@ class JobCollectionResponse(BaseModel):
 
 class JobEnabledBody(BaseModel):
     """Enable or disable a job."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     enabled: bool
 
