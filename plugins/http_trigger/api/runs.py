@@ -145,8 +145,8 @@ def get_job_run(
             401,
             403,
             (404, "No such job"),
-            (409, "The job is disabled"),
-            (422, "The job takes its parameters at execution, or a parameter is out of bounds"),
+            (409, "The job is disabled, or takes its parameters at execution (start it with its URL)"),
+            (422, "A parameter is out of bounds"),
             (503, "Airflow has not loaded the job yet, or the database is busy"),
         ),
     },
@@ -157,8 +157,9 @@ def run_job_now(job_id: JobIdPath, request: Request, user: GetUserDep, session: 
     try:
         job = get_job(settings.jobs_folder(), job_id).job
         if job.action.parameters_at_execution:
+            # The request is fine; the job is what cannot run without parameters, as a disabled one.
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                status.HTTP_409_CONFLICT,
                 f"Job {job_id} takes its parameters at execution; "
                 "start it with its trigger URL and a JSON body",
             )
