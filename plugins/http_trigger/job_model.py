@@ -64,7 +64,11 @@ class _StrictModel(BaseModel):
 class ActionSpec(_StrictModel):
     """The AWS operation a job performs, on which account and region, with which parameters."""
 
-    type: str = Field(description="Name of an action in the catalogue, e.g. ec2_start_instances.")
+    # The document lists the catalogue; the validator answers an unknown name with the known ones.
+    type: str = Field(
+        description="Name of an action in the catalogue, e.g. ec2_start_instances.",
+        json_schema_extra={"enum": list(ACTIONS)},
+    )
     aws_conn_id: str = Field(default="aws_default", min_length=1, description="Airflow AWS connection id.")
     region: str | None = Field(default=None, description="AWS region; the connection's region if empty.")
     parameters_at_execution: bool = Field(
@@ -86,7 +90,9 @@ class ActionSpec(_StrictModel):
 class PostProcessingSpec(_StrictModel):
     """One notification sent after the action, e.g. a webhook call."""
 
-    type: str = Field(description="Name of a post-processing kind, e.g. webhook.")
+    type: str = Field(
+        description="Name of a post-processing kind, e.g. webhook.", json_schema_extra={"enum": list(POST_PROCESSING)}
+    )
     retries: int = Field(
         default=2, ge=0, le=10, description="How often Airflow retries the step when it fails, 10 s apart."
     )
@@ -110,7 +116,7 @@ class JobBody(_StrictModel):
     """Everything a user writes about a job; the id is allocated by the store."""
 
     name: str = Field(min_length=1, max_length=200)
-    group: str = Field(default="default", min_length=1)
+    group: str = Field(default="default", min_length=1, json_schema_extra={"maxLength": GROUP_MAX_LEN})
     description: str = Field(default="", max_length=2000)
     enabled: bool = Field(default=True, description="Whether a new job's DAG starts unpaused.")
     action: ActionSpec

@@ -183,3 +183,32 @@ class ActionCollectionResponse(BaseModel):
 
     actions: list[ActionResponse]
     total_entries: int
+
+
+class ComponentHealthResponse(BaseModel):
+    """One Airflow component as Airflow's own health check reports it, with its latest heartbeat."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["healthy", "unhealthy"] | None = Field(
+        description="None for a component that never ran (the triggerer, the DAG processor)."
+    )
+
+
+class JobSpecsHealthResponse(BaseModel):
+    """The job spec files: a broken one degrades the service, it never takes it down."""
+
+    status: Literal["healthy", "degraded"]
+    broken_spec_files: list[str] | None = Field(default=None, description="The files that do not load, by name.")
+    error: str | None = Field(default=None, description="Why the jobs folder cannot be read.")
+
+
+class HealthResponse(BaseModel):
+    """Whether a trigger can start a run now: the metadata DB, the scheduler and the DAG processor."""
+
+    status: Literal["healthy", "degraded", "unhealthy"]
+    metadatabase: ComponentHealthResponse
+    scheduler: ComponentHealthResponse
+    triggerer: ComponentHealthResponse
+    dag_processor: ComponentHealthResponse
+    jobs: JobSpecsHealthResponse

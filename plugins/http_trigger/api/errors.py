@@ -132,7 +132,11 @@ BODY_ERRORS = (
     status.HTTP_422_UNPROCESSABLE_CONTENT,
 )
 _RETRY_AFTER_HEADER = {
-    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
 }
 
 
