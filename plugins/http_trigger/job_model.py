@@ -91,7 +91,8 @@ class PostProcessingSpec(_StrictModel):
     """One notification sent after the action, e.g. a webhook call."""
 
     type: str = Field(
-        description="Name of a post-processing kind, e.g. webhook.", json_schema_extra={"enum": list(POST_PROCESSING)}
+        description="Name of a post-processing kind, e.g. webhook.",
+        json_schema_extra={"enum": list(POST_PROCESSING)},
     )
     retries: int = Field(
         default=2, ge=0, le=10, description="How often Airflow retries the step when it fails, 10 s apart."

@@ -98,7 +98,10 @@ class TestChangeRoutes:
     @pytest.mark.parametrize(
         ("body", "problem"),
         [
-            ({"enabled": 0}, {"loc": ["body", "enabled"], "msg": "Input should be a valid boolean", "type": "bool_type"}),
+            (
+                {"enabled": 0},
+                {"loc": ["body", "enabled"], "msg": "Input should be a valid boolean", "type": "bool_type"},
+            ),
             (
                 {"enabled": True, "paused": True},
                 {"loc": ["body", "paused"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"},

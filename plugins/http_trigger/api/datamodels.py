@@ -199,7 +199,9 @@ class JobSpecsHealthResponse(BaseModel):
     """The job spec files: a broken one degrades the service, it never takes it down."""
 
     status: Literal["healthy", "degraded"]
-    broken_spec_files: list[str] | None = Field(default=None, description="The files that do not load, by name.")
+    broken_spec_files: list[str] | None = Field(
+        default=None, description="The files that do not load, by name."
+    )
     error: str | None = Field(default=None, description="Why the jobs folder cannot be read.")
 
 
