@@ -39,11 +39,12 @@ from devstack.stack import EmbeddedStack, StackConfig, free_port
 
 from .conftest import REPO, STACK_USERS, wait_for
 
-pytestmark = pytest.mark.integration
-
 SIZE_VARIABLE = "HTTP_TRIGGER_API_EXAMPLES"
 SEED_VARIABLE = "HTTP_TRIGGER_API_SEED"
 DEFAULT_REQUESTS = 1500
+REQUESTS = int(os.environ.get(SIZE_VARIABLE, DEFAULT_REQUESTS))
+# The stack's start, then about 10 requests a second on two busy cores: a larger run gets longer.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300 + REQUESTS * 0.3)]
 # Requests one round sends per example asked of each operation (all phases, measured); rounds
 # after the first send fewer (no coverage phase), and more rounds follow until the size is reached.
 REQUESTS_PER_EXAMPLE = 40
@@ -252,7 +253,6 @@ def run_schemathesis(
 
 
 def test_every_operation_keeps_to_the_openapi_document(schema_stack: EmbeddedStack):
-    requests = int(os.environ.get(SIZE_VARIABLE, DEFAULT_REQUESTS))
     seed = int(os.environ.get(SEED_VARIABLE, time.time_ns() % 2**32))
     jwt = schema_stack.get_api_token()
     headers = {"Authorization": f"Bearer {jwt}"}
@@ -263,8 +263,8 @@ def test_every_operation_keeps_to_the_openapi_document(schema_stack: EmbeddedSta
             _create_job(client, "disabled", enabled=False, at_execution=True),
         ]
 
-    report = run_schemathesis(schema_stack.api_url, jwt, requests=requests, targets=targets, seed=seed)
+    report = run_schemathesis(schema_stack.api_url, jwt, requests=REQUESTS, targets=targets, seed=seed)
 
     print(f"\n{SEED_VARIABLE}={seed}: {report.summary()}\n{report.by_operation()}")
     assert not report.failures and not report.errors, f"seed {seed}: {report.summary()}\n{report.problems()}"
-    assert report.requests >= requests, report.summary()
+    assert report.requests >= REQUESTS, report.summary()
