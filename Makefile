@@ -28,9 +28,11 @@ install: $(INSTALLED)
 run: $(INSTALLED)
 	$(BIN)/python -m devstack.demo --port $(PORT) --moto-port $(MOTO_PORT)
 
-# The browser tests drive Debian's chromium; the script installs it when it is missing (as root).
+# The browser tests drive Debian's chromium, the compose file's test runs `docker-compose config`;
+# the scripts install them when they are missing (as root).
 test: $(INSTALLED)
 	sh scripts/ensure-chromium.sh
+	sh scripts/ensure-docker-compose.sh
 	$(BIN)/python -m pytest
 
 # Refresh the README's pictures of the pages (the browser tests take them).

@@ -220,6 +220,15 @@ class ManagedProcess:
         self._stopped = True
         self._log_file.close()
 
+    def kill(self) -> None:
+        """
+        SIGKILL the component and everything it started at once, as a machine's sudden death would.
+
+        Nothing gets to clean up: no child is told, no task finishes, no message is acknowledged.
+        The main process is left to be reaped (``alive`` turns false), so a supervisor sees it exit.
+        """
+        _signal(_related_processes(self.pgid), self.pgid, signal.SIGKILL)
+
     def _wait_gone(self, processes: set[tuple[int, int]], timeout: float) -> set[tuple[int, int]]:
         """Wait until the group and ``processes`` are gone; return those still there after ``timeout``."""
         deadline = time.monotonic() + timeout

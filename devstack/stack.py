@@ -14,6 +14,10 @@ everything and say which component and why.
 All state lives in ``StackConfig.home`` (AIRFLOW_HOME): the PostgreSQL data folder, the logs, and
 the secrets generated on the first start (Fernet key, API secret key, JWT secret, admin password),
 which later starts reuse so encrypted values and issued tokens stay valid.
+
+The same launcher also runs the production shape on one machine (``devstack.distributed``): an
+existing PostgreSQL database instead of its own server, the CeleryExecutor on a Redis broker with a
+Celery worker, several API servers, and the deployment's own settings instead of the embedded ones.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import logging
 import os
 import secrets
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -51,6 +57,8 @@ FOREIGN_ENV_PREFIXES = ("AIRFLOW", "_AIRFLOW")
 # Settings a developer may export for ``make run``; ``main`` passes them on as ``extra_env``.
 USER_ENV_PREFIXES = ("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")
 SUPERVISE_INTERVAL_SECONDS = 0.5
+# The Celery application of Airflow's CeleryExecutor, for ``celery inspect`` commands.
+CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"
 
 __all__ = ["EmbeddedStack", "EmbeddedStackError", "RestartPolicy", "StackConfig", "airflow_env", "free_port"]
 
@@ -99,6 +107,19 @@ class StackConfig:
     # The private PostgreSQL server's port on the loopback address; 0 picks a free port.
     db_port: int = 0
     restart_policy: RestartPolicy = field(default_factory=lambda: RestartPolicy())
+    # An existing metadata database (SQLAlchemy URL); None runs the stack's own PostgreSQL server.
+    database_url: str | None = None
+    # A Celery broker (Redis URL): the stack then runs the CeleryExecutor and one Celery worker, whose
+    # results go to the metadata database, instead of the LocalExecutor.
+    celery_broker_url: str | None = None
+    # How many API servers to run: the first on ``api_port``, the others on free ports.
+    api_servers: int = 1
+    # The deployment's Airflow settings (``AIRFLOW__…`` and the like); None: the embedded defaults.
+    # Settings that name this machine (database, ports, folders, URLs) are the stack's own regardless.
+    settings: dict[str, str] | None = None
+    # Airflow commands run once after the migration, before the components start (e.g. creating the
+    # admin user of an auth manager that keeps users in the database): argv after ``airflow``.
+    init_commands: list[list[str]] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -111,11 +132,24 @@ class StackConfig:
         self.worker_log_port = self.worker_log_port or free_port()
         self.trigger_log_port = self.trigger_log_port or free_port()
         self.db_port = self.db_port or free_port()
+        self.api_ports = [self.api_port, *(free_port(self.host) for _ in range(self.api_servers - 1))]
+        # A node name of its own, so a health ping reaches this stack's worker and no other on the broker.
+        self.celery_worker_name = f"http-trigger-{secrets.token_hex(4)}@{socket.gethostname()}"
 
     @property
     def api_url(self) -> str:
-        """Return the API server's base URL, as Airflow and callers see it."""
+        """Return the (first) API server's base URL, as Airflow and callers see it."""
         return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def api_urls(self) -> list[str]:
+        """Return the base URL of every API server, the first one first."""
+        return [f"http://{self.host}:{port}" for port in self.api_ports]
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """Return the metadata database's URL: the configured one, else the stack's own server's."""
+        return self.database_url or self.postgres.sqlalchemy_url
 
     @property
     def moto_url(self) -> str:
@@ -177,56 +211,76 @@ def admin_password(config: StackConfig) -> str:
     return passwords[ADMIN_USERNAME]
 
 
+def embedded_settings(config: StackConfig) -> dict[str, str]:
+    """Return the embedded product's own choices: LocalExecutor, SimpleAuthManager, a quick DAG refresh."""
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # LocalExecutor forks one worker per parallelism slot up front; 32 (the default) only
+        # crowds a one-machine install, where jobs mostly wait on AWS.
+        "AIRFLOW__CORE__PARALLELISM": "8",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__AUTH_MANAGER": (
+            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+        ),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USERNAME}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(config.passwords_file),
+        # New DAG files show up within 30 s instead of 5 min.
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+    }
+
+
+def local_settings(config: StackConfig) -> dict[str, str]:
+    """Return the settings that name this machine: database, broker, folders, ports, URLs and secrets."""
+    keys = _persisted_secrets(config.home)
+    settings = {
+        "AIRFLOW_HOME": str(config.home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": config.sqlalchemy_url,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(config.dags_folder),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(config.plugins_folder),
+        "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.api_url}/execution/",
+        "AIRFLOW__API__HOST": config.host,
+        "AIRFLOW__API__PORT": str(config.api_port),
+        "AIRFLOW__API__BASE_URL": config.api_url,
+        "AIRFLOW__API__SECRET_KEY": keys["api_secret_key"],
+        "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(config.logs_folder),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(config.worker_log_port),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(config.trigger_log_port),
+        # The default is a folder shared by every Airflow on the machine (<tmp>/airflow).
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(config.home / "dag_bundles"),
+        "AIRFLOW__HTTP_TRIGGER__JOBS_FOLDER": str(config.jobs_folder),
+        "AIRFLOW__HTTP_TRIGGER__BASE_URL": config.api_url,
+    }
+    if config.celery_broker_url:
+        settings.update(
+            {
+                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                "AIRFLOW__CELERY__BROKER_URL": config.celery_broker_url,
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{config.sqlalchemy_url}",
+            }
+        )
+    return settings
+
+
 def airflow_env(config: StackConfig) -> dict[str, str]:
     """
     Return the environment for every Airflow command and process of the stack.
 
     Creates ``home`` and the persisted secrets on first use. Every process must get the same
     secrets: the API server signs JWTs that the scheduler, workers and triggerer present back.
-    Inherited ``AIRFLOW*`` variables are dropped so the stack depends on nothing but its config;
-    ``extra_env`` is applied last, so callers can set or override anything.
+    Inherited ``AIRFLOW*`` variables are dropped so the stack depends on nothing but its config.
+    The deployment's settings (``config.settings``, else the embedded ones) come first, then the
+    settings that name this machine, then ``extra_env``, so callers can set or override anything.
     """
     config.home.mkdir(parents=True, exist_ok=True)
-    keys = _persisted_secrets(config.home)
     admin_password(config)
     env = {key: value for key, value in os.environ.items() if not key.startswith(FOREIGN_ENV_PREFIXES)}
     python_path = [str(config.plugins_folder), *filter(None, [env.get("PYTHONPATH")])]
-    env.update(
-        {
-            "AIRFLOW_HOME": str(config.home),
-            # Until the package is installed, Airflow processes import http_trigger from here.
-            "PYTHONPATH": os.pathsep.join(python_path),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": config.postgres.sqlalchemy_url,
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            # LocalExecutor forks one worker per parallelism slot up front; 32 (the default) only
-            # crowds a one-machine install, where jobs mostly wait on AWS.
-            "AIRFLOW__CORE__PARALLELISM": "8",
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(config.dags_folder),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(config.plugins_folder),
-            "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.api_url}/execution/",
-            "AIRFLOW__CORE__AUTH_MANAGER": (
-                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-            ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USERNAME}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(config.passwords_file),
-            "AIRFLOW__API__HOST": config.host,
-            "AIRFLOW__API__PORT": str(config.api_port),
-            "AIRFLOW__API__BASE_URL": config.api_url,
-            "AIRFLOW__API__SECRET_KEY": keys["api_secret_key"],
-            "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
-            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(config.logs_folder),
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(config.worker_log_port),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(config.trigger_log_port),
-            # The default is a folder shared by every Airflow on the machine (<tmp>/airflow).
-            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(config.home / "dag_bundles"),
-            # New DAG files show up within 30 s instead of 5 min.
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-            "AIRFLOW__HTTP_TRIGGER__JOBS_FOLDER": str(config.jobs_folder),
-            "AIRFLOW__HTTP_TRIGGER__BASE_URL": config.api_url,
-        }
-    )
+    # Until the package is installed, Airflow processes import http_trigger from here.
+    env["PYTHONPATH"] = os.pathsep.join(python_path)
+    env.update(embedded_settings(config) if config.settings is None else config.settings)
+    env.update(local_settings(config))
     env.update(config.extra_env)
     write_airflow_cfg(config.home, env)
     return env
@@ -340,22 +394,26 @@ class EmbeddedStack:
         postgres = config.postgres
         airflow = str(airflow_bin())
         try:
-            ensure_port_free(config.host, config.api_port, "API server")
+            for port in config.api_ports:
+                ensure_port_free(config.host, port, "API server")
             ensure_port_free("127.0.0.1", config.moto_port, "moto server")
-            ensure_port_free("127.0.0.1", config.db_port, "PostgreSQL server")
             for folder in (config.logs_folder, config.jobs_folder, config.dags_folder):
                 folder.mkdir(parents=True, exist_ok=True)
-            self._step(1, "PostgreSQL", f"data in {postgres.data_dir}, port {config.db_port}")
-            if postgres.initialise():
-                self._progress("      created the data folder (first start)")
-            self._launch(
-                self._add(
-                    "postgres",
-                    postgres.server_argv(),
-                    user=postgres.run_as,
-                    before_start=postgres.prepare_start,
+            if config.database_url is None:
+                ensure_port_free("127.0.0.1", config.db_port, "PostgreSQL server")
+                self._step(1, "PostgreSQL", f"data in {postgres.data_dir}, port {config.db_port}")
+                if postgres.initialise():
+                    self._progress("      created the data folder (first start)")
+                self._launch(
+                    self._add(
+                        "postgres",
+                        postgres.server_argv(),
+                        user=postgres.run_as,
+                        before_start=postgres.prepare_start,
+                    )
                 )
-            )
+            else:
+                self._step(1, "PostgreSQL", "an existing database")
             # moto needs no database: start it now so it warms up while the database is prepared.
             self._launch(
                 self._add(
@@ -363,20 +421,21 @@ class EmbeddedStack:
                     [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(config.moto_port)],
                 )
             )
-            postgres.wait_ready(deadline, self.processes["postgres"].alive)
-            postgres.ensure_database()
+            if config.database_url is None:
+                postgres.wait_ready(deadline, self.processes["postgres"].alive)
+                postgres.ensure_database()
             self._step(2, "Migrating the metadata database", f"airflow db migrate; log {config.logs_folder}")
-            self._migrate(deadline)
+            self._run_once("db-migrate", ["db", "migrate"], deadline)
+            for number, command in enumerate(config.init_commands, start=1):
+                self._run_once(f"init-{number}", command, deadline)
             self._step(3, "moto server (demo AWS account)", config.moto_url)
             self._wait_for(
                 "moto", lambda: _answers_http(f"{config.moto_url}/moto-api/"), deadline, "did not answer HTTP"
             )
-            names = ["api-server", "scheduler", "dag-processor"] + (
-                ["triggerer"] if config.with_triggerer else []
-            )
-            self._step(4, "Starting Airflow", ", ".join(names))
-            for name in names:
-                self._launch(self._add(name, [airflow, name]))
+            commands = self._airflow_commands()
+            self._step(4, "Starting Airflow", ", ".join(commands))
+            for name, argv in commands.items():
+                self._launch(self._add(name, [airflow, *argv]))
             self._step(
                 5, "Waiting for every component to report healthy", f"{self.api_url}/api/v2/monitor/health"
             )
@@ -519,19 +578,31 @@ class EmbeddedStack:
         log.error("%s", self.failure)
         self.stop()
 
-    def _migrate(self, deadline: float) -> None:
-        """Run ``airflow db migrate`` (Airflow's and the external managers' tables) to completion."""
-        log_path = self.config.logs_folder / "db-migrate.log"
-        process = ManagedProcess.start(
-            "db-migrate", [str(airflow_bin()), "db", "migrate"], self.env, log_path
-        )
+    def _airflow_commands(self) -> dict[str, list[str]]:
+        """Return each long-running Airflow component's name and its ``airflow`` subcommand."""
+        config = self.config
+        commands = {"api-server": ["api-server"]}
+        for number, port in enumerate(config.api_ports[1:], start=2):
+            commands[f"api-server-{number}"] = ["api-server", "--port", str(port)]
+        commands.update({"scheduler": ["scheduler"], "dag-processor": ["dag-processor"]})
+        if config.with_triggerer:
+            commands["triggerer"] = ["triggerer"]
+        if config.celery_broker_url:
+            commands["celery-worker"] = ["celery", "worker", "--celery-hostname", config.celery_worker_name]
+        return commands
+
+    def _run_once(self, name: str, argv: Sequence[str], deadline: float) -> None:
+        """Run the one-off ``airflow <argv>`` (the migration, an init command) to completion."""
+        log_path = self.config.logs_folder / f"{name}.log"
+        process = ManagedProcess.start(name, [str(airflow_bin()), *argv], self.env, log_path)
         self.processes[process.name] = process
         code = process.wait(max(1.0, deadline - time.monotonic()))
-        process.stop()  # ends a migration that overran, and marks a finished one as stopped
+        process.stop()  # ends a command that overran, and marks a finished one as stopped
+        what = f"airflow {' '.join(argv[:2])}"
         if code is None:
-            raise EmbeddedStackError(f"airflow db migrate did not finish in time:\n{process.tail()}")
+            raise EmbeddedStackError(f"{what} did not finish in time:\n{process.tail()}")
         if code != 0:
-            raise EmbeddedStackError(f"airflow db migrate failed with exit code {code}:\n{process.tail()}")
+            raise EmbeddedStackError(f"{what} failed with exit code {code}:\n{process.tail()}")
 
     def _check_starting(self) -> None:
         """Raise with the log's tail if a component exited while the stack was starting."""
@@ -568,7 +639,7 @@ class EmbeddedStack:
             names = ["metadatabase", *components]
             unhealthy = [name for name in names if not _healthy(last, name, started_at)]
             if last and not unhealthy:
-                return
+                break
             if time.monotonic() >= deadline:
                 culprits = [components[name] for name in unhealthy if name in components] or ["api-server"]
                 tails = "\n".join(
@@ -580,6 +651,26 @@ class EmbeddedStack:
                     f"(unhealthy: {', '.join(unhealthy) or 'no answer'}; last health: {last}):\n{tails}"
                 )
             time.sleep(1)
+        for number, url in enumerate(self.config.api_urls[1:], start=2):
+            self._wait_for(
+                f"api-server-{number}",
+                lambda url=url: _answers_http(f"{url}/api/v2/version"),
+                deadline,
+                "did not answer HTTP",
+            )
+        if self.config.celery_broker_url:
+            self._wait_for(
+                "celery-worker", self.celery_worker_answers, deadline, "did not answer a Celery ping"
+            )
+
+    def celery_worker_answers(self) -> bool:
+        """Return whether the Celery worker answers a ping over the broker (the compose health check)."""
+        celery = Path(sys.executable).parent / "celery"
+        ping = ["inspect", "ping", "--destination", self.config.celery_worker_name, "--timeout", "5"]
+        result = subprocess.run(
+            [str(celery), "--app", CELERY_APP, *ping], env=self.env, capture_output=True, timeout=60
+        )
+        return result.returncode == 0
 
     def __enter__(self) -> EmbeddedStack:
         return self.start()

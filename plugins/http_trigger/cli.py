@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -132,32 +131,19 @@ def _jobs_update(args: argparse.Namespace, session: Any) -> None:
 
 
 def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
-    from airflow.models.dagbag import DBDagBag
-    from airflow.utils.types import DagRunTriggeredByType
+    from http_trigger.runs.sources import TriggerSource
+    from http_trigger.runs.start import parameters_from_json, start_run
 
-    from http_trigger import settings
-    from http_trigger.errors import InvalidParametersError
-    from http_trigger.job_files import get_job
-    from http_trigger.job_runs import execution_conf, queue_job_run
-
-    try:
-        parameters = json.loads(args.parameters) if args.parameters else {}
-    except json.JSONDecodeError as error:
-        raise InvalidParametersError(f"--parameters is not valid JSON: {error}") from None
-    if not isinstance(parameters, dict):
-        raise InvalidParametersError("--parameters must be a JSON object of action parameters")
-    job = get_job(settings.jobs_folder(), args.job_id).job
-    run = queue_job_run(
+    started = start_run(
         session=session,
-        dag_bag=DBDagBag(),
-        job_id=job.id,
-        conf=execution_conf(job, parameters),
-        run_id=f"cli__{datetime.now(timezone.utc).isoformat()}",
-        triggered_by=DagRunTriggeredByType.CLI,
+        job_id=args.job_id,
+        source=TriggerSource.CLI,
+        parameters=parameters_from_json(args.parameters or "", sent_as="--parameters"),
     )
     session.commit()
-    answer = {"result": "ok", "trigger_job_id": job.id, "dag_id": job.dag_id, "dag_run_id": run.run_id}
-    _emit(json.dumps(answer) if args.json else f"Started job {job.id}: run {run.run_id}")
+    job, run_id = started.job, started.run_id
+    answer = {"result": "ok", "trigger_job_id": job.id, "dag_id": job.dag_id, "dag_run_id": run_id}
+    _emit(json.dumps(answer) if args.json else f"Started job {job.id}: run {run_id}")
 
 
 def _jobs_delete(args: argparse.Namespace, session: Any) -> None:

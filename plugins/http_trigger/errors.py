@@ -6,6 +6,9 @@ from __future__ import annotations
 class HttpTriggerError(Exception):
     """Base of every error this package raises on purpose."""
 
+    job_id: int | None = None
+    """The job the error is about, when there is one (the trigger-call log records it)."""
+
 
 class JobSpecError(HttpTriggerError):
     """A job spec is invalid: its file, and each problem as a field path and a reason.
@@ -72,9 +75,69 @@ class JobBrokenError(HttpTriggerError):
         self.spec_error = spec_error
 
 
+class SignatureError(HttpTriggerError):
+    """A job that requires signed calls got one unsigned, badly signed, stale, or replayed."""
+
+    def __init__(self, message: str, *, job_id: int) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class RateLimitedError(HttpTriggerError):
+    """Too many calls in a window: the job's rate limit, or an address's failed tokens; retry later."""
+
+    def __init__(self, message: str, *, retry_after: int, job_id: int | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.job_id = job_id
+
+
+class RunNotFoundError(HttpTriggerError):
+    """The job has no run with the given id."""
+
+    def __init__(self, job_id: int, run_id: str) -> None:
+        super().__init__(f"Job {job_id} has no run {run_id}")
+        self.job_id = job_id
+        self.run_id = run_id
+
+
+class UnknownTriggerError(HttpTriggerError):
+    """No live job has this URL id and token; deliberately the same answer for every cause."""
+
+    def __init__(self) -> None:
+        super().__init__("No job matches this URL and access token")
+
+
+class InvalidIdempotencyKeyError(HttpTriggerError):
+    """An ``Idempotency-Key`` header that is empty, longer than 128 characters or not printable ASCII."""
+
+
+class IdempotencyKeyReusedError(HttpTriggerError):
+    """An ``Idempotency-Key`` already used for this job with other parameters."""
+
+    def __init__(self, message: str, *, job_id: int) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
 class ParametersNotAcceptedError(HttpTriggerError):
-    """Parameters were sent to a job whose parameters are fixed in its spec."""
+    """The parameters cannot be read (not a JSON object), or were sent to a job whose parameters are fixed."""
+
+    def __init__(self, message: str, *, job_id: int | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
 
 
 class InvalidParametersError(HttpTriggerError):
     """Parameters given at execution fail the action's model; the message names each field."""
+
+    def __init__(self, message: str, *, job_id: int | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class ParametersRequiredError(InvalidParametersError):
+    """The job takes its parameters at execution, and its starter has none to give (Run now).
+
+    The request is fine; the job is what cannot run so, as a disabled one cannot: a conflict.
+    """

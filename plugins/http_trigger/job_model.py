@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from airflow.sdk.definitions.dag import TAG_MAX_LEN
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
@@ -113,6 +113,50 @@ class PostProcessing(_StrictModel):
     on_failure: list[PostProcessingSpec] = Field(default_factory=list)
 
 
+RATE_PATTERN = re.compile(r"^([1-9][0-9]{0,5})/(second|minute|hour)$")
+MAX_ALLOWED_SOURCES = 100
+MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600
+
+
+def check_rate(value: str) -> str:
+    """Refuse a rate that is not ``<count>/<second|minute|hour>`` (count 1 to 999999)."""
+    if not RATE_PATTERN.fullmatch(value):
+        raise ValueError(f"{value!r} is not a rate like '10/minute' (a count of 1-999999 per second, minute or hour)")
+    return value
+
+
+class TriggerSettings(_StrictModel):
+    """Who may call the job's trigger and how often; the defaults let any holder of the token in at any pace."""
+
+    rate_limit: str | None = Field(
+        default=None,
+        description="At most this many runs started by the trigger, e.g. '10/minute'; more calls answer 429. "
+        "Empty: [http_trigger] default_rate_limit.",
+    )
+    allowed_sources: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        max_length=MAX_ALLOWED_SOURCES,
+        description="Addresses or CIDR networks the trigger answers; a call from elsewhere gets the same "
+        "404 as a wrong token. Empty: any address.",
+    )
+
+    require_signature: bool = Field(
+        default=False,
+        description="Accept only calls signed with the job's signing secret (Standard Webhooks headers).",
+    )
+    rotation_grace_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_ROTATION_GRACE_SECONDS,
+        description="After Update (rotation), the previous URL and token keep working this long; 0: stop at once.",
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str | None) -> str | None:
+        return check_rate(value) if value else None
+
+
 class JobBody(_StrictModel):
     """Everything a user writes about a job; the id is allocated by the store."""
 
@@ -124,6 +168,7 @@ class JobBody(_StrictModel):
     post_processing: PostProcessing = Field(default_factory=PostProcessing)
     schedule: str | None = Field(default=None, description="Optional cron expression, besides the trigger.")
     tags: list[str] = Field(default_factory=list)
+    trigger: TriggerSettings = Field(default_factory=TriggerSettings)
 
     @field_validator("schedule")
     @classmethod

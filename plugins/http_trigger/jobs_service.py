@@ -37,7 +37,7 @@ import shlex
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,7 +47,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from http_trigger import run_history, settings, trigger_secrets, urls
+from http_trigger import settings, trigger_secrets, urls
 from http_trigger.errors import JobDeletedError, JobNotFoundError, JobNotReadyError, JobSpecError
 from http_trigger.job_files import (
     BrokenSpec,
@@ -59,8 +59,9 @@ from http_trigger.job_files import (
     spec_path,
     stage_job,
 )
-from http_trigger.job_model import Job, JobBody, dag_id_for
-from http_trigger.run_history import RunSummary
+from http_trigger.job_model import DAG_ID_PREFIX, Job, JobBody, dag_id_for
+from http_trigger.runs import history as run_history
+from http_trigger.runs.history import RunSummary
 from http_trigger.trigger_secrets import IssuedSecret, Registration
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,23 @@ def _folder() -> Path:
     return settings.jobs_folder()
 
 
+def factory_location(*, session: Session) -> tuple[str, str]:
+    """Return the bundle and the path in it of the DAG factory file, wherever a deployment put it.
+
+    Airflow records where it found each job's DAG; the most recently parsed one names the file.
+    Before any job has been parsed, ``[http_trigger] dags_bundle_name`` and ``factory_file`` say.
+    """
+    found = session.execute(
+        select(DagModel.bundle_name, DagModel.relative_fileloc)
+        .where(DagModel.dag_id.startswith(DAG_ID_PREFIX, autoescape=True), DagModel.relative_fileloc.is_not(None))
+        .order_by(DagModel.last_parsed_time.desc().nulls_last())
+        .limit(1)
+    ).first()
+    if found is not None:
+        return found.bundle_name, found.relative_fileloc
+    return settings.dags_bundle_name(), settings.factory_file()
+
+
 def request_reparse(*, session: Session) -> None:
     """Ask the DAG processor to parse the factory file next, unless that is already asked.
 
@@ -112,19 +130,18 @@ def request_reparse(*, session: Session) -> None:
     same key; the loser's insert is undone in a savepoint (the request it wanted exists) instead of
     failing the whole write.
     """
-    bundle_name = settings.dags_bundle_name()
+    bundle_name, relative_fileloc = factory_location(session=session)
     pending = session.scalar(
         select(DagPriorityParsingRequest.id).where(
             DagPriorityParsingRequest.bundle_name == bundle_name,
-            DagPriorityParsingRequest.relative_fileloc == settings.FACTORY_FILE_NAME,
+            DagPriorityParsingRequest.relative_fileloc == relative_fileloc,
         )
     )
     if pending is not None:
         return
     try:
         with session.begin_nested():
-            request = DagPriorityParsingRequest(bundle_name=bundle_name, relative_fileloc=settings.FACTORY_FILE_NAME)
-            session.add(request)
+            session.add(DagPriorityParsingRequest(bundle_name=bundle_name, relative_fileloc=relative_fileloc))
     except IntegrityError:
         pass
 
@@ -278,11 +295,12 @@ def delete_job(*, session: Session, job_id: int) -> None:
 
 
 def rotate_secret(*, session: Session, job_id: int) -> JobDetails:
-    """Issue a new URL id and token; the old ones answer 404 from now on. Commits."""
+    """Issue a new URL id and token; the old ones answer 404 once the job's rotation grace is over. Commits."""
     with _undone_on_error(session):
         _lock_for_write(session, job_id)
         stored = get_job(_folder(), job_id)
-        trigger_secrets.rotate(session=session, job_id=job_id)
+        grace = timedelta(seconds=stored.job.trigger.rotation_grace_seconds)
+        trigger_secrets.rotate(session=session, job_id=job_id, grace=grace)
         session.commit()
     return _details(session, stored)
 

@@ -54,6 +54,28 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "5",
         "default": "5",
     },
+    "idempotency_ttl": {
+        "description": "Seconds an ``Idempotency-Key`` sent with a trigger call is remembered: a retry "
+        "with the same key and parameters within that time gets the first run back instead of a new one.",
+        "type": "integer",
+        "example": "3600",
+        "default": "86400",
+    },
+    "default_rate_limit": {
+        "description": "Rate limit of jobs that set none, as ``<count>/<second|minute|hour>`` (e.g. "
+        "``60/minute``): more runs started by a job's trigger in that time answer 429. Empty: no limit.",
+        "type": "string",
+        "example": "60/minute",
+        "default": "",
+    },
+    "failed_token_limit": {
+        "description": "Calls with an unknown URL or a wrong token accepted from one address, as "
+        "``<count>/<second|minute|hour>``; beyond it, that address gets 429 until the window has passed, "
+        "so guessing tokens is slowed. Empty: no throttle.",
+        "type": "string",
+        "example": "60/minute",
+        "default": "120/minute",
+    },
     "action_timeout_minutes": {
         "description": "Execution timeout of an action task; the provider's waiters can otherwise wait "
         "forever.",
@@ -67,6 +89,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "type": "string",
         "example": "dags-folder",
         "default": "dags-folder",
+    },
+    "factory_file": {
+        "description": "Path of the DAG factory file relative to the root of its DAG bundle. Only the "
+        "first job's re-parse request needs it: afterwards Airflow's record of where it found the jobs' "
+        "DAGs says where the file is.",
+        "type": "string",
+        "example": "platform/http_trigger_jobs.py",
+        "default": "http_trigger_jobs.py",
     },
 }
 

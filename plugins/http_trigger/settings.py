@@ -8,6 +8,7 @@ processes that have not loaded the providers' configuration.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,7 +17,6 @@ from airflow.configuration import conf
 from http_trigger.provider_info import OPTIONS, SECTION
 
 JOBS_FOLDER_NAME = "http_trigger_jobs"
-FACTORY_FILE_NAME = "http_trigger_jobs.py"
 
 
 def _default_int(option: str) -> int:
@@ -43,6 +43,21 @@ def airflow_base_path() -> str:
     return urlsplit(conf.get("api", "base_url", fallback="") or "/").path.rstrip("/")
 
 
+def idempotency_ttl() -> timedelta:
+    """Return how long an ``Idempotency-Key`` of a started run is remembered (default 24 hours)."""
+    return timedelta(seconds=conf.getint(SECTION, "idempotency_ttl", fallback=_default_int("idempotency_ttl")))
+
+
+def default_rate_limit() -> str | None:
+    """Return the rate limit of jobs that set none (``<count>/<unit>``), or None for no limit."""
+    return conf.get(SECTION, "default_rate_limit", fallback=OPTIONS["default_rate_limit"]["default"]) or None
+
+
+def failed_token_limit() -> str | None:
+    """Return how many failed trigger calls one address may make (``<count>/<unit>``), or None for any."""
+    return conf.get(SECTION, "failed_token_limit", fallback=OPTIONS["failed_token_limit"]["default"]) or None
+
+
 def retry_after_seconds() -> int:
     """Return the ``Retry-After`` value sent with a 503 from the trigger endpoint."""
     return conf.getint(SECTION, "retry_after_seconds", fallback=_default_int("retry_after_seconds"))
@@ -56,6 +71,11 @@ def action_timeout_minutes() -> int:
 def dags_bundle_name() -> str:
     """Return the DAG bundle that holds the factory file (the default bundle of a plain Airflow install)."""
     return conf.get(SECTION, "dags_bundle_name", fallback=OPTIONS["dags_bundle_name"]["default"])
+
+
+def factory_file() -> str:
+    """Return the factory file's path relative to its bundle's root, until Airflow has parsed a job from it."""
+    return conf.get(SECTION, "factory_file", fallback=OPTIONS["factory_file"]["default"])
 
 
 def max_body_bytes() -> int:

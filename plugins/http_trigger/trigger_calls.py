@@ -38,7 +38,10 @@ class TriggerOutcome(StrEnum):
     """What became of a trigger call; the values are stored and shown as they are."""
 
     STARTED = "started"
+    REPLAYED = "replayed"
+    """A retry with an ``Idempotency-Key`` answered with the run an earlier call started."""
     NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
     PAUSED = "paused"
     INVALID_SPEC = "invalid_spec"
     NOT_READY = "not_ready"

@@ -12,16 +12,18 @@ A registration row is also the lock of its job: writers take it with ``SELECT ..
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from airflow.models.crypto import get_fernet
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 SECRET_BYTES = 24  # 192 random bits each for the URL id and the token; 32 URL-safe characters.
+# Signing secrets in the Standard Webhooks form: "whsec_" and 32 random bytes in base64.
+SIGNING_SECRET_PREFIX = "whsec_"
+SIGNING_SECRET_BYTES = 32
 # The dialects whose INSERT can skip an existing row atomically (ON CONFLICT DO NOTHING).
 _INSERT_BY_DIALECT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -46,11 +51,16 @@ _URL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 @dataclass(frozen=True)
 class IssuedSecret:
-    """A job's current trigger secrets, as shown on its detail page."""
+    """A job's current trigger secrets, as shown on its detail page.
+
+    ``previous_valid_until`` is set while the URL and token a rotation replaced still work.
+    """
 
     job_id: int
     url_id: str = field(repr=False)
     token: str = field(repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    previous_valid_until: datetime | None = field(default=None, repr=False)
 
 
 class Registration(Enum):
@@ -129,13 +139,29 @@ def get_secret(*, session: Session, job_id: int) -> IssuedSecret | None:
     return _secret_of(row)
 
 
-def rotate(*, session: Session, job_id: int) -> IssuedSecret:
-    """Replace both the URL id and the token; the old pair stops matching as soon as this commits."""
+def rotate(*, session: Session, job_id: int, grace: timedelta = timedelta(0)) -> IssuedSecret:
+    """Replace both the URL id and the token; the old pair keeps matching for ``grace``, then never again.
+
+    With no grace the old pair stops matching as soon as this commits. A pair kept from an earlier
+    rotation is dropped either way: only the last one replaced can overlap the new one.
+    """
     row = _live_row(session, job_id)
+    now = utcnow()
+    if grace > timedelta(0):
+        row.previous_url_id, row.previous_token_sha256 = row.url_id, row.token_sha256
+        row.previous_signing_secret_encrypted = row.signing_secret_encrypted
+        row.previous_valid_until = now + grace
+    else:
+        _forget_previous(row)
     _issue(row)
-    row.rotated_at = utcnow()
+    row.rotated_at = now
     session.flush()
     return _secret_of(row)
+
+
+def _forget_previous(row: JobRegistration) -> None:
+    row.previous_url_id = row.previous_token_sha256 = row.previous_valid_until = None
+    row.previous_signing_secret_encrypted = None
 
 
 def find_job_id(*, session: Session, url_id: str, token: str) -> int | None:
@@ -147,10 +173,19 @@ def find_job_id(*, session: Session, url_id: str, token: str) -> int | None:
     """
     if not _URL_ID.fullmatch(url_id):
         return None
+    now = utcnow()
     row = session.scalar(
-        select(JobRegistration).where(JobRegistration.url_id == url_id, JobRegistration.deleted_at.is_(None))
+        select(JobRegistration).where(
+            or_(
+                JobRegistration.url_id == url_id,
+                and_(JobRegistration.previous_url_id == url_id, JobRegistration.previous_valid_until > now),
+            ),
+            JobRegistration.deleted_at.is_(None),
+        )
     )
-    expected = row.token_sha256 if row is not None and row.token_sha256 else _DUMMY_DIGEST
+    expected = _DUMMY_DIGEST
+    if row is not None:
+        expected = (row.token_sha256 if row.url_id == url_id else row.previous_token_sha256) or _DUMMY_DIGEST
     matches = hmac.compare_digest(_digest(token), expected)
     return row.id if matches and row is not None else None
 
@@ -169,40 +204,66 @@ def unregister(*, session: Session, job_id: int) -> None:
     row.url_id = None
     row.token_encrypted = None
     row.token_sha256 = None
+    row.signing_secret_encrypted = None
+    _forget_previous(row)
     session.flush()
 
 
 def _issue(row: JobRegistration) -> None:
-    """Give ``row`` a fresh URL id and token."""
+    """Give ``row`` a fresh URL id, token and signing secret."""
     for column, value in _fresh_secret_columns().items():
         setattr(row, column, value)
 
 
 def _fresh_secret_columns() -> dict[str, str]:
-    """Return a new URL id and token as stored; the plain token lives only in the encrypted column."""
+    """Return a new URL id, token and signing secret as stored; the plain secrets live only encrypted."""
     fernet = get_fernet()
     if not fernet.is_encrypted:
         raise HttpTriggerError("[core] fernet_key is empty: set it so trigger tokens are stored encrypted")
     token = secrets.token_urlsafe(SECRET_BYTES)
+    signing_secret = SIGNING_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SIGNING_SECRET_BYTES)).decode()
     return {
         "url_id": secrets.token_urlsafe(SECRET_BYTES),
         "token_encrypted": fernet.encrypt(token.encode()).decode(),
         "token_sha256": _digest(token),
+        "signing_secret_encrypted": fernet.encrypt(signing_secret.encode()).decode(),
     }
 
 
-def _secret_of(row: JobRegistration) -> IssuedSecret:
-    """Decrypt the stored token; a changed Fernet key is named, never shown as a bare crypto error."""
-    if row.url_id is None or row.token_encrypted is None:
-        raise JobNotFoundError(row.id)
+def signing_secrets(*, session: Session, job_id: int) -> list[str]:
+    """Return the secrets a signed call of the job may be signed with: the current one, and during a
+    rotation's grace the one it replaced. Empty for a job registered before signing secrets existed."""
+    row = _live_row(session, job_id)
+    encrypted = [row.signing_secret_encrypted]
+    if row.previous_valid_until is not None and row.previous_valid_until > utcnow():
+        encrypted.append(row.previous_signing_secret_encrypted)
+    return [_decrypted(row.id, value) for value in encrypted if value]
+
+
+def _decrypted(job_id: int, value: str) -> str:
     try:
-        token = get_fernet().decrypt(row.token_encrypted.encode()).decode()
+        return get_fernet().decrypt(value.encode()).decode()
     except InvalidToken:
         raise HttpTriggerError(
-            f"The token of job {row.id} cannot be decrypted with the configured [core] fernet_key; "
-            "rotate the job's secrets to issue a new one"
+            f"The secrets of job {job_id} cannot be decrypted with the configured [core] fernet_key; "
+            "rotate the job's secrets to issue new ones"
         ) from None
-    return IssuedSecret(job_id=row.id, url_id=row.url_id, token=token)
+
+
+def _secret_of(row: JobRegistration) -> IssuedSecret:
+    """Decrypt the stored secrets; a changed Fernet key is named, never shown as a bare crypto error."""
+    if row.url_id is None or row.token_encrypted is None:
+        raise JobNotFoundError(row.id)
+    previous_valid_until = row.previous_valid_until
+    if previous_valid_until is not None and previous_valid_until <= utcnow():
+        previous_valid_until = None  # over: nothing to show, and nothing matches it any more
+    return IssuedSecret(
+        job_id=row.id,
+        url_id=row.url_id,
+        token=_decrypted(row.id, row.token_encrypted),
+        signing_secret=_decrypted(row.id, row.signing_secret_encrypted) if row.signing_secret_encrypted else None,
+        previous_valid_until=previous_valid_until,
+    )
 
 
 def _live_row(session: Session, job_id: int) -> JobRegistration:

@@ -9,7 +9,7 @@ This module imports no web framework: task processes use it too.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from http_trigger import settings
 
@@ -27,6 +27,25 @@ _TRIGGER_PATH_TAIL = re.compile(re.escape(TRIGGER_PATH) + r"[^?#\s\"'<>]*")
 def trigger_url(url_id: str) -> str:
     """Return the full URL callers POST to for the job with ``url_id``."""
     return f"{settings.base_url()}{TRIGGER_PATH}{url_id}"
+
+
+def run_status_url(url_id: str, run_id: str) -> str:
+    """Return where a caller holding the job's token follows the run ``run_id`` it started."""
+    return f"{trigger_url(url_id)}/runs/{quote(run_id, safe='')}"
+
+
+def _run_route(dag_id: str, run_id: str) -> str:
+    return f"/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def run_path(dag_id: str, run_id: str) -> str:
+    """Return the path of a run in Airflow's grid view, for pages served by the same API server."""
+    return settings.airflow_base_path() + _run_route(dag_id, run_id)
+
+
+def run_url(dag_id: str, run_id: str) -> str:
+    """Return the full URL of a run in Airflow's grid view, for a notification read elsewhere."""
+    return settings.base_url() + _run_route(dag_id, run_id)
 
 
 def is_trigger_url(url: str) -> bool:

@@ -169,3 +169,40 @@ def test_a_failing_step_fails_alone_and_the_run_keeps_the_actions_state(stack, a
     [broken] = webhook_receiver.to("/broken/pp")  # retries 0: one attempt only
     assert broken.body["status"] == "success"
     assert len(webhook_receiver.to("/pp/after-broken")) == 1
+
+
+def test_a_webhook_step_aimed_at_another_jobs_trigger_starts_that_job_once(stack, api):
+    """Chaining as documented: job A's success step starts job B (fixed parameters) with B's token."""
+    demo.ensure_demo_instances(stack)
+    second = create_job(api, {
+        "name": "pp-chained-second",
+        "group": "integration",
+        "action": {"type": "utility_no_action", "aws_conn_id": demo.AWS_CONN_ID, "region": demo.REGION},
+    })
+    first = create_job(api, job_body(
+        "pp-chained-first",
+        on_success=[{"type": "webhook", "parameters": {
+            "url": second["trigger_url"], "authorization": f"CAAuth {second['token']}",
+        }}],
+        on_failure=[],
+    ))
+
+    run_id = trigger(first).json()["dag_run_id"]
+    assert wait_for_run_end(api, first["dag_id"], run_id) == "success"
+    assert task_states(api, first["dag_id"], run_id)["on_success_1_webhook"] == "success"
+
+    chained = wait_for(
+        lambda: api.get(f"/http-trigger/api/jobs/{second['id']}/runs").json()["runs"],
+        what="the chained job's run",
+    )
+    assert len(chained) == 1
+    assert chained[0]["trigger_source"] == "http"
+    assert wait_for_run_end(api, second["dag_id"], chained[0]["dag_run_id"]) == "success"
+    # The step's task log names the chained trigger by its route, never by its URL id.
+    log = api.get(
+        f"/api/v2/dags/{first['dag_id']}/dagRuns/{run_id}/taskInstances/on_success_1_webhook/logs/1",
+        headers={"Accept": "application/json"},
+    ).text
+    assert "Starting the chained job at" in log
+    assert second["trigger_url"].rsplit("/", 1)[1] not in log
+    assert second["token"] not in log

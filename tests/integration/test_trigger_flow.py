@@ -102,8 +102,25 @@ def test_post_starts_the_instances_and_notifies_success(stack, api, webhook_rece
     response = trigger(job)
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert answer.keys() == {"result", "trigger_job_id", "dag_id", "dag_run_id"}
+    assert answer.keys() == {"result", "trigger_job_id", "dag_id", "dag_run_id", "status_url"}
     assert (answer["result"], answer["trigger_job_id"], answer["dag_id"]) == ("ok", job["id"], job["dag_id"])
+    # The caller follows its run with the job's token alone, waiting on one request for the end.
+    status = wait_for(
+        lambda: (
+            body := httpx.get(
+                answer["status_url"],
+                params={"wait": 60},
+                headers={"Authorization": f"CAAuth {job['token']}"},
+                timeout=90,
+            ).json()
+        )["final"]
+        and body,
+        timeout=300,
+        what="the run's end through its status URL",
+    )
+    assert (status["dag_run_id"], status["state"]) == (answer["dag_run_id"], "success")
+    assert (status["tasks"][0]["task_id"], status["tasks"][0]["state"]) == ("action", "success")
+    assert {task["state"] for task in status["tasks"]} == {"success", "skipped"}  # the failure steps skip
     assert wait_for_run_end(api, job["dag_id"], answer["dag_run_id"]) == "success"
 
     states = {

@@ -78,8 +78,10 @@ class TestBuildPayload:
         ("run_id", "run_type", "source"),
         [
             ("http__2026-03-01", "manual", "http"),
-            ("scheduled__2026-03-01T00:00:00+00:00", "scheduled", "scheduled"),
+            ("scheduled__2026-03-01T00:00:00+00:00", "scheduled", "schedule"),
             ("manual__2026-03-01T00:00:00+00:00", "manual", "manual"),
+            ("cli__2026-03-01T00:00:00+00:00_0a1b2c3d", "manual", "cli"),
+            ("backfill__2026-03-01T00:00:00+00:00", "backfill", "backfill"),
         ],
     )
     def test_trigger_source(self, run_id, run_type, source):
@@ -235,3 +237,42 @@ def test_the_literal_authorization_and_its_token_are_masked(receiver):
     make_operator({"url": receiver.url, "authorization": "CAAuth lit-token-3"}).execute(make_context())
 
     assert "lit-token-3" not in redact("header CAAuth lit-token-3, token lit-token-3")
+
+
+class TestChainingIntoAnotherJob:
+    URL_ID = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+
+    def chained(self, receiver, **parameters) -> WebhookPostProcessingOperator:
+        url = f"{receiver.url}/http-trigger/trigger/{self.URL_ID}"
+        return make_operator({"url": url, "authorization": "CAAuth next-job-token", **parameters})
+
+    def test_a_trigger_url_gets_an_empty_body_and_a_key_that_is_the_same_on_every_try(self, receiver):
+        operator = self.chained(receiver)
+
+        first = operator.execute(make_context())
+        operator.execute(make_context())  # a retry of the same step of the same run
+
+        [try_1, try_2] = receiver.requests
+        assert try_1["body"] == b"" and try_2["body"] == b""
+        assert try_1["headers"]["Authorization"] == "CAAuth next-job-token"
+        key = try_1["headers"]["Idempotency-Key"]
+        assert key == try_2["headers"]["Idempotency-Key"] and len(key) <= 128
+        operator.execute(make_context(run_id="http__another-run"))
+        assert receiver.requests[2]["headers"]["Idempotency-Key"] != key
+        assert first["url"] == f"{receiver.url}/http-trigger/trigger/{{url_id}}"
+
+    def test_trigger_parameters_are_the_chained_jobs_body(self, receiver):
+        self.chained(receiver, trigger_parameters={"tag_key": "Env", "tag_value": "test"}).execute(make_context())
+        assert receiver.only_json() == {"tag_key": "Env", "tag_value": "test"}
+
+    def test_trigger_parameters_for_a_url_that_is_no_trigger_are_refused(self):
+        with pytest.raises(ValidationError, match="trigger_parameters are sent only to another job's trigger URL"):
+            WebhookParameters.model_validate({"url": "https://hooks.example.com/x", "trigger_parameters": {}})
+
+    def test_the_url_id_and_the_token_never_reach_the_log(self, receiver, capsys, caplog):
+        self.chained(receiver).execute(make_context())
+
+        logged = capsys.readouterr().out + caplog.text
+        assert "Starting the chained job at" in logged
+        assert self.URL_ID not in logged
+        assert "next-job-token" not in logged

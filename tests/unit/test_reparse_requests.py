@@ -1,14 +1,23 @@
-"""Job writes ask Airflow to re-parse the factory file; concurrent writes share one request."""
+"""Job writes ask Airflow to re-parse the factory file, wherever it sits; concurrent writes share one request."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 
+from airflow.dag_processing.bundles.manager import DagBundlesManager
+from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+from airflow.models.dag import DagModel
 from airflow.models.dagbag import DagPriorityParsingRequest
 from airflow.utils.session import create_session
 from sqlalchemy import delete, func, select
 
+from http_trigger import jobs_service
+from http_trigger.job_model import DAG_ID_PREFIX
 from http_trigger.jobs_service import request_reparse
+
+from ..conftest import REPO
+from .jobs_support import job_body
 
 
 def _requests() -> int:
@@ -41,3 +50,36 @@ def test_two_overlapping_writes_leave_one_request_and_both_commit(airflow_db):
 
     assert errors == []
     assert _requests() == 1
+
+
+def _requested_files() -> list[tuple[str, str]]:
+    with create_session(scoped=False) as session:
+        rows = session.execute(select(DagPriorityParsingRequest.bundle_name, DagPriorityParsingRequest.relative_fileloc))
+        return [tuple(row) for row in rows]
+
+
+def test_before_any_job_is_parsed_the_configured_factory_file_is_asked_for(airflow_db, jobs_folder):
+    with create_session(scoped=False) as session:
+        session.execute(delete(DagPriorityParsingRequest))
+        session.execute(delete(DagModel).where(DagModel.dag_id.startswith(DAG_ID_PREFIX, autoescape=True)))
+    with create_session(scoped=False) as session:
+        request_reparse(session=session)
+    assert _requested_files() == [("dags-folder", "http_trigger_jobs.py")]
+
+
+def test_a_factory_file_placed_in_a_subfolder_is_found_where_airflow_parsed_it(airflow_db, jobs_folder, tmp_path):
+    with create_session(scoped=False) as session:
+        jobs_service.create_job(session=session, body=job_body())
+        session.execute(delete(DagPriorityParsingRequest))
+    bundle = tmp_path / "bundle"
+    (bundle / "platform").mkdir(parents=True)
+    shutil.copy(REPO / "dags" / "http_trigger_jobs.py", bundle / "platform" / "http_trigger_jobs.py")
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(bundle), bundle_path=bundle)
+    assert bag.import_errors == {}
+    sync_bag_to_db(bag, bundle_name="dags-folder", bundle_version=None)
+
+    with create_session(scoped=False) as session:
+        request_reparse(session=session)
+
+    assert _requested_files() == [("dags-folder", "platform/http_trigger_jobs.py")]

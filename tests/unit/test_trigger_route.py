@@ -1,4 +1,4 @@
-"""The trigger endpoint's contract, status by status, on a real SQLite metadata DB.
+"""The trigger endpoint's contract, status by status, on a real PostgreSQL metadata DB.
 
 DAGs are parsed by Airflow's DagBag and written by its own sync, as the DAG processor does.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from airflow.dag_processing.bundles.manager import DagBundlesManager
@@ -82,6 +83,7 @@ def test_200_only_with_a_committed_run_and_the_exact_body(client):
         "trigger_job_id": details.job.id,
         "dag_id": details.job.dag_id,
         "dag_run_id": run.run_id,
+        "status_url": f"{details.trigger_url}/runs/{quote(run.run_id, safe='')}",
     }
     assert run.run_id.startswith("http__")
     assert run.state == "queued"

@@ -174,7 +174,7 @@ class TestGetSecret:
         monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", Fernet.generate_key().decode())
         get_fernet.cache_clear()
 
-        with pytest.raises(HttpTriggerError, match=rf"The token of job {issued.job_id} cannot be decrypted"):
+        with pytest.raises(HttpTriggerError, match=rf"The secrets of job {issued.job_id} cannot be decrypted"):
             get_secret(session=session, job_id=issued.job_id)
 
 

@@ -21,13 +21,11 @@ from http_trigger.ui.pages import ui_router
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # A mounted sub-app does not share the core app's state; Airflow's own dependencies and our
-    # run creation read the DAG bag and the auth manager from here. The API server has already
-    # initialised its auth manager, and create_auth_manager returns that same instance.
+    # A mounted sub-app does not share the core app's state; Airflow's own dependencies read the
+    # auth manager from here. The API server has already initialised its auth manager, and
+    # create_auth_manager returns that same instance.
     from airflow.api_fastapi.app import create_auth_manager
-    from airflow.api_fastapi.common.dagbag import create_dag_bag
 
-    app.state.dag_bag = create_dag_bag()
     app.state.auth_manager = create_auth_manager()
     yield
     record_kept_calls()

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from http_trigger.job_model import JobBody
+from http_trigger.runs.sources import TriggerSource
 
 
 class ErrorResponse(BaseModel):
@@ -53,9 +54,33 @@ class TriggerResponse(BaseModel):
     trigger_job_id: int = Field(description="The id of the job that started.")
     dag_id: str
     dag_run_id: str = Field(description="The run's id, as in Airflow's REST API, to follow the run.")
+    status_url: str = Field(
+        description="GET it with the same Authorization header for the run's state and tasks; "
+        "add ?wait=N to wait up to N seconds for the run to end."
+    )
 
 
-TriggerSource = Literal["http", "schedule", "manual", "cli", "backfill", "asset"]
+class TaskStatusResponse(BaseModel):
+    """One task of a run, as the caller that started it sees it."""
+
+    task_id: str
+    state: str | None
+    start_date: datetime | None
+    end_date: datetime | None
+
+
+class RunStatusResponse(BaseModel):
+    """A run's state for the caller holding the job's token: no parameters, logs or results."""
+
+    trigger_job_id: int
+    dag_run_id: str
+    state: str | None = Field(description="Airflow's run state: queued, running, success or failed.")
+    final: bool = Field(description="Whether the run has ended (success or failed) and will change no more.")
+    start_date: datetime | None
+    end_date: datetime | None
+    tasks: list[TaskStatusResponse] = Field(description="The action first, then the post-processing steps.")
+
+
 
 
 class JobRunResponse(BaseModel):
@@ -119,7 +144,17 @@ class JobResponse(JobBody):
     is_paused: bool | None = Field(description="None until Airflow has loaded the job's DAG.")
     trigger_url: str | None
     token: str | None = Field(description="Shown only to users allowed to edit the job.")
+    signing_secret: str | None = Field(
+        default=None,
+        description="Shown only to users allowed to edit the job: the Standard Webhooks secret callers sign "
+        "with when the job's trigger.require_signature is set.",
+    )
     curl: str | None
+    previous_secret_valid_until: datetime | None = Field(
+        default=None,
+        description="While set, the URL and token the last Update replaced still work, until then "
+        "(the job's trigger.rotation_grace_seconds).",
+    )
     last_run: JobRunResponse | None = Field(default=None, description="The newest run (in the job list).")
     next_run_after: datetime | None = Field(default=None, description="The schedule's next run, if any.")
 

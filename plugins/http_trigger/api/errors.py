@@ -38,6 +38,9 @@ from http_trigger import settings
 from http_trigger.api.datamodels import ErrorResponse, ValidationErrorResponse
 from http_trigger.errors import (
     HttpTriggerError,
+    IdempotencyKeyReusedError,
+    InvalidIdempotencyKeyError,
+    InvalidParametersError,
     JobBrokenError,
     JobConflictError,
     JobNotFoundError,
@@ -45,6 +48,12 @@ from http_trigger.errors import (
     JobPausedError,
     JobSpecError,
     JobStorageError,
+    ParametersNotAcceptedError,
+    ParametersRequiredError,
+    RateLimitedError,
+    RunNotFoundError,
+    SignatureError,
+    UnknownTriggerError,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +64,15 @@ _SUMMED_UP_PROBLEMS = 10
 
 _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (JobNotFoundError, status.HTTP_404_NOT_FOUND),
+    (UnknownTriggerError, status.HTTP_404_NOT_FOUND),
+    (RunNotFoundError, status.HTTP_404_NOT_FOUND),
+    (RateLimitedError, status.HTTP_429_TOO_MANY_REQUESTS),
+    (SignatureError, status.HTTP_403_FORBIDDEN),
+    (ParametersNotAcceptedError, status.HTTP_400_BAD_REQUEST),
+    (InvalidIdempotencyKeyError, status.HTTP_400_BAD_REQUEST),
+    (IdempotencyKeyReusedError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (ParametersRequiredError, status.HTTP_409_CONFLICT),  # before its base: a conflict, not a 422
+    (InvalidParametersError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (JobPausedError, status.HTTP_409_CONFLICT),
     (JobBrokenError, status.HTTP_409_CONFLICT),
     (JobConflictError, status.HTTP_409_CONFLICT),
@@ -64,12 +82,19 @@ _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
 )
 
 
-def json_error(status_code: int, message: str) -> JSONResponse:
-    """Answer ``{"message": ...}``; a 503 always says when to retry."""
+def json_error(status_code: int, message: str, *, retry_after: int | None = None) -> JSONResponse:
+    """Answer ``{"message": ...}``; a 429 and a 503 always say when to retry."""
     headers = {}
-    if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
-        headers["Retry-After"] = str(settings.retry_after_seconds())
+    if retry_after is None and status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        retry_after = settings.retry_after_seconds()
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse({"message": message}, status_code=status_code, headers=headers)
+
+
+def error_answer(error: HttpTriggerError) -> JSONResponse:
+    """Answer one of the package's errors with its status, its message and, when it has one, its delay."""
+    return json_error(status_for(error), str(error), retry_after=getattr(error, "retry_after", None))
 
 
 def status_for(error: HttpTriggerError) -> int:
@@ -151,7 +176,7 @@ def error_responses(*answers: int | tuple[int, str], model: Any = None) -> dict[
     for answer in answers:
         status_code, description = answer if isinstance(answer, tuple) else (answer, _ANSWERS[answer][0])
         response: dict[str, Any] = {"description": description, "model": model or _ANSWERS[status_code][1]}
-        if status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        if status_code in (status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE):
             response["headers"] = _RETRY_AFTER_HEADER
         documented[status_code] = response
     return dict(sorted(documented.items()))
@@ -159,7 +184,7 @@ def error_responses(*answers: int | tuple[int, str], model: Any = None) -> dict[
 
 def install_error_handlers(app: FastAPI) -> None:
     """Make every error of ``app`` answer JSON, through :func:`answer_error`."""
-    for error_type in (StarletteHTTPException, RequestValidationError, SQLAlchemyError, Exception):
+    for error_type in (StarletteHTTPException, RequestValidationError, HttpTriggerError, SQLAlchemyError, Exception):
         app.add_exception_handler(error_type, answer_error)
 
 
@@ -174,6 +199,8 @@ def answer_error(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=headers)
     if isinstance(error, StarletteHTTPException):  # Starlette's routing: no route, or not this method
         return _no_route(request, error)
+    if isinstance(error, HttpTriggerError):  # the package's own errors carry their status and message
+        return error_answer(error)
     route = getattr(request.scope.get("route"), "path", "?")  # the template: a trigger path holds a secret
     if database_unavailable(error):
         log.warning("%s %s answered 503: %s", request.method, route, describe_database_error(error))

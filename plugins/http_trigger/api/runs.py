@@ -14,11 +14,9 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep
-from airflow.sdk import timezone
-from airflow.utils.types import DagRunTriggeredByType, DagRunType
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from http_trigger import run_history, settings
+from http_trigger import settings, urls
 from http_trigger.api.csrf import require_csrf_header
 from http_trigger.api.datamodels import (
     JobRunCollectionResponse,
@@ -29,10 +27,11 @@ from http_trigger.api.datamodels import (
 from http_trigger.api.errors import BODY_ERRORS, error_responses, status_for
 from http_trigger.api.parameters import DagRunIdPath, JobIdPath, OffsetQuery
 from http_trigger.errors import HttpTriggerError
-from http_trigger.job_files import get_job
 from http_trigger.job_model import dag_id_for
-from http_trigger.job_runs import queue_job_run
-from http_trigger.run_history import RunSummary, TaskSummary
+from http_trigger.runs import history
+from http_trigger.runs.history import RunSummary, TaskSummary
+from http_trigger.runs.sources import TriggerSource
+from http_trigger.runs.start import TRIGGERING_USER, start_run
 
 runs_router = APIRouter(
     prefix="/api/jobs/{job_id:int}/runs", tags=["Runs"], dependencies=[Depends(require_csrf_header)]
@@ -46,11 +45,6 @@ def _require_runs(user, method: str, job_id: int) -> None:
     )
     if not allowed:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "You are not allowed to do this")
-
-
-def grid_url(dag_id: str, run_id: str) -> str:
-    """Return the path of a run in Airflow's grid view (same origin, under ``[api] base_url``)."""
-    return f"{settings.airflow_base_path()}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
 def run_response(run: RunSummary) -> JobRunResponse:
@@ -69,7 +63,7 @@ def run_response(run: RunSummary) -> JobRunResponse:
         end_date=run.end_date,
         duration_seconds=run.duration_seconds,
         run_after=run.run_after,
-        grid_url=grid_url(run.dag_id, run.run_id),
+        grid_url=urls.run_path(run.dag_id, run.run_id),
     )
 
 
@@ -104,7 +98,7 @@ def list_job_runs(
 ) -> JobRunCollectionResponse:
     """List a job's runs, newest first, with how each was started; deleted jobs keep their history."""
     _require_runs(user, "GET", job_id)
-    runs, total = run_history.list_runs(session=session, job_id=job_id, limit=limit, offset=offset)
+    runs, total = history.list_runs(session=session, job_id=job_id, limit=limit, offset=offset)
     return JobRunCollectionResponse(runs=[run_response(run) for run in runs], total_entries=total)
 
 
@@ -114,10 +108,10 @@ def get_job_run(
 ) -> JobRunDetailResponse:
     """Show one run of a job with its tasks and where to read each task's log."""
     _require_runs(user, "GET", job_id)
-    run = run_history.get_run(session=session, job_id=job_id, run_id=dag_run_id)
+    run = history.get_run(session=session, job_id=job_id, run_id=dag_run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Job {job_id} has no run {dag_run_id}")
-    tasks = run_history.list_tasks(session=session, job_id=job_id, run_id=dag_run_id)
+    tasks = history.list_tasks(session=session, job_id=job_id, run_id=dag_run_id)
     return JobRunDetailResponse(
         **run_response(run).model_dump(),
         tasks=[_task_response(run.dag_id, run.run_id, task) for task in tasks],
@@ -151,30 +145,21 @@ def get_job_run(
         ),
     },
 )
-def run_job_now(job_id: JobIdPath, request: Request, user: GetUserDep, session: SessionDep) -> JobRunResponse:
+def run_job_now(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobRunResponse:
     """Start one run of the job now ("Run now"), as Airflow's own trigger button does."""
     _require_runs(user, "POST", job_id)
     try:
-        job = get_job(settings.jobs_folder(), job_id).job
-        if job.action.parameters_at_execution:
-            # The request is fine; the job is what cannot run without parameters, as a disabled one.
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                f"Job {job_id} takes its parameters at execution; "
-                "start it with its trigger URL and a JSON body",
-            )
-        run = queue_job_run(
+        started = start_run(
             session=session,
-            dag_bag=request.app.state.dag_bag,
             job_id=job_id,
-            run_id=DagRunType.MANUAL.generate_run_id(suffix=timezone.utcnow().isoformat()),
-            triggered_by=DagRunTriggeredByType.UI,
+            source=TriggerSource.MANUAL,
+            parameters=None,
+            # Airflow's trigger button records who pressed it; so does this one.
+            triggering_user=getattr(user, "get_name", lambda: None)() or TRIGGERING_USER,
         )
     except HttpTriggerError as error:
         raise HTTPException(status_for(error), str(error)) from error
-    # Airflow's trigger button records who pressed it; so does this one.
-    run.triggering_user_name = getattr(user, "get_name", lambda: None)() or run.triggering_user_name
     session.flush()
-    summary = run_history.get_run(session=session, job_id=job_id, run_id=run.run_id)
+    summary = history.get_run(session=session, job_id=job_id, run_id=started.run_id)
     assert summary is not None  # just created in this session
     return run_response(summary)

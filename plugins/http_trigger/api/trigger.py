@@ -13,56 +13,67 @@ only make the caller wait twice).
 
 from __future__ import annotations
 
-import json
+import asyncio
+import dataclasses
 import logging
-from typing import Any
+import time
+from typing import Annotated
 
 from airflow.utils.session import create_session
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from http_trigger import settings, trigger_calls, trigger_secrets
-from http_trigger.api.datamodels import ErrorResponse, TriggerResponse
+from http_trigger import trigger_calls, urls
+from http_trigger.api.datamodels import ErrorResponse, RunStatusResponse, TriggerResponse
+from http_trigger.api.parameters import DagRunIdPath
 from http_trigger.api.errors import (
     database_unavailable,
     describe_database_error,
     error_responses,
+    error_answer,
     json_error,
     status_for,
 )
 from http_trigger.errors import (
     HttpTriggerError,
+    IdempotencyKeyReusedError,
+    InvalidIdempotencyKeyError,
     InvalidParametersError,
     JobBrokenError,
     JobNotFoundError,
     JobPausedError,
     ParametersNotAcceptedError,
+    RateLimitedError,
+    SignatureError,
+    UnknownTriggerError,
 )
-from http_trigger.job_files import get_job
-from http_trigger.job_model import Job
-from http_trigger.job_runs import execution_conf, queue_job_run
+from http_trigger.runs import signatures
+from http_trigger.runs.start import start_run_with_token
+from http_trigger.runs.status import RunStatus, run_status_with_token
 from http_trigger.trigger_calls import Call, TriggerOutcome
 
 log = logging.getLogger(__name__)
 trigger_router = APIRouter(tags=["Trigger"])
 
-NOT_FOUND_MESSAGE = "No job matches this URL and access token"
+NOT_FOUND_MESSAGE = str(UnknownTriggerError())
+MAX_WAIT_SECONDS = 300
+_POLL_SECONDS = 1.0
 BUSY_MESSAGE = "The metadata database is busy; the job was not started, try again shortly"
 _TOKEN_SCHEMES = frozenset({"caauth", "bearer"})
+# The request itself is wrong: its body, its parameters or its Idempotency-Key.
+_CALLER_ERRORS = (
+    SignatureError,
+    ParametersNotAcceptedError,
+    InvalidParametersError,
+    InvalidIdempotencyKeyError,
+    IdempotencyKeyReusedError,
+)
 _OUTCOME_BY_ERROR: dict[type[HttpTriggerError], TriggerOutcome] = {
     JobPausedError: TriggerOutcome.PAUSED,
     JobBrokenError: TriggerOutcome.INVALID_SPEC,
 }
-
-
-class CallerError(HttpTriggerError):
-    """The request itself is wrong (body, parameters); the message tells the caller what to fix."""
-
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 def token_from_header(authorization: str | None) -> str | None:
@@ -71,31 +82,6 @@ def token_from_header(authorization: str | None) -> str | None:
     if scheme.lower() not in _TOKEN_SCHEMES or not value.strip():
         return None
     return value.strip()
-
-
-def run_conf_from_body(job: Job, body: bytes) -> dict[str, Any]:
-    """Validate the request body against the job and return the run's ``conf``."""
-    data: Any = {}
-    if body.strip():
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise CallerError(status.HTTP_400_BAD_REQUEST, f"The request body is not valid JSON: {error}")
-        if not isinstance(data, dict):
-            raise CallerError(
-                status.HTTP_400_BAD_REQUEST,
-                f"The request body must be a JSON object of action parameters, not {type(data).__name__}",
-            )
-    try:
-        return execution_conf(job, data)
-    except ParametersNotAcceptedError as error:
-        raise CallerError(status.HTTP_400_BAD_REQUEST, str(error)) from None
-    except InvalidParametersError as error:
-        raise CallerError(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
-
-
-class UnknownTriggerError(HttpTriggerError):
-    """No live job has this URL id and token; deliberately the same answer for every cause."""
 
 
 def record_kept_calls() -> None:
@@ -122,64 +108,86 @@ def _keep(calls: list[Call]) -> None:
     log.warning("%d trigger calls wait to be recorded until the metadata database answers again", waiting)
 
 
-def _attempt(request: Request, url_id: str, token: str | None, body: bytes) -> tuple[JSONResponse, Call | None]:
+def _attempt(
+    request: Request, url_id: str, token: str | None, body: bytes, idempotency_key: str | None
+) -> tuple[JSONResponse, Call | None]:
     """Start the run; return the answer, and the call still to record unless it started a run."""
     source = request.client.host if request.client else None
-    job_id: int | None = None
 
     def refused(
-        status_code: int, outcome: TriggerOutcome, message: str, *, answer: str | None = None
+        status_code: int,
+        outcome: TriggerOutcome,
+        message: str,
+        *,
+        job_id: int | None,
+        answer: JSONResponse | None = None,
     ) -> tuple[JSONResponse, Call]:
         call = Call(job_id=job_id, source_address=source, status_code=status_code, outcome=outcome, message=message)
-        return json_error(status_code, answer or message), call
+        return answer or json_error(status_code, message), call
 
     try:
         with create_session(scoped=False) as session:
-            job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
-            if job_id is None:
-                raise UnknownTriggerError()
-            job = get_job(settings.jobs_folder(), job_id).job
-            conf = run_conf_from_body(job, body)
-            dag_run = queue_job_run(
-                session=session, dag_bag=request.app.state.dag_bag, job_id=job_id, conf=conf
-            )
-            trigger_calls.record_call(
+            started = start_run_with_token(
                 session=session,
-                job_id=job_id,
-                source_address=source,
-                status_code=status.HTTP_200_OK,
-                outcome=TriggerOutcome.STARTED,
-                dag_run_id=dag_run.run_id,
+                url_id=url_id,
+                token=token,
+                body=body,
+                caller_address=source,
+                idempotency_key=idempotency_key,
+                signature_headers=signatures.signature_headers(request.headers),
             )
             session.commit()
-            log.info("Job %s started by HTTP trigger from %s: run %s", job_id, source, dag_run.run_id)
-            answer = TriggerResponse(trigger_job_id=job_id, dag_id=job.dag_id, dag_run_id=dag_run.run_id)
-            return JSONResponse(answer.model_dump()), None
-    except (UnknownTriggerError, JobNotFoundError):
+    except (UnknownTriggerError, JobNotFoundError) as error:
         return refused(
-            status.HTTP_404_NOT_FOUND, TriggerOutcome.NOT_FOUND, "unknown URL or token", answer=NOT_FOUND_MESSAGE
+            status.HTTP_404_NOT_FOUND,
+            TriggerOutcome.NOT_FOUND,
+            "unknown URL or token",
+            job_id=error.job_id,
+            answer=json_error(status.HTTP_404_NOT_FOUND, NOT_FOUND_MESSAGE),
         )
-    except CallerError as error:
-        return refused(error.status_code, TriggerOutcome.BAD_REQUEST, str(error))
+    except RateLimitedError as error:
+        return refused(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            TriggerOutcome.RATE_LIMITED,
+            str(error),
+            job_id=error.job_id,
+            answer=error_answer(error),
+        )
+    except _CALLER_ERRORS as error:
+        return refused(status_for(error), TriggerOutcome.BAD_REQUEST, str(error), job_id=error.job_id)
     except HttpTriggerError as error:
         outcome = _OUTCOME_BY_ERROR.get(type(error), TriggerOutcome.NOT_READY)
-        return refused(status_for(error), outcome, str(error))
+        return refused(status_for(error), outcome, str(error), job_id=error.job_id)
     except Exception as error:
         if database_unavailable(error):
-            log.warning("Job %s not started: %s", job_id, describe_database_error(error))
-            return refused(status.HTTP_503_SERVICE_UNAVAILABLE, TriggerOutcome.BUSY, BUSY_MESSAGE)
+            log.warning("A trigger call was not started: %s", describe_database_error(error))
+            return refused(status.HTTP_503_SERVICE_UNAVAILABLE, TriggerOutcome.BUSY, BUSY_MESSAGE, job_id=None)
         if isinstance(error, SQLAlchemyError):
             # Its text holds the statement's parameters, the URL id among them: name it only.
-            log.error("Unexpected database error while starting job %s: %s", job_id, describe_database_error(error))
+            log.error("Unexpected database error while starting a job: %s", describe_database_error(error))
         else:
-            log.exception("Unexpected error while starting job %s", job_id)
+            log.exception("Unexpected error while starting a job")
         return refused(
-            status.HTTP_500_INTERNAL_SERVER_ERROR, TriggerOutcome.ERROR, "Unexpected error; the job was not started"
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            TriggerOutcome.ERROR,
+            "Unexpected error; the job was not started",
+            job_id=None,
         )
+    job, run_id = started.job, started.run_id
+    if started.replayed:
+        log.info("Job %s: a retry from %s got the run its Idempotency-Key started: %s", job.id, source, run_id)
+    else:
+        log.info("Job %s started by HTTP trigger from %s: run %s", job.id, source, run_id)
+    answer = TriggerResponse(
+        trigger_job_id=job.id, dag_id=job.dag_id, dag_run_id=run_id, status_url=urls.run_status_url(url_id, run_id)
+    )
+    return JSONResponse(answer.model_dump()), None
 
 
-def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSONResponse:
-    answer, call = _attempt(request, url_id, token, body)
+def _start(
+    request: Request, url_id: str, token: str | None, body: bytes, idempotency_key: str | None
+) -> JSONResponse:
+    answer, call = _attempt(request, url_id, token, body, idempotency_key)
     if call is not None and call.outcome is TriggerOutcome.BUSY:
         _keep([call])
     else:
@@ -191,12 +199,25 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
     "/trigger/{url_id}",
     response_model=TriggerResponse,
     responses=error_responses(
-        (400, "Not JSON, not an object, parameters sent to a job with fixed ones, or beyond the bounds"),
+        (
+            400,
+            "Not JSON, not an object, parameters sent to a job with fixed ones, beyond the bounds, "
+            "or an Idempotency-Key that is not 1-128 printable ASCII characters",
+        ),
+        (
+            403,
+            "The job accepts signed calls only, and this one is unsigned, badly signed, older than "
+            "five minutes or a replay of a webhook-id already received",
+        ),
         (404, NOT_FOUND_MESSAGE),
         408,
         (409, "The job is disabled, or its spec is invalid until someone fixes the file"),
         413,
-        (422, "The parameters fail the action's model; the message names each field"),
+        (
+            422,
+            "The parameters fail the action's model (the message names each field), or the "
+            "Idempotency-Key was used for this job with other parameters",
+        ),
         (500, "Unexpected error; no run was started"),
         (503, "Not loaded by Airflow yet, or the database is busy; retry after Retry-After seconds"),
         model=ErrorResponse,
@@ -210,8 +231,61 @@ def _start(request: Request, url_id: str, token: str | None, body: bytes) -> JSO
         }
     },
 )
-async def trigger_job(url_id: str, request: Request) -> JSONResponse:
+async def trigger_job(
+    url_id: str,
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Up to 128 printable ASCII characters. A retry with the same key and parameters "
+            "within [http_trigger] idempotency_ttl gets the first call's run back, never a second run.",
+        ),
+    ] = None,
+) -> JSONResponse:
     """Start one run of the job this URL and token belong to."""
     body = await request.body()  # read and bounded already by BoundedBodyMiddleware
     token = token_from_header(request.headers.get("authorization"))
-    return await run_in_threadpool(_start, request, url_id, token, body)
+    return await run_in_threadpool(_start, request, url_id, token, body, idempotency_key)
+
+
+def _read_status(url_id: str, token: str | None, run_id: str) -> RunStatus:
+    with create_session(scoped=False) as session:
+        return run_status_with_token(session=session, url_id=url_id, token=token, run_id=run_id)
+
+
+@trigger_router.get(
+    "/trigger/{url_id}/runs/{dag_run_id}",
+    responses=error_responses(
+        (404, f"{NOT_FOUND_MESSAGE}, or the job has no such run"),
+        422,
+        503,
+        model=ErrorResponse,
+    ),
+)
+async def get_run_status(
+    url_id: str,
+    dag_run_id: DagRunIdPath,
+    request: Request,
+    wait: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description=f"Seconds (at most {MAX_WAIT_SECONDS}) to hold the answer until the run has ended.",
+        ),
+    ] = 0,
+) -> RunStatusResponse:
+    """Follow a run this job's trigger started: its state, times and tasks, read with the job's token.
+
+    With ``wait``, the answer comes as soon as the run has ended, or after ``wait`` seconds with
+    the state it is in then; polling with ``wait=300`` follows a run of any length cheaply.
+    """
+    token = token_from_header(request.headers.get("authorization"))
+    deadline = time.monotonic() + wait
+    while True:
+        run = await run_in_threadpool(_read_status, url_id, token, dag_run_id)
+        remaining = deadline - time.monotonic()
+        if run.final or remaining <= 0 or await request.is_disconnected():
+            return RunStatusResponse(**dataclasses.asdict(run), final=run.final)
+        await asyncio.sleep(min(_POLL_SECONDS, remaining))

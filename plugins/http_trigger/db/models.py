@@ -1,4 +1,4 @@
-"""Tables the plugin owns in the Airflow metadata DB: trigger secrets and the trigger-call log.
+"""Tables the plugin owns in the Airflow metadata DB: trigger secrets, the trigger-call log, idempotency keys.
 
 They sit on their own ``MetaData`` (with Airflow's naming convention, so constraint and index
 names look like Airflow's) rather than on Airflow's ``Base``: Airflow's migrations and its
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, MetaData, String, Text
+from sqlalchemy import Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from airflow.models.base import naming_convention
@@ -44,6 +44,15 @@ class JobRegistration(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
     rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The URL id and token a rotation replaced, still accepted until previous_valid_until when the
+    # job asks for a grace period (``trigger.rotation_grace_seconds``).
+    previous_url_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True, nullable=True)
+    previous_token_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    previous_valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The secret signed calls are checked with (Standard Webhooks, ``trigger.require_signature``),
+    # Fernet-encrypted like the token, and the one a rotation replaced, during its grace.
+    signing_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    previous_signing_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     def __repr__(self) -> str:
         # Never show url_id or token: reprs end up in logs and tracebacks.
@@ -58,11 +67,16 @@ class TriggerCall(Base):
     """
 
     __tablename__ = "http_trigger_call"
-    __table_args__ = {"sqlite_autoincrement": True}
+    # A job's calls and an address's calls, newest first: the execution log and the rate limits read them.
+    __table_args__ = (
+        Index("idx_http_trigger_call_job_id_called_at", "job_id", "called_at"),
+        Index("idx_http_trigger_call_source_address_called_at", "source_address", "called_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     called_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow, index=True)
-    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     source_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status_code: Mapped[int] = mapped_column(Integer, nullable=False)
     outcome: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -71,3 +85,24 @@ class TriggerCall(Base):
 
     def __repr__(self) -> str:
         return f"<TriggerCall id={self.id} job_id={self.job_id} outcome={self.outcome}>"
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` a caller sent with a trigger call that started a run, and that run.
+
+    A retry with the same key gets the same run back instead of a second one, until the key is
+    older than ``[http_trigger] idempotency_ttl``. ``request_sha256`` tells a retry (same
+    parameters) from a key reused for another request. Only committed starts leave a row.
+    """
+
+    __tablename__ = "http_trigger_idempotency_key"
+    __table_args__ = (Index("idx_http_trigger_idempotency_key_created_at", "created_at"),)
+
+    job_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idempotency_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    dag_run_id: Mapped[str] = mapped_column(String(250), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<IdempotencyKey job_id={self.job_id} dag_run_id={self.dag_run_id}>"

@@ -17,14 +17,15 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 from pydantic import AfterValidator, Field
 
+from http_trigger import urls
 from http_trigger.post_processing.payload import build_payload
 from http_trigger.post_processing.templates import TEMPLATE_MAX_LENGTH, TemplateRenderError, check_template
+from http_trigger.runs.contract import RUN_OUTCOMES
 from http_trigger.validation import describe_validation_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-STATUSES = ("success", "failure")
 URL_MAX_LENGTH = 2048
 
 
@@ -105,12 +106,12 @@ def fifo_message_ids(payload: dict[str, Any], task_id: str) -> tuple[str, str]:
 
 
 def loggable_url(url: str) -> str:
-    """Drop credentials and the query string, which often carry tokens, from a URL shown in logs."""
+    """Drop credentials, the query string and a trigger URL's id, which carry secrets, from a URL shown in logs."""
     parts = urlsplit(url)
     netloc = parts.hostname or ""
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return urls.redact_trigger_paths(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
 
 
 ParametersT = TypeVar("ParametersT", bound=PostProcessingParameters)
@@ -146,8 +147,8 @@ class PostProcessingOperator(BaseOperator, Generic[ParametersT]):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        if status not in RUN_OUTCOMES:
+            raise ValueError(f"status must be one of {', '.join(RUN_OUTCOMES)}, got {status!r}")
         self.parameters = parameters
         self.job_id = job_id
         self.job_name = job_name

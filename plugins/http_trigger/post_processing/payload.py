@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from http_trigger import settings
-from http_trigger.run_ids import is_http_run
+from http_trigger import urls
+from http_trigger.runs.contract import ERROR_XCOM_KEY
+from http_trigger.runs.sources import source_of
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-# A failing action task pushes a one-line summary of its error under this XCom key.
-ERROR_XCOM_KEY = "error"
-# Airflow names cron runs "scheduled__<...>".
-SCHEDULED_RUN_ID_PREFIX = "scheduled__"
 # Every key a payload may carry, in the order receivers see them; ``error`` only on failure.
 PAYLOAD_KEYS: tuple[str, ...] = (
     "name",
@@ -37,37 +33,27 @@ def build_payload(context: Context, *, job_id: int, job_name: str, status: str) 
     Describe the job's run for a notification receiver.
 
     Keys: ``name`` (the job's name), ``trigger_job_id`` (the job's integer id), ``status``
-    (``success`` or ``failure``), ``dag_id``, ``dag_run_id``, ``trigger_source`` (``http`` for
-    a run started by the HTTP trigger, ``scheduled`` for a cron run, ``manual`` for any other,
-    e.g. the UI or the CLI), ``started_at`` (the run's start, ISO 8601), ``finished_at`` (now,
+    (``success`` or ``failure``), ``dag_id``, ``dag_run_id``, ``trigger_source`` (a
+    :class:`~http_trigger.runs.sources.TriggerSource`: ``http``, ``manual``, ``cli``,
+    ``schedule``, ``backfill`` or ``asset``), ``started_at`` (the run's start, ISO 8601), ``finished_at`` (now,
     ISO 8601 UTC), ``log_url`` (the run's page in the Airflow UI) and, on failure when the action
     left one, ``error``: a one-line summary of why the action failed.
 
-    The error is read from the XCom a failing action pushes under :data:`ERROR_XCOM_KEY`,
+    The error is read from the XCom a failing action pushes under :data:`~http_trigger.runs.contract.ERROR_XCOM_KEY`,
     looked up on this task's upstream tasks, since a task cannot see another task's exception.
     """
     dag_run = context["dag_run"]
     run_id: str = dag_run.run_id
-    run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
-    if is_http_run(run_id):
-        trigger_source = "http"
-    elif run_type == "scheduled" or run_id.startswith(SCHEDULED_RUN_ID_PREFIX):
-        trigger_source = "scheduled"
-    else:
-        trigger_source = "manual"
-
     payload: dict[str, Any] = {
         "name": job_name,
         "trigger_job_id": job_id,
         "status": status,
         "dag_id": dag_run.dag_id,
         "dag_run_id": run_id,
-        "trigger_source": trigger_source,
+        "trigger_source": source_of(run_id=run_id, run_type=dag_run.run_type).value,
         "started_at": dag_run.start_date.isoformat() if dag_run.start_date else None,
         "finished_at": datetime.now(timezone.utc).isoformat(),
-        "log_url": (
-            f"{settings.base_url()}/dags/{quote(dag_run.dag_id, safe='')}/runs/{quote(run_id, safe='')}"
-        ),
+        "log_url": urls.run_url(dag_run.dag_id, run_id),
     }
 
     ti, task = context.get("ti"), context.get("task")

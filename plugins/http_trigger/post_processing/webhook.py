@@ -1,4 +1,9 @@
-"""Webhook post-processing: POST the run's payload as JSON to a URL, e.g. another job's trigger.
+"""Webhook post-processing: POST the run's payload as JSON to a URL, or start another job (chaining).
+
+A URL that is a job's trigger URL chains the jobs: the step then sends what a trigger accepts
+instead of the payload, an empty body (or ``trigger_parameters`` for a job that takes its
+parameters at execution), with an ``Idempotency-Key`` derived from this run and step, so a retried
+step never starts the next job twice. Its URL id is masked like a token and never logged.
 
 The Authorization header value is a secret, and job files hold no secret, so it is best given as
 ``authorization_conn_id``: an Airflow HTTP connection whose *password* is the header's whole value
@@ -9,6 +14,8 @@ the UI fills in): it is then stored in the job's spec file in clear, and shown o
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -19,6 +26,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 from airflow.sdk.log import mask_secret
 from pydantic import ConfigDict, Field, model_validator
 
+from http_trigger import urls
 from http_trigger.post_processing.base import (
     URL_MAX_LENGTH,
     ConnectionId,
@@ -63,6 +71,14 @@ class WebhookParameters(PostProcessingParameters):
         ),
         json_schema_extra={"format": "password", "writeOnly": True},
     )
+    trigger_parameters: dict[str, Any] | None = Field(
+        default=None,
+        title="Parameters for the chained job",
+        description=(
+            "Only for a URL that is another job's trigger and takes its parameters at execution: "
+            "the JSON object sent as its parameters (the payload is not sent to a trigger)."
+        ),
+    )
     timeout_seconds: int = Field(default=30, ge=1, le=300, title="Timeout (seconds)")
 
     @model_validator(mode="after")
@@ -71,6 +87,8 @@ class WebhookParameters(PostProcessingParameters):
             raise ValueError("give authorization or authorization_conn_id, not both")
         if self.authorization is not None and any(c in self.authorization for c in "\r\n"):
             raise ValueError("authorization must be a single line")
+        if self.trigger_parameters is not None and not urls.is_trigger_url(self.url):
+            raise ValueError("trigger_parameters are sent only to another job's trigger URL")
         return self
 
 
@@ -100,11 +118,17 @@ def mask_authorization(value: str) -> None:
 
 
 def mask_url_secrets(url: str) -> None:
-    """Mask the parts of a URL that often carry tokens (query string, password) in every log."""
+    """Mask the parts of a URL that carry secrets (query string, password, a trigger's URL id) in every log."""
     parts = urlsplit(url)
-    for secret in (parts.query, parts.password):
+    for secret in (parts.query, parts.password, urls.trigger_url_id(url)):
         if secret:
             mask_secret(secret)
+
+
+def chain_idempotency_key(dag_id: str, run_id: str, task_id: str) -> str:
+    """Return the key that makes every try of one step of one run start the chained job once."""
+    step = f"{dag_id}/{run_id}/{task_id}"
+    return f"http-trigger-chain-{hashlib.sha256(step.encode()).hexdigest()}"
 
 
 def authorization_from_connection(conn_id: str) -> str:
@@ -146,11 +170,20 @@ class WebhookPostProcessingOperator(PostProcessingOperator[WebhookParameters]):
         mask_url_secrets(parameters.url)
         shown_url = loggable_url(parameters.url)
 
-        self.log.info("Posting %s payload to %s", self.status, shown_url)
+        chained = urls.is_trigger_url(parameters.url)
+        if chained:
+            # A trigger takes parameters or nothing; the key keeps a retried step from starting it twice.
+            dag_run = context["dag_run"]
+            headers["Idempotency-Key"] = chain_idempotency_key(dag_run.dag_id, dag_run.run_id, self.task_id)
+            body = json.dumps(parameters.trigger_parameters) if parameters.trigger_parameters else ""
+            self.log.info("Starting the chained job at %s after the %s", shown_url, self.status)
+        else:
+            body = json.dumps(payload)
+            self.log.info("Posting %s payload to %s", self.status, shown_url)
         try:
             response = _UrlHttpHook(url=parameters.url).run(
                 headers=headers,
-                json=payload,
+                data=body,
                 extra_options={
                     "timeout": parameters.timeout_seconds,
                     "check_response": False,
@@ -169,7 +202,19 @@ class WebhookPostProcessingOperator(PostProcessingOperator[WebhookParameters]):
                 f"to the {self.status} payload"
             )
         self.log.info("Webhook %s answered %s", shown_url, response.status_code)
-        return {"url": shown_url, "status_code": response.status_code}
+        result: dict[str, Any] = {"url": shown_url, "status_code": response.status_code}
+        if chained:
+            result["chained_run_id"] = _chained_run_id(response)
+        return result
+
+
+def _chained_run_id(response: requests.Response) -> str | None:
+    """Return the run the chained job's trigger answered with, when it says."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    return answer.get("dag_run_id") if isinstance(answer, dict) else None
 
 
 POST_PROCESSING_TYPE = PostProcessingType(

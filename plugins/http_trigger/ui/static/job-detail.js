@@ -95,6 +95,9 @@ function renderSettings() {
     ["Trigger", job.schedule ? ["HTTP Trigger, and on the schedule ", el("code", {}, job.schedule), " (UTC)"] : "HTTP Trigger"],
   ];
   if (job.schedule) rows.push(["Next run", formatDate(job.next_run_after)]);
+  if (job.previous_secret_valid_until) {
+    rows.push(["Previous URL and token", ["Still accepted until ", formatDate(job.previous_secret_valid_until)]]);
+  }
   rows.push(
     ["Action", [actionTitle(catalogue, job.action.type), " ", el("span", { class: "mono sub" }, job.action.type)]],
     ["AWS account", [el("code", {}, job.action.aws_conn_id), job.action.region ? ` in ${job.action.region}` : ""]],
@@ -212,11 +215,14 @@ function wireActions() {
   copyButton($("copy-curl"), () => job.curl);
 
   $("rotate").addEventListener("click", async () => {
+    const grace = (job.trigger && job.trigger.rotation_grace_seconds) || 0;
     const confirmed = await confirmAction({
       title: "Update the URL and access token?",
-      message:
-        "A new URL and a new access token are issued. The current URL and token stop working immediately: " +
-        "callers still using them get 404 until they switch to the new ones.",
+      message: grace
+        ? `A new URL and a new access token are issued. The current URL and token keep working for ${grace} seconds, ` +
+          "then callers still using them get 404."
+        : "A new URL and a new access token are issued. The current URL and token stop working immediately: " +
+          "callers still using them get 404 until they switch to the new ones.",
       confirmLabel: "Update URL and token",
       danger: true,
     });
@@ -225,7 +231,12 @@ function wireActions() {
       job = await api(`/jobs/${config.jobId}/rotate`, { method: "POST" });
       tokenShown = false;
       render();
-      notify("A new URL and access token were issued; the old ones no longer work.", "ok");
+      notify(
+        job.previous_secret_valid_until
+          ? `A new URL and access token were issued; the old ones work until ${formatDate(job.previous_secret_valid_until)}.`
+          : "A new URL and access token were issued; the old ones no longer work.",
+        "ok",
+      );
     } catch (error) {
       showError(error, "The URL and token were not updated: ");
     }

@@ -17,14 +17,10 @@ from sqlalchemy import func, select
 
 from http_trigger.db.models import TriggerCall
 from http_trigger.job_model import DAG_ID_PREFIX, dag_id_for
-from http_trigger.run_ids import is_http_run
+from http_trigger.runs.sources import TriggerSource, source_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-# States after which a run or a task changes no more.
-FINISHED_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
-
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -34,7 +30,7 @@ class RunSummary:
     run_id: str
     state: str | None
     run_type: str
-    trigger_source: str
+    trigger_source: TriggerSource
     triggered_by: str | None
     triggering_user: str | None
     caller_address: str | None
@@ -72,19 +68,6 @@ class DagState:
     next_run_after: datetime | None
 
 
-def trigger_source(run: DagRun) -> str:
-    """Name how a run was started: ``http``, ``schedule``, ``manual``, ``cli``, ``backfill`` or ``asset``."""
-    if is_http_run(run.run_id):
-        return "http"
-    run_type = str(getattr(run.run_type, "value", run.run_type))
-    if run_type == "scheduled":
-        return "schedule"
-    if run_type in ("backfill", "asset_triggered"):
-        return "backfill" if run_type == "backfill" else "asset"
-    triggered_by = getattr(run.triggered_by, "value", run.triggered_by)
-    return "cli" if triggered_by == "cli" else "manual"
-
-
 def _summary(run: DagRun, caller_address: str | None) -> RunSummary:
     triggered_by = getattr(run.triggered_by, "value", run.triggered_by)
     return RunSummary(
@@ -92,7 +75,7 @@ def _summary(run: DagRun, caller_address: str | None) -> RunSummary:
         run_id=run.run_id,
         state=str(getattr(run.state, "value", run.state)) if run.state else None,
         run_type=str(getattr(run.run_type, "value", run.run_type)),
-        trigger_source=trigger_source(run),
+        trigger_source=source_of(run_id=run.run_id, run_type=run.run_type, triggered_by=run.triggered_by),
         triggered_by=str(triggered_by) if triggered_by else None,
         triggering_user=run.triggering_user_name,
         caller_address=caller_address,
