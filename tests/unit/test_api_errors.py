@@ -127,8 +127,16 @@ class TestOpenApiDocument:
                     if path == "/health":
                         continue  # its 503 is the health report itself
                     assert answer["content"]["application/json"]["schema"], f"{method.upper()} {path} {code}"
-                    if code == "503":
+                    if code in ("429", "503"):
                         assert answer["headers"]["Retry-After"]["required"] is True, f"{method.upper()} {path}"
+
+    def test_the_trigger_documents_its_back_pressure(self):
+        responses = create_app().openapi()["paths"]["/trigger/{url_id}"]["post"]["responses"]
+
+        assert responses["429"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorResponse"
+        }
+        assert responses["429"]["description"].startswith("The job's rate limit is reached")
 
     def test_job_bodies_list_the_catalogues_and_validate_takes_one(self):
         document = create_app().openapi()
