@@ -95,7 +95,11 @@ def _http_trigger(stack: EmbeddedStack, *argv: str) -> Any:
 
 
 def ensure_demo_job(stack: EmbeddedStack, timeout: float = 120) -> DemoJob:
-    """Create the demo job once, then wait until Airflow has loaded it (it is then triggerable)."""
+    """Create the demo job once, wait until Airflow has loaded it (it is then triggerable), reveal its secrets.
+
+    ``jobs show`` prints them masked; ``jobs reveal`` records, in Airflow's audit log, that ``make run``
+    printed them.
+    """
     jobs = _http_trigger(stack, "jobs", "list")["jobs"]
     job = next((job for job in jobs if job["name"] == DEMO_JOB_NAME), None)
     if job is None:
@@ -104,12 +108,13 @@ def ensure_demo_job(stack: EmbeddedStack, timeout: float = 120) -> DemoJob:
     while job["is_paused"] is None and time.monotonic() < deadline:
         time.sleep(1)
         job = _http_trigger(stack, "jobs", "show", str(job["id"]))
+    revealed = _http_trigger(stack, "jobs", "reveal", str(job["id"]))
     return DemoJob(
         job_id=job["id"],
         dag_id=job["dag_id"],
-        trigger_url=job["trigger_url"],
-        token=job["token"],
-        curl=job["curl"],
+        trigger_url=revealed["trigger_url"],
+        token=revealed["token"],
+        curl=revealed["curl"],
     )
 
 

@@ -1,13 +1,17 @@
 """``http-trigger``: manage jobs from a shell, against the Airflow install of ``AIRFLOW_HOME``.
 
 Like the ``airflow`` CLI, it works on the metadata DB and the jobs folder directly, through the
-same service functions as the JSON API, so every rule lives in one place. ``jobs check`` needs
+same service functions as the JSON API, so every rule lives in one place. It shows jobs as the API
+does (:func:`http_trigger.job_view.job_view`): secrets masked, but the URL and token a create or a
+rotation just issued; ``jobs reveal`` prints them all and records that in Airflow's audit log,
+under the shell's user name, as Airflow's own CLI records its commands. ``jobs check`` needs
 neither: it runs the DAG factory's own load-validate-build on spec files, so CI can gate on it.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -25,16 +29,11 @@ def _emit(text: str) -> None:
     print(text, file=_results or sys.stdout)
 
 
-def _details_dict(details: Any) -> dict[str, Any]:
-    return {
-        **details.job.model_dump(mode="json"),
-        "dag_id": details.job.dag_id,
-        "version": details.stored.version,
-        "is_paused": details.is_paused,
-        "trigger_url": details.trigger_url,
-        "token": details.secret.token if details.secret else None,
-        "curl": details.curl,
-    }
+def _details_dict(details: Any, *, issued: bool = False) -> dict[str, Any]:
+    from http_trigger.job_view import job_view
+
+    # Whoever runs the CLI works on the database directly: an editor of every job.
+    return job_view(details, may_edit=True, issued=issued)
 
 
 def _broken_dict(job_id: int, error: JobSpecError) -> dict[str, Any]:
@@ -48,8 +47,8 @@ def _broken_dict(job_id: int, error: JobSpecError) -> dict[str, Any]:
     }
 
 
-def _print_details(details: Any, as_json: bool) -> None:
-    data = _details_dict(details)
+def _print_details(details: Any, as_json: bool, *, issued: bool = False) -> None:
+    data = _details_dict(details, issued=issued)
     if as_json:
         _emit(json.dumps(data, indent=2))
         return
@@ -58,7 +57,11 @@ def _print_details(details: Any, as_json: bool) -> None:
     _emit(f"  DAG:         {data['dag_id']}")
     _emit(f"  Trigger URL: {data['trigger_url']}")
     _emit(f"  Token:       {data['token']}")
-    _emit(f"  curl:        {data['curl']}")
+    if data["curl"]:
+        _emit(f"  curl:        {data['curl']}")
+    if data["masked_fields"]:
+        _emit(f"  Masked:      {', '.join(data['masked_fields'])}")
+        _emit(f"               (http-trigger jobs reveal {data['id']} shows them)")
 
 
 def _jobs_list(args: argparse.Namespace, session: Any) -> None:
@@ -118,7 +121,7 @@ def _jobs_create(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
     job_id, body = _read_spec_file(args.file)
-    _print_details(jobs_service.create_job(session=session, body=body, job_id=job_id), args.json)
+    _print_details(jobs_service.create_job(session=session, body=body, job_id=job_id), args.json, issued=True)
 
 
 def _jobs_update(args: argparse.Namespace, session: Any) -> None:
@@ -156,7 +159,24 @@ def _jobs_delete(args: argparse.Namespace, session: Any) -> None:
 def _jobs_rotate(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
-    _print_details(jobs_service.rotate_secret(session=session, job_id=args.job_id), args.json)
+    _print_details(jobs_service.rotate_secret(session=session, job_id=args.job_id), args.json, issued=True)
+
+
+def _jobs_reveal(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger import jobs_service
+    from http_trigger.job_view import reveal_secrets
+
+    details = jobs_service.get_job_details(session=session, job_id=args.job_id)
+    revealed = reveal_secrets(session=session, details=details, user_name=getpass.getuser())
+    if args.json:
+        _emit(json.dumps(revealed.as_json(), indent=2))
+        return
+    _emit(f"Job {revealed.job_id} (this reveal is recorded in Airflow's audit log)")
+    _emit(f"  Trigger URL: {revealed.trigger_url}")
+    _emit(f"  Token:       {revealed.token}")
+    _emit(f"  curl:        {revealed.curl}")
+    for secret in revealed.fields:
+        _emit(f"  {secret.field}: {secret.value}")
 
 
 def _jobs_check(args: argparse.Namespace, session: Any) -> int:
@@ -225,12 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     command("list", _jobs_list, "list jobs")
-    command("show", _jobs_show, "show a job with its trigger URL, token and curl line", with_id=True)
+    command("show", _jobs_show, "show a job, its trigger URL, token and other secrets masked", with_id=True)
+    command("reveal", _jobs_reveal, "print a job's URL, token, curl and secrets (audit-logged)", with_id=True)
     command("create", _jobs_create, "create a job from a YAML spec file").add_argument(
         "-f", "--file", required=True, help="YAML job spec (an id in it is kept)"
     )
     command("update", _jobs_update, "replace a job's definition from a YAML spec file", with_id=True).add_argument(
-        "-f", "--file", required=True, help="YAML job spec; its URL and token stay"
+        "-f", "--file", required=True, help="YAML job spec; its URL and token, and secrets left masked, stay"
     )
     command("trigger", _jobs_trigger, "start a run of the job now, from the CLI", with_id=True).add_argument(
         "--parameters", help="JSON object of action parameters, for jobs that take them at execution"

@@ -141,3 +141,7 @@ class ParametersRequiredError(InvalidParametersError):
 
     The request is fine; the job is what cannot run so, as a disabled one cannot: a conflict.
     """
+
+
+class MaskedSecretError(JobSpecError):
+    """A job body keeps a masked secret that stands for no value of the job: the value itself must be given."""

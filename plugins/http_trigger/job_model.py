@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationErro
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
 from http_trigger.post_processing import POST_PROCESSING
+from http_trigger.post_processing.base import secret_parameters
 from http_trigger.validation import describe_validation_error
 
 DAG_ID_PREFIX = "http_trigger_job_"
@@ -43,11 +44,17 @@ def _parameters_model(catalogue: Catalogue[Any], type_name: str) -> type[BaseMod
 def _validated_parameters(
     model: type[BaseModel], parameters: dict[str, Any], *, exclude_none: bool = False
 ) -> dict[str, Any]:
-    """Validate a spec's parameters with their model; errors name the full field path."""
+    """Validate a spec's parameters with their model; errors name the full field path, never a secret."""
+    secrets = secret_parameters(model)
+
+    def hidden(loc: tuple[str | int, ...], value: Any) -> bool:
+        marker = secrets.get(str(loc[0])) if loc else None
+        return marker is not None and (not isinstance(value, str) or marker.hides(value))
+
     try:
         validated = model.model_validate(parameters)
     except ValidationError as error:
-        raise ValueError(describe_validation_error(error, "parameters")) from None
+        raise ValueError(describe_validation_error(error, "parameters", hidden=hidden)) from None
     return validated.model_dump(mode="json", exclude_none=exclude_none)
 
 

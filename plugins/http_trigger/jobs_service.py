@@ -48,7 +48,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from http_trigger import settings, trigger_secrets, urls
-from http_trigger.errors import JobDeletedError, JobNotFoundError, JobNotReadyError, JobSpecError
+from http_trigger.job_secrets import keep_masked_secrets
+from http_trigger.errors import (
+    JobBrokenError,
+    JobDeletedError,
+    JobNotFoundError,
+    JobNotReadyError,
+    JobSpecError,
+)
 from http_trigger.job_files import (
     BrokenSpec,
     StoredJob,
@@ -109,12 +116,16 @@ def _folder() -> Path:
 def factory_location(*, session: Session) -> tuple[str, str]:
     """Return the bundle and the path in it of the DAG factory file, wherever a deployment put it.
 
-    Airflow records where it found each job's DAG; the most recently parsed one names the file.
-    Before any job has been parsed, ``[http_trigger] dags_bundle_name`` and ``factory_file`` say.
+    Airflow records where it found each job's DAG; the most recently parsed live one names the file
+    (a file moved elsewhere leaves its DAGs stale). Before any job has been parsed, ``[http_trigger] dags_bundle_name`` and ``factory_file`` say.
     """
     found = session.execute(
         select(DagModel.bundle_name, DagModel.relative_fileloc)
-        .where(DagModel.dag_id.startswith(DAG_ID_PREFIX, autoescape=True), DagModel.relative_fileloc.is_not(None))
+        .where(
+            DagModel.dag_id.startswith(DAG_ID_PREFIX, autoescape=True),
+            DagModel.relative_fileloc.is_not(None),
+            ~DagModel.is_stale,
+        )
         .order_by(DagModel.last_parsed_time.desc().nulls_last())
         .limit(1)
     ).first()
@@ -237,6 +248,7 @@ def _new_registration(session: Session, job_id: int | None) -> IssuedSecret:
 
 def create_job(*, session: Session, body: JobBody, job_id: int | None = None) -> JobDetails:
     """Register a new job (a fresh id unless the spec brings one) and write its spec; commits."""
+    body = keep_masked_secrets(body, job_id=None, current=lambda: None)  # refuses any masked value
     remove_stale_leftovers(_folder())
     with _undone_on_error(session):
         secret = _new_registration(session, job_id)
@@ -260,11 +272,13 @@ def update_job(
 ) -> JobDetails:
     """Replace a job's definition; its id, URL and token stay. Commits.
 
-    The current file is not read as a spec, only replaced: that is also how a broken spec is repaired.
+    A secret the body leaves masked keeps its current value. Otherwise the current file is not read
+    as a spec, only replaced: that is also how a broken spec is repaired.
     """
     remove_stale_leftovers(_folder())
     with _undone_on_error(session):
         _lock_for_write(session, job_id)
+        body = keep_masked_secrets(body, job_id=job_id, current=lambda: _current_job(job_id))
         staged = stage_job(_folder(), Job(id=job_id, **body.model_dump()), expected_version=expected_version)
     with _undone_on_error(session, staged.discard):
         request_reparse(session=session)
@@ -273,6 +287,14 @@ def update_job(
     with _undone_on_error(session, staged.revert):
         session.commit()
     return _details(session, staged.stored)
+
+
+def _current_job(job_id: int) -> Job | None:
+    """Return the job as its spec file holds it, or None when that spec does not load."""
+    try:
+        return get_job(_folder(), job_id).job
+    except JobBrokenError:
+        return None
 
 
 def delete_job(*, session: Session, job_id: int) -> None:

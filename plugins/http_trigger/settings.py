@@ -8,6 +8,7 @@ processes that have not loaded the providers' configuration.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -81,3 +82,13 @@ def factory_file() -> str:
 def max_body_bytes() -> int:
     """Return the largest request body accepted, on the trigger and the JSON API alike (default 64 KiB)."""
     return conf.getint(SECTION, "max_body_bytes", fallback=_default_int("max_body_bytes"))
+
+
+def mask_reference_key() -> bytes:
+    """Return the key that makes a masked secret's reference meaningless to readers.
+
+    Derived from ``[core] fernet_key``, which the plugin needs anyway, so that every API server and
+    the CLI mask a value alike.
+    """
+    fernet_key = conf.get("core", "fernet_key", fallback="")
+    return hashlib.sha256(b"http-trigger masked secret reference\0" + fernet_key.encode()).digest()

@@ -1,8 +1,9 @@
 """The job pages in a real browser: Debian's Chromium, headless, driven by Playwright, on the real stack.
 
 A user logs in on Airflow's login page, opens "HTTP Trigger" in Airflow's nav and does what the
-seed describes: creates a job step by step, copies the curl line from its detail page and runs it,
-watches the execution reach success with its log, presses Update, disables the job and deletes it.
+seed describes: creates a job step by step, reveals and copies the curl line from its detail page
+and runs it, watches the execution reach success with its log, presses Update, disables the job
+and deletes it. A viewer sees every secret masked and no way to reveal or edit.
 Every page is photographed on the way; `make screenshots` keeps them in docs/screenshots/.
 """
 
@@ -112,12 +113,14 @@ def frame_path(page: Page) -> str:
     return httpx.URL(frame.url).path
 
 
-def create_job_with_api(api: httpx.Client, name: str, **action: Any) -> dict[str, Any]:
+def create_job_with_api(api: httpx.Client, name: str, post_processing: dict[str, Any] | None = None,
+                        **action: Any) -> dict[str, Any]:
     body = {
         "name": name,
         "group": "browser-tests",
         "action": {"type": "ec2_start_instances", "aws_conn_id": demo.AWS_CONN_ID, "region": demo.REGION,
                    "parameters": {"tag_key": "Env", "tag_value": "test"}, **action},
+        "post_processing": post_processing or {},
     }
     response = api.post("/http-trigger/api/jobs", json=body)
     assert response.status_code == 201, response.text
@@ -176,17 +179,23 @@ def test_create_run_update_disable_and_delete_a_job_in_the_browser(
     shoot(page, "create-9-confirm")
     frame.get_by_role("button", name="Create job").click()
 
-    # The detail page opens, with the URL, the masked token and the seed's curl line.
+    # The detail page opens, with the URL and token masked, and the seed's curl line.
     expect(frame.get_by_role("heading", name=name)).to_be_visible()
     job_id = int(re.search(r"/ui/jobs/(\d+)$", frame_path(page)).group(1))
-    job = api.get(f"/http-trigger/api/jobs/{job_id}").json()
+    shown = api.get(f"/http-trigger/api/jobs/{job_id}").json()
+    job = {**shown, **api.post(f"/http-trigger/api/jobs/{job_id}/secrets/reveal").json()}
     expect(frame.locator("#job-state")).to_have_text("enabled", timeout=RUN_WAIT_MS)  # loaded by Airflow
-    expect(frame.locator("#trigger-url")).to_have_text(job["trigger_url"])
+    expect(frame.locator("#trigger-url")).to_have_text(shown["trigger_url"])
+    expect(frame.locator("#token")).to_have_text("••••")
     assert job["token"] not in frame.locator("main").inner_text()
+    expect(frame.get_by_role("button", name="Copy curl command")).to_have_count(0)
     shoot(page, "job-detail")
-    frame.get_by_role("button", name="Show").click()
+    frame.get_by_role("button", name="Reveal").click()
     expect(frame.locator("#token")).to_have_text(job["token"])
+    expect(frame.locator("#trigger-url")).to_have_text(job["trigger_url"])
     expect(frame.locator("#curl")).to_have_text(job["curl"])
+    frame.get_by_role("button", name="Hide").click()
+    expect(frame.locator("#token")).to_have_text("••••")
 
     # It is in the list, found by its name.
     frame.get_by_role("link", name="Operation jobs").first.click()
@@ -197,7 +206,8 @@ def test_create_run_update_disable_and_delete_a_job_in_the_browser(
     row.get_by_role("link", name=name).click()
     expect(frame.locator("#job-state")).to_have_text("enabled")
 
-    # Copy the curl line and run it: it prints the 200 answer.
+    # Reveal, copy the curl line and run it: it prints the 200 answer.
+    frame.get_by_role("button", name="Reveal").click()
     frame.get_by_role("button", name="Copy curl command").click()
     expect(frame.get_by_role("button", name="Copied")).to_be_visible()
     copied = page.evaluate("navigator.clipboard.readText()")
@@ -246,8 +256,10 @@ def test_create_run_update_disable_and_delete_a_job_in_the_browser(
     expect(frame.locator(".notice.ok", has_text="new URL and access token")).to_be_visible()
     old = httpx.post(job["trigger_url"], headers={"Authorization": f"CAAuth {job['token']}"}, timeout=30)
     assert old.status_code == 404, old.text
-    rotated = api.get(f"/http-trigger/api/jobs/{job_id}").json()
+    rotated = api.post(f"/http-trigger/api/jobs/{job_id}/secrets/reveal").json()
     assert rotated["token"] != job["token"] and rotated["trigger_url"] != job["trigger_url"]
+    expect(frame.locator("#token")).to_have_text("••••")
+    frame.get_by_role("button", name="Reveal").click()
     expect(frame.locator("#trigger-url")).to_have_text(rotated["trigger_url"])
 
     # Run now, from the page.
@@ -340,10 +352,13 @@ def test_validation_errors_appear_next_to_their_fields(browser: Browser, stack: 
     page.context.close()
 
 
-def test_a_user_without_edit_rights_sees_the_job_but_no_token(
+def test_a_user_without_edit_rights_sees_the_job_with_every_secret_masked(
     browser: Browser, stack: EmbeddedStack, api: httpx.Client
 ):
-    job = create_job_with_api(api, f"Viewer can read {uuid.uuid4().hex[:6]}")
+    job = create_job_with_api(api, f"Viewer can read {uuid.uuid4().hex[:6]}", post_processing={"on_failure": [
+        {"type": "webhook", "parameters": {"url": "https://hooks.example.com/ops", "authorization": "Bearer viewer-1"}}
+    ]})
+    secrets = (job["token"], job["trigger_url"].rsplit("/", 1)[1], "viewer-1")
     page = new_page(browser, stack)
     log_in(page, VIEWER_USERNAME, stack_password(stack, VIEWER_USERNAME))
     frame = open_http_trigger(page)
@@ -351,22 +366,31 @@ def test_a_user_without_edit_rights_sees_the_job_but_no_token(
     frame.get_by_role("searchbox").fill(job["name"])
     frame.get_by_role("link", name=job["name"]).click()
 
-    expect(frame.locator("#trigger-url")).to_have_text(job["trigger_url"])
+    expect(frame.locator("#trigger-url")).to_have_text(re.compile(r"/http-trigger/trigger/••••$"))
+    expect(frame.locator("#token")).to_have_text("••••")
     expect(frame.locator("#no-token")).to_be_visible()
-    expect(frame.locator("#curl")).to_contain_text("CAAuth <access token>")
-    for label in ("Show", "Copy curl command", "Update URL and token", "Run now", "Delete", "Disable"):
+    expect(frame.locator("#curl")).to_contain_text("CAAuth ••••")
+    expect(frame.locator("#settings")).to_contain_text("authorization: ••••")
+    labels = ("Reveal", "Copy", "Copy curl command", "Update URL and token", "Run now", "Delete", "Disable")
+    for label in labels:
         expect(frame.get_by_role("button", name=label, exact=True)).to_have_count(0)
     expect(frame.get_by_role("link", name="Edit", exact=True)).to_have_count(0)
     html = page.frame_locator(FRAME).locator("html").inner_html()
-    assert job["token"] not in html
+    assert [secret for secret in secrets if secret in html] == []
     shoot(page, "job-detail-viewer")
 
-    # The API says the same, and refuses the viewer's changes.
+    # The edit form is not theirs: its address shows the job instead.
+    page.goto(f"/plugin/http-trigger/http-trigger/ui/jobs/{job['id']}/edit")
+    expect(page.frame_locator(FRAME).get_by_role("heading", name=job["name"])).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/http-trigger/ui/jobs/{job['id']}$"))  # Airflow mirrors the frame
+
+    # The API says the same, and refuses the viewer's reveal and changes.
     viewer_token = stack.get_api_token(VIEWER_USERNAME, stack_password(stack, VIEWER_USERNAME))
     viewer = httpx.Client(
         base_url=stack.api_url, timeout=30, headers={"Authorization": f"Bearer {viewer_token}"}
     )
-    assert viewer.get(f"/http-trigger/api/jobs/{job['id']}").json()["token"] is None
+    assert viewer.get(f"/http-trigger/api/jobs/{job['id']}").json()["token"] == "••••"
+    assert viewer.post(f"/http-trigger/api/jobs/{job['id']}/secrets/reveal").status_code == 403
     assert viewer.post(f"/http-trigger/api/jobs/{job['id']}/rotate").status_code == 403
     assert viewer.post(f"/http-trigger/api/jobs/{job['id']}/runs").status_code == 403
     viewer.close()

@@ -79,13 +79,16 @@ def _job_body(name: str) -> dict[str, Any]:
 def _create_loaded_job(admin: httpx.Client, name: str) -> dict[str, Any]:
     response = admin.post("/http-trigger/api/jobs", json=_job_body(name))
     assert response.status_code == 201, response.text
-    job_id = response.json()["id"]
-    return wait_for(
+    created = response.json()
+    job_id = created["id"]
+    loaded = wait_for(
         lambda: (
             (job := admin.get(f"/http-trigger/api/jobs/{job_id}").json())["is_paused"] is not None and job
         ),
         what=f"job {job_id} to be loaded by Airflow",
     )
+    # Reading a job shows its URL and token masked: only the create's answer has them in clear.
+    return {**loaded, "trigger_url": created["trigger_url"], "token": created["token"]}
 
 
 @pytest.fixture(scope="module")

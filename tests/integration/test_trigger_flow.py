@@ -46,16 +46,22 @@ def job_body(receiver: WebhookReceiver, name: str, parameters: dict[str, Any], *
     }
 
 
+ISSUED = ("trigger_url", "token", "curl")
+
+
 def create_job(api: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a job and wait until it is triggerable; return it with the URL and token the create issued."""
     response = api.post("/http-trigger/api/jobs", json=body)
     assert response.status_code == 201, response.text
     job = response.json()
     # Triggerable once Airflow has loaded the DAG: the API says so with is_paused set.
-    return wait_for(
+    loaded = wait_for(
         lambda: (current := api.get(f"/http-trigger/api/jobs/{job['id']}").json())["is_paused"] is not None
         and current,
         what=f"job {job['id']} to be loaded by Airflow",
     )
+    # Reading a job shows them masked: only the create's answer has them in clear.
+    return {**loaded, **{key: job[key] for key in ISSUED}}
 
 
 def trigger(job: dict[str, Any], token: str | None = None, url: str | None = None, **kwargs: Any) -> httpx.Response:
@@ -196,9 +202,11 @@ def test_cli_shows_triggers_and_updates_the_job(stack, api, webhook_receiver, tm
     shell_env = {"PATH": os.environ["PATH"], "AIRFLOW_HOME": str(stack.config.home)}
     shown = json.loads(subprocess.run([str(cli), "jobs", "show", str(job["id"]), "--json"], env=shell_env,
                                       capture_output=True, text=True, check=True).stdout)
-    assert {k: shown[k] for k in ("id", "name", "dag_id", "trigger_url", "token", "curl")} == {
-        k: job[k] for k in ("id", "name", "dag_id", "trigger_url", "token", "curl")
-    }
+    assert {k: shown[k] for k in ("id", "name", "dag_id")} == {k: job[k] for k in ("id", "name", "dag_id")}
+    assert (shown["token"], shown["curl"]) == ("••••", None)
+    revealed = json.loads(subprocess.run([str(cli), "jobs", "reveal", str(job["id"]), "--json"], env=shell_env,
+                                         capture_output=True, text=True, check=True).stdout)
+    assert {k: revealed[k] for k in ISSUED} == {k: job[k] for k in ISSUED}
     listed = json.loads(subprocess.run([str(cli), "jobs", "list", "--json"], env=shell_env,
                                        capture_output=True, text=True, check=True).stdout)
     assert job["id"] in [j["id"] for j in listed["jobs"]]
@@ -215,6 +223,9 @@ def test_cli_shows_triggers_and_updates_the_job(stack, api, webhook_receiver, tm
     subprocess.run([str(cli), "jobs", "update", str(job["id"]), "-f", str(spec)], env=shell_env,
                    capture_output=True, text=True, check=True)
     assert api.get(f"/http-trigger/api/jobs/{job['id']}").json()["name"] == "renamed"
+    # The spec shown masked kept the failure webhook's Authorization value.
+    kept = api.post(f"/http-trigger/api/jobs/{job['id']}/secrets/reveal").json()["fields"]
+    assert kept == [{"field": "post_processing.on_failure.0.parameters.authorization", "value": "CAAuth chained-token"}]
     wrong = subprocess.run([str(cli), "jobs", "trigger", str(job["id"]), "--parameters", '{"tag_key": "x"}'],
                            env=shell_env, capture_output=True, text=True)
     assert wrong.returncode == 1

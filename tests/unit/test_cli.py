@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import subprocess
@@ -142,3 +143,75 @@ class TestListAndShow:
         captured = capsys.readouterr()
         assert f"{broken_job_id:>5}  (spec invalid: cannot run)" in captured.out
         assert captured.err == f"error: job_{broken_job_id}.yaml: (file): {YAML_REASON}\n"
+
+
+class TestSecrets:
+    """The CLI shows jobs as the API does: secrets masked, but what a create just issued; reveal is recorded."""
+
+    SPEC = {
+        "name": "chained",
+        "action": {"type": "ec2_start_instances", "parameters": {"tag_key": "Env", "tag_value": "test"}},
+        "post_processing": {"on_failure": [
+            {"type": "webhook", "parameters": {"url": "https://ops.example.com/in", "authorization": "CAAuth cli-1"}}
+        ]},
+    }
+
+    def run(self, capsys, *argv: str) -> dict:
+        assert cli.main([*argv, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    @pytest.fixture
+    def created(self, airflow_db, jobs_folder, tmp_path, capsys) -> dict:
+        spec = tmp_path / "chained.yaml"
+        spec.write_text(json.dumps(self.SPEC))
+        return self.run(capsys, "jobs", "create", "-f", str(spec))
+
+    def test_create_prints_the_issued_url_and_token_and_masks_the_rest(self, created):
+        assert created["curl"] == (
+            f'curl -X POST -H "Authorization: CAAuth {created["token"]}" -H "Content-Length: 0" {created["trigger_url"]}'
+        )
+        assert created["masked_fields"] == ["post_processing.on_failure.0.parameters.authorization"]
+        assert "cli-1" not in json.dumps(created)
+
+    def test_show_and_list_print_no_secret(self, created, capsys):
+        secrets = ("cli-1", created["token"], created["trigger_url"].rsplit("/", 1)[1])
+        shown = self.run(capsys, "jobs", "show", str(created["id"]))
+        listed = self.run(capsys, "jobs", "list")
+        assert cli.main(["jobs", "show", str(created["id"])]) == 0
+        text = capsys.readouterr().out
+
+        for output in (json.dumps(shown), json.dumps(listed), text):
+            assert [secret for secret in secrets if secret in output] == []
+        assert (shown["token"], shown["curl"], listed["jobs"][0]["token"]) == ("••••", None, "••••")
+        assert "  Token:       ••••\n" in text
+        assert f"(http-trigger jobs reveal {created['id']} shows them)" in text
+
+    def test_reveal_prints_every_secret_and_records_the_shell_user(self, created, capsys):
+        from airflow.models.log import Log
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        revealed = self.run(capsys, "jobs", "reveal", str(created["id"]))
+
+        assert revealed == {
+            "id": created["id"],
+            "trigger_url": created["trigger_url"],
+            "token": created["token"],
+            "signing_secret": created["signing_secret"],
+            "curl": created["curl"],
+            "fields": [{"field": "post_processing.on_failure.0.parameters.authorization", "value": "CAAuth cli-1"}],
+        }
+        with create_session() as session:
+            [row] = session.scalars(select(Log).where(Log.event == "http_trigger.reveal", Log.dag_id == created["dag_id"]))
+            assert (row.owner, json.loads(row.extra)["job_id"]) == (getpass.getuser(), created["id"])
+
+    def test_update_from_the_shown_spec_keeps_the_masked_secret(self, created, capsys, tmp_path):
+        shown = self.run(capsys, "jobs", "show", str(created["id"]))
+        spec = tmp_path / "renamed.yaml"
+        spec.write_text(json.dumps({**{key: shown[key] for key in ("action", "post_processing")}, "name": "renamed"}))
+
+        updated = self.run(capsys, "jobs", "update", str(created["id"]), "-f", str(spec))
+
+        assert (updated["name"], updated["token"]) == ("renamed", "••••")
+        revealed = self.run(capsys, "jobs", "reveal", str(created["id"]))
+        assert revealed["fields"][0]["value"] == "CAAuth cli-1"

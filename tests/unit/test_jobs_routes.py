@@ -42,8 +42,10 @@ class TestChangeRoutes:
 
         assert response.status_code == 200, response.text
         updated = response.json()
-        assert (updated["name"], updated["token"], updated["trigger_url"]) == ("after", job["token"], job["trigger_url"])
+        assert (updated["name"], updated["token"], updated["curl"]) == ("after", "••••", None)
         assert updated["version"] != job["version"]
+        revealed = client.post(f"/api/jobs/{job['id']}/secrets/reveal").json()
+        assert (revealed["token"], revealed["trigger_url"]) == (job["token"], job["trigger_url"])
 
     def test_put_with_a_stale_version_is_refused_and_changes_nothing(self, client):
         job = create(client, "before")
@@ -84,7 +86,7 @@ class TestChangeRoutes:
         rotated = client.post(f"/api/jobs/{job['id']}/rotate").json()
 
         assert rotated["token"] != job["token"] and rotated["trigger_url"] != job["trigger_url"]
-        assert client.get(f"/api/jobs/{job['id']}").json()["token"] == rotated["token"]
+        assert client.post(f"/api/jobs/{job['id']}/secrets/reveal").json()["token"] == rotated["token"]
 
     def test_patch_enabled_before_airflow_loaded_the_job_answers_503(self, client):
         job = create(client)

@@ -130,7 +130,7 @@ class TestWebhookPostProcessingOperator:
             f"{settings.base_url()}/dags/http_trigger_job_7/runs/http__2026-03-01T09%3A30%3A00%2B00%3A00"
         )
         assert "error" not in body
-        assert result == {"url": f"{receiver.url}/hooks/ops", "status_code": 200}
+        assert result == {"target": f"webhook at {receiver.url}", "status_code": 200}
 
     def test_failure_payload_reaches_the_receiver_with_the_error(self, receiver):
         operator = make_operator({"url": receiver.url}, status="failure")
@@ -147,11 +147,11 @@ class TestWebhookPostProcessingOperator:
         receiver.status_code = status_code
         operator = make_operator({"url": f"{receiver.url}/hook?token=abc"})
 
-        with pytest.raises(AirflowException, match=f"Webhook {receiver.url}/hook answered {status_code} "):
+        with pytest.raises(AirflowException, match=f"^The webhook at {receiver.url} answered {status_code} "):
             operator.execute(make_context())
         assert len(receiver.requests) == 1
 
-    def test_does_not_log_the_authorization_header_or_the_query(self, receiver, capsys, caplog):
+    def test_logs_neither_the_url_nor_the_authorization(self, receiver, capsys, caplog):
         operator = make_operator(
             {"url": f"{receiver.url}/hook?key=query-secret", "authorization": "CAAuth s3cret"}
         )
@@ -160,9 +160,36 @@ class TestWebhookPostProcessingOperator:
 
         # Airflow's task logger writes to stdout; other libraries log through the logging module.
         logged = capsys.readouterr().out + caplog.text
-        assert f"Posting success payload to {receiver.url}/hook" in logged
+        assert f"Posting the success payload to the webhook at {receiver.url} " in logged
+        assert f"{receiver.url}/hook" not in logged
         assert "s3cret" not in logged
         assert "query-secret" not in logged
+
+    def test_a_trigger_url_starts_its_job_with_an_empty_body_as_the_trigger_expects(self, receiver):
+        url = f"{receiver.url}/http-trigger/trigger/chained-url-id-6"
+        assert redact(url) == url
+
+        result = make_operator({"url": url, "authorization": "CAAuth chained-token-6"}).execute(make_context())
+
+        [request] = receiver.requests
+        assert (request["body"], request["headers"]["Content-Length"]) == (b"", "0")
+        assert request["headers"]["Authorization"] == "CAAuth chained-token-6"
+        assert result == {"target": f"job trigger at {receiver.url}", "status_code": 200, "chained_run_id": None}
+        assert redact(f"posted to {url}") == "posted to ***"
+        assert "chained-url-id-6" not in redact("route /http-trigger/trigger/chained-url-id-6 answered")
+        assert "chained-token-6" not in redact("token chained-token-6")
+
+    def test_secrets_are_masked_before_the_parameters_are_even_validated(self, receiver):
+        operator = make_operator(
+            {"url": f"{receiver.url}/hook?key=early-query-7", "authorization": "CAAuth early-7", "timeout_seconds": 0}
+        )
+
+        with pytest.raises(AirflowFailException, match="timeout_seconds"):
+            operator.execute(make_context())
+
+        assert "early-7" not in redact("header CAAuth early-7")
+        assert "early-query-7" not in redact("query key=early-query-7")
+        assert receiver.requests == []
 
     def test_invalid_parameters_fail_without_retry(self, receiver):
         operator = make_operator({"url": receiver.url, "timeout_seconds": "soon"})
@@ -223,10 +250,10 @@ def test_an_unreachable_webhook_fails_without_showing_the_query():
     url = f"http://127.0.0.1:{free_port()}/hook"
     operator = make_operator({"url": f"{url}?token=query-secret-2", "timeout_seconds": 2})
 
-    message = f"Webhook {url} could not be reached with the success payload: "
+    message = f"^The webhook at {url.removesuffix('/hook')} could not be reached with the success payload: "
     with pytest.raises(AirflowException, match=message) as error:
         operator.execute(make_context())
-    assert "query-secret-2" not in str(error.value)
+    assert "query-secret-2" not in str(error.value) and "/hook" not in str(error.value)
     # The HTTP hook logs the full URL when it cannot connect; Airflow's masker hides the query there.
     assert "query-secret-2" not in redact("Max retries exceeded with url: /hook?token=query-secret-2")
 
@@ -259,7 +286,7 @@ class TestChainingIntoAnotherJob:
         assert key == try_2["headers"]["Idempotency-Key"] and len(key) <= 128
         operator.execute(make_context(run_id="http__another-run"))
         assert receiver.requests[2]["headers"]["Idempotency-Key"] != key
-        assert first["url"] == f"{receiver.url}/http-trigger/trigger/{{url_id}}"
+        assert first["target"] == f"job trigger at {receiver.url}"
 
     def test_trigger_parameters_are_the_chained_jobs_body(self, receiver):
         self.chained(receiver, trigger_parameters={"tag_key": "Env", "tag_value": "test"}).execute(make_context())
@@ -273,6 +300,6 @@ class TestChainingIntoAnotherJob:
         self.chained(receiver).execute(make_context())
 
         logged = capsys.readouterr().out + caplog.text
-        assert "Starting the chained job at" in logged
+        assert f"Posting an empty body to the job trigger at {receiver.url}" in logged
         assert self.URL_ID not in logged
         assert "next-job-token" not in logged

@@ -96,6 +96,19 @@ def test_the_user_name_is_shown_and_new_job_is_offered_only_to_creators(client):
     assert 'id="new-job"' in user_page and 'data-can-create="true"' in user_page
 
 
+@pytest.mark.parametrize(("role", "editor"), [("viewer", False), ("user", True), ("admin", True)])
+def test_a_jobs_edit_form_is_for_its_editors_only_others_see_the_job(client, role, editor):
+    log_in(client, role)
+
+    response = client.get("/ui/jobs/7/edit", follow_redirects=False)
+
+    if editor:
+        assert response.status_code == 200
+        assert 'data-page="edit"' in response.text
+    else:
+        assert (response.status_code, response.headers["location"]) == (303, "/http-trigger/ui/jobs/7")
+
+
 def test_links_carry_the_path_of_airflows_base_url(client, monkeypatch):
     monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example/tools/airflow/")
     log_in(client)

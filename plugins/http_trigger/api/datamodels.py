@@ -135,28 +135,70 @@ class JobValidationResponse(BaseModel):
     valid: Literal[True] = True
 
 
+_MASKED_DESCRIPTION = (
+    "A secret reads masked: it contains ••••, followed in the spec's secrets by a reference to the "
+    "value (a URL keeps its scheme and host, e.g. https://hooks.slack.com/••••1f2e3d4c). Sent back "
+    "unchanged in an update, a masked value keeps the secret it stands for. Editors get the values "
+    "from POST /api/jobs/{job_id}/secrets/reveal."
+)
+
+
 class JobResponse(JobBody):
-    """A job as the API shows it: its spec, its DAG, and for editors the trigger URL and token."""
+    """A job as the API shows it: its spec and its DAG, every secret masked.
+
+    The secrets are the trigger URL and token and, in ``post_processing``, a webhook's
+    ``authorization``, a webhook ``url`` that embeds a credential or is a job's trigger URL, and a
+    Slack ``webhook_url``. Only the answers to a create and a rotation carry the trigger URL and
+    token they issued in clear.
+    """
 
     id: int
     dag_id: str
     version: str = Field(description="Send it back in If-Match to update only what you read.")
     is_paused: bool | None = Field(description="None until Airflow has loaded the job's DAG.")
-    trigger_url: str | None
-    token: str | None = Field(description="Shown only to users allowed to edit the job.")
+    trigger_url: str | None = Field(
+        description="The URL to POST to, masked (.../http-trigger/trigger/••••) but just after a create "
+        "or a rotation; None once the job is deleted."
+    )
+    token: str | None = Field(description="The access token: •••• but just after a create or a rotation.")
     signing_secret: str | None = Field(
         default=None,
-        description="Shown only to users allowed to edit the job: the Standard Webhooks secret callers sign "
-        "with when the job's trigger.require_signature is set.",
+        description="The Standard Webhooks secret callers sign with when the job's trigger.require_signature "
+        "is set: •••• but just after a create or a rotation.",
     )
-    curl: str | None
     previous_secret_valid_until: datetime | None = Field(
         default=None,
         description="While set, the URL and token the last Update replaced still work, until then "
         "(the job's trigger.rotation_grace_seconds).",
     )
+    curl: str | None = Field(description="The ready command line; None while the token is masked.")
+    can_edit: bool = Field(description="Whether the user may change the job and reveal its secrets.")
+    masked_fields: list[str] = Field(
+        description="The fields shown masked, e.g. token, "
+        f"post_processing.on_failure.0.parameters.authorization. {_MASKED_DESCRIPTION}"
+    )
     last_run: JobRunResponse | None = Field(default=None, description="The newest run (in the job list).")
     next_run_after: datetime | None = Field(default=None, description="The schedule's next run, if any.")
+
+
+class SecretFieldResponse(BaseModel):
+    """One secret of a job's spec in clear."""
+
+    field: str = Field(
+        description="Its path in the job, e.g. post_processing.on_failure.0.parameters.authorization."
+    )
+    value: str
+
+
+class JobSecretsResponse(BaseModel):
+    """Every secret of a job in clear, for an editor who asked; Airflow's audit log records each reveal."""
+
+    id: int
+    trigger_url: str
+    token: str
+    signing_secret: str | None = Field(description="The secret signed calls are signed with (whsec_…).")
+    curl: str = Field(description="The ready command line that starts the job.")
+    fields: list[SecretFieldResponse] = Field(description="The secrets of the job's spec, in its order.")
 
 
 class SpecProblemResponse(BaseModel):

@@ -1,7 +1,8 @@
 """``/http-trigger/api/jobs``: manage jobs behind Airflow's own authentication and authorization.
 
 Each job is one DAG, so access follows the auth manager's DAG permissions: reading a job needs
-read access to its DAG, seeing its token or changing it needs edit access.
+read access to its DAG, changing it or revealing its secrets needs edit access. Every answer shows
+a job through :func:`http_trigger.job_view.job_view`, secrets masked.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from http_trigger.api.datamodels import (
     JobCollectionResponse,
     JobEnabledBody,
     JobResponse,
+    JobSecretsResponse,
     JobValidationResponse,
     SpecErrorResponse,
     SpecProblemResponse,
@@ -33,6 +35,7 @@ from http_trigger.api.runs import run_response
 from http_trigger.errors import HttpTriggerError, JobBrokenError, JobSpecError
 from http_trigger.field_errors import job_body_errors
 from http_trigger.job_model import JobBody, dag_id_for
+from http_trigger.job_view import job_view, reveal_secrets
 from http_trigger.jobs_service import JobDetails, JobOrder
 
 jobs_router = APIRouter(prefix="/api/jobs", tags=["Jobs"], dependencies=[Depends(require_csrf_header)])
@@ -52,6 +55,7 @@ _JOB_LINKS = {
         "update_job",
         "delete_job",
         "rotate_job_secret",
+        "reveal_job_secrets",
         "set_job_enabled",
         "list_job_runs",
         "run_job_now",
@@ -74,24 +78,9 @@ def _http_error(error: HttpTriggerError) -> HTTPException:
     return HTTPException(status_for(error), str(error))
 
 
-def _response(details: JobDetails, *, with_secret: bool) -> JobResponse:
-    secret_fields = (
-        {
-            "trigger_url": details.trigger_url,
-            "token": details.secret.token,
-            "signing_secret": details.secret.signing_secret,
-            "curl": details.curl,
-        }
-        if with_secret and details.secret
-        else {"trigger_url": details.trigger_url, "token": None, "curl": None}
-    )
+def _response(details: JobDetails, *, may_edit: bool, issued: bool = False) -> JobResponse:
     return JobResponse(
-        **details.job.model_dump(),
-        dag_id=details.job.dag_id,
-        version=details.stored.version,
-        is_paused=details.is_paused,
-        **secret_fields,
-        previous_secret_valid_until=details.secret.previous_valid_until if details.secret else None,
+        **job_view(details, may_edit=may_edit, issued=issued),
         last_run=run_response(details.last_run) if details.last_run else None,
         next_run_after=details.next_run_after,
     )
@@ -144,7 +133,7 @@ def list_jobs(
         dag_ids={details.job.dag_id for details in page.jobs}, user=user, method="PUT"
     )
     return JobCollectionResponse(
-        jobs=[_response(details, with_secret=details.job.dag_id in editable) for details in page.jobs],
+        jobs=[_response(details, may_edit=details.job.dag_id in editable) for details in page.jobs],
         total_entries=page.total_entries,
         broken_jobs=[_broken_response(spec.job_id, spec.error) for spec in page.broken_jobs if spec.job_id],
         spec_errors=page.spec_errors,
@@ -183,7 +172,9 @@ def validate_job(
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
-        status.HTTP_201_CREATED: {"description": "The new job, with its URL and token", "links": _JOB_LINKS},
+        status.HTTP_201_CREATED: {
+            "description": "The new job, with the URL and token just issued in clear", "links": _JOB_LINKS
+        },
         **error_responses(*_WRITE_ERRORS),
     },
 )
@@ -194,12 +185,12 @@ def create_job(body: JobBodyParam, user: GetUserDep, session: SessionDep) -> Job
         details = jobs_service.create_job(session=session, body=body)
     except HttpTriggerError as error:
         raise _http_error(error) from error
-    return _response(details, with_secret=True)
+    return _response(details, may_edit=True, issued=True)
 
 
 @jobs_router.get("/{job_id:int}", responses=error_responses(*_READ_ERRORS))
 def get_job(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobResponse | BrokenJobResponse:
-    """Show one job, the token only to editors; a job whose spec does not load, with its problems."""
+    """Show one job, its secrets masked; a job whose spec does not load, with its problems."""
     _require(user, "GET", dag_id_for(job_id))
     try:
         details = jobs_service.get_job_details(session=session, job_id=job_id)
@@ -207,7 +198,7 @@ def get_job(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobResp
         return _broken_response(job_id, error.spec_error)
     except HttpTriggerError as error:
         raise _http_error(error) from error
-    return _response(details, with_secret=_allowed(user, "PUT", details.job.dag_id))
+    return _response(details, may_edit=_allowed(user, "PUT", details.job.dag_id))
 
 
 @jobs_router.put("/{job_id:int}", responses=error_responses(*_WRITE_ERRORS, (409, "Changed or deleted")))
@@ -218,7 +209,10 @@ def update_job(
     session: SessionDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> JobResponse:
-    """Replace a job's definition; send the version you read in ``If-Match`` to avoid lost updates."""
+    """Replace a job's definition; send the version you read in ``If-Match`` to avoid lost updates.
+
+    A secret sent back masked, as it was read, keeps its value.
+    """
     _require(user, "PUT", dag_id_for(job_id))
     try:
         details = jobs_service.update_job(
@@ -226,7 +220,7 @@ def update_job(
         )
     except HttpTriggerError as error:
         raise _http_error(error) from error
-    return _response(details, with_secret=True)
+    return _response(details, may_edit=True)
 
 
 @jobs_router.delete(
@@ -251,7 +245,22 @@ def rotate_job_secret(job_id: JobIdPath, user: GetUserDep, session: SessionDep) 
         details = jobs_service.rotate_secret(session=session, job_id=job_id)
     except HttpTriggerError as error:
         raise _http_error(error) from error
-    return _response(details, with_secret=True)
+    return _response(details, may_edit=True, issued=True)
+
+
+@jobs_router.post(
+    "/{job_id:int}/secrets/reveal",
+    responses=error_responses(401, 403, _NO_JOB, (409, "The job's spec does not load"), 422, 503),
+)
+def reveal_job_secrets(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobSecretsResponse:
+    """Show a job's trigger URL, token and spec secrets in clear; Airflow's audit log records who did."""
+    _require(user, "PUT", dag_id_for(job_id))
+    try:
+        details = jobs_service.get_job_details(session=session, job_id=job_id)
+        revealed = reveal_secrets(session=session, details=details, user_name=user.get_name())
+    except HttpTriggerError as error:
+        raise _http_error(error) from error
+    return JobSecretsResponse.model_validate(revealed.as_json())
 
 
 @jobs_router.patch(
@@ -269,4 +278,4 @@ def set_job_enabled(
         details = jobs_service.set_enabled(session=session, job_id=job_id, enabled=body.enabled)
     except HttpTriggerError as error:
         raise _http_error(error) from error
-    return _response(details, with_secret=True)
+    return _response(details, may_edit=True)

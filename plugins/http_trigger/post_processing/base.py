@@ -8,23 +8,26 @@ same document (see :mod:`http_trigger.post_processing.payload`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pydantic
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.log import mask_secret
 from pydantic import AfterValidator, Field
 
-from http_trigger import urls
 from http_trigger.post_processing.payload import build_payload
 from http_trigger.post_processing.templates import TEMPLATE_MAX_LENGTH, TemplateRenderError, check_template
 from http_trigger.runs.contract import RUN_OUTCOMES
+from http_trigger.urls import is_trigger_url, trigger_url_id
 from http_trigger.validation import describe_validation_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from pydantic.json_schema import JsonSchemaValue
 
 URL_MAX_LENGTH = 2048
 
@@ -44,6 +47,69 @@ class PostProcessingParameters(pydantic.BaseModel):
     """Base of every kind's parameter model: unknown fields are mistakes."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Mark a parameter as a secret: ``Annotated[str, Secret()]``.
+
+    Readers of the job see only that it is set (:mod:`http_trigger.job_secrets` masks it), its value
+    comes in clear only out of an editor's recorded reveal, and a step registers it with Airflow's
+    masker before doing anything, so no task log shows it. ``when`` narrows what readers may not
+    see to the values that carry a credential (a webhook's URL does only sometimes); task logs mask
+    every value of the parameter regardless. An unconditional secret is a password field in forms.
+    """
+
+    when: Callable[[str], bool] | None = None
+
+    def hides(self, value: str) -> bool:
+        """Tell whether ``value`` is kept from readers of the job."""
+        return self.when is None or self.when(value)
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        if self.when is None:
+            schema.update(format="password", writeOnly=True)
+        return schema
+
+
+def secret_parameters(model: type[pydantic.BaseModel]) -> dict[str, Secret]:
+    """Return the secret parameters of a kind's model, by name."""
+    return {
+        name: marker
+        for name, field in model.model_fields.items()
+        for marker in field.metadata
+        if isinstance(marker, Secret)
+    }
+
+
+def url_carries_credential(url: str) -> bool:
+    """Tell whether a URL embeds a credential: a user or password, a query string, or a job's trigger path."""
+    parts = urlsplit(url)
+    return bool(parts.username or parts.password or parts.query or is_trigger_url(url))
+
+
+def credential_parts(value: str) -> set[str]:
+    """Return a secret value with the parts of it that are credentials on their own.
+
+    Of a URL: its password (or its user, when there is no password), query string, path and, for
+    a trigger URL, its URL id; of a header value such as ``CAAuth <token>``: the token.
+    """
+    parts = {value}
+    split = urlsplit(value)
+    if split.scheme in ("http", "https") and split.hostname:
+        parts |= {split.password or split.username, split.query, trigger_url_id(value)}
+        if len(split.path) > 1:
+            parts.add(split.path)
+    else:
+        parts.add(value.partition(" ")[2].strip())
+    return {part for part in parts if part}
+
+
+def mask_in_logs(value: str) -> None:
+    """Register a secret value, and each part of it that is a credential alone, with Airflow's masker."""
+    for part in credential_parts(value):
+        mask_secret(part)
 
 
 def check_http_url(value: str) -> str:
@@ -105,13 +171,10 @@ def fifo_message_ids(payload: dict[str, Any], task_id: str) -> tuple[str, str]:
     return payload["dag_id"], hashlib.sha256(run.encode()).hexdigest()
 
 
-def loggable_url(url: str) -> str:
-    """Drop credentials, the query string and a trigger URL's id, which carry secrets, from a URL shown in logs."""
+def url_origin(url: str) -> str:
+    """Return a URL's scheme, host and port: what a log may say of a target whose path may be a secret."""
     parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    return urls.redact_trigger_paths(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 ParametersT = TypeVar("ParametersT", bound=PostProcessingParameters)
@@ -155,6 +218,8 @@ class PostProcessingOperator(BaseOperator, Generic[ParametersT]):
         self.status = status
 
     def execute(self, context: Context) -> Any:
+        # First of all, so that nothing the step or a library logs afterwards can show a secret.
+        self.mask_secrets()
         parameters = self.validated_parameters()
         payload = build_payload(context, job_id=self.job_id, job_name=self.job_name, status=self.status)
         try:
@@ -162,6 +227,13 @@ class PostProcessingOperator(BaseOperator, Generic[ParametersT]):
         except TemplateRenderError as error:
             # A template that fails once fails on every retry.
             raise AirflowFailException(f"Task {self.task_id}: {error}") from None
+
+    def mask_secrets(self) -> None:
+        """Register the step's secret parameters with Airflow's masker, before they are even validated."""
+        for name in secret_parameters(self.parameters_model):
+            value = self.parameters.get(name)
+            if isinstance(value, str) and value:
+                mask_in_logs(value)
 
     def validated_parameters(self) -> ParametersT:
         """Return the step's parameters as the kind's model; invalid ones fail the task without retry."""

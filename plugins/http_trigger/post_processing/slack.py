@@ -4,7 +4,7 @@ An incoming webhook's URL is itself the credential (whoever has it can post to t
 the preferred form is ``slack_webhook_conn_id``: an Airflow connection of type ``slackwebhook``
 (the Slack provider's "Slack Incoming Webhook", the URL or its token as password) kept in Airflow's
 connections or secrets backend. ``webhook_url`` is accepted for convenience; it is then stored in
-the job's spec file in clear, and is masked in task logs.
+the job's spec file, write-only for readers of the job and masked in task logs.
 
 The message is ``text``, a Jinja template over the payload's fields; payload values are escaped
 for Slack's mrkdwn (``&``, ``<``, ``>``), and ``<{{ log_url }}|...>`` makes a link.
@@ -13,13 +13,11 @@ for Slack's mrkdwn (``&``, ``<``, ``>``), and ``<{{ log_url }}|...>`` makes a li
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Annotated, Any
 
 from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 from airflow.sdk import Connection
 from airflow.sdk.exceptions import AirflowException
-from airflow.sdk.log import mask_secret
 from pydantic import ConfigDict, Field, model_validator
 from slack_sdk.errors import SlackClientError
 
@@ -29,7 +27,9 @@ from http_trigger.post_processing.base import (
     PostProcessingOperator,
     PostProcessingParameters,
     PostProcessingType,
+    Secret,
     Template,
+    url_origin,
 )
 from http_trigger.post_processing.templates import render_template
 
@@ -53,12 +53,11 @@ class SlackParameters(PostProcessingParameters):
         title="Slack webhook connection",
         description="An Airflow connection of type slackwebhook; keeps the webhook URL out of the spec.",
     )
-    webhook_url: HttpUrl | None = Field(
+    webhook_url: Annotated[HttpUrl | None, Secret()] = Field(
         default=None,
         title="Webhook URL",
         description="The incoming webhook's URL. It is a secret stored in the job's spec file: "
         "prefer the connection.",
-        json_schema_extra={"format": "password", "writeOnly": True},
     )
     channel: str | None = Field(
         default=None,
@@ -104,10 +103,8 @@ class SlackPostProcessingOperator(PostProcessingOperator[SlackParameters]):
     def send(self, parameters: SlackParameters, payload: dict[str, Any], context: Context) -> dict[str, Any]:
         text = render_template(parameters.text, payload, markup="slack", what="text")
         if parameters.webhook_url:
-            mask_secret(parameters.webhook_url)
             # The URL's path is the credential: name only its host.
-            parts = urlsplit(parameters.webhook_url)
-            target = f"Slack webhook at {parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+            target = f"Slack webhook at {url_origin(parameters.webhook_url)}"
             hook: SlackWebhookHook = _UrlSlackWebhookHook(
                 url=parameters.webhook_url, timeout=parameters.timeout_seconds
             )

@@ -1,32 +1,30 @@
-"""Webhook post-processing: POST the run's payload as JSON to a URL, or start another job (chaining).
+"""Webhook post-processing: POST the run's payload as JSON to a URL, e.g. another job's trigger.
 
-A URL that is a job's trigger URL chains the jobs: the step then sends what a trigger accepts
-instead of the payload, an empty body (or ``trigger_parameters`` for a job that takes its
-parameters at execution), with an ``Idempotency-Key`` derived from this run and step, so a retried
-step never starts the next job twice. Its URL id is masked like a token and never logged.
+The Authorization header value is a secret, and is best given as ``authorization_conn_id``: an
+Airflow HTTP connection whose *password* is the header's whole value (``CAAuth <token>``), kept in
+Airflow's connections or secrets backend. A literal ``authorization`` is still accepted for chaining
+jobs (``CAAuth <the other job's token>``, which the UI fills in): it is then stored in the job's
+spec file, write-only for readers of the job and masked in task logs, as is a URL that embeds a
+credential or is a job's trigger URL. The step's log names only the target's scheme and host.
 
-The Authorization header value is a secret, and job files hold no secret, so it is best given as
-``authorization_conn_id``: an Airflow HTTP connection whose *password* is the header's whole value
-(``CAAuth <token>``), kept in Airflow's connections or secrets backend. A literal
-``authorization`` is still accepted for chaining jobs (``CAAuth <the other job's token>``, which
-the UI fills in): it is then stored in the job's spec file in clear, and shown only masked in logs.
+A job's trigger takes a JSON body as its action's parameters, so a step aimed at a trigger URL
+starts that job the way its curl line does, with an empty body (or ``trigger_parameters`` for a
+job that takes its parameters at execution) rather than send it the payload, and with an
+``Idempotency-Key`` derived from this run and step, so a retried step never starts it twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Annotated, Any
 
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk import BaseHook, Connection
 from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
-from airflow.sdk.log import mask_secret
 from pydantic import ConfigDict, Field, model_validator
 
-from http_trigger import urls
 from http_trigger.post_processing.base import (
     URL_MAX_LENGTH,
     ConnectionId,
@@ -34,8 +32,12 @@ from http_trigger.post_processing.base import (
     PostProcessingOperator,
     PostProcessingParameters,
     PostProcessingType,
-    loggable_url,
+    Secret,
+    mask_in_logs,
+    url_carries_credential,
+    url_origin,
 )
+from http_trigger.urls import is_trigger_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -48,9 +50,12 @@ class WebhookParameters(PostProcessingParameters):
 
     model_config = ConfigDict(title="Webhook")
 
-    url: HttpUrl = Field(
+    url: Annotated[HttpUrl, Secret(when=url_carries_credential)] = Field(
         title="URL",
-        description="The http or https address that receives the JSON payload (at most 2,048 characters).",
+        description=(
+            "The http or https address that receives the JSON payload (at most 2,048 characters); "
+            "write-only when it embeds a credential or is a job's trigger URL."
+        ),
     )
     authorization_conn_id: ConnectionId | None = Field(
         default=None,
@@ -60,7 +65,7 @@ class WebhookParameters(PostProcessingParameters):
             "the way to keep the secret out of the job's spec file."
         ),
     )
-    authorization: str | None = Field(
+    authorization: Annotated[str | None, Secret()] = Field(
         default=None,
         min_length=1,
         max_length=4096,
@@ -69,7 +74,6 @@ class WebhookParameters(PostProcessingParameters):
             'Sent as the Authorization header, e.g. "CAAuth <token>" to start another job. '
             "Stored in the job's spec file: prefer the connection for any other secret."
         ),
-        json_schema_extra={"format": "password", "writeOnly": True},
     )
     trigger_parameters: dict[str, Any] | None = Field(
         default=None,
@@ -87,7 +91,7 @@ class WebhookParameters(PostProcessingParameters):
             raise ValueError("give authorization or authorization_conn_id, not both")
         if self.authorization is not None and any(c in self.authorization for c in "\r\n"):
             raise ValueError("authorization must be a single line")
-        if self.trigger_parameters is not None and not urls.is_trigger_url(self.url):
+        if self.trigger_parameters is not None and not is_trigger_url(self.url):
             raise ValueError("trigger_parameters are sent only to another job's trigger URL")
         return self
 
@@ -107,22 +111,6 @@ class _UrlHttpHook(HttpHook):
 
     def get_connection(self, conn_id: str) -> Connection:  # type: ignore[override]
         return Connection(conn_id=conn_id, conn_type="http", host=self.url)
-
-
-def mask_authorization(value: str) -> None:
-    """Mask the header value in every log, and its credential alone (``CAAuth <token>``) too."""
-    mask_secret(value)
-    scheme, _, credential = value.partition(" ")
-    if credential.strip():
-        mask_secret(credential.strip())
-
-
-def mask_url_secrets(url: str) -> None:
-    """Mask the parts of a URL that carry secrets (query string, password, a trigger's URL id) in every log."""
-    parts = urlsplit(url)
-    for secret in (parts.query, parts.password, urls.trigger_url_id(url)):
-        if secret:
-            mask_secret(secret)
 
 
 def chain_idempotency_key(dag_id: str, run_id: str, task_id: str) -> str:
@@ -160,26 +148,25 @@ class WebhookPostProcessingOperator(PostProcessingOperator[WebhookParameters]):
     def send(
         self, parameters: WebhookParameters, payload: dict[str, Any], context: Context
     ) -> dict[str, Any]:
+        chaining = is_trigger_url(parameters.url)
         headers = {"Content-Type": "application/json"}
         authorization = parameters.authorization
         if parameters.authorization_conn_id:
             authorization = authorization_from_connection(parameters.authorization_conn_id)
+            mask_in_logs(authorization)
         if authorization:
-            mask_authorization(authorization)
             headers["Authorization"] = authorization
-        mask_url_secrets(parameters.url)
-        shown_url = loggable_url(parameters.url)
-
-        chained = urls.is_trigger_url(parameters.url)
-        if chained:
+        target = f"{'job trigger' if chaining else 'webhook'} at {url_origin(parameters.url)}"
+        if chaining:
             # A trigger takes parameters or nothing; the key keeps a retried step from starting it twice.
             dag_run = context["dag_run"]
             headers["Idempotency-Key"] = chain_idempotency_key(dag_run.dag_id, dag_run.run_id, self.task_id)
             body = json.dumps(parameters.trigger_parameters) if parameters.trigger_parameters else ""
-            self.log.info("Starting the chained job at %s after the %s", shown_url, self.status)
+            sent = "its parameters" if parameters.trigger_parameters else "an empty body"
         else:
-            body = json.dumps(payload)
-            self.log.info("Posting %s payload to %s", self.status, shown_url)
+            body, sent = json.dumps(payload), f"the {self.status} payload"
+
+        self.log.info("Posting %s to the %s", sent, target)
         try:
             response = _UrlHttpHook(url=parameters.url).run(
                 headers=headers,
@@ -193,17 +180,13 @@ class WebhookPostProcessingOperator(PostProcessingOperator[WebhookParameters]):
         except requests.RequestException as error:
             # requests' own message repeats the full URL, query string included.
             raise AirflowException(
-                f"Webhook {shown_url} could not be reached with the {self.status} payload: "
-                f"{type(error).__name__}"
+                f"The {target} could not be reached with {sent}: {type(error).__name__}"
             ) from None
         if not 200 <= response.status_code < 300:
-            raise AirflowException(
-                f"Webhook {shown_url} answered {response.status_code} {response.reason} "
-                f"to the {self.status} payload"
-            )
-        self.log.info("Webhook %s answered %s", shown_url, response.status_code)
-        result: dict[str, Any] = {"url": shown_url, "status_code": response.status_code}
-        if chained:
+            raise AirflowException(f"The {target} answered {response.status_code} {response.reason} to {sent}")
+        self.log.info("The %s answered %s", target, response.status_code)
+        result: dict[str, Any] = {"target": target, "status_code": response.status_code}
+        if chaining:
             result["chained_run_id"] = _chained_run_id(response)
         return result
 
@@ -220,7 +203,8 @@ def _chained_run_id(response: requests.Response) -> str | None:
 POST_PROCESSING_TYPE = PostProcessingType(
     name="webhook",
     title="Webhook",
-    description="POST the payload as JSON to a URL; any answer but 2xx fails the step.",
+    description="POST the payload as JSON to a URL, or start the job of a trigger URL; any answer but 2xx "
+    "fails the step.",
     parameters_model=WebhookParameters,
     operator_class=WebhookPostProcessingOperator,
 )

@@ -1,10 +1,12 @@
 """``/http-trigger/ui/...``: the job pages Airflow's UI shows in its "HTTP Trigger" nav entry.
 
 Each page is a small shell rendered with Jinja2 (autoescaped: every value is escaped) plus a
-script that reads and changes jobs through the JSON API. The shells hold no job data, so the only
-thing a page route decides is whether the browser is logged in to Airflow; if not, it sends the
-user to Airflow's login, which comes back here afterwards. Every answer forbids framing by other
-sites (``frame-ancestors 'self'``) and allows scripts and styles only from this server.
+script that reads and changes jobs through the JSON API, which shows every secret masked. The
+shells hold no job data, so a page route decides only whether the browser is logged in to Airflow
+(if not, it sends the user to Airflow's login, which comes back here afterwards) and, for a job's
+edit form, whether the user may edit that job (if not, it shows the job instead). Every answer
+forbids framing by other sites (``frame-ancestors 'self'``) and allows scripts and styles only from
+this server.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from http_trigger import __version__, settings
 from http_trigger.actions import catalogue as action_catalogue
-from http_trigger.job_model import GROUP_MAX_LEN, PostProcessingSpec
+from http_trigger.job_model import GROUP_MAX_LEN, PostProcessingSpec, dag_id_for
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.urls import URL_PREFIX
 
@@ -117,12 +120,30 @@ def _can_create(user: Any) -> bool:
     return bool(get_auth_manager().is_authorized_dag(method="PUT", user=user))
 
 
-async def _page(request: Request, template: str, ui_path: str, *, title: str, **context: Any) -> Response:
-    """Render a page shell for a logged-in user, or redirect to Airflow's login."""
+def _can_edit(user: Any, job_id: int) -> bool:
+    details = DagDetails(id=dag_id_for(job_id))
+    return bool(get_auth_manager().is_authorized_dag(method="PUT", details=details, user=user))
+
+
+async def _page(
+    request: Request,
+    template: str,
+    ui_path: str,
+    *,
+    title: str,
+    editors_of: int | None = None,
+    **context: Any,
+) -> Response:
+    """Render a page shell for a logged-in user, or redirect to Airflow's login.
+
+    A page only for the editors of job ``editors_of`` sends anyone else to that job's detail page.
+    """
     user = await _logged_in_user(request)
     if user is None:
         return _login_redirect(ui_path, request.url.query)
     root = plugin_path()
+    if editors_of is not None and not _can_edit(user, editors_of):
+        return RedirectResponse(f"{root}/ui/jobs/{editors_of}", status.HTTP_303_SEE_OTHER)
     html = _templates.get_template(template).render(
         title=title,
         version=__version__,
@@ -160,7 +181,7 @@ async def new_job_page(request: Request) -> Response:
 
 @ui_router.get("/jobs/{job_id}", response_class=HTMLResponse)
 async def job_page(request: Request, job_id: int) -> Response:
-    """A job's detail: settings, trigger URL, token, curl line, Update, enable/disable, delete, Run now."""
+    """A job's detail: settings, trigger URL, token and curl line (masked; editors reveal them), actions."""
     return await _page(
         request, "job_detail.html", f"/jobs/{job_id}", title=f"Job {job_id}", job_id=job_id,
         catalogue=catalogue(),
@@ -169,10 +190,10 @@ async def job_page(request: Request, job_id: int) -> Response:
 
 @ui_router.get("/jobs/{job_id}/edit", response_class=HTMLResponse)
 async def edit_job_page(request: Request, job_id: int) -> Response:
-    """The same form as for creating, filled with the job's settings."""
+    """The same form as for creating, filled with the job's settings, secrets masked; for its editors only."""
     return await _page(
         request, "job_form.html", f"/jobs/{job_id}/edit", title=f"Edit job {job_id}", job_id=job_id,
-        catalogue=catalogue(),
+        catalogue=catalogue(), editors_of=job_id,
     )
 
 

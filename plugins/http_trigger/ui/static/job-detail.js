@@ -1,6 +1,7 @@
-// A job's detail page: its settings, its trigger URL and (for editors) the masked token with Show
-// and Copy, the curl line of the seed, Update (new URL and token), enable/disable, Run now, delete,
-// and its latest executions. A job whose spec file does not load shows its problems instead.
+// A job's detail page: its settings, its trigger URL, token and the curl line of the seed, Update
+// (new URL and token), enable/disable, Run now, delete, and its latest executions. The API shows
+// every secret masked; an editor's Reveal asks for them (Airflow's audit log records it) and shows
+// them with Copy buttons until Hide. A job whose spec file does not load shows its problems instead.
 
 import {
   actionTitle, airflowLink, api, config, confirmAction, copyButton, el, every, formatDate, formatDuration, jobUrl,
@@ -10,22 +11,27 @@ import { exampleBody } from "./schema-form.js";
 
 const catalogue = readCatalogue();
 const $ = (id) => document.getElementById(id);
-const MASK = "••••••••••••••••";
 let job = null;
-let tokenShown = false;
+let revealed = null; // the job's secrets in clear, from the reveal route, while they are shown
 
 function canEdit() {
-  return Boolean(job && job.token);
+  return Boolean(job && job.can_edit);
 }
 
-function tokenText(reveal) {
-  if (!canEdit()) return "<access token>";
-  return reveal ? job.token : MASK;
+function triggerUrl() {
+  return revealed ? revealed.trigger_url : job.trigger_url;
 }
 
-// The seed's command line; the API's `curl` is the exact one copied, this is only its display.
-function curlLine(reveal) {
-  return `curl -X POST -H "Authorization: CAAuth ${tokenText(reveal)}" -H "Content-Length: 0" ${job.trigger_url}`;
+// The seed's command line; the revealed `curl` is the exact one copied, this is only its display.
+function curlLine() {
+  return revealed ? revealed.curl : `curl -X POST -H "Authorization: CAAuth ${job.token}" -H "Content-Length: 0" ${job.trigger_url}`;
+}
+
+/** A parameter of a post-processing step as shown: revealed in clear, else as the API gives it (masked). */
+function shownParameter(when, index, key, value) {
+  const field = `post_processing.${when}.${index}.parameters.${key}`;
+  const clear = revealed && revealed.fields.find((item) => item.field === field);
+  return clear ? clear.value : value;
 }
 
 function exampleJson() {
@@ -33,39 +39,40 @@ function exampleJson() {
   return JSON.stringify(action ? exampleBody(action.parameters_schema) : {});
 }
 
-function curlWithBody(reveal) {
+function curlWithBody() {
   const json = exampleJson().replace(/'/g, "'\\''");
-  return `curl -X POST -H "Authorization: CAAuth ${tokenText(reveal)}" -H "Content-Type: application/json" -d '${json}' ${job.trigger_url}`;
+  const token = revealed ? revealed.token : job.token;
+  return `curl -X POST -H "Authorization: CAAuth ${token}" -H "Content-Type: application/json" -d '${json}' ${triggerUrl()}`;
 }
 
 function renderTrigger() {
-  setContent($("trigger-url"), job.trigger_url || "–");
   const editor = canEdit();
-  $("token-row").hidden = !editor;
-  $("token-row").previousElementSibling.hidden = !editor;
+  setContent($("trigger-url"), triggerUrl() || "–");
+  setContent($("token"), (revealed ? revealed.token : job.token) || "–");
   $("no-token").hidden = editor;
-  $("copy-curl").hidden = !editor;
+  $("reveal-box").hidden = !editor || !job.masked_fields.length;
+  $("reveal").textContent = revealed ? "Hide" : "Reveal";
+  for (const id of ["copy-url", "copy-token", "copy-curl"]) $(id).hidden = !revealed;
   $("update-box").hidden = !editor;
-  setContent($("token"), editor ? tokenText(tokenShown) : "");
-  $("show-token").textContent = tokenShown ? "Hide" : "Show";
-  setContent($("curl"), curlLine(tokenShown));
+  setContent($("curl"), curlLine());
   const atExecution = job.action.parameters_at_execution;
   $("body-sample").hidden = !atExecution;
   if (atExecution) {
     setContent($("example-body"), JSON.stringify(JSON.parse(exampleJson()), null, 2));
-    setContent($("curl-with-body"), curlWithBody(tokenShown));
+    setContent($("curl-with-body"), curlWithBody());
   }
 }
 
-function postList(items) {
+function postList(when) {
+  const items = job.post_processing[when];
   if (!items.length) return "none";
   return el(
     "ul",
     { class: "plain" },
-    items.map((item) => {
+    items.map((item, index) => {
       const kind = catalogue.post_processing.find((entry) => entry.name === item.type);
       const shown = Object.entries(item.parameters || {})
-        .filter(([key]) => !/authorization|password|secret|token/i.test(key))
+        .map(([key, value]) => [key, shownParameter(when, index, key, value)])
         .map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
         .slice(0, 3)
         .join(", ");
@@ -102,8 +109,8 @@ function renderSettings() {
     ["Action", [actionTitle(catalogue, job.action.type), " ", el("span", { class: "mono sub" }, job.action.type)]],
     ["AWS account", [el("code", {}, job.action.aws_conn_id), job.action.region ? ` in ${job.action.region}` : ""]],
     ["Parameters", job.action.parameters_at_execution ? "Given at execution, in the trigger's JSON body" : parameterList(job.action.parameters)],
-    ["On success", postList(job.post_processing.on_success)],
-    ["On failure", postList(job.post_processing.on_failure)],
+    ["On success", postList("on_success")],
+    ["On failure", postList("on_failure")],
   );
   if (job.description) rows.push(["Description", job.description]);
   if (job.tags.length) rows.push(["Tags", job.tags.join(", ")]);
@@ -206,13 +213,23 @@ async function loadRuns() {
 }
 
 function wireActions() {
-  $("show-token").addEventListener("click", () => {
-    tokenShown = !tokenShown;
+  $("reveal").addEventListener("click", async () => {
+    if (revealed) {
+      revealed = null;
+    } else {
+      try {
+        revealed = await api(`/jobs/${config.jobId}/secrets/reveal`, { method: "POST" });
+      } catch (error) {
+        showError(error, "The secrets could not be revealed: ");
+        return;
+      }
+    }
     renderTrigger();
+    renderSettings();
   });
-  copyButton($("copy-url"), () => job.trigger_url);
-  copyButton($("copy-token"), () => job.token);
-  copyButton($("copy-curl"), () => job.curl);
+  copyButton($("copy-url"), () => revealed.trigger_url);
+  copyButton($("copy-token"), () => revealed.token);
+  copyButton($("copy-curl"), () => revealed.curl);
 
   $("rotate").addEventListener("click", async () => {
     const grace = (job.trigger && job.trigger.rotation_grace_seconds) || 0;
@@ -228,13 +245,15 @@ function wireActions() {
     });
     if (!confirmed) return;
     try {
-      job = await api(`/jobs/${config.jobId}/rotate`, { method: "POST" });
-      tokenShown = false;
+      await api(`/jobs/${config.jobId}/rotate`, { method: "POST" });
+      // Shown masked like any other time: Reveal shows the new ones.
+      job = await api(`/jobs/${config.jobId}`);
+      revealed = null;
       render();
       notify(
         job.previous_secret_valid_until
-          ? `A new URL and access token were issued; the old ones work until ${formatDate(job.previous_secret_valid_until)}.`
-          : "A new URL and access token were issued; the old ones no longer work.",
+          ? `A new URL and access token were issued; the old ones work until ${formatDate(job.previous_secret_valid_until)}. Reveal shows the new ones.`
+          : "A new URL and access token were issued; the old ones no longer work. Reveal shows the new ones.",
         "ok",
       );
     } catch (error) {

@@ -1,7 +1,8 @@
 // Create or edit a job step by step, in the seed's order: group → trigger → action → AWS account →
 // parameter mode → parameters → post-processing → name → Confirm. "Next" asks the API to check
 // the job as it stands (POST /jobs/validate) and shows the errors of the current step next to their
-// fields; the API's model is the only place the rules live.
+// fields; the API's model is the only place the rules live. Editing, the form is filled with the
+// job as the API shows it, secrets masked: a masked value left as it is keeps the secret.
 
 import {
   actionTitle, airflowApi, api, config, el, jobUrl, notify, readCatalogue, setContent, showError,
@@ -502,6 +503,10 @@ async function start() {
       job = await api(`/jobs/${config.jobId}`);
     } catch (error) {
       showError(error, "The job could not be loaded: ");
+      return;
+    }
+    if (!job.can_edit) {
+      notify("You are not allowed to edit this job.", "error", { sticky: true });
       return;
     }
     fill(job);

@@ -4,6 +4,8 @@
 
 import { el } from "./common.js";
 
+// What stands for a secret the API does not show (http_trigger.job_secrets.MASK).
+const MASK = "••••";
 let nextId = 0;
 
 function resolve(schema, root) {
@@ -241,8 +243,14 @@ function buildField(name, property, { loc, required, value, root }) {
   if (schema.examples && schema.examples.length && "placeholder" in input && !input.placeholder) {
     input.placeholder = String(schema.examples[0]);
   }
-  const hint =
-    kind === "lines" ? el("p", { class: "help" }, "One per line.") : kind === "json" ? el("p", { class: "help" }, "A JSON value.") : null;
+  const masked = typeof initial === "string" && initial.includes(MASK);
+  const hint = masked
+    ? el("p", { class: "help" }, "A secret, set and hidden: leave it as it is to keep it, or replace it.")
+    : kind === "lines"
+      ? el("p", { class: "help" }, "One per line.")
+      : kind === "json"
+        ? el("p", { class: "help" }, "A JSON value.")
+        : null;
   const node = el(
     "div",
     { class: "field", "data-loc": key },
