@@ -11,11 +11,20 @@ limits (read from Airflow, not copied), so the API never accepts a job whose DAG
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from airflow.sdk.definitions.dag import TAG_MAX_LEN
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
@@ -132,6 +141,16 @@ def check_rate(value: str) -> str:
     return value
 
 
+def _network_as_text(value: object) -> object:
+    """Refuse a number or boolean where an address is due: ``ip_network(False)`` is 0.0.0.0/32."""
+    if isinstance(value, (int, float)):
+        raise ValueError(f"an address or CIDR network is written as text, e.g. '10.0.0.0/8', not {value!r}")
+    return value
+
+
+SourceNetwork = Annotated[IPvAnyNetwork, BeforeValidator(_network_as_text)]
+
+
 class TriggerSettings(_StrictModel):
     """Who may call the job's trigger and how often; the defaults let any holder of the token in at any pace."""
 
@@ -140,7 +159,7 @@ class TriggerSettings(_StrictModel):
         description="At most this many runs started by the trigger, e.g. '10/minute'; more calls answer 429. "
         "Empty: [http_trigger] default_rate_limit.",
     )
-    allowed_sources: list[IPvAnyNetwork] = Field(
+    allowed_sources: list[SourceNetwork] = Field(
         default_factory=list,
         max_length=MAX_ALLOWED_SOURCES,
         description="Addresses or CIDR networks the trigger answers; a call from elsewhere gets the same "

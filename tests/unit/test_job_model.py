@@ -83,6 +83,17 @@ def test_example_specs_in_the_repository_are_valid():
                                                  "parameters": {"url": "http://h.example/ok"}}]}},
             r"x.yaml: post_processing.on_failure.0.retries: Input should be a valid integer \(got '2'\)$",
         ),
+        # ipaddress reads False as 0.0.0.0/32 and a number as the address it encodes.
+        (
+            {"trigger": {"allowed_sources": ["10.0.0.0/8", False]}},
+            r"x.yaml: trigger.allowed_sources.1: an address or CIDR network is written as text, "
+            r"e.g. '10.0.0.0/8', not False$",
+        ),
+        (
+            {"trigger": {"allowed_sources": [167772160]}},
+            r"x.yaml: trigger.allowed_sources.0: an address or CIDR network is written as text, "
+            r"e.g. '10.0.0.0/8', not 167772160$",
+        ),
     ],
 )
 def test_bad_spec_names_file_field_and_reason(overrides, message):
