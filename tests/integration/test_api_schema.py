@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.engine import StopReason, events
 
@@ -203,17 +204,28 @@ def _install_hooks(schema: Any, targets: list[TriggerTarget]) -> None:
     def _spare_trigger_targets(context: Any, case: Any) -> bool:
         return str(case.path_parameters.get("job_id")) not in protected
 
-    @schema.hook("map_case").apply_to(operation_id=["trigger_job", "get_run_status"])
-    def _use_real_jobs(context: Any, case: Any) -> Any:
+    def with_target(case: Any) -> Any:
         target = next(choices)
         if target is not None:
             case.path_parameters = {**case.path_parameters, "url_id": target.url_id}
             case.headers = {**(case.headers or {}), "Authorization": f"CAAuth {target.token}"}
-        wait = (case.query or {}).get("wait")
-        if type(wait) is int and wait > MAX_WAIT_SECONDS:
+        return case
+
+    @schema.hook("map_case").apply_to(operation_id="trigger_job")
+    def _trigger_real_jobs(context: Any, case: Any) -> Any:
+        return with_target(case)
+
+    @schema.hook("map_case").apply_to(operation_id="get_run_status")
+    def _follow_real_jobs(context: Any, case: Any) -> Any:
+        # Positive cases only: after a change of path Schemathesis checks the run id again in its
+        # percent-encoded form, where a negative case's control characters no longer show.
+        if case.meta is None or case.meta.generation.mode is not GenerationMode.POSITIVE:
+            return case
+        wait = str((case.query or {}).get("wait", 0))  # the coverage phase sends query values as text
+        if wait.isdigit() and int(wait) > MAX_WAIT_SECONDS:
             # A valid wait all the same; a real run may take minutes to end on a busy stack.
             case.query = {**case.query, "wait": MAX_WAIT_SECONDS}
-        return case
+        return with_target(case)
 
 
 def _run_round(schema: Any, report: RunReport) -> None:
