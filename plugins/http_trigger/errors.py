@@ -136,5 +136,12 @@ class InvalidParametersError(HttpTriggerError):
         self.job_id = job_id
 
 
+class ParametersRequiredError(InvalidParametersError):
+    """The job takes its parameters at execution, and its starter has none to give (Run now).
+
+    The request is fine; the job is what cannot run so, as a disabled one cannot: a conflict.
+    """
+
+
 class MaskedSecretError(JobSpecError):
     """A job body keeps a masked secret that stands for no value of the job: the value itself must be given."""

@@ -13,11 +13,20 @@ the factory file to the metadata database: see :func:`_nul_character_at`.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from airflow.sdk.definitions.dag import TAG_MAX_LEN
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
@@ -85,9 +94,13 @@ def _nul_character_at(value: Any) -> str | None:
 
 
 class _StrictModel(BaseModel):
-    """Base of every spec model: unknown fields are mistakes, not extensions."""
+    """Base of every spec model: unknown fields are mistakes, not extensions.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Values must have their documented types, as the OpenAPI document and the YAML show them:
+    ``0`` is no ``false`` and ``"2"`` no ``2``, which lax validation would turn them into.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     @field_validator("*")
     @classmethod
@@ -104,7 +117,11 @@ class _StrictModel(BaseModel):
 class ActionSpec(_StrictModel):
     """The AWS operation a job performs, on which account and region, with which parameters."""
 
-    type: str = Field(description="Name of an action in the catalogue, e.g. ec2_start_instances.")
+    # The document lists the catalogue; the validator answers an unknown name with the known ones.
+    type: str = Field(
+        description="Name of an action in the catalogue, e.g. ec2_start_instances.",
+        json_schema_extra={"enum": list(ACTIONS)},
+    )
     aws_conn_id: str = Field(default="aws_default", min_length=1, description="Airflow AWS connection id.")
     region: str | None = Field(default=None, description="AWS region; the connection's region if empty.")
     parameters_at_execution: bool = Field(
@@ -126,7 +143,10 @@ class ActionSpec(_StrictModel):
 class PostProcessingSpec(_StrictModel):
     """One notification sent after the action, e.g. a webhook call."""
 
-    type: str = Field(description="Name of a post-processing kind, e.g. webhook.")
+    type: str = Field(
+        description="Name of a post-processing kind, e.g. webhook.",
+        json_schema_extra={"enum": list(POST_PROCESSING)},
+    )
     retries: int = Field(
         default=2, ge=0, le=10, description="How often Airflow retries the step when it fails, 10 s apart."
     )
@@ -158,6 +178,16 @@ def check_rate(value: str) -> str:
     return value
 
 
+def _network_as_text(value: object) -> object:
+    """Refuse a number or boolean where an address is due: ``ip_network(False)`` is 0.0.0.0/32."""
+    if isinstance(value, (int, float)):
+        raise ValueError(f"an address or CIDR network is written as text, e.g. '10.0.0.0/8', not {value!r}")
+    return value
+
+
+SourceNetwork = Annotated[IPvAnyNetwork, BeforeValidator(_network_as_text)]
+
+
 class TriggerSettings(_StrictModel):
     """Who may call the job's trigger and how often; the defaults let any holder of the token in at any pace."""
 
@@ -166,7 +196,7 @@ class TriggerSettings(_StrictModel):
         description="At most this many runs started by the trigger, e.g. '10/minute'; more calls answer 429. "
         "Empty: [http_trigger] default_rate_limit.",
     )
-    allowed_sources: list[IPvAnyNetwork] = Field(
+    allowed_sources: list[SourceNetwork] = Field(
         default_factory=list,
         max_length=MAX_ALLOWED_SOURCES,
         description="Addresses or CIDR networks the trigger answers; a call from elsewhere gets the same "
@@ -194,7 +224,7 @@ class JobBody(_StrictModel):
     """Everything a user writes about a job; the id is allocated by the store."""
 
     name: str = Field(min_length=1, max_length=200)
-    group: str = Field(default="default", min_length=1)
+    group: str = Field(default="default", min_length=1, json_schema_extra={"maxLength": GROUP_MAX_LEN})
     description: str = Field(default="", max_length=2000)
     enabled: bool = Field(default=True, description="Whether a new job's DAG starts unpaused.")
     action: ActionSpec

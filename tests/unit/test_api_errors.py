@@ -12,8 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import ProgrammingError
 
 from http_trigger import jobs_service
+from http_trigger.actions import ACTIONS
 from http_trigger.api.app import create_app
 from http_trigger.api.errors import UNEXPECTED_MESSAGE
+from http_trigger.job_model import GROUP_MAX_LEN
+from http_trigger.post_processing import POST_PROCESSING
 
 from .jobs_support import EC2, fail_with
 
@@ -124,8 +127,35 @@ class TestOpenApiDocument:
                     if path == "/health":
                         continue  # its 503 is the health report itself
                     assert answer["content"]["application/json"]["schema"], f"{method.upper()} {path} {code}"
-                    if code == "503":
-                        assert "Retry-After" in answer["headers"], f"{method.upper()} {path}"
+                    if code in ("429", "503"):
+                        assert answer["headers"]["Retry-After"]["required"] is True, f"{method.upper()} {path}"
+
+    def test_the_trigger_documents_its_back_pressure(self):
+        responses = create_app().openapi()["paths"]["/trigger/{url_id}"]["post"]["responses"]
+
+        assert responses["429"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorResponse"
+        }
+        assert responses["429"]["description"].startswith("The job's rate limit is reached")
+
+    def test_job_bodies_list_the_catalogues_and_validate_takes_one(self):
+        document = create_app().openapi()
+        schemas = document["components"]["schemas"]
+
+        assert schemas["ActionSpec"]["properties"]["type"]["enum"] == list(ACTIONS)
+        assert schemas["PostProcessingSpec"]["properties"]["type"]["enum"] == list(POST_PROCESSING)
+        assert schemas["JobBody"]["properties"]["group"]["maxLength"] == GROUP_MAX_LEN
+        body = document["paths"]["/api/jobs/validate"]["post"]["requestBody"]
+        assert body["required"] is True
+        assert body["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/JobBody"
+
+    def test_the_health_report_is_documented_for_both_answers(self):
+        responses = create_app().openapi()["paths"]["/health"]["get"]["responses"]
+
+        for code in ("200", "503"):
+            assert responses[code]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/HealthResponse"
+            }
 
     def test_the_shapes_are_the_plugins_and_airflows(self):
         schemas = create_app().openapi()["components"]["schemas"]

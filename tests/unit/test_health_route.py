@@ -14,6 +14,7 @@ from sqlalchemy import delete
 
 from http_trigger import dag_builder
 from http_trigger.api.app import create_app
+from http_trigger.api.datamodels import HealthResponse
 
 GOOD_SPEC = """\
 id: {job_id}
@@ -90,3 +91,16 @@ def test_a_component_down_is_unhealthy_whatever_the_specs(client, jobs_folder):
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"
     assert response.json()["jobs"] == {"status": "degraded", "broken_spec_files": ["job_2.yaml"]}
+    HealthResponse.model_validate(response.json())  # the documented shape
+
+
+def test_the_answer_has_the_documented_shape(client, jobs_folder, components_alive):
+    unreadable = jobs_folder / "job_1.yaml"
+    unreadable.mkdir()
+
+    healthy = client.get("/health")
+
+    assert healthy.status_code == 200
+    report = HealthResponse.model_validate(healthy.json())
+    assert report.jobs.status == "degraded" and report.triggerer.status is None
+

@@ -86,6 +86,28 @@ def test_example_specs_in_the_repository_are_valid():
             {"post_processing": {"on_failure": [{"type": "webhook", "parameters": {"url": "http://h", "\0": 1}}]}},
             r"^x.yaml: post_processing.on_failure.0.parameters: \(a key\): the NUL character",
         ),
+        # Values have their documented types: lax validation would read 0 as false and "2" as 2.
+        ({"enabled": 0}, r"x.yaml: enabled: Input should be a valid boolean \(got 0\)$"),
+        (
+            {"action": {"type": "ec2_start_instances", "parameters_at_execution": "yes"}},
+            r"x.yaml: action.parameters_at_execution: Input should be a valid boolean \(got 'yes'\)$",
+        ),
+        (
+            {"post_processing": {"on_failure": [{"type": "webhook", "retries": "2",
+                                                 "parameters": {"url": "http://h.example/ok"}}]}},
+            r"x.yaml: post_processing.on_failure.0.retries: Input should be a valid integer \(got '2'\)$",
+        ),
+        # ipaddress reads False as 0.0.0.0/32 and a number as the address it encodes.
+        (
+            {"trigger": {"allowed_sources": ["10.0.0.0/8", False]}},
+            r"x.yaml: trigger.allowed_sources.1: an address or CIDR network is written as text, "
+            r"e.g. '10.0.0.0/8', not False$",
+        ),
+        (
+            {"trigger": {"allowed_sources": [167772160]}},
+            r"x.yaml: trigger.allowed_sources.0: an address or CIDR network is written as text, "
+            r"e.g. '10.0.0.0/8', not 167772160$",
+        ),
     ],
 )
 def test_bad_spec_names_file_field_and_reason(overrides, message):

@@ -97,6 +97,27 @@ class TestChangeRoutes:
         assert response.headers["Retry-After"] == "5"
         assert response.json() == {"detail": f"Job {job['id']} is not loaded by Airflow yet; try again in a few seconds"}
 
+    @pytest.mark.parametrize(
+        ("body", "problem"),
+        [
+            (
+                {"enabled": 0},
+                {"loc": ["body", "enabled"], "msg": "Input should be a valid boolean", "type": "bool_type"},
+            ),
+            (
+                {"enabled": True, "paused": True},
+                {"loc": ["body", "paused"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"},
+            ),
+        ],
+    )
+    def test_patch_enabled_takes_a_boolean_and_nothing_else(self, client, body, problem):
+        job = create(client)
+
+        response = client.patch(f"/api/jobs/{job['id']}/enabled", json=body)
+
+        assert response.status_code == 422
+        assert response.json()["detail"] == [problem]
+
     def test_a_leftover_spec_of_a_deleted_job_is_named_not_a_500(self, client, jobs_folder):
         kept = create(client, "kept")
         job = create(client, "deleted")

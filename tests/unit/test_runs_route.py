@@ -107,8 +107,11 @@ def test_run_now_refuses_a_disabled_job_and_a_job_taking_parameters_at_execution
 
     assert paused.status_code == 409
     assert paused.json() == {"detail": f"Job {disabled.job.id} is disabled; enable it to run it"}
-    assert needs_body.status_code == 422
-    assert "takes its parameters at execution" in needs_body.json()["detail"]
+    assert needs_body.status_code == 409
+    assert needs_body.json() == {
+        "detail": f"Job {at_execution.job.id} takes its parameters at execution; "
+        "start it with its trigger URL and a JSON body"
+    }
 
 
 def test_runs_need_a_login_and_run_now_the_right_to_run(client):

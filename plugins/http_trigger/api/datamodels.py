@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from http_trigger.job_model import JobBody
 from http_trigger.runs.sources import TriggerSource
@@ -241,6 +241,8 @@ class JobCollectionResponse(BaseModel):
 class JobEnabledBody(BaseModel):
     """Enable or disable a job."""
 
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     enabled: bool
 
 
@@ -258,3 +260,34 @@ class ActionCollectionResponse(BaseModel):
 
     actions: list[ActionResponse]
     total_entries: int
+
+
+class ComponentHealthResponse(BaseModel):
+    """One Airflow component as Airflow's own health check reports it, with its latest heartbeat."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["healthy", "unhealthy"] | None = Field(
+        description="None for a component that never ran (the triggerer, the DAG processor)."
+    )
+
+
+class JobSpecsHealthResponse(BaseModel):
+    """The job spec files: a broken one degrades the service, it never takes it down."""
+
+    status: Literal["healthy", "degraded"]
+    broken_spec_files: list[str] | None = Field(
+        default=None, description="The files that do not load, by name."
+    )
+    error: str | None = Field(default=None, description="Why the jobs folder cannot be read.")
+
+
+class HealthResponse(BaseModel):
+    """Whether a trigger can start a run now: the metadata DB, the scheduler and the DAG processor."""
+
+    status: Literal["healthy", "degraded", "unhealthy"]
+    metadatabase: ComponentHealthResponse
+    scheduler: ComponentHealthResponse
+    triggerer: ComponentHealthResponse
+    dag_processor: ComponentHealthResponse
+    jobs: JobSpecsHealthResponse

@@ -49,6 +49,7 @@ from http_trigger.errors import (
     JobSpecError,
     JobStorageError,
     ParametersNotAcceptedError,
+    ParametersRequiredError,
     RateLimitedError,
     RunNotFoundError,
     SignatureError,
@@ -70,6 +71,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (ParametersNotAcceptedError, status.HTTP_400_BAD_REQUEST),
     (InvalidIdempotencyKeyError, status.HTTP_400_BAD_REQUEST),
     (IdempotencyKeyReusedError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (ParametersRequiredError, status.HTTP_409_CONFLICT),  # before its base: a conflict, not a 422
     (InvalidParametersError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (JobPausedError, status.HTTP_409_CONFLICT),
     (JobBrokenError, status.HTTP_409_CONFLICT),
@@ -155,7 +157,11 @@ BODY_ERRORS = (
     status.HTTP_422_UNPROCESSABLE_CONTENT,
 )
 _RETRY_AFTER_HEADER = {
-    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
 }
 
 

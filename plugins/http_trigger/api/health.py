@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from http_trigger import jobs_service, settings
+from http_trigger.api.datamodels import HealthResponse
 from http_trigger.job_files import BrokenSpec, load_jobs
 
 health_router = APIRouter(tags=["Health"])
@@ -46,7 +47,14 @@ def _jobs_health() -> dict[str, Any]:
     return {"status": DEGRADED, "broken_spec_files": [spec.path.name for spec in broken]}
 
 
-@health_router.get("/health", responses={503: {"description": "A required component is unhealthy"}})
+@health_router.get(
+    "/health",
+    response_model=None,
+    responses={
+        200: {"description": "Every required component is healthy", "model": HealthResponse},
+        503: {"description": "A required component is unhealthy", "model": HealthResponse},
+    },
+)
 def get_health() -> JSONResponse:
     """Report the metadata DB, scheduler and DAG processor (503 unless all are healthy) and the job specs."""
     health: dict[str, Any] = {**get_airflow_health(), "jobs": _jobs_health()}

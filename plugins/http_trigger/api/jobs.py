@@ -141,7 +141,17 @@ def list_jobs(
     )
 
 
-@jobs_router.post("/validate", responses=error_responses(*BODY_ERRORS, 401, 403))
+@jobs_router.post(
+    "/validate",
+    responses=error_responses(*BODY_ERRORS, 401, 403),
+    # The body is read as it comes, to place each problem at its field; what it must be is a job body.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobBody"}}},
+        }
+    },
+)
 def validate_job(
     user: GetUserDep, body: Annotated[Any, Body(openapi_examples=JOB_BODY_EXAMPLES)] = None
 ) -> JobValidationResponse:

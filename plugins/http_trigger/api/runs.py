@@ -139,8 +139,12 @@ def get_job_run(
             401,
             403,
             (404, "No such job"),
-            (409, "The job is disabled, or its spec is invalid until someone fixes the file"),
-            (422, "The job takes its parameters at execution, or a parameter is out of bounds"),
+            (
+                409,
+                "The job is disabled, its spec is invalid until someone fixes the file, or it takes its "
+                "parameters at execution (start it with its URL)",
+            ),
+            (422, "A parameter is out of bounds"),
             (503, "Airflow has not loaded the job yet, or the database is busy"),
         ),
     },

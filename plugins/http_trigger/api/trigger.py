@@ -218,6 +218,11 @@ def _start(
             "The parameters fail the action's model (the message names each field), or the "
             "Idempotency-Key was used for this job with other parameters",
         ),
+        (
+            429,
+            "The job's rate limit is reached, or this address sent too many unknown URLs or wrong "
+            "tokens; retry after Retry-After seconds",
+        ),
         (500, "Unexpected error; no run was started"),
         (503, "Not loaded by Airflow yet, or the database is busy; retry after Retry-After seconds"),
         model=ErrorResponse,

@@ -36,6 +36,7 @@ from http_trigger.errors import (
     JobNotReadyError,
     JobPausedError,
     ParametersNotAcceptedError,
+    ParametersRequiredError,
     SignatureError,
     UnknownTriggerError,
 )
@@ -98,7 +99,7 @@ def execution_conf(job: Job, parameters: dict[str, Any] | None) -> dict[str, Any
             )
         return {}
     if parameters is None:
-        raise InvalidParametersError(
+        raise ParametersRequiredError(
             f"Job {job.id} takes its parameters at execution; start it with its trigger URL and a JSON body",
             job_id=job.id,
         )
