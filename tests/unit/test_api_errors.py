@@ -138,6 +138,17 @@ class TestOpenApiDocument:
         }
         assert responses["429"]["description"].startswith("The job's rate limit is reached")
 
+    def test_trigger_paths_document_airflows_own_404_too(self):
+        """A URL id holding a line break misses the plugin's mount, and Airflow answers its own 404."""
+        paths = create_app().openapi()["paths"]
+
+        for path, method in (("/trigger/{url_id}", "post"), ("/trigger/{url_id}/runs/{dag_run_id}", "get")):
+            schema = paths[path][method]["responses"]["404"]["content"]["application/json"]["schema"]
+            assert schema["anyOf"] == [
+                {"$ref": "#/components/schemas/ErrorResponse"},
+                {"$ref": "#/components/schemas/HTTPExceptionResponse"},
+            ], path
+
     def test_job_bodies_list_the_catalogues_and_validate_takes_one(self):
         document = create_app().openapi()
         schemas = document["components"]["schemas"]

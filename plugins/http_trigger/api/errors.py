@@ -165,17 +165,21 @@ _RETRY_AFTER_HEADER = {
 }
 
 
-def error_responses(*answers: int | tuple[int, str], model: Any = None) -> dict[int, dict[str, Any]]:
+def error_responses(
+    *answers: int | tuple[int, str] | tuple[int, str, Any], model: Any = None
+) -> dict[int, dict[str, Any]]:
     """Document a route's error answers for OpenAPI, as ``responses=`` takes them.
 
     Each answer is a status, or a ``(status, description)`` pair where the route says it better,
-    as with Airflow's ``create_openapi_http_exception_doc``; the body's shape comes from the table
-    above, unless ``model`` gives it for every status (the trigger answers only ``message``).
+    as with Airflow's ``create_openapi_http_exception_doc``, or a ``(status, description, model)``
+    triple where one status has a shape of its own; the body's shape comes from the table above,
+    unless ``model`` gives it for every other status (the trigger answers only ``message``).
     """
     documented: dict[int, dict[str, Any]] = {}
     for answer in answers:
-        status_code, description = answer if isinstance(answer, tuple) else (answer, _ANSWERS[answer][0])
-        response: dict[str, Any] = {"description": description, "model": model or _ANSWERS[status_code][1]}
+        status_code, description, *own_model = answer if isinstance(answer, tuple) else (answer, _ANSWERS[answer][0])
+        shape = own_model[0] if own_model else model or _ANSWERS[status_code][1]
+        response: dict[str, Any] = {"description": description, "model": shape}
         if status_code in (status.HTTP_429_TOO_MANY_REQUESTS, status.HTTP_503_SERVICE_UNAVAILABLE):
             response["headers"] = _RETRY_AFTER_HEADER
         documented[status_code] = response

@@ -19,6 +19,7 @@ import logging
 import time
 from typing import Annotated
 
+from airflow.api_fastapi.core_api.openapi.exceptions import HTTPExceptionResponse
 from airflow.utils.session import create_session
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -195,6 +196,19 @@ def _start(
     return answer
 
 
+def _not_found(description: str) -> tuple[int, str, object]:
+    """Document a trigger path's 404, which Airflow itself answers for a URL id holding a line break.
+
+    Airflow mounts the plugin's app on a pattern whose ``.`` stops at a line break, so such a path
+    never reaches the plugin and gets Airflow's own ``{"detail": "Not Found"}``.
+    """
+    return (
+        status.HTTP_404_NOT_FOUND,
+        f"{description}; for a URL id holding a line break, Airflow's own answer",
+        ErrorResponse | HTTPExceptionResponse,
+    )
+
+
 @trigger_router.post(
     "/trigger/{url_id}",
     response_model=TriggerResponse,
@@ -209,7 +223,7 @@ def _start(
             "The job accepts signed calls only, and this one is unsigned, badly signed, older than "
             "five minutes or a replay of a webhook-id already received",
         ),
-        (404, NOT_FOUND_MESSAGE),
+        _not_found(NOT_FOUND_MESSAGE),
         408,
         (409, "The job is disabled, or its spec is invalid until someone fixes the file"),
         413,
@@ -262,7 +276,7 @@ def _read_status(url_id: str, token: str | None, run_id: str) -> RunStatus:
 @trigger_router.get(
     "/trigger/{url_id}/runs/{dag_run_id}",
     responses=error_responses(
-        (404, f"{NOT_FOUND_MESSAGE}, or the job has no such run"),
+        _not_found(f"{NOT_FOUND_MESSAGE}, or the job has no such run"),
         422,
         503,
         model=ErrorResponse,
