@@ -28,15 +28,15 @@ from starlette.concurrency import run_in_threadpool
 
 from http_trigger import trigger_calls, urls
 from http_trigger.api.datamodels import ErrorResponse, RunStatusResponse, TriggerResponse
-from http_trigger.api.parameters import DagRunIdPath
 from http_trigger.api.errors import (
     database_unavailable,
     describe_database_error,
-    error_responses,
     error_answer,
+    error_responses,
     json_error,
     status_for,
 )
+from http_trigger.api.parameters import DagRunIdPath
 from http_trigger.errors import (
     HttpTriggerError,
     IdempotencyKeyReusedError,
