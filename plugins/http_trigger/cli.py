@@ -134,7 +134,7 @@ def _jobs_update(args: argparse.Namespace, session: Any) -> None:
 
 
 def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
-    from http_trigger.runs.sources import TriggerSource
+    from http_trigger.run_sources import TriggerSource
     from http_trigger.runs.start import parameters_from_json, start_run
 
     started = start_run(

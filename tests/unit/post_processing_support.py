@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from http_trigger import settings
-from http_trigger.runs.contract import ERROR_XCOM_KEY
+from http_trigger.run_contract import ERROR_XCOM_KEY
 
 STARTED_AT = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
 RUN_ID = "http__2026-03-01T09:30:00+00:00"

@@ -34,7 +34,7 @@ from http_trigger.actions.ec2 import (
     Ec2CreateImageParameters,
     Ec2InstancesParameters,
 )
-from http_trigger.runs.contract import ERROR_XCOM_KEY
+from http_trigger.run_contract import ERROR_XCOM_KEY
 
 REGION = "us-east-1"
 UNKNOWN_ID = "i-0123456789abcdef0"

@@ -24,7 +24,7 @@ from http_trigger.actions.ecs import (
     EcsServiceDesiredCountParameters,
     EcsUpdateServiceDesiredCountOperator,
 )
-from http_trigger.runs.contract import ERROR_XCOM_KEY
+from http_trigger.run_contract import ERROR_XCOM_KEY
 
 from .actions_support import REGION, RecordingTaskInstance, moto_account, run
 

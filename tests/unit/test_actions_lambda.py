@@ -14,7 +14,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from pydantic import ValidationError
 
 from http_trigger.actions.lambda_function import LambdaInvokeOperator, LambdaInvokeParameters
-from http_trigger.runs.contract import ERROR_XCOM_KEY
+from http_trigger.run_contract import ERROR_XCOM_KEY
 
 from .actions_support import REGION, RecordingTaskInstance, moto_account, run
 

@@ -28,7 +28,7 @@ from http_trigger.actions.rds import (
     RdsStartDbInstanceOperator,
     RdsStopDbInstanceOperator,
 )
-from http_trigger.runs.contract import ERROR_XCOM_KEY
+from http_trigger.run_contract import ERROR_XCOM_KEY
 
 from .actions_support import REGION, RecordingTaskInstance, make_operator, moto_account, run
 

@@ -16,7 +16,7 @@ from http_trigger.actions.redshift import (
     RedshiftSnapshotClusterOperator,
     RedshiftSnapshotParameters,
 )
-from http_trigger.runs.contract import ERROR_XCOM_KEY
+from http_trigger.run_contract import ERROR_XCOM_KEY
 
 from .actions_support import REGION, RecordingTaskInstance, moto_account, run
 

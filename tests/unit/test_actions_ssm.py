@@ -14,7 +14,7 @@ from moto.ssm import models as moto_ssm
 from pydantic import ValidationError
 
 from http_trigger.actions.ssm import SsmRunCommandParameters, SsmRunCommandsOperator
-from http_trigger.runs.contract import ERROR_XCOM_KEY
+from http_trigger.run_contract import ERROR_XCOM_KEY
 
 from .actions_support import REGION, RecordingTaskInstance, moto_account, run
 

@@ -15,7 +15,7 @@ import pydantic
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowTaskTimeout
 
-from http_trigger.runs.contract import ERROR_XCOM_KEY
+from http_trigger.run_contract import ERROR_XCOM_KEY
 from http_trigger.validation import describe_validation_error
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from http_trigger.job_model import JobBody
-from http_trigger.runs.sources import TriggerSource
+from http_trigger.run_sources import TriggerSource
 
 
 class ErrorResponse(BaseModel):

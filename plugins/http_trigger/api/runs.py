@@ -30,7 +30,7 @@ from http_trigger.errors import HttpTriggerError
 from http_trigger.job_model import dag_id_for
 from http_trigger.runs import history
 from http_trigger.runs.history import RunSummary, TaskSummary
-from http_trigger.runs.sources import TriggerSource
+from http_trigger.run_sources import TriggerSource
 from http_trigger.runs.start import TRIGGERING_USER, start_run
 
 runs_router = APIRouter(

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field
 
 from http_trigger.post_processing.payload import build_payload
 from http_trigger.post_processing.templates import TEMPLATE_MAX_LENGTH, TemplateRenderError, check_template
-from http_trigger.runs.contract import RUN_OUTCOMES
+from http_trigger.run_contract import RUN_OUTCOMES
 from http_trigger.urls import is_trigger_url, trigger_url_id
 from http_trigger.validation import describe_validation_error
 

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from http_trigger import urls
-from http_trigger.runs.contract import ERROR_XCOM_KEY
-from http_trigger.runs.sources import source_of
+from http_trigger.run_contract import ERROR_XCOM_KEY
+from http_trigger.run_sources import source_of
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -34,12 +34,12 @@ def build_payload(context: Context, *, job_id: int, job_name: str, status: str) 
 
     Keys: ``name`` (the job's name), ``trigger_job_id`` (the job's integer id), ``status``
     (``success`` or ``failure``), ``dag_id``, ``dag_run_id``, ``trigger_source`` (a
-    :class:`~http_trigger.runs.sources.TriggerSource`: ``http``, ``manual``, ``cli``,
+    :class:`~http_trigger.run_sources.TriggerSource`: ``http``, ``manual``, ``cli``,
     ``schedule``, ``backfill`` or ``asset``), ``started_at`` (the run's start, ISO 8601), ``finished_at`` (now,
     ISO 8601 UTC), ``log_url`` (the run's page in the Airflow UI) and, on failure when the action
     left one, ``error``: a one-line summary of why the action failed.
 
-    The error is read from the XCom a failing action pushes under :data:`~http_trigger.runs.contract.ERROR_XCOM_KEY`,
+    The error is read from the XCom a failing action pushes under :data:`~http_trigger.run_contract.ERROR_XCOM_KEY`,
     looked up on this task's upstream tasks, since a task cannot see another task's exception.
     """
     dag_run = context["dag_run"]

@@ -1,1 +1,1 @@
-"""A job's runs: how one starts (:mod:`.start`), who started it (:mod:`.sources`), what happened (:mod:`.history`)."""
+"""A job's runs: how one starts (:mod:`.start`) and within which limits, and what happened (:mod:`.history`)."""

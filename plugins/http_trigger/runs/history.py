@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from http_trigger.db.models import TriggerCall
 from http_trigger.job_model import DAG_ID_PREFIX, dag_id_for
-from http_trigger.runs.sources import TriggerSource, source_of
+from http_trigger.run_sources import TriggerSource, source_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -43,7 +43,7 @@ from http_trigger.errors import (
 from http_trigger.job_files import StoredJob, get_job
 from http_trigger.job_model import Job
 from http_trigger.runs import idempotency, limits, signatures
-from http_trigger.runs.sources import TRIGGERED_BY, TriggerSource, new_run_id
+from http_trigger.run_sources import TRIGGERED_BY, TriggerSource, new_run_id
 from http_trigger.trigger_calls import TriggerOutcome
 from http_trigger.validation import describe_validation_error
 

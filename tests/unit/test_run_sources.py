@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
-from http_trigger.runs.sources import TRIGGERED_BY, TriggerSource, new_run_id, source_of
+from http_trigger.run_sources import TRIGGERED_BY, TriggerSource, new_run_id, source_of
 
 
 @pytest.mark.parametrize("source", list(TRIGGERED_BY))
