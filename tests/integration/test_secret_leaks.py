@@ -40,7 +40,9 @@ from .conftest import (
     wait_for_run_end,
 )
 
-pytestmark = pytest.mark.integration
+# The whole product's flow, a dozen runs and every file searched: longer than the suite's 10 minutes
+# on a busy machine.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 # A step that finds nothing to start fails the action, so the job's failure steps run.
 MISSING_INSTANCE = "i-0000000000000dead"
 HAND_WRITTEN_JOB_ID = 990001
