@@ -39,7 +39,7 @@ from http_trigger.errors import (
     JobSpecError,
     JobStorageError,
 )
-from http_trigger.job_model import MAX_JOB_ID, Job, JobBody
+from http_trigger.job_model import MAX_JOB_ID, Job, JobBody, may_hold_a_secret
 from http_trigger.spec_yaml import MAX_SPEC_BYTES, WHOLE_FILE, parse_spec_yaml
 from http_trigger.validation import validation_problems
 
@@ -103,7 +103,7 @@ def validate_spec(data: dict[str, Any], *, source: str, model: type[SpecModel]) 
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise JobSpecError(source, *validation_problems(error)) from None
+        raise JobSpecError(source, *validation_problems(error, hidden=may_hold_a_secret)) from None
 
 
 def parse_spec(content: bytes | str, *, source: str) -> Job:

@@ -69,6 +69,21 @@ def _validated_parameters(
     return validated.model_dump(mode="json", exclude_none=exclude_none)
 
 
+def may_hold_a_secret(loc: tuple[str | int, ...], value: Any) -> bool:
+    """Tell whether the input of a spec error at ``loc`` may hold a step's secret, so no message repeats it.
+
+    Secrets live in the steps' parameters, whose own errors never repeat one (see
+    :func:`_validated_parameters`). But a hand-written spec can put them elsewhere: a mapping where
+    the list of steps belongs, a URL where a step's parameters belong, a misspelt key holding them.
+    So whatever stands in the place of the steps, of a step or of its parameters, and any mapping
+    or list among the steps, is called "the value" instead.
+    """
+    if not loc or loc[0] != "post_processing":
+        return False
+    in_place_of_parameters = len(loc) <= 3 or (len(loc) == 4 and loc[3] == "parameters")
+    return in_place_of_parameters or isinstance(value, (dict, list))
+
+
 def _nul_character_at(value: Any) -> str | None:
     """Say where ``value`` (a string, or lists and mappings of them at any depth) holds a NUL character.
 

@@ -1,4 +1,5 @@
-"""Real parts for integration tests: one embedded stack (Airflow processes + moto) and receivers."""
+"""Real parts for integration tests: one embedded stack (Airflow processes + moto), receivers, and
+the few HTTP steps every flow takes (create a job, trigger it, wait for its run)."""
 
 from __future__ import annotations
 
@@ -107,3 +108,74 @@ def api(stack: EmbeddedStack) -> Iterator[httpx.Client]:
     token = stack.get_api_token()
     with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def viewer(stack: EmbeddedStack) -> Iterator[httpx.Client]:
+    """The stack's viewer, logged in for the API (bearer) and the pages (Airflow's login cookie)."""
+    token = stack.get_api_token(VIEWER_USERNAME, stack_password(stack, VIEWER_USERNAME))
+    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"},
+                      cookies={"_token": token}, timeout=30) as client:
+        yield client
+
+
+def no_action_job(name: str, **post_processing: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the body of a job whose action does nothing, with these post-processing steps."""
+    return {
+        "name": name,
+        "group": "integration",
+        "action": {"type": "utility_no_action", "aws_conn_id": demo.AWS_CONN_ID, "region": demo.REGION},
+        "post_processing": post_processing,
+    }
+
+
+ISSUED = ("trigger_url", "token", "curl")
+"""What only the create's answer has in clear; reading a job shows them masked."""
+
+
+def create_job(api: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a job and wait until it is triggerable; return it with the URL and token the create issued."""
+    response = api.post("/http-trigger/api/jobs", json=body)
+    assert response.status_code == 201, response.text
+    job = response.json()
+    # Triggerable once Airflow has loaded the DAG: the API says so with is_paused set.
+    loaded = wait_for(
+        lambda: (current := api.get(f"/http-trigger/api/jobs/{job['id']}").json())["is_paused"] is not None
+        and current,
+        what=f"job {job['id']} to be loaded by Airflow",
+    )
+    return {**loaded, **{key: job[key] for key in ISSUED}}
+
+
+def trigger(job: dict[str, Any], token: str | None = None, url: str | None = None, **kwargs: Any) -> httpx.Response:
+    headers = kwargs.pop("headers", {"Authorization": f"CAAuth {token or job['token']}", "Content-Length": "0"})
+    return httpx.post(url or job["trigger_url"], headers=headers, timeout=30, **kwargs)
+
+
+def run_state(api: httpx.Client, dag_id: str, run_id: str) -> str:
+    return api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
+
+
+def wait_for_run_end(api: httpx.Client, dag_id: str, run_id: str) -> str:
+    return wait_for(
+        lambda: (state := run_state(api, dag_id, run_id)) in ("success", "failed") and state,
+        timeout=180, what=f"run {run_id} to finish",
+    )
+
+
+def runs_of(api: httpx.Client, dag_id: str) -> int:
+    return api.get(f"/api/v2/dags/{dag_id}/dagRuns").json()["total_entries"]
+
+
+FINISHED = {"success", "failed", "skipped", "upstream_failed"}
+
+
+def task_states(api: httpx.Client, dag_id: str, run_id: str) -> dict[str, str]:
+    """Return each task's final state, once every task of the run has one."""
+
+    def finished() -> dict[str, str] | None:
+        tasks = api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+        states = {ti["task_id"]: ti["state"] for ti in tasks}
+        return states if set(states.values()) <= FINISHED else None
+
+    return wait_for(finished, timeout=120, what=f"every task of run {run_id} to finish")

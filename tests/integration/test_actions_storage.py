@@ -12,12 +12,12 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG
 
 from devstack import demo
-from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG
 from devstack.stack import EmbeddedStack
 
-from .test_trigger_flow import create_job, trigger, wait_for_run_end
+from .conftest import create_job, trigger, wait_for_run_end
 
 pytestmark = pytest.mark.integration
 

@@ -118,7 +118,7 @@ def on_server(url: str, server: httpx.Client) -> str:
     return f"{server.base_url}".rstrip("/") + path
 
 
-from .test_trigger_flow import ISSUED  # noqa: E402 (the create answer's secrets, shared with the flow test)
+from .conftest import ISSUED  # noqa: E402 (the create answer's secrets, shared with the flow test)
 
 
 def create_job(server: httpx.Client, loaded_on: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:

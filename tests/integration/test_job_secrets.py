@@ -9,17 +9,12 @@ update that sends the masked values back keeps them, and the chained job still s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from devstack import demo
-from devstack.stack import EmbeddedStack
-
-from .conftest import VIEWER_USERNAME, WebhookReceiver, stack_password, wait_for
-from .test_trigger_flow import create_job, runs_of, trigger, wait_for_run_end
+from .conftest import WebhookReceiver, create_job, no_action_job, runs_of, trigger, wait_for, wait_for_run_end
 
 pytestmark = pytest.mark.integration
 SLACK_PATH = "/secrets/slack/T0/B0/slack-secret-9"
@@ -29,24 +24,6 @@ RESPONSE_ONLY = {
     "masked_fields", "previous_secret_valid_until",
     "last_run", "next_run_after",
 }
-
-
-def no_action_job(name: str, **post_processing: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "name": name,
-        "group": "integration",
-        "action": {"type": "utility_no_action", "aws_conn_id": demo.AWS_CONN_ID, "region": demo.REGION},
-        "post_processing": post_processing,
-    }
-
-
-@pytest.fixture(scope="module")
-def viewer(stack: EmbeddedStack) -> Iterator[httpx.Client]:
-    """The stack's viewer, logged in for the API (bearer) and the pages (Airflow's login cookie)."""
-    token = stack.get_api_token(VIEWER_USERNAME, stack_password(stack, VIEWER_USERNAME))
-    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"},
-                      cookies={"_token": token}, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

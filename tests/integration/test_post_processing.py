@@ -14,15 +14,13 @@ from email import message_from_bytes, policy
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
 from devstack import demo
 from devstack.stack import EmbeddedStack, airflow_bin, free_port
 
-from .conftest import WebhookReceiver, wait_for
-from .test_trigger_flow import create_job, trigger, wait_for_run_end
+from .conftest import WebhookReceiver, create_job, task_states, trigger, wait_for, wait_for_run_end
 
 pytestmark = pytest.mark.integration
 SMTP_CONN_ID = "smtp_integration"
@@ -71,20 +69,6 @@ def job_body(name: str, on_success: list[dict[str, Any]], on_failure: list[dict[
                    "parameters": {"tag_key": "Env", "tag_value": "test"}},
         "post_processing": {"on_success": on_success, "on_failure": on_failure},
     }
-
-
-FINISHED = {"success", "failed", "skipped", "upstream_failed"}
-
-
-def task_states(api: httpx.Client, dag_id: str, run_id: str) -> dict[str, str]:
-    """Return each task's final state, once every task of the run has one."""
-
-    def finished() -> dict[str, str] | None:
-        tasks = api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
-        states = {ti["task_id"]: ti["state"] for ti in tasks}
-        return states if set(states.values()) <= FINISHED else None
-
-    return wait_for(finished, timeout=120, what=f"every task of run {run_id} to finish")
 
 
 def check_payload(payload: dict[str, Any], job: dict[str, Any], run_id: str, stack: EmbeddedStack) -> None:

@@ -18,7 +18,7 @@ import pytest
 from devstack import demo
 from devstack.stack import EmbeddedStack, airflow_bin
 
-from .conftest import WebhookReceiver, wait_for
+from .conftest import ISSUED, WebhookReceiver, create_job, runs_of, trigger, wait_for, wait_for_run_end
 
 pytestmark = pytest.mark.integration
 NOT_FOUND = {"message": "No job matches this URL and access token"}
@@ -44,44 +44,6 @@ def job_body(receiver: WebhookReceiver, name: str, parameters: dict[str, Any], *
         },
         **extra,
     }
-
-
-ISSUED = ("trigger_url", "token", "curl")
-
-
-def create_job(api: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
-    """Create a job and wait until it is triggerable; return it with the URL and token the create issued."""
-    response = api.post("/http-trigger/api/jobs", json=body)
-    assert response.status_code == 201, response.text
-    job = response.json()
-    # Triggerable once Airflow has loaded the DAG: the API says so with is_paused set.
-    loaded = wait_for(
-        lambda: (current := api.get(f"/http-trigger/api/jobs/{job['id']}").json())["is_paused"] is not None
-        and current,
-        what=f"job {job['id']} to be loaded by Airflow",
-    )
-    # Reading a job shows them masked: only the create's answer has them in clear.
-    return {**loaded, **{key: job[key] for key in ISSUED}}
-
-
-def trigger(job: dict[str, Any], token: str | None = None, url: str | None = None, **kwargs: Any) -> httpx.Response:
-    headers = kwargs.pop("headers", {"Authorization": f"CAAuth {token or job['token']}", "Content-Length": "0"})
-    return httpx.post(url or job["trigger_url"], headers=headers, timeout=30, **kwargs)
-
-
-def run_state(api: httpx.Client, dag_id: str, run_id: str) -> str:
-    return api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
-
-
-def wait_for_run_end(api: httpx.Client, dag_id: str, run_id: str) -> str:
-    return wait_for(
-        lambda: (state := run_state(api, dag_id, run_id)) in ("success", "failed") and state,
-        timeout=180, what=f"run {run_id} to finish",
-    )
-
-
-def runs_of(api: httpx.Client, dag_id: str) -> int:
-    return api.get(f"/api/v2/dags/{dag_id}/dagRuns").json()["total_entries"]
 
 
 def test_health_reports_the_components(stack: EmbeddedStack):

@@ -177,3 +177,40 @@ class TestSpecErrors:
 
         with pytest.raises(JobSpecError, match="parameters.url: 'ftp://x.example/' is not an http or https URL"):
             parse_spec(spec, source="job_3.yaml")
+
+    @pytest.mark.parametrize(
+        ("post_processing", "problem"),
+        [
+            # A mapping where the list of steps belongs (the "-" forgotten).
+            (
+                {"on_success": {"type": "slack", "parameters": {"webhook_url": "https://h.example/T/B/tok-secret-3"}}},
+                "post_processing.on_success: Input should be a valid list",
+            ),
+            # The URL written where the step's parameters belong.
+            (
+                {"on_success": [{"type": "webhook", "parameters": "https://h.example/?key=tok-secret-3"}]},
+                "post_processing.on_success.0.parameters: Input should be a valid dictionary",
+            ),
+            # The parameters under a misspelt key.
+            (
+                {"on_success": [{"type": "webhook", "params": {"authorization": "CAAuth tok-secret-3"}}]},
+                "post_processing.on_success.0.params: Extra inputs are not permitted",
+            ),
+        ],
+    )
+    def test_a_secret_written_outside_the_parameters_is_never_repeated(self, post_processing, problem):
+        spec = json.dumps({"id": 3, "name": "j", "action": EC2, "post_processing": post_processing})
+
+        with pytest.raises(JobSpecError) as error:
+            parse_spec(spec, source="job_3.yaml")
+
+        assert problem in str(error.value)
+        assert "secret-3" not in str(error.value)
+
+    def test_a_steps_plain_value_is_still_named(self):
+        spec = json.dumps({"id": 3, "name": "j", "action": EC2, "post_processing": {"on_success": [
+            {**webhook(), "retries": "two"}
+        ]}})
+
+        with pytest.raises(JobSpecError, match=r"on_success\.0\.retries: Input should be a valid integer.*\(got 'two'\)"):
+            parse_spec(spec, source="job_3.yaml")
