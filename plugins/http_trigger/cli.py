@@ -3,9 +3,10 @@
 Like the ``airflow`` CLI, it works on the metadata DB and the jobs folder directly, through the
 same service functions as the JSON API, so every rule lives in one place. It shows jobs as the API
 does (:func:`http_trigger.job_view.job_view`): secrets masked, but the URL and token a create or a
-rotation just issued; ``jobs reveal`` prints them all and records that in Airflow's audit log,
-under the shell's user name, as Airflow's own CLI records its commands. ``jobs check`` needs
-neither: it runs the DAG factory's own load-validate-build on spec files, so CI can gate on it.
+rotation just issued; ``jobs reveal`` prints them all. Every change, run and reveal is recorded
+in the job's audit (:mod:`http_trigger.job_audit`, Airflow's audit log) under the shell's user name
+and the ``cli`` channel, as Airflow's own CLI records its commands. ``jobs check`` needs neither: it runs the DAG factory's own load-validate-build on
+spec files, so CI can gate on it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ _results: TextIO | None = None
 
 def _emit(text: str) -> None:
     print(text, file=_results or sys.stdout)
+
+
+def _actor() -> Any:
+    """Return who runs the CLI, for the audit: the shell's user, from no network address."""
+    from http_trigger.job_audit import Actor, Channel
+
+    return Actor(user_name=getpass.getuser(), channel=Channel.CLI)
 
 
 def _details_dict(details: Any, *, issued: bool = False) -> dict[str, Any]:
@@ -121,7 +129,8 @@ def _jobs_create(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
     job_id, body = _read_spec_file(args.file)
-    _print_details(jobs_service.create_job(session=session, body=body, job_id=job_id), args.json, issued=True)
+    created = jobs_service.create_job(session=session, body=body, actor=_actor(), job_id=job_id)
+    _print_details(created, args.json, issued=True)
 
 
 def _jobs_update(args: argparse.Namespace, session: Any) -> None:
@@ -130,7 +139,8 @@ def _jobs_update(args: argparse.Namespace, session: Any) -> None:
     job_id, body = _read_spec_file(args.file)
     if job_id not in (None, args.job_id):
         raise JobSpecError(args.file, ("id", f"{job_id} is not the job being updated ({args.job_id})"))
-    _print_details(jobs_service.update_job(session=session, job_id=args.job_id, body=body), args.json)
+    updated = jobs_service.update_job(session=session, job_id=args.job_id, body=body, actor=_actor())
+    _print_details(updated, args.json)
 
 
 def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
@@ -142,6 +152,7 @@ def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
         job_id=args.job_id,
         source=TriggerSource.CLI,
         parameters=parameters_from_json(args.parameters or "", sent_as="--parameters"),
+        actor=_actor(),
     )
     session.commit()
     job, run_id = started.job, started.run_id
@@ -152,14 +163,15 @@ def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
 def _jobs_delete(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
-    jobs_service.delete_job(session=session, job_id=args.job_id)
+    jobs_service.delete_job(session=session, job_id=args.job_id, actor=_actor())
     _emit(json.dumps({"deleted": args.job_id}) if args.json else f"Deleted job {args.job_id}")
 
 
 def _jobs_rotate(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
-    _print_details(jobs_service.rotate_secret(session=session, job_id=args.job_id), args.json, issued=True)
+    rotated = jobs_service.rotate_secret(session=session, job_id=args.job_id, actor=_actor())
+    _print_details(rotated, args.json, issued=True)
 
 
 def _jobs_reveal(args: argparse.Namespace, session: Any) -> None:
@@ -167,11 +179,11 @@ def _jobs_reveal(args: argparse.Namespace, session: Any) -> None:
     from http_trigger.job_view import reveal_secrets
 
     details = jobs_service.get_job_details(session=session, job_id=args.job_id)
-    revealed = reveal_secrets(session=session, details=details, user_name=getpass.getuser())
+    revealed = reveal_secrets(session=session, details=details, actor=_actor())
     if args.json:
         _emit(json.dumps(revealed.as_json(), indent=2))
         return
-    _emit(f"Job {revealed.job_id} (this reveal is recorded in Airflow's audit log)")
+    _emit(f"Job {revealed.job_id} (this reveal is recorded in the job's audit, Airflow's audit log)")
     _emit(f"  Trigger URL: {revealed.trigger_url}")
     _emit(f"  Token:       {revealed.token}")
     _emit(f"  curl:        {revealed.curl}")

@@ -108,10 +108,13 @@ class TestListAndShow:
         from http_trigger import jobs_service
         from http_trigger.job_model import JobBody
 
+        from .jobs_support import ACTOR
+
         with create_session() as session:
             for name in ("good", "soon broken"):
                 details = jobs_service.create_job(
                     session=session,
+                    actor=ACTOR,
                     body=JobBody.model_validate({"name": name, "action": {
                         "type": "ec2_start_instances", "parameters": {"tag_key": "Env", "tag_value": "test"}}}),
                 )
@@ -215,3 +218,4 @@ class TestSecrets:
         assert (updated["name"], updated["token"]) == ("renamed", "••••")
         revealed = self.run(capsys, "jobs", "reveal", str(created["id"]))
         assert revealed["fields"][0]["value"] == "CAAuth cli-1"
+

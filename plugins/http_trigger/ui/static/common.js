@@ -14,6 +14,8 @@ export const config = {
 
 // Sent with every request; the API refuses cookie-authenticated changes without it (CSRF).
 const CSRF_HEADER = "X-Requested-With";
+// Sent with every request too: the job's audit records that a change came from the pages.
+const CHANNEL_HEADER = "X-HTTP-Trigger-Channel";
 
 export class ApiError extends Error {
   constructor(status, message, detail) {
@@ -36,7 +38,7 @@ async function request(url, { method = "GET", json, headers = {} } = {}) {
   const options = {
     method,
     credentials: "same-origin",
-    headers: { Accept: "application/json", [CSRF_HEADER]: "http-trigger-ui", ...headers },
+    headers: { Accept: "application/json", [CSRF_HEADER]: "http-trigger-ui", [CHANNEL_HEADER]: "page", ...headers },
   };
   if (json !== undefined) {
     options.headers["Content-Type"] = "application/json";
