@@ -13,13 +13,16 @@ at all: a service function that commits records the entry before its commit.
 
 from __future__ import annotations
 
+import csv
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from airflow.models.log import Log
+from sqlalchemy import func, select
 
 from http_trigger.job_model import dag_id_for
 
@@ -55,6 +58,13 @@ class Actor:
     user_name: str
     channel: Channel
     source_address: str | None = None
+
+
+# The keys of ``extra`` that every entry has; an event's details come beside them.
+_ENTRY_KEYS = ("job_id", "channel", "source_address")
+CSV_COLUMNS = ("when", "event", "user", "job_id", "dag_id", "channel", "source_address", "details")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def record(
@@ -110,3 +120,83 @@ def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any], prefix: 
         else:
             changed.append(f"{prefix}{key}")
     return changed
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit entry of a job as read back; ``details`` is what the event recorded besides."""
+
+    when: datetime
+    event: JobEvent
+    user: str | None
+    job_id: int | None
+    dag_id: str | None
+    channel: str | None
+    source_address: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _entry(row: Log) -> AuditEntry:
+    try:
+        extra = json.loads(row.extra or "{}")
+    except ValueError:
+        extra = {}  # written by someone else than this module: show what Airflow's columns hold
+    if not isinstance(extra, dict):
+        extra = {}
+    job_id = extra.get("job_id")
+    return AuditEntry(
+        when=row.dttm,
+        event=JobEvent(row.event),
+        user=row.owner_display_name or row.owner,
+        job_id=job_id if isinstance(job_id, int) else None,
+        dag_id=row.dag_id,
+        channel=extra.get("channel"),
+        source_address=extra.get("source_address"),
+        details={key: value for key, value in extra.items() if key not in _ENTRY_KEYS},
+    )
+
+
+def job_audit_entries(
+    *,
+    session: Session,
+    job_id: int | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[AuditEntry], int]:
+    """Return one page of the audit entries of job ``job_id`` (of every job if None), newest first, and their total.
+
+    ``since`` keeps the entries made at or after it. A deleted job's entries stay readable.
+    """
+    query = select(Log).where(Log.event.in_([event.value for event in JobEvent]))
+    if job_id is not None:
+        query = query.where(Log.dag_id == dag_id_for(job_id))
+    if since is not None:
+        query = query.where(Log.dttm >= since)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = query.order_by(Log.dttm.desc(), Log.id.desc()).offset(offset).limit(limit)
+    return [_entry(row) for row in session.scalars(page)], total
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def write_csv(entries: Iterable[AuditEntry], out: IO[str]) -> None:
+    """Write ``entries`` as CSV with a header row; ``details`` as JSON, times in ISO 8601 (UTC)."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        details = json.dumps(entry.details, sort_keys=True) if entry.details else ""
+        row = (
+            entry.when.isoformat(),
+            entry.event.value,
+            entry.user,
+            entry.job_id,
+            entry.dag_id,
+            entry.channel,
+            entry.source_address,
+            details,
+        )
+        writer.writerow([_cell(value) for value in row])

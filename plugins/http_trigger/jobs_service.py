@@ -356,6 +356,13 @@ def set_enabled(*, session: Session, job_id: int, enabled: bool, actor: Actor) -
     return _details(session, stored)
 
 
+def job_known(*, session: Session, job_id: int) -> bool:
+    """Tell whether ``job_id`` names a job, live or deleted: a deleted job's audit stays readable."""
+    if trigger_secrets.registration(session=session, job_id=job_id) is not Registration.NONE:
+        return True
+    return spec_path(_folder(), job_id).is_file()  # written by hand, not registered yet
+
+
 def get_job_details(*, session: Session, job_id: int) -> JobDetails:
     """Return one job with its trigger URL and token; raise :class:`JobBrokenError` if it cannot run.
 

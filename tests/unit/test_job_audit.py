@@ -1,12 +1,15 @@
-"""The audit of job changes: one entry in Airflow's audit log per change.
+"""The audit of job changes: one entry in Airflow's audit log per change, read back as JSON and as CSV.
 
 The users are SimpleAuthManager's real roles; the test client's address is ``testclient``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +20,7 @@ from sqlalchemy import select
 
 from http_trigger.api.app import create_app
 from http_trigger.api.audit_actor import CHANNEL_HEADER
-from http_trigger.job_audit import JobEvent, changed_fields
+from http_trigger.job_audit import AuditEntry, JobEvent, changed_fields, write_csv
 
 from .jobs_support import EC2
 from .test_jobs_secrets_routes import bearer
@@ -127,9 +130,103 @@ class TestEveryChangeIsRecorded:
         assert [row[0] for row in audit_rows(job["dag_id"])] == [JobEvent.CREATE]
 
 
+class TestAuditRoutes:
+    @pytest.fixture
+    def changed(self, client, job) -> dict[str, Any]:
+        """The job, renamed on its page, then given a new URL and token through the API."""
+        renamed = client.put(f"/api/jobs/{job['id']}", json={**BODY, "name": "Renamed"}, headers={**bearer("user"), **PAGE})
+        rotated = client.post(f"/api/jobs/{job['id']}/rotate", headers=bearer("admin"))
+        assert (renamed.status_code, rotated.status_code) == (200, 200)
+        return job
+
+    def test_the_entries_come_newest_first_a_page_at_a_time(self, client, changed):
+        job_id, dag_id = changed["id"], changed["dag_id"]
+
+        listed = client.get(f"/api/jobs/{job_id}/audit", headers=bearer("viewer"))
+        paged = client.get(f"/api/jobs/{job_id}/audit?limit=1&offset=1", headers=bearer("viewer"))
+
+        assert listed.status_code == 200, listed.text
+        entries = listed.json()["entries"]
+        whens = [datetime.fromisoformat(entry.pop("when")) for entry in entries]
+        assert whens == sorted(whens, reverse=True)
+        common = {"job_id": job_id, "dag_id": dag_id, "source_address": "testclient"}
+        assert entries == [
+            {**common, "event": "http_trigger.rotate", "user": "admin", "channel": "api", "details": {}},
+            {**common, "event": "http_trigger.update", "user": "user", "channel": "page", "details": {"fields": ["name"]}},
+            {**common, "event": "http_trigger.create", "user": "admin", "channel": "api", "details": {}},
+        ]
+        assert listed.json()["total_entries"] == 3
+        assert [entry["event"] for entry in paged.json()["entries"]] == ["http_trigger.update"]
+        assert paged.json()["total_entries"] == 3
+
+    def test_the_csv_has_a_header_and_one_row_per_entry(self, client, changed):
+        job_id, dag_id = changed["id"], changed["dag_id"]
+
+        response = client.get(f"/api/jobs/{job_id}/audit.csv", headers=bearer("viewer"))
+
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert response.headers["content-disposition"] == f'attachment; filename="job-{job_id}-audit.csv"'
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert [datetime.fromisoformat(row.pop("when")).tzinfo for row in rows] == [UTC] * 3
+        common = {"job_id": str(job_id), "dag_id": dag_id, "source_address": "testclient"}
+        assert rows == [
+            {**common, "event": "http_trigger.rotate", "user": "admin", "channel": "api", "details": ""},
+            {**common, "event": "http_trigger.update", "user": "user", "channel": "page", "details": '{"fields": ["name"]}'},
+            {**common, "event": "http_trigger.create", "user": "admin", "channel": "api", "details": ""},
+        ]
+
+    def test_a_deleted_job_keeps_its_audit(self, client, job):
+        assert client.delete(f"/api/jobs/{job['id']}", headers=bearer("admin")).status_code == 204
+
+        response = client.get(f"/api/jobs/{job['id']}/audit", headers=bearer("viewer"))
+
+        assert response.status_code == 200
+        assert [entry["event"] for entry in response.json()["entries"]] == ["http_trigger.delete", "http_trigger.create"]
+
+    @pytest.mark.parametrize("path", ["audit", "audit.csv"])
+    def test_401_without_login_404_for_a_job_that_never_was_422_out_of_bounds(self, client, job, path):
+        unknown = client.get(f"/api/jobs/999999/{path}", headers=bearer("admin"))
+
+        assert client.get(f"/api/jobs/{job['id']}/{path}").status_code == 401
+        assert (unknown.status_code, unknown.json()) == (404, {"detail": "Job 999999 does not exist"})
+        assert client.get(f"/api/jobs/{job['id']}/{path}?limit=0", headers=bearer("admin")).status_code == 422
+
+    def test_403_for_a_user_who_may_not_read_the_jobs_audit_log(self, client, job, monkeypatch):
+        from airflow.api_fastapi.app import get_auth_manager
+
+        auth_manager = get_auth_manager()
+        may_read = auth_manager.is_authorized_dag
+
+        def audit_log_refused(*, access_entity=None, **kwargs) -> bool:
+            return access_entity is None and may_read(access_entity=access_entity, **kwargs)
+
+        monkeypatch.setattr(auth_manager, "is_authorized_dag", audit_log_refused)
+        response = client.get(f"/api/jobs/{job['id']}/audit", headers=bearer("viewer"))
+
+        assert (response.status_code, response.json()) == (403, {"detail": "You are not allowed to do this"})
+
+
 class TestRecords:
     def test_changed_fields_names_each_changed_leaf_and_a_list_that_changed_length(self):
         before = {"name": "a", "action": {"parameters": {"tag": "x", "ids": [1]}}, "steps": [{"url": "u"}], "gone": 1}
         after = {"name": "a", "action": {"parameters": {"tag": "y", "ids": [1, 2]}}, "steps": [{"url": "v"}]}
 
         assert changed_fields(before, after) == ["action.parameters.tag", "action.parameters.ids", "steps.0.url", "gone"]
+
+    def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_quoted(self):
+        entry = AuditEntry(
+            when=datetime(2026, 1, 31, 9, 0, tzinfo=UTC), event=JobEvent.UPDATE, user="=HYPERLINK(1)", job_id=3,
+            dag_id="http_trigger_job_3", channel="api", source_address=None, details={"fields": ["name"]},
+        )
+        out = io.StringIO()
+
+        write_csv([entry], out)
+
+        assert list(csv.DictReader(io.StringIO(out.getvalue()))) == [
+            {
+                "when": "2026-01-31T09:00:00+00:00", "event": "http_trigger.update", "user": "'=HYPERLINK(1)",
+                "job_id": "3", "dag_id": "http_trigger_job_3", "channel": "api", "source_address": "",
+                "details": '{"fields": ["name"]}',
+            }
+        ]
