@@ -5,7 +5,8 @@ same service functions as the JSON API, so every rule lives in one place. It sho
 does (:func:`http_trigger.job_view.job_view`): secrets masked, but the URL and token a create or a
 rotation just issued; ``jobs reveal`` prints them all. Every change, run and reveal is recorded
 in the job's audit (:mod:`http_trigger.job_audit`, Airflow's audit log) under the shell's user name
-and the ``cli`` channel, as Airflow's own CLI records its commands. ``jobs check`` needs neither: it runs the DAG factory's own load-validate-build on
+and the ``cli`` channel, as Airflow's own CLI records its commands; ``audit export`` writes that
+audit as CSV. ``jobs check`` needs neither: it runs the DAG factory's own load-validate-build on
 spec files, so CI can gate on it.
 """
 
@@ -16,6 +17,7 @@ import getpass
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -224,6 +226,32 @@ def _jobs_check(args: argparse.Namespace, session: Any) -> int:
     return 1 if problems else 0
 
 
+def _since(text: str) -> datetime:
+    """Read an ISO 8601 date or time; one without a time zone is UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        example = "e.g. 2026-01-31T09:00"
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date or time, {example}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _audit_export(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger import jobs_service
+    from http_trigger.errors import JobNotFoundError
+    from http_trigger.job_audit import job_audit_entries, write_csv
+
+    if args.job is not None and not jobs_service.job_known(session=session, job_id=args.job):
+        raise JobNotFoundError(args.job)
+    entries, _ = job_audit_entries(session=session, job_id=args.job, since=args.since)
+    if args.output is None:
+        write_csv(entries, _results or sys.stdout)
+        return
+    with open(args.output, "w", newline="", encoding="utf-8") as out:
+        write_csv(entries, out)
+    print(f"{len(entries)} audit entries written to {args.output}", file=sys.stderr)
+
+
 def _actions_list(args: argparse.Namespace, session: Any) -> None:
     from http_trigger.actions import catalogue
 
@@ -243,7 +271,7 @@ def _actions_list(args: argparse.Namespace, session: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the command-line parser: ``http-trigger jobs <command>``, ``http-trigger actions list``."""
+    """Return the command-line parser: ``http-trigger jobs <command>``, ``audit export``, ``actions list``."""
     parser = argparse.ArgumentParser(prog="http-trigger", description=__doc__.splitlines()[0])
     groups = parser.add_subparsers(dest="group", required=True)
     jobs = groups.add_parser("jobs", help="manage operation jobs").add_subparsers(dest="command", required=True)
@@ -274,6 +302,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", metavar="PATH", help="a job_<id>.yaml spec file or a jobs folder")
     # The checks read files only, like the DAG factory: CI can run them with no Airflow database.
     check.set_defaults(uses_db=False)
+
+    audit = groups.add_parser("audit", help="read the audit of job changes").add_subparsers(
+        dest="command", required=True
+    )
+    export = audit.add_parser(
+        "export", help="write who changed, ran or revealed jobs, when, from where and how, as CSV"
+    )
+    export.add_argument("--job", type=int, metavar="ID", help="only this job's entries (all jobs if omitted)")
+    export.add_argument(
+        "--since", type=_since, metavar="ISO", help="only entries since then, e.g. 2026-01-31 (UTC unless given)"
+    )
+    export.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    export.set_defaults(handler=_audit_export)
 
     actions = groups.add_parser("actions", help="show the actions a job can run").add_subparsers(
         dest="command", required=True
