@@ -8,22 +8,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from airflow.models.log import Log
 from airflow.utils.session import create_session
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from http_trigger.api.app import create_app
 from http_trigger.api.audit_actor import CHANNEL_HEADER
 from http_trigger.job_audit import AuditEntry, JobEvent, changed_fields, write_csv
 
 from .jobs_support import EC2
-from .test_jobs_secrets_routes import bearer
+from .test_jobs_secrets_routes import bearer, client  # noqa: F401 (client is a fixture)
 from .test_trigger_route import parse_jobs_into_db
 
 
@@ -34,12 +31,6 @@ def webhook(authorization: str) -> dict[str, Any]:
 BODY = {"name": "Audited", "action": EC2, "post_processing": {"on_failure": [webhook("Bearer audit-secret-1")]}}
 PAGE = {CHANNEL_HEADER: "page"}
 WEBHOOK_AUTHORIZATION = "post_processing.on_failure.0.parameters.authorization"
-
-
-@pytest.fixture
-def client(airflow_db, jobs_folder) -> Iterator[TestClient]:
-    with TestClient(create_app(), base_url="http://trigger.example") as test_client:
-        yield test_client
 
 
 @pytest.fixture
