@@ -192,20 +192,16 @@ export function openInAirflow(url) {
   window.location.assign(url);
 }
 
+/** A link's click handler that opens its URL in Airflow's page (a plain click; others keep theirs). */
+export function openLinkInAirflow(event) {
+  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  openInAirflow(event.currentTarget.href);
+}
+
 /** A link to one of Airflow's own pages, opened in Airflow's page rather than in this frame. */
 export function airflowLink(url, ...children) {
-  return el(
-    "a",
-    {
-      href: url,
-      onclick: (event) => {
-        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
-        event.preventDefault();
-        openInAirflow(url);
-      },
-    },
-    ...children,
-  );
+  return el("a", { href: url, onclick: openLinkInAirflow }, ...children);
 }
 
 /** Copy text to the clipboard; falls back to a hidden text area where the Clipboard API is missing. */
