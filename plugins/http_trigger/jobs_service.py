@@ -288,9 +288,11 @@ def update_job(
         body = keep_masked_secrets(body, job_id=job_id, current=lambda: previous)
         job = Job(id=job_id, **body.model_dump())
         staged = stage_job(_folder(), job, expected_version=expected_version)
-    changed = job_audit.changed_fields(previous.model_dump(), job.model_dump()) if previous else [WHOLE_FILE]
     with _undone_on_error(session, staged.discard):
-        details = {"fields": changed}
+        if previous is None:  # a spec that did not load is replaced whole
+            details = {"fields": [WHOLE_FILE]}
+        else:
+            details = {"fields": job_audit.changed_fields(previous.model_dump(), job.model_dump())}
         job_audit.record(session, event=JobEvent.UPDATE, actor=actor, job_id=job_id, details=details)
         request_reparse(session=session)
         session.flush()

@@ -100,6 +100,14 @@ class TestEveryChangeIsRecorded:
         )
         assert [secret for secret in secrets if secret in recorded] == []
 
+    def test_repairing_a_broken_spec_names_the_whole_file(self, client, job, jobs_folder):
+        (jobs_folder / f"job_{job['id']}.yaml").write_text("name: [unclosed\n")
+
+        response = client.put(f"/api/jobs/{job['id']}", json=BODY, headers=bearer("user"))
+
+        assert response.status_code == 200, response.text
+        assert audit_rows(job["dag_id"])[-1] == (JobEvent.UPDATE, "user", "user", extra(job["id"], fields=["(file)"]))
+
     def test_a_refused_or_failed_change_records_nothing(self, client, job):
         forbidden = client.put(f"/api/jobs/{job['id']}", json=BODY, headers=bearer("viewer"))
         stale = client.put(
