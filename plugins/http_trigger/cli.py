@@ -3,9 +3,11 @@
 Like the ``airflow`` CLI, it works on the metadata DB and the jobs folder directly, through the
 same service functions as the JSON API, so every rule lives in one place. It shows jobs as the API
 does (:func:`http_trigger.job_view.job_view`): secrets masked, but the URL and token a create or a
-rotation just issued; ``jobs reveal`` prints them all and records that in Airflow's audit log,
-under the shell's user name, as Airflow's own CLI records its commands. ``jobs check`` needs
-neither: it runs the DAG factory's own load-validate-build on spec files, so CI can gate on it.
+rotation just issued; ``jobs reveal`` prints them all. Every change, run and reveal is recorded
+in the job's audit (:mod:`http_trigger.job_audit`, Airflow's audit log) under the shell's user name
+and the ``cli`` channel, as Airflow's own CLI records its commands; ``audit export`` writes that
+audit as CSV. ``jobs check`` needs neither: it runs the DAG factory's own load-validate-build on
+spec files, so CI can gate on it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import getpass
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,6 +30,13 @@ _results: TextIO | None = None
 
 def _emit(text: str) -> None:
     print(text, file=_results or sys.stdout)
+
+
+def _actor() -> Any:
+    """Return who runs the CLI, for the audit: the shell's user, from no network address."""
+    from http_trigger.job_audit import Actor, Channel
+
+    return Actor(user_name=getpass.getuser(), channel=Channel.CLI)
 
 
 def _details_dict(details: Any, *, issued: bool = False) -> dict[str, Any]:
@@ -121,7 +131,8 @@ def _jobs_create(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
     job_id, body = _read_spec_file(args.file)
-    _print_details(jobs_service.create_job(session=session, body=body, job_id=job_id), args.json, issued=True)
+    created = jobs_service.create_job(session=session, body=body, actor=_actor(), job_id=job_id)
+    _print_details(created, args.json, issued=True)
 
 
 def _jobs_update(args: argparse.Namespace, session: Any) -> None:
@@ -130,7 +141,8 @@ def _jobs_update(args: argparse.Namespace, session: Any) -> None:
     job_id, body = _read_spec_file(args.file)
     if job_id not in (None, args.job_id):
         raise JobSpecError(args.file, ("id", f"{job_id} is not the job being updated ({args.job_id})"))
-    _print_details(jobs_service.update_job(session=session, job_id=args.job_id, body=body), args.json)
+    updated = jobs_service.update_job(session=session, job_id=args.job_id, body=body, actor=_actor())
+    _print_details(updated, args.json)
 
 
 def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
@@ -142,6 +154,7 @@ def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
         job_id=args.job_id,
         source=TriggerSource.CLI,
         parameters=parameters_from_json(args.parameters or "", sent_as="--parameters"),
+        actor=_actor(),
     )
     session.commit()
     job, run_id = started.job, started.run_id
@@ -152,14 +165,15 @@ def _jobs_trigger(args: argparse.Namespace, session: Any) -> None:
 def _jobs_delete(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
-    jobs_service.delete_job(session=session, job_id=args.job_id)
+    jobs_service.delete_job(session=session, job_id=args.job_id, actor=_actor())
     _emit(json.dumps({"deleted": args.job_id}) if args.json else f"Deleted job {args.job_id}")
 
 
 def _jobs_rotate(args: argparse.Namespace, session: Any) -> None:
     from http_trigger import jobs_service
 
-    _print_details(jobs_service.rotate_secret(session=session, job_id=args.job_id), args.json, issued=True)
+    rotated = jobs_service.rotate_secret(session=session, job_id=args.job_id, actor=_actor())
+    _print_details(rotated, args.json, issued=True)
 
 
 def _jobs_reveal(args: argparse.Namespace, session: Any) -> None:
@@ -167,11 +181,11 @@ def _jobs_reveal(args: argparse.Namespace, session: Any) -> None:
     from http_trigger.job_view import reveal_secrets
 
     details = jobs_service.get_job_details(session=session, job_id=args.job_id)
-    revealed = reveal_secrets(session=session, details=details, user_name=getpass.getuser())
+    revealed = reveal_secrets(session=session, details=details, actor=_actor())
     if args.json:
         _emit(json.dumps(revealed.as_json(), indent=2))
         return
-    _emit(f"Job {revealed.job_id} (this reveal is recorded in Airflow's audit log)")
+    _emit(f"Job {revealed.job_id} (this reveal is recorded in the job's audit, Airflow's audit log)")
     _emit(f"  Trigger URL: {revealed.trigger_url}")
     _emit(f"  Token:       {revealed.token}")
     _emit(f"  curl:        {revealed.curl}")
@@ -212,6 +226,32 @@ def _jobs_check(args: argparse.Namespace, session: Any) -> int:
     return 1 if problems else 0
 
 
+def _since(text: str) -> datetime:
+    """Read an ISO 8601 date or time; one without a time zone is UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        example = "e.g. 2026-01-31T09:00"
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date or time, {example}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _audit_export(args: argparse.Namespace, session: Any) -> None:
+    from http_trigger import jobs_service
+    from http_trigger.errors import JobNotFoundError
+    from http_trigger.job_audit import job_audit_entries, write_csv
+
+    if args.job is not None and not jobs_service.job_known(session=session, job_id=args.job):
+        raise JobNotFoundError(args.job)
+    entries, _ = job_audit_entries(session=session, job_id=args.job, since=args.since)
+    if args.output is None:
+        write_csv(entries, _results or sys.stdout)
+        return
+    with open(args.output, "w", newline="", encoding="utf-8") as out:
+        write_csv(entries, out)
+    print(f"{len(entries)} audit entries written to {args.output}", file=sys.stderr)
+
+
 def _actions_list(args: argparse.Namespace, session: Any) -> None:
     from http_trigger.actions import catalogue
 
@@ -231,7 +271,7 @@ def _actions_list(args: argparse.Namespace, session: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the command-line parser: ``http-trigger jobs <command>``, ``http-trigger actions list``."""
+    """Return the command-line parser: ``http-trigger jobs <command>``, ``audit export``, ``actions list``."""
     parser = argparse.ArgumentParser(prog="http-trigger", description=__doc__.splitlines()[0])
     groups = parser.add_subparsers(dest="group", required=True)
     jobs = groups.add_parser("jobs", help="manage operation jobs").add_subparsers(dest="command", required=True)
@@ -262,6 +302,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", metavar="PATH", help="a job_<id>.yaml spec file or a jobs folder")
     # The checks read files only, like the DAG factory: CI can run them with no Airflow database.
     check.set_defaults(uses_db=False)
+
+    audit = groups.add_parser("audit", help="read the audit of job changes").add_subparsers(
+        dest="command", required=True
+    )
+    export = audit.add_parser(
+        "export", help="write who changed, ran or revealed jobs, when, from where and how, as CSV"
+    )
+    export.add_argument("--job", type=int, metavar="ID", help="only this job's entries (all jobs if omitted)")
+    export.add_argument(
+        "--since", type=_since, metavar="ISO", help="only entries since then, e.g. 2026-01-31 (UTC unless given)"
+    )
+    export.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    export.set_defaults(handler=_audit_export)
 
     actions = groups.add_parser("actions", help="show the actions a job can run").add_subparsers(
         dest="command", required=True

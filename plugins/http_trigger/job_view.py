@@ -4,28 +4,24 @@ Whoever may read a job sees that each of its secrets is set, never its value: it
 token, and the secrets of its spec (:mod:`http_trigger.job_secrets`), all read masked. Only a user
 allowed to edit the job gets them in clear, and only on purpose: the trigger URL and token that a
 create or a rotation just issued to them, or every secret through :func:`reveal_secrets`, which
-first records the reveal in Airflow's audit log (who, which job, which fields; never a value).
+first records the reveal in the job's audit (:mod:`http_trigger.job_audit`: who, from where,
+which fields; never a value).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow.models.log import Log
-
-from http_trigger import urls
+from http_trigger import job_audit, urls
 from http_trigger.errors import JobNotFoundError
+from http_trigger.job_audit import Actor, JobEvent
 from http_trigger.job_secrets import MASK, SecretValue, masked_spec, secret_values
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from http_trigger.jobs_service import JobDetails
-
-REVEAL_EVENT = "http_trigger.reveal"
-"""The event of a reveal in Airflow's audit log (the ``log`` table, the UI's Browse → Audit Log)."""
 
 TRIGGER_FIELDS = ("trigger_url", "token", "signing_secret")
 
@@ -94,10 +90,10 @@ class RevealedSecrets:
         }
 
 
-def reveal_secrets(*, session: Session, details: JobDetails, user_name: str) -> RevealedSecrets:
-    """Record the reveal of every secret of a job in Airflow's audit log, then return them. Commits.
+def reveal_secrets(*, session: Session, details: JobDetails, actor: Actor) -> RevealedSecrets:
+    """Record the reveal of every secret of a job in its audit, then return them. Commits.
 
-    The caller has checked that ``user_name`` may edit the job. The record is committed before any
+    The caller has checked that ``actor`` may edit the job. The record is committed before any
     value is returned: a reveal that cannot be recorded does not happen.
     """
     job = details.job
@@ -111,14 +107,8 @@ def reveal_secrets(*, session: Session, details: JobDetails, user_name: str) -> 
         curl=details.curl,
         fields=secret_values(job),
     )
-    session.add(
-        Log(
-            event=REVEAL_EVENT,
-            owner=user_name,
-            owner_display_name=user_name,
-            dag_id=job.dag_id,
-            extra=json.dumps({"job_id": job.id, "fields": revealed.field_names}),
-        )
+    job_audit.record(
+        session, event=JobEvent.REVEAL, actor=actor, job_id=job.id, details={"fields": revealed.field_names}
     )
     session.commit()
     return revealed

@@ -2,7 +2,9 @@
 
 A job is a spec file (its definition) plus a registration row in the metadata DB (its id, URL id
 and token). Every change asks Airflow to re-parse the DAG factory file at once, so the job is
-triggerable in seconds instead of after the DAG processor's next scan.
+triggerable in seconds instead of after the DAG processor's next scan, and is recorded in the
+job's audit (:mod:`http_trigger.job_audit`) in the same transaction: no change is committed
+without its entry, and no entry without its change.
 
 Writes are all-or-nothing across the two sides, so this module commits the caller's session
 itself, between its file steps. What makes a job exist is its spec file in place
@@ -51,9 +53,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from http_trigger import settings, trigger_secrets, urls
+from http_trigger import job_audit, settings, trigger_secrets, urls
 from http_trigger.dag_builder import build_problem, missing_dag_error
 from http_trigger.errors import JobBrokenError, JobDeletedError, JobNotFoundError, JobSpecError
+from http_trigger.job_audit import Actor, JobEvent
 from http_trigger.job_files import (
     BrokenSpec,
     StoredJob,
@@ -68,6 +71,7 @@ from http_trigger.job_model import DAG_ID_PREFIX, Job, JobBody, dag_id_for
 from http_trigger.job_secrets import keep_masked_secrets
 from http_trigger.runs import history as run_history
 from http_trigger.runs.history import RunSummary
+from http_trigger.spec_yaml import WHOLE_FILE
 from http_trigger.trigger_secrets import IssuedSecret, Registration
 
 log = logging.getLogger(__name__)
@@ -247,14 +251,15 @@ def _new_registration(session: Session, job_id: int | None) -> IssuedSecret:
     return secret
 
 
-def create_job(*, session: Session, body: JobBody, job_id: int | None = None) -> JobDetails:
-    """Register a new job (a fresh id unless the spec brings one) and write its spec; commits."""
+def create_job(*, session: Session, body: JobBody, actor: Actor, job_id: int | None = None) -> JobDetails:
+    """Register a new job (a fresh id unless the spec brings one), write its spec and audit it; commits."""
     body = keep_masked_secrets(body, job_id=None, current=lambda: None)  # refuses any masked value
     remove_stale_leftovers(_folder())
     with _undone_on_error(session):
         secret = _new_registration(session, job_id)
         staged = stage_job(_folder(), Job(id=secret.job_id, **body.model_dump()), create=True)
     with _undone_on_error(session, staged.discard):
+        job_audit.record(session, event=JobEvent.CREATE, actor=actor, job_id=secret.job_id)
         request_reparse(session=session)
         session.commit()
     with _undone_on_error(session, staged.discard, lambda: _retire(session, secret.job_id)):
@@ -269,19 +274,26 @@ def _retire(session: Session, job_id: int) -> None:
 
 
 def update_job(
-    *, session: Session, job_id: int, body: JobBody, expected_version: str | None = None
+    *, session: Session, job_id: int, body: JobBody, actor: Actor, expected_version: str | None = None
 ) -> JobDetails:
-    """Replace a job's definition; its id, URL and token stay. Commits.
+    """Replace a job's definition; its id, URL and token stay. Audits the fields changed, by name. Commits.
 
     A secret the body leaves masked keeps its current value. Otherwise the current file is not read
-    as a spec, only replaced: that is also how a broken spec is repaired.
+    as a spec, only replaced: that is also how a broken spec is repaired (its audit names the file).
     """
     remove_stale_leftovers(_folder())
     with _undone_on_error(session):
         _lock_for_write(session, job_id)
-        body = keep_masked_secrets(body, job_id=job_id, current=lambda: _current_job(job_id))
-        staged = stage_job(_folder(), Job(id=job_id, **body.model_dump()), expected_version=expected_version)
+        previous = _current_job(job_id)
+        body = keep_masked_secrets(body, job_id=job_id, current=lambda: previous)
+        job = Job(id=job_id, **body.model_dump())
+        staged = stage_job(_folder(), job, expected_version=expected_version)
     with _undone_on_error(session, staged.discard):
+        if previous is None:  # a spec that did not load is replaced whole
+            details = {"fields": [WHOLE_FILE]}
+        else:
+            details = {"fields": job_audit.changed_fields(previous.model_dump(), job.model_dump())}
+        job_audit.record(session, event=JobEvent.UPDATE, actor=actor, job_id=job_id, details=details)
         request_reparse(session=session)
         session.flush()
         staged.publish()
@@ -298,7 +310,7 @@ def _current_job(job_id: int) -> Job | None:
         return None
 
 
-def delete_job(*, session: Session, job_id: int) -> None:
+def delete_job(*, session: Session, job_id: int, actor: Actor) -> None:
     """Delete a job's spec and revoke its URL and token; its runs stay readable in Airflow. Commits.
 
     Deleting the leftover spec of a job deleted before removes that file.
@@ -309,6 +321,7 @@ def delete_job(*, session: Session, job_id: int) -> None:
         hidden = hide_job_file(_folder(), job_id)
     with _undone_on_error(session, hidden.restore):
         trigger_secrets.unregister(session=session, job_id=job_id)
+        job_audit.record(session, event=JobEvent.DELETE, actor=actor, job_id=job_id)
         request_reparse(session=session)
         session.commit()
     try:
@@ -317,26 +330,39 @@ def delete_job(*, session: Session, job_id: int) -> None:
         log.warning("Job %s is deleted, but %s could not be removed yet", job_id, hidden.tombstone.name)
 
 
-def rotate_secret(*, session: Session, job_id: int) -> JobDetails:
+def rotate_secret(*, session: Session, job_id: int, actor: Actor) -> JobDetails:
     """Issue a new URL id and token; the old ones answer 404 once the job's rotation grace is over. Commits."""
     with _undone_on_error(session):
         _lock_for_write(session, job_id)
         stored = get_job(_folder(), job_id)
         grace = timedelta(seconds=stored.job.trigger.rotation_grace_seconds)
         trigger_secrets.rotate(session=session, job_id=job_id, grace=grace)
+        job_audit.record(session, event=JobEvent.ROTATE, actor=actor, job_id=job_id)
         session.commit()
     return _details(session, stored)
 
 
-def set_enabled(*, session: Session, job_id: int, enabled: bool) -> JobDetails:
-    """Enable (unpause) or disable (pause) a job's DAG, the switch the Airflow UI shows too."""
+def set_enabled(*, session: Session, job_id: int, enabled: bool, actor: Actor) -> JobDetails:
+    """Enable (unpause) or disable (pause) a job's DAG, the switch the Airflow UI shows too, and audit it.
+
+    The caller commits, the switch and its audit entry together.
+    """
     stored = get_job(_folder(), job_id)
     dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == stored.job.dag_id))
     if dag_model is None:
         raise missing_dag_error(stored)
     dag_model.is_paused = not enabled
+    event = JobEvent.ENABLE if enabled else JobEvent.DISABLE
+    job_audit.record(session, event=event, actor=actor, job_id=job_id)
     session.flush()
     return _details(session, stored)
+
+
+def job_known(*, session: Session, job_id: int) -> bool:
+    """Tell whether ``job_id`` names a job, live or deleted: a deleted job's audit stays readable."""
+    if trigger_secrets.registration(session=session, job_id=job_id) is not Registration.NONE:
+        return True
+    return spec_path(_folder(), job_id).is_file()  # written by hand, not registered yet
 
 
 def get_job_details(*, session: Session, job_id: int) -> JobDetails:

@@ -74,8 +74,11 @@ CHECKS_BY_OPERATION: dict[str, dict[str, Any]] = {
     },
     # The health report's 503 is its answer, not a failure: a component's heartbeat is overdue.
     "get_health": {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", "503"]}},
-    # A deleted job's runs stay readable by design (its history outlives it), unlike the job itself.
-    **dict.fromkeys(("list_job_runs", "get_job_run"), {"use_after_free": {"enabled": False}}),
+    # A deleted job's runs and audit stay readable by design (its history outlives it), unlike the job.
+    **dict.fromkeys(
+        ("list_job_runs", "get_job_run", "list_job_audit", "export_job_audit"),
+        {"use_after_free": {"enabled": False}},
+    ),
 }
 
 

@@ -9,6 +9,8 @@ Every page is photographed on the way; `make screenshots` keeps them in docs/scr
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -277,6 +279,19 @@ def test_create_run_update_disable_and_delete_a_job_in_the_browser(
     )
     assert paused.status_code == 409, paused.text
     shoot(page, "job-detail-disabled")
+
+    # Changes: what was done on the page, by whom and how, newest first; and as CSV.
+    changes = frame.locator("#audit-entries tbody tr")
+    expect(changes.first).to_contain_text("Disabled")
+    expect(changes.first).to_contain_text("admin")
+    expect(changes.first).to_contain_text("Pages")
+    expect(frame.locator("#audit-entries tbody tr", has_text="Run now")).to_have_count(1)
+    with page.expect_download() as download:
+        frame.get_by_role("link", name="Download CSV").click()
+    exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert [(row["event"], row["channel"]) for row in exported[:2]] == [
+        ("http_trigger.disable", "page"), ("http_trigger.run_now", "page")
+    ]
 
     # Edit: the same form, filled in; save a new name.
     frame.get_by_role("link", name="Edit").click()

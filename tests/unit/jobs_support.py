@@ -22,9 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from http_trigger import jobs_service, trigger_secrets
 from http_trigger.db.models import JobRegistration
 from http_trigger.errors import JobNotFoundError
+from http_trigger.job_audit import Actor, Channel
 from http_trigger.job_model import JobBody
 from http_trigger.trigger_secrets import IssuedSecret
 
+ACTOR = Actor(user_name="script", channel=Channel.API, source_address="192.0.2.10")
+"""Who the tests' direct service calls are audited as: a script on the JSON API."""
 EC2 = {"type": "ec2_start_instances", "aws_conn_id": "aws_demo", "parameters": {"tag_key": "Env", "tag_value": "test"}}
 
 def job_body(name: str = "Start test EC2", **extra) -> JobBody:
@@ -140,7 +143,7 @@ def hidden_files(folder: Path) -> list[str]:
 def create_works(new_session: Sessions, *, besides: set[int]) -> int:
     """Create a job, check it fully exists under an id none of ``besides`` has, and return that id."""
     with new_session() as session:
-        created = jobs_service.create_job(session=session, body=job_body("next"))
+        created = jobs_service.create_job(session=session, actor=ACTOR, body=job_body("next"))
     assert created.job.id not in besides
     assert_exists(new_session, created.job.id, created.secret, name="next")
     return created.job.id

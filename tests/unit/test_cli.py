@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import getpass
+import io
 import json
 import os
 import subprocess
@@ -108,10 +110,13 @@ class TestListAndShow:
         from http_trigger import jobs_service
         from http_trigger.job_model import JobBody
 
+        from .jobs_support import ACTOR
+
         with create_session() as session:
             for name in ("good", "soon broken"):
                 details = jobs_service.create_job(
                     session=session,
+                    actor=ACTOR,
                     body=JobBody.model_validate({"name": name, "action": {
                         "type": "ec2_start_instances", "parameters": {"tag_key": "Env", "tag_value": "test"}}}),
                 )
@@ -215,3 +220,70 @@ class TestSecrets:
         assert (updated["name"], updated["token"]) == ("renamed", "••••")
         revealed = self.run(capsys, "jobs", "reveal", str(created["id"]))
         assert revealed["fields"][0]["value"] == "CAAuth cli-1"
+
+
+class TestAudit:
+    """Every change, run and reveal from the CLI is audited as the shell's user on channel cli; export writes CSV."""
+
+    @pytest.fixture
+    def changed_job(self, airflow_db, jobs_folder, tmp_path, capsys) -> dict:
+        """A job created, updated, rotated, run, revealed and deleted from the CLI."""
+        from .test_trigger_route import parse_jobs_into_db
+
+        capsys.readouterr()  # what importing the test client logs
+        spec = tmp_path / "job.yaml"
+        spec.write_text(json.dumps(TestSecrets.SPEC))
+        assert cli.main(["jobs", "create", "-f", str(spec), "--json"]) == 0
+        job = json.loads(capsys.readouterr().out)
+        spec.write_text(json.dumps({**TestSecrets.SPEC, "name": "renamed"}))
+        parse_jobs_into_db()
+        for argv in (["update", "-f", str(spec)], ["rotate"], ["trigger", "--json"], ["reveal"], ["delete"]):
+            assert cli.main(["jobs", argv[0], str(job["id"]), *argv[1:]]) == 0
+            printed = capsys.readouterr().out
+            if argv[0] == "trigger":
+                job["dag_run_id"] = json.loads(printed.splitlines()[-1])["dag_run_id"]  # after Airflow's log
+        return job
+
+    def test_export_writes_the_jobs_entries_newest_first_with_no_secret(self, changed_job, tmp_path, capsys):
+        output = tmp_path / "audit.csv"
+
+        assert cli.main(["audit", "export", "--job", str(changed_job["id"]), "--output", str(output)]) == 0
+
+        assert capsys.readouterr().err == f"6 audit entries written to {output}\n"
+        with output.open(newline="", encoding="utf-8") as exported:
+            rows = list(csv.DictReader(exported))
+        revealed = ["trigger_url", "token", "signing_secret", "post_processing.on_failure.0.parameters.authorization"]
+        assert [(row["event"], row["details"]) for row in rows] == [
+            ("http_trigger.delete", ""),
+            ("http_trigger.reveal", json.dumps({"fields": revealed})),
+            ("http_trigger.run_now", json.dumps({"dag_run_id": changed_job["dag_run_id"]})),
+            ("http_trigger.rotate", ""),
+            ("http_trigger.update", json.dumps({"fields": ["name"]})),
+            ("http_trigger.create", ""),
+        ]
+        expected = {
+            "user": getpass.getuser(), "job_id": str(changed_job["id"]), "dag_id": changed_job["dag_id"],
+            "channel": "cli", "source_address": "",
+        }
+        assert [{key: row[key] for key in expected} for row in rows] == [expected] * 6
+        text = output.read_text()
+        assert [secret for secret in ("cli-1", changed_job["token"]) if secret in text] == []
+
+    def test_export_to_standard_output_since_a_time_and_its_mistakes(self, changed_job, capsys):
+        assert cli.main(["audit", "export", "--since", "2999-01-01"]) == 0
+        assert capsys.readouterr().out == "when,event,user,job_id,dag_id,channel,source_address,details\r\n"
+        assert cli.main(["audit", "export", "--job", str(changed_job["id"])]) == 0
+        own = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+        # Every job's entries since this job was created: this job's only, as no other changed since.
+        assert cli.main(["audit", "export", "--since", own[-1]["when"]]) == 0
+        assert list(csv.DictReader(io.StringIO(capsys.readouterr().out))) == own
+        assert len(own) == 6
+
+        assert cli.main(["audit", "export", "--job", "999999"]) == 1
+        assert capsys.readouterr().err == "error: Job 999999 does not exist\n"
+        with pytest.raises(SystemExit) as exited:
+            cli.main(["audit", "export", "--since", "yesterday"])
+        assert exited.value.code == 2
+        assert capsys.readouterr().err.endswith(
+            "argument --since: 'yesterday' is not an ISO 8601 date or time, e.g. 2026-01-31T09:00\n"
+        )

@@ -29,6 +29,7 @@ from http_trigger.job_files import LEFTOVER_MAX_AGE_SECONDS, spec_path
 from http_trigger.trigger_secrets import Registration
 
 from .jobs_support import (
+    ACTOR,
     assert_absent,
     assert_exists,
     create_works,
@@ -49,7 +50,7 @@ NO_SPACE = "No space left on device"
 
 def create(new_session, name: str = "job") -> jobs_service.JobDetails:
     with new_session() as session:
-        return jobs_service.create_job(session=session, body=job_body(name))
+        return jobs_service.create_job(session=session, actor=ACTOR, body=job_body(name))
 
 
 def failed_job_id(error: JobStorageError) -> int:
@@ -79,7 +80,7 @@ class TestCreate:
         with pytest.raises(OperationalError):
             with new_session() as session:
                 failing_commit(session, monkeypatch)
-                jobs_service.create_job(session=session, body=job_body())
+                jobs_service.create_job(session=session, actor=ACTOR, body=job_body())
 
         assert os.listdir(jobs_folder) == []
         create_works(new_session, besides=set())
@@ -88,7 +89,7 @@ class TestCreate:
         monkeypatch.setattr(os, "replace", fail_with(disk_full()))
         with new_session() as session:
             with pytest.raises(JobStorageError, match=rf"^job_(\d+)\.yaml could not be renamed: {NO_SPACE}$") as failed:
-                jobs_service.create_job(session=session, body=job_body())
+                jobs_service.create_job(session=session, actor=ACTOR, body=job_body())
         monkeypatch.undo()
         job_id = failed_job_id(failed.value)
 
@@ -105,7 +106,7 @@ class TestCreate:
         with pytest.raises(JobStorageError, match=r"^job_(\d+)\.yaml could not be renamed") as failed:
             with new_session() as session:
                 failing_commit(session, monkeypatch, after=1)
-                jobs_service.create_job(session=session, body=job_body())
+                jobs_service.create_job(session=session, actor=ACTOR, body=job_body())
         monkeypatch.undo()
         job_id = failed_job_id(failed.value)
 
@@ -143,7 +144,7 @@ class TestUpdate:
 
         with pytest.raises(JobStorageError, match=rf"^job_{job.job.id}\.yaml could not be renamed: Read-only file system$"):
             with new_session() as session:
-                jobs_service.update_job(session=session, job_id=job.job.id, body=job_body("after"))
+                jobs_service.update_job(session=session, actor=ACTOR, job_id=job.job.id, body=job_body("after"))
 
         monkeypatch.undo()
         assert hidden_files(jobs_folder) == []
@@ -160,7 +161,7 @@ class TestUpdate:
                     failing_commit(session, monkeypatch)
                 else:
                     monkeypatch.setattr(session, "flush", fail_with(database_gone()))
-                jobs_service.update_job(session=session, job_id=job.job.id, body=job_body("after"))
+                jobs_service.update_job(session=session, actor=ACTOR, job_id=job.job.id, body=job_body("after"))
 
         assert hidden_files(jobs_folder) == []
         assert_exists(new_session, job.job.id, job.secret, name="before")
@@ -174,7 +175,7 @@ class TestUpdate:
         spec_path(jobs_folder, job_id).write_text(yaml.safe_dump(spec))
 
         with new_session() as session:
-            updated = jobs_service.update_job(session=session, job_id=job_id, body=job_body("updated"))
+            updated = jobs_service.update_job(session=session, actor=ACTOR, job_id=job_id, body=job_body("updated"))
 
         assert_exists(new_session, job_id, updated.secret, name="updated")
 
@@ -186,7 +187,7 @@ class TestDelete:
 
         with pytest.raises(JobStorageError, match=rf"^job_{job.job.id}\.yaml could not be renamed: Read-only file system$"):
             with new_session() as session:
-                jobs_service.delete_job(session=session, job_id=job.job.id)
+                jobs_service.delete_job(session=session, actor=ACTOR, job_id=job.job.id)
 
         monkeypatch.undo()
         assert_exists(new_session, job.job.id, job.secret)
@@ -198,7 +199,7 @@ class TestDelete:
         with pytest.raises(OperationalError):
             with new_session() as session:
                 failing_commit(session, monkeypatch)
-                jobs_service.delete_job(session=session, job_id=job.job.id)
+                jobs_service.delete_job(session=session, actor=ACTOR, job_id=job.job.id)
 
         assert hidden_files(jobs_folder) == []
         assert_exists(new_session, job.job.id, job.secret)
@@ -212,7 +213,7 @@ class TestDelete:
         monkeypatch.setattr(os, "unlink", fail_with(OSError(errno.EROFS, os.strerror(errno.EROFS))))
 
         with new_session() as session:
-            jobs_service.delete_job(session=session, job_id=job.job.id)
+            jobs_service.delete_job(session=session, actor=ACTOR, job_id=job.job.id)
 
         monkeypatch.setattr(os, "unlink", real_unlink)
         [tombstone] = hidden_files(jobs_folder)
@@ -226,14 +227,14 @@ class TestDelete:
         job = create(new_session)
         content = spec_path(jobs_folder, job.job.id).read_bytes()
         with new_session() as session:
-            jobs_service.delete_job(session=session, job_id=job.job.id)
+            jobs_service.delete_job(session=session, actor=ACTOR, job_id=job.job.id)
         spec_path(jobs_folder, job.job.id).write_bytes(content)  # restored from version control, say
 
         with new_session() as session:
             with pytest.raises(JobDeletedError, match=rf"^Job {job.job.id} was deleted and its id cannot be used again$"):
-                jobs_service.update_job(session=session, job_id=job.job.id, body=job_body())
+                jobs_service.update_job(session=session, actor=ACTOR, job_id=job.job.id, body=job_body())
         with new_session() as session:
-            jobs_service.delete_job(session=session, job_id=job.job.id)
+            jobs_service.delete_job(session=session, actor=ACTOR, job_id=job.job.id)
 
         assert os.listdir(jobs_folder) == []
 
@@ -249,7 +250,7 @@ class TestRotate:
         )
         with pytest.raises(JobBrokenError, match=rf"^{re.escape(message)}$"):
             with new_session() as session:
-                jobs_service.rotate_secret(session=session, job_id=job.job.id)
+                jobs_service.rotate_secret(session=session, actor=ACTOR, job_id=job.job.id)
 
         monkeypatch.undo()
         assert_exists(new_session, job.job.id, job.secret)
@@ -260,7 +261,7 @@ class TestRotate:
         with pytest.raises(OperationalError):
             with new_session() as session:
                 failing_commit(session, monkeypatch)
-                jobs_service.rotate_secret(session=session, job_id=job.job.id)
+                jobs_service.rotate_secret(session=session, actor=ACTOR, job_id=job.job.id)
 
         assert_exists(new_session, job.job.id, job.secret)
         create_works(new_session, besides={job.job.id})
@@ -268,11 +269,11 @@ class TestRotate:
     def test_a_deleted_job_cannot_be_rotated(self, new_session, jobs_folder):
         job = create(new_session)
         with new_session() as session:
-            jobs_service.delete_job(session=session, job_id=job.job.id)
+            jobs_service.delete_job(session=session, actor=ACTOR, job_id=job.job.id)
 
         with new_session() as session:
             with pytest.raises(JobDeletedError):
-                jobs_service.rotate_secret(session=session, job_id=job.job.id)
+                jobs_service.rotate_secret(session=session, actor=ACTOR, job_id=job.job.id)
 
 
 # Runs the first steps of a write in a process of its own, which dies (os._exit) at the given
@@ -283,21 +284,23 @@ KILLED_WRITE = textwrap.dedent(
     from sqlalchemy.orm import Session
     from airflow.utils.session import create_session
     from http_trigger import jobs_service, trigger_secrets
+    from http_trigger.job_audit import Actor, Channel
     from http_trigger.job_model import JobBody
 
+    ACTOR = Actor(user_name="script", channel=Channel.API)
     operation, job_id = sys.argv[1], int(sys.argv[2])
     die = lambda *args, **kwargs: os._exit(17)
     body = JobBody.model_validate(json.loads(sys.argv[3]))
     with create_session() as session:
         if operation == "create":
             os.replace = die  # after the commit, before the rename into place
-            jobs_service.create_job(session=session, body=body)
+            jobs_service.create_job(session=session, actor=ACTOR, body=body)
         elif operation == "update":
             session.commit = die  # after the rename into place, before the commit
-            jobs_service.update_job(session=session, job_id=job_id, body=body)
+            jobs_service.update_job(session=session, actor=ACTOR, job_id=job_id, body=body)
         elif operation == "delete":
             trigger_secrets.unregister = die  # after hiding the spec, before revoking and committing
-            jobs_service.delete_job(session=session, job_id=job_id)
+            jobs_service.delete_job(session=session, actor=ACTOR, job_id=job_id)
     """
 )
 
@@ -366,7 +369,7 @@ class TestHandWrittenAndLeftoverSpecs:
         path = spec_path(jobs_folder, deleted.job.id)
         content = path.read_bytes()
         with new_session() as session:
-            jobs_service.delete_job(session=session, job_id=deleted.job.id)
+            jobs_service.delete_job(session=session, actor=ACTOR, job_id=deleted.job.id)
         path.write_bytes(content)
         message = (
             f"{path.name}: id: job {deleted.job.id} was deleted and its id cannot be used again; "
@@ -398,7 +401,7 @@ class TestConcurrentReadsAndDeletes:
             try:
                 for job in jobs:
                     with new_session() as session:
-                        jobs_service.delete_job(session=session, job_id=job.job.id)
+                        jobs_service.delete_job(session=session, actor=ACTOR, job_id=job.job.id)
             except BaseException as error:  # noqa: BLE001 (collected for the assertion below)
                 failures.append(error)
             finally:

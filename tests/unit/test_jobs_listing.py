@@ -16,6 +16,8 @@ from http_trigger.field_errors import FieldError, job_body_errors
 from http_trigger.job_files import spec_path
 from http_trigger.job_model import JobBody
 
+from .jobs_support import ACTOR
+
 EC2 = {
     "type": "ec2_start_instances",
     "aws_conn_id": "aws_demo",
@@ -26,7 +28,7 @@ EC2 = {
 def make_job(name: str, group: str = "default", **extra) -> jobs_service.JobDetails:
     with create_session() as session:
         body = JobBody.model_validate({"name": name, "group": group, "action": EC2, **extra})
-        return jobs_service.create_job(session=session, body=body)
+        return jobs_service.create_job(session=session, actor=ACTOR, body=body)
 
 
 @pytest.fixture

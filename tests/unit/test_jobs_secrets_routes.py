@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from http_trigger.api.app import create_app
-from http_trigger.job_view import REVEAL_EVENT
+from http_trigger.job_audit import JobEvent
 
 from .jobs_support import EC2
 
@@ -90,7 +90,7 @@ def body_of(shown: dict[str, Any]) -> dict[str, Any]:
 
 def reveal_rows(dag_id: str) -> list[Log]:
     with create_session() as session:
-        return list(session.scalars(select(Log).where(Log.event == REVEAL_EVENT, Log.dag_id == dag_id)))
+        return list(session.scalars(select(Log).where(Log.event == JobEvent.REVEAL, Log.dag_id == dag_id)))
 
 
 class TestReadersSeeSecretsMasked:
@@ -161,7 +161,9 @@ class TestReveal:
         }
         [row] = reveal_rows(job["dag_id"])
         assert (row.owner, row.owner_display_name) == ("user", "user")
-        assert json.loads(row.extra) == {"job_id": job["id"], "fields": MASKED_FIELDS}
+        assert json.loads(row.extra) == {
+            "fields": MASKED_FIELDS, "job_id": job["id"], "channel": "api", "source_address": "testclient"
+        }
         assert [secret for secret in secrets_of(job) if secret in row.extra] == []
 
     def test_a_viewer_may_not_reveal_and_nothing_is_recorded(self, client, job):

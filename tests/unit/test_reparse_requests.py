@@ -17,7 +17,7 @@ from http_trigger.job_model import DAG_ID_PREFIX
 from http_trigger.jobs_service import request_reparse
 
 from ..conftest import REPO
-from .jobs_support import job_body
+from .jobs_support import ACTOR, job_body
 
 
 def _requests() -> int:
@@ -72,7 +72,7 @@ def test_before_any_job_is_parsed_the_configured_factory_file_is_asked_for(airfl
 
 def test_a_factory_file_placed_in_a_subfolder_is_found_where_airflow_parsed_it(airflow_db, jobs_folder, tmp_path):
     with create_session(scoped=False) as session:
-        jobs_service.create_job(session=session, body=job_body())
+        jobs_service.create_job(session=session, actor=ACTOR, body=job_body())
         session.execute(delete(DagPriorityParsingRequest))
     bundle = tmp_path / "bundle"
     (bundle / "platform").mkdir(parents=True)

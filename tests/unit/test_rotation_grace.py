@@ -11,12 +11,13 @@ from sqlalchemy import update
 from http_trigger import jobs_service
 from http_trigger.db.models import JobRegistration
 
+from .jobs_support import ACTOR
 from .test_trigger_route import body, client, create, post  # noqa: F401 (client is a fixture)
 
 
 def _rotate(job_id: int) -> jobs_service.JobDetails:
     with create_session() as session:
-        return jobs_service.rotate_secret(session=session, job_id=job_id)
+        return jobs_service.rotate_secret(session=session, actor=ACTOR, job_id=job_id)
 
 
 def test_within_the_grace_both_the_old_and_the_new_secrets_start_the_job(client):
@@ -69,6 +70,6 @@ def test_a_deleted_job_answers_neither_its_old_nor_its_new_secrets(client):
     old = create(body(trigger={"rotation_grace_seconds": 3600}))
     new = _rotate(old.job.id)
     with create_session() as session:
-        jobs_service.delete_job(session=session, job_id=old.job.id)
+        jobs_service.delete_job(session=session, actor=ACTOR, job_id=old.job.id)
 
     assert (post(client, old).status_code, post(client, new).status_code) == (404, 404)

@@ -25,6 +25,8 @@ from http_trigger.db.models import TriggerCall
 from http_trigger.job_files import spec_path
 from http_trigger.job_model import JobBody
 
+from .jobs_support import ACTOR
+
 REPO = Path(__file__).resolve().parents[2]
 NOT_FOUND = {"message": "No job matches this URL and access token"}
 
@@ -54,7 +56,7 @@ def client(airflow_db, jobs_folder) -> Iterator[TestClient]:
 
 def create(job_body: JobBody | None = None, *, parse: bool = True) -> jobs_service.JobDetails:
     with create_session() as session:
-        details = jobs_service.create_job(session=session, body=job_body or body())
+        details = jobs_service.create_job(session=session, actor=ACTOR, body=job_body or body())
     if parse:
         parse_jobs_into_db()
     return details
@@ -259,7 +261,7 @@ def test_parameters_at_execution_are_validated_and_become_the_run_conf(client):
 def test_rotate_makes_old_url_and_token_404_at_once(client):
     details = create()
     with create_session() as session:
-        rotated = jobs_service.rotate_secret(session=session, job_id=details.job.id)
+        rotated = jobs_service.rotate_secret(session=session, actor=ACTOR, job_id=details.job.id)
     assert rotated.secret.url_id != details.secret.url_id and rotated.secret.token != details.secret.token
     assert post(client, details).status_code == 404
     assert post(client, rotated).status_code == 200

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from http_trigger import __version__
 from http_trigger.api.access_log import TriggerPathRedactionMiddleware
 from http_trigger.api.actions import actions_router
+from http_trigger.api.audit import audit_router
 from http_trigger.api.bodies import BoundedBodyMiddleware
 from http_trigger.api.errors import install_error_handlers
 from http_trigger.api.health import health_router
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
     app.include_router(jobs_router)
     app.include_router(actions_router)
     app.include_router(runs_router)
+    app.include_router(audit_router)
     app.include_router(ui_router)
     install_error_handlers(app)
     app.add_middleware(BoundedBodyMiddleware)

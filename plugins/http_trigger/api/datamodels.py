@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from http_trigger.job_audit import JobEvent
 from http_trigger.job_model import JobBody
 from http_trigger.run_sources import TriggerSource
 
@@ -236,6 +237,29 @@ class JobCollectionResponse(BaseModel):
         description="The message of every spec file that does not load, files tied to no job included."
     )
     groups: list[str] = Field(default_factory=list, description="Every group of the jobs the user may read.")
+
+
+class JobAuditEntryResponse(BaseModel):
+    """One change of a job (or reveal of its secrets), as Airflow's audit log holds it."""
+
+    when: datetime
+    event: JobEvent = Field(description="Airflow's audit-log event, e.g. http_trigger.update.")
+    user: str | None
+    job_id: int | None
+    dag_id: str | None
+    channel: str | None = Field(description="Where the change was asked from: page, api or cli.")
+    source_address: str | None = Field(description="The caller's address; None from the CLI.")
+    details: dict[str, Any] = Field(
+        description="What the event recorded besides: the names of the fields changed or revealed "
+        "(never a value), the run started."
+    )
+
+
+class JobAuditCollectionResponse(BaseModel):
+    """One page of a job's audit, newest first."""
+
+    entries: list[JobAuditEntryResponse]
+    total_entries: int
 
 
 class JobEnabledBody(BaseModel):

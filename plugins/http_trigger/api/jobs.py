@@ -2,7 +2,8 @@
 
 Each job is one DAG, so access follows the auth manager's DAG permissions: reading a job needs
 read access to its DAG, changing it or revealing its secrets needs edit access. Every answer shows
-a job through :func:`http_trigger.job_view.job_view`, secrets masked.
+a job through :func:`http_trigger.job_view.job_view`, secrets masked. Every change and reveal is
+recorded in the job's audit (:mod:`http_trigger.job_audit`) with who asked, from where and how.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, stat
 from fastapi.exceptions import RequestValidationError
 
 from http_trigger import jobs_service
+from http_trigger.api.audit_actor import AuditActorDep
 from http_trigger.api.csrf import require_csrf_header
 from http_trigger.api.datamodels import (
     JOB_BODY_EXAMPLES,
@@ -178,11 +180,13 @@ def validate_job(
         **error_responses(*_WRITE_ERRORS),
     },
 )
-def create_job(body: JobBodyParam, user: GetUserDep, session: SessionDep) -> JobResponse:
+def create_job(
+    body: JobBodyParam, user: GetUserDep, actor: AuditActorDep, session: SessionDep
+) -> JobResponse:
     """Create a job; it is triggerable as soon as Airflow has loaded it, in a few seconds."""
     _require(user, CREATE_METHOD)
     try:
-        details = jobs_service.create_job(session=session, body=body)
+        details = jobs_service.create_job(session=session, body=body, actor=actor)
     except HttpTriggerError as error:
         raise _http_error(error) from error
     return _response(details, may_edit=True, issued=True)
@@ -206,6 +210,7 @@ def update_job(
     job_id: JobIdPath,
     body: JobBodyParam,
     user: GetUserDep,
+    actor: AuditActorDep,
     session: SessionDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> JobResponse:
@@ -216,7 +221,7 @@ def update_job(
     _require(user, "PUT", dag_id_for(job_id))
     try:
         details = jobs_service.update_job(
-            session=session, job_id=job_id, body=body, expected_version=if_match
+            session=session, job_id=job_id, body=body, actor=actor, expected_version=if_match
         )
     except HttpTriggerError as error:
         raise _http_error(error) from error
@@ -228,21 +233,23 @@ def update_job(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(401, 403, _NO_JOB, 422, 503, 507),
 )
-def delete_job(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> None:
+def delete_job(job_id: JobIdPath, user: GetUserDep, actor: AuditActorDep, session: SessionDep) -> None:
     """Delete a job; its URL and token stop working at once, its runs stay in Airflow."""
     _require(user, "DELETE", dag_id_for(job_id))
     try:
-        jobs_service.delete_job(session=session, job_id=job_id)
+        jobs_service.delete_job(session=session, job_id=job_id, actor=actor)
     except HttpTriggerError as error:
         raise _http_error(error) from error
 
 
 @jobs_router.post("/{job_id:int}/rotate", responses=error_responses(*_READ_ERRORS, (409, "Deleted")))
-def rotate_job_secret(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobResponse:
+def rotate_job_secret(
+    job_id: JobIdPath, user: GetUserDep, actor: AuditActorDep, session: SessionDep
+) -> JobResponse:
     """Replace the job's URL and token; the old ones answer 404 from now on."""
     _require(user, "PUT", dag_id_for(job_id))
     try:
-        details = jobs_service.rotate_secret(session=session, job_id=job_id)
+        details = jobs_service.rotate_secret(session=session, job_id=job_id, actor=actor)
     except HttpTriggerError as error:
         raise _http_error(error) from error
     return _response(details, may_edit=True, issued=True)
@@ -252,12 +259,14 @@ def rotate_job_secret(job_id: JobIdPath, user: GetUserDep, session: SessionDep) 
     "/{job_id:int}/secrets/reveal",
     responses=error_responses(401, 403, _NO_JOB, (409, "The job's spec does not load"), 422, 503),
 )
-def reveal_job_secrets(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobSecretsResponse:
-    """Show a job's trigger URL, token and spec secrets in clear; Airflow's audit log records who did."""
+def reveal_job_secrets(
+    job_id: JobIdPath, user: GetUserDep, actor: AuditActorDep, session: SessionDep
+) -> JobSecretsResponse:
+    """Show a job's trigger URL, token and spec secrets in clear; the job's audit records who did."""
     _require(user, "PUT", dag_id_for(job_id))
     try:
         details = jobs_service.get_job_details(session=session, job_id=job_id)
-        revealed = reveal_secrets(session=session, details=details, user_name=user.get_name())
+        revealed = reveal_secrets(session=session, details=details, actor=actor)
     except HttpTriggerError as error:
         raise _http_error(error) from error
     return JobSecretsResponse.model_validate(revealed.as_json())
@@ -270,12 +279,12 @@ def reveal_job_secrets(job_id: JobIdPath, user: GetUserDep, session: SessionDep)
     ),
 )
 def set_job_enabled(
-    job_id: JobIdPath, body: JobEnabledBody, user: GetUserDep, session: SessionDep
+    job_id: JobIdPath, body: JobEnabledBody, user: GetUserDep, actor: AuditActorDep, session: SessionDep
 ) -> JobResponse:
     """Enable or disable a job (unpause or pause its DAG)."""
     _require(user, "PUT", dag_id_for(job_id))
     try:
-        details = jobs_service.set_enabled(session=session, job_id=job_id, enabled=body.enabled)
+        details = jobs_service.set_enabled(session=session, job_id=job_id, enabled=body.enabled, actor=actor)
     except HttpTriggerError as error:
         raise _http_error(error) from error
     return _response(details, may_edit=True)

@@ -17,6 +17,7 @@ from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from http_trigger import settings, urls
+from http_trigger.api.audit_actor import AuditActorDep
 from http_trigger.api.csrf import require_csrf_header
 from http_trigger.api.datamodels import (
     JobRunCollectionResponse,
@@ -149,7 +150,9 @@ def get_job_run(
         ),
     },
 )
-def run_job_now(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobRunResponse:
+def run_job_now(
+    job_id: JobIdPath, user: GetUserDep, actor: AuditActorDep, session: SessionDep
+) -> JobRunResponse:
     """Start one run of the job now ("Run now"), as Airflow's own trigger button does."""
     _require_runs(user, "POST", job_id)
     try:
@@ -158,8 +161,9 @@ def run_job_now(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> Job
             job_id=job_id,
             source=TriggerSource.MANUAL,
             parameters=None,
+            actor=actor,
             # Airflow's trigger button records who pressed it; so does this one.
-            triggering_user=getattr(user, "get_name", lambda: None)() or TRIGGERING_USER,
+            triggering_user=actor.user_name or TRIGGERING_USER,
         )
     except HttpTriggerError as error:
         raise HTTPException(status_for(error), str(error)) from error

@@ -27,7 +27,7 @@ from airflow.utils.types import DagRunType
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from http_trigger import settings, trigger_calls, trigger_secrets
+from http_trigger import job_audit, settings, trigger_calls, trigger_secrets
 from http_trigger.actions import get_action
 from http_trigger.dag_builder import missing_dag_error
 from http_trigger.errors import (
@@ -40,6 +40,7 @@ from http_trigger.errors import (
     SignatureError,
     UnknownTriggerError,
 )
+from http_trigger.job_audit import Actor, JobEvent
 from http_trigger.job_files import StoredJob, get_job
 from http_trigger.job_model import Job
 from http_trigger.runs import idempotency, limits, signatures
@@ -116,12 +117,18 @@ def start_run(
     job_id: int,
     source: TriggerSource,
     parameters: dict[str, Any] | None,
+    actor: Actor,
     triggering_user: str = TRIGGERING_USER,
 ) -> StartedRun:
-    """Queue one run of job ``job_id`` for a signed-in user or the CLI; the caller commits."""
+    """Queue one run of job ``job_id`` for a signed-in user or the CLI; audits it. The caller commits."""
     stored = get_job(settings.jobs_folder(), job_id)
     conf = execution_conf(stored.job, parameters)
-    return _queue(session=session, stored=stored, source=source, conf=conf, triggering_user=triggering_user)
+    started = _queue(
+        session=session, stored=stored, source=source, conf=conf, triggering_user=triggering_user
+    )
+    details = {"dag_run_id": started.run_id}
+    job_audit.record(session, event=JobEvent.RUN_NOW, actor=actor, job_id=job_id, details=details)
+    return started
 
 
 def _queue(

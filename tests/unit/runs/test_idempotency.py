@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from http_trigger.db.models import IdempotencyKey, TriggerCall
 from http_trigger.jobs_service import set_enabled
 
+from ..jobs_support import ACTOR
 from ..test_trigger_route import body, client, create, post, runs_of  # noqa: F401 (client is a fixture)
 
 PARAMETERS_JOB = {"type": "ec2_start_instances", "aws_conn_id": "aws_demo", "parameters_at_execution": True}
@@ -84,7 +85,7 @@ def test_a_call_that_started_nothing_keeps_no_key(client):
     details = create(body(enabled=False))
     assert _keyed(client, details, "later").status_code == 409
     with create_session() as session:
-        set_enabled(session=session, job_id=details.job.id, enabled=True)
+        set_enabled(session=session, job_id=details.job.id, enabled=True, actor=ACTOR)
     assert _keyed(client, details, "later").status_code == 200
     assert len(runs_of(details.job.dag_id)) == 1
 

@@ -14,6 +14,8 @@ export const config = {
 
 // Sent with every request; the API refuses cookie-authenticated changes without it (CSRF).
 const CSRF_HEADER = "X-Requested-With";
+// Sent with every request too: the job's audit records that a change came from the pages.
+const CHANNEL_HEADER = "X-HTTP-Trigger-Channel";
 
 export class ApiError extends Error {
   constructor(status, message, detail) {
@@ -36,7 +38,7 @@ async function request(url, { method = "GET", json, headers = {} } = {}) {
   const options = {
     method,
     credentials: "same-origin",
-    headers: { Accept: "application/json", [CSRF_HEADER]: "http-trigger-ui", ...headers },
+    headers: { Accept: "application/json", [CSRF_HEADER]: "http-trigger-ui", [CHANNEL_HEADER]: "page", ...headers },
   };
   if (json !== undefined) {
     options.headers["Content-Type"] = "application/json";
@@ -190,20 +192,16 @@ export function openInAirflow(url) {
   window.location.assign(url);
 }
 
+/** A link's click handler that opens its URL in Airflow's page (a plain click; others keep theirs). */
+export function openLinkInAirflow(event) {
+  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  openInAirflow(event.currentTarget.href);
+}
+
 /** A link to one of Airflow's own pages, opened in Airflow's page rather than in this frame. */
 export function airflowLink(url, ...children) {
-  return el(
-    "a",
-    {
-      href: url,
-      onclick: (event) => {
-        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
-        event.preventDefault();
-        openInAirflow(url);
-      },
-    },
-    ...children,
-  );
+  return el("a", { href: url, onclick: openLinkInAirflow }, ...children);
 }
 
 /** Copy text to the clipboard; falls back to a hidden text area where the Clipboard API is missing. */

@@ -2,10 +2,11 @@
 // (new URL and token), enable/disable, Run now, delete, and its latest executions. The API shows
 // every secret masked; an editor's Reveal asks for them (Airflow's audit log records it) and shows
 // them with Copy buttons until Hide. A job whose spec file does not load shows its problems instead.
+// "Changes" lists the job's audit: who changed, ran or revealed it, when, from where and how.
 
 import {
   actionTitle, airflowLink, api, config, confirmAction, copyButton, el, every, formatDate, formatDuration, jobUrl,
-  notify, readCatalogue, runUrl, setContent, showError, sourceLabel, stateBadge,
+  notify, openLinkInAirflow, readCatalogue, runUrl, setContent, showError, sourceLabel, stateBadge,
 } from "./common.js";
 import { exampleBody } from "./schema-form.js";
 
@@ -181,38 +182,89 @@ async function loadJob() {
   return true;
 }
 
+/** Fill a table's body with rows, or with one row saying `emptyText` across its columns. */
+function fillRows(table, rows, emptyText) {
+  const columns = table.querySelectorAll("thead th").length;
+  const body = table.querySelector("tbody");
+  setContent(body, rows.length ? rows : el("tr", {}, el("td", { colspan: columns, class: "empty" }, emptyText)));
+}
+
 async function loadRuns() {
-  const tbody = $("recent-runs").querySelector("tbody");
   let data;
   try {
     data = await api(`/jobs/${config.jobId}/runs?limit=5`);
   } catch (error) {
-    setContent(tbody, el("tr", {}, el("td", { colspan: 6, class: "empty" }, "The executions could not be loaded.")));
+    fillRows($("recent-runs"), [], "The executions could not be loaded.");
     return;
   }
   const latest = data.runs[0];
   $("latest-log").hidden = !latest;
   if (latest) $("latest-log").href = runUrl(config.jobId, latest.dag_run_id);
-  setContent(
-    tbody,
-    data.runs.length
-      ? data.runs.map((run) =>
-          el(
-            "tr",
-            { "data-run-id": run.dag_run_id },
-            el("td", {}, stateBadge(run.state)),
-            el("td", {}, sourceLabel(run.trigger_source)),
-            el("td", { class: "opt mono" }, run.caller_address || "–"),
-            el("td", {}, formatDate(run.start_date || run.queued_at)),
-            el("td", { class: "opt" }, formatDuration(run.duration_seconds)),
-            el("td", {}, el("a", { href: runUrl(config.jobId, run.dag_run_id), class: "mono" }, run.dag_run_id)),
-          ),
-        )
-      : el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No execution yet.")),
+  const rows = data.runs.map((run) =>
+    el(
+      "tr",
+      { "data-run-id": run.dag_run_id },
+      el("td", {}, stateBadge(run.state)),
+      el("td", {}, sourceLabel(run.trigger_source)),
+      el("td", { class: "opt mono" }, run.caller_address || "–"),
+      el("td", {}, formatDate(run.start_date || run.queued_at)),
+      el("td", { class: "opt" }, formatDuration(run.duration_seconds)),
+      el("td", {}, el("a", { href: runUrl(config.jobId, run.dag_run_id), class: "mono" }, run.dag_run_id)),
+    ),
   );
+  fillRows($("recent-runs"), rows, "No execution yet.");
+}
+
+const AUDIT_EVENTS = {
+  "http_trigger.create": "Created",
+  "http_trigger.update": "Updated",
+  "http_trigger.enable": "Enabled",
+  "http_trigger.disable": "Disabled",
+  "http_trigger.rotate": "New URL and token",
+  "http_trigger.delete": "Deleted",
+  "http_trigger.run_now": "Run now",
+  "http_trigger.reveal": "Secrets revealed",
+};
+const CHANNEL_LABELS = { page: "Pages", api: "API", cli: "CLI" };
+
+/** What an audit entry says happened, with the fields it names (never their values). */
+function auditWhat(entry) {
+  const what = AUDIT_EVENTS[entry.event] || entry.event;
+  const fields = entry.details.fields;
+  if (Array.isArray(fields) && fields.length) return [what, ": ", el("span", { class: "mono sub" }, fields.join(", "))];
+  if (entry.details.dag_run_id) {
+    return [what, ": ", el("a", { href: runUrl(config.jobId, entry.details.dag_run_id), class: "mono" }, entry.details.dag_run_id)];
+  }
+  return what;
+}
+
+async function loadAudit() {
+  let data;
+  try {
+    data = await api(`/jobs/${config.jobId}/audit?limit=10`);
+  } catch (error) {
+    const denied = error.status === 403;
+    fillRows($("audit-entries"), [], denied ? "You are not allowed to read this job's changes." : "The changes could not be loaded.");
+    return;
+  }
+  const rows = data.entries.map((entry) =>
+    el(
+      "tr",
+      {},
+      el("td", {}, formatDate(entry.when)),
+      el("td", {}, entry.user || "–"),
+      el("td", {}, auditWhat(entry)),
+      el("td", { class: "opt" }, CHANNEL_LABELS[entry.channel] || entry.channel || "–"),
+      el("td", { class: "opt mono" }, entry.source_address || "–"),
+    ),
+  );
+  fillRows($("audit-entries"), rows, "No change recorded yet.");
 }
 
 function wireActions() {
+  // Airflow's frame does not allow downloads; Airflow's own page downloads the file instead.
+  $("audit-csv").addEventListener("click", openLinkInAirflow);
+
   $("reveal").addEventListener("click", async () => {
     if (revealed) {
       revealed = null;
@@ -226,6 +278,7 @@ function wireActions() {
     }
     renderTrigger();
     renderSettings();
+    loadAudit();
   });
   copyButton($("copy-url"), () => revealed.trigger_url);
   copyButton($("copy-token"), () => revealed.token);
@@ -250,6 +303,7 @@ function wireActions() {
       job = await api(`/jobs/${config.jobId}`);
       revealed = null;
       render();
+      loadAudit();
       notify(
         job.previous_secret_valid_until
           ? `A new URL and access token were issued; the old ones work until ${formatDate(job.previous_secret_valid_until)}. Reveal shows the new ones.`
@@ -266,6 +320,7 @@ function wireActions() {
     try {
       job = await api(`/jobs/${config.jobId}/enabled`, { method: "PATCH", json: { enabled: enable } });
       render();
+      loadAudit();
       notify(enable ? "The job is enabled." : "The job is disabled: its URL answers 409 and its schedule is paused.", "ok");
     } catch (error) {
       showError(error);
@@ -277,6 +332,7 @@ function wireActions() {
       const run = await api(`/jobs/${config.jobId}/runs`, { method: "POST" });
       notify(["Run started: ", el("a", { href: runUrl(config.jobId, run.dag_run_id) }, run.dag_run_id)], "ok");
       loadRuns();
+      loadAudit();
     } catch (error) {
       showError(error, "The job was not started: ");
     }
@@ -312,9 +368,11 @@ async function start() {
   if (params.toString()) window.history.replaceState(null, "", jobUrl(config.jobId));
   const found = await loadJob();
   loadRuns();
+  loadAudit();
   every(3, async () => {
     if (found && job && job.is_paused === null) await loadJob();
     await loadRuns();
+    await loadAudit();
   });
 }
 
