@@ -10,43 +10,34 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Annotated
 
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.common.db.common import SessionDep
-from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from http_trigger import job_audit, jobs_service
 from http_trigger.api.csrf import require_csrf_header
+from http_trigger.api.deps import requires_access_job
 from http_trigger.api.datamodels import JobAuditCollectionResponse, JobAuditEntryResponse
 from http_trigger.api.errors import error_responses
 from http_trigger.api.parameters import JobIdPath, OffsetQuery
 from http_trigger.job_audit import AuditEntry
-from http_trigger.job_model import dag_id_for
 
 if TYPE_CHECKING:
-    from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
     from sqlalchemy.orm import Session
 
 audit_router = APIRouter(
-    prefix="/api/jobs/{job_id:int}", tags=["Audit"], dependencies=[Depends(require_csrf_header)]
+    prefix="/api/jobs/{job_id:int}",
+    tags=["Audit"],
+    dependencies=[Depends(require_csrf_header), Depends(requires_access_job("GET", DagAccessEntity.AUDIT_LOG))],
 )
 _ERRORS = error_responses(401, 403, (404, "No such job"), 422, 503)
 MAX_CSV_ENTRIES = 100_000
 
 
 def _readable_entries(
-    session: Session, user: BaseUser, job_id: int, *, limit: int, offset: int = 0
+    session: Session, job_id: int, *, limit: int, offset: int = 0
 ) -> tuple[list[AuditEntry], int]:
-    """Return a page of the job's audit, after checking that the user may read it and that the job exists."""
-    allowed = get_auth_manager().is_authorized_dag(
-        method="GET",
-        access_entity=DagAccessEntity.AUDIT_LOG,
-        details=DagDetails(id=dag_id_for(job_id)),
-        user=user,
-    )
-    if not allowed:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "You are not allowed to do this")
+    """Return a page of the job's audit, after checking that the job exists."""
     if not jobs_service.job_known(session=session, job_id=job_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Job {job_id} does not exist")
     return job_audit.job_audit_entries(session=session, job_id=job_id, limit=limit, offset=offset)
@@ -55,13 +46,12 @@ def _readable_entries(
 @audit_router.get("/audit", responses=_ERRORS)
 def list_job_audit(
     job_id: JobIdPath,
-    user: GetUserDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
     offset: OffsetQuery = 0,
 ) -> JobAuditCollectionResponse:
     """List who changed the job, ran it now or revealed its secrets: when, from where and how, newest first."""
-    entries, total = _readable_entries(session, user, job_id, limit=limit, offset=offset)
+    entries, total = _readable_entries(session, job_id, limit=limit, offset=offset)
     return JobAuditCollectionResponse(
         entries=[JobAuditEntryResponse.model_validate(entry, from_attributes=True) for entry in entries],
         total_entries=total,
@@ -89,14 +79,13 @@ def list_job_audit(
 )
 def export_job_audit(
     job_id: JobIdPath,
-    user: GetUserDep,
     session: SessionDep,
     limit: Annotated[
         int, Query(ge=1, le=MAX_CSV_ENTRIES, description="The most entries to export, the newest.")
     ] = MAX_CSV_ENTRIES,
 ) -> Response:
     """Download the job's audit as CSV, as ``http-trigger audit export --job`` writes it."""
-    entries, _ = _readable_entries(session, user, job_id, limit=limit)
+    entries, _ = _readable_entries(session, job_id, limit=limit)
     out = io.StringIO()
     job_audit.write_csv(entries, out)
     return Response(

@@ -58,6 +58,8 @@ from http_trigger.errors import (
 
 log = logging.getLogger(__name__)
 
+JSON_API_PREFIX = "/api/"
+"""Where the JSON API's routes are, within the plugin's app."""
 DATABASE_UNAVAILABLE_MESSAGE = "The metadata database is busy or unavailable; nothing was changed, try again shortly"
 UNEXPECTED_MESSAGE = "Unexpected server error; the API server's log tells more"
 _SUMMED_UP_PROBLEMS = 10
@@ -196,6 +198,11 @@ def answer_error(request: Request, error: Exception) -> JSONResponse:
     """Answer ``error`` with JSON: the one exception handler of the app."""
     if isinstance(error, RequestValidationError):
         return _invalid_request(error)
+    if isinstance(error, HttpTriggerError) and _route_path(request).startswith(JSON_API_PREFIX):
+        # The JSON API answers as Airflow's own API does, ``{"detail": ...}``, the trigger as callers expect.
+        retry_after = getattr(error, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        error = HTTPException(status_for(error), str(error), headers=headers)
     if isinstance(error, HTTPException):  # a route's answer, or Airflow's authentication
         headers = dict(error.headers or {})
         if error.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
@@ -205,7 +212,7 @@ def answer_error(request: Request, error: Exception) -> JSONResponse:
         return _no_route(request, error)
     if isinstance(error, HttpTriggerError):  # the package's own errors carry their status and message
         return error_answer(error)
-    route = getattr(request.scope.get("route"), "path", "?")  # the template: a trigger path holds a secret
+    route = _route_path(request)
     if database_unavailable(error):
         log.warning("%s %s answered 503: %s", request.method, route, describe_database_error(error))
         return json_error(status.HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE)
@@ -215,11 +222,22 @@ def answer_error(request: Request, error: Exception) -> JSONResponse:
     return json_error(status.HTTP_500_INTERNAL_SERVER_ERROR, UNEXPECTED_MESSAGE)
 
 
+def _route_path(request: Request) -> str:
+    """Return the template of the request's route, never its path: a trigger path holds a secret."""
+    return getattr(request.scope.get("route"), "path", "?")
+
+
 def _invalid_request(error: RequestValidationError) -> JSONResponse:
-    """Answer 422 naming each problem, without echoing the input (it may be large, or a secret)."""
+    """Answer 422 naming each problem once, without echoing the input (it may be large, or a secret).
+
+    A path parameter that the route and its access checks both take is validated by each of them:
+    FastAPI reports its problem once per taker.
+    """
     problems = [
-        {"loc": list(item["loc"]), "msg": item["msg"].removeprefix("Value error, "), "type": item["type"]}
-        for item in error.errors()
+        {"loc": list(loc), "msg": msg, "type": kind}
+        for loc, msg, kind in dict.fromkeys(
+            (tuple(item["loc"]), item["msg"].removeprefix("Value error, "), item["type"]) for item in error.errors()
+        )
     ]
     summed_up = "; ".join(
         f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"

@@ -1,7 +1,9 @@
 """``/http-trigger/api/jobs``: manage jobs behind Airflow's own authentication and authorization.
 
-Each job is one DAG, so access follows the auth manager's DAG permissions: reading a job needs
-read access to its DAG, changing it or revealing its secrets needs edit access. Every answer shows
+Each job is one DAG, so access follows the auth manager's DAG permissions
+(:mod:`http_trigger.job_access`), declared on each route (:mod:`http_trigger.api.deps`): reading a
+job needs read access to its DAG, changing it or revealing its secrets needs edit access. The
+package's errors become HTTP answers in the app's one exception handler. Every answer shows
 a job through :func:`http_trigger.job_view.job_view`, secrets masked. Every change and reveal is
 recorded in the job's audit (:mod:`http_trigger.job_audit`) with who asked, from where and how.
 """
@@ -11,15 +13,15 @@ from __future__ import annotations
 from typing import Annotated, Any, get_args
 
 from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, status
+from fastapi import APIRouter, Body, Depends, Header, Query, status
 from fastapi.exceptions import RequestValidationError
 
 from http_trigger import jobs_service
 from http_trigger.api.audit_actor import AuditActorDep
 from http_trigger.api.csrf import require_csrf_header
+from http_trigger.api.deps import MayEditJobDep, requires_access_job, requires_access_to_create_jobs
 from http_trigger.api.datamodels import (
     JOB_BODY_EXAMPLES,
     BrokenJobResponse,
@@ -31,20 +33,16 @@ from http_trigger.api.datamodels import (
     SpecErrorResponse,
     SpecProblemResponse,
 )
-from http_trigger.api.errors import BODY_ERRORS, error_responses, status_for
+from http_trigger.api.errors import BODY_ERRORS, error_responses
 from http_trigger.api.parameters import JobIdPath, OffsetQuery
 from http_trigger.api.runs import run_response
-from http_trigger.errors import HttpTriggerError, JobBrokenError, JobSpecError
+from http_trigger.errors import JobBrokenError, JobSpecError
 from http_trigger.field_errors import job_body_errors
 from http_trigger.job_model import JobBody, dag_id_for
 from http_trigger.job_view import job_view, reveal_secrets
 from http_trigger.jobs_service import JobDetails, JobOrder
 
 jobs_router = APIRouter(prefix="/api/jobs", tags=["Jobs"], dependencies=[Depends(require_csrf_header)])
-# Creating a job creates a DAG, which Airflow's permissions have no action for: the FAB auth manager
-# grants no role "can create" on DAGs (POST), so creating asks for edit access to every DAG (PUT
-# without a DAG), which its Admin, Op and User roles have. SimpleAuthManager treats both alike.
-CREATE_METHOD = "PUT"
 _NO_JOB = (404, "No such job")
 _READ_ERRORS = (401, 403, _NO_JOB, (422, "A parameter is out of bounds, or the job's spec is invalid"), 503)
 _WRITE_ERRORS = (*BODY_ERRORS, 401, 403, _NO_JOB, 503, 507)
@@ -64,20 +62,6 @@ _JOB_LINKS = {
     )
 }
 JobBodyParam = Annotated[JobBody, Body(openapi_examples=JOB_BODY_EXAMPLES)]
-
-
-def _allowed(user, method: str, dag_id: str | None) -> bool:
-    details = DagDetails(id=dag_id) if dag_id else None
-    return get_auth_manager().is_authorized_dag(method=method, details=details, user=user)
-
-
-def _require(user, method: str, dag_id: str | None = None) -> None:
-    if not _allowed(user, method, dag_id):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "You are not allowed to do this")
-
-
-def _http_error(error: HttpTriggerError) -> HTTPException:
-    return HTTPException(status_for(error), str(error))
 
 
 def _response(details: JobDetails, *, may_edit: bool, issued: bool = False) -> JobResponse:
@@ -179,37 +163,36 @@ def validate_job(
         },
         **error_responses(*_WRITE_ERRORS),
     },
+    dependencies=[Depends(requires_access_to_create_jobs)],
 )
-def create_job(
-    body: JobBodyParam, user: GetUserDep, actor: AuditActorDep, session: SessionDep
-) -> JobResponse:
+def create_job(body: JobBodyParam, actor: AuditActorDep, session: SessionDep) -> JobResponse:
     """Create a job; it is triggerable as soon as Airflow has loaded it, in a few seconds."""
-    _require(user, CREATE_METHOD)
-    try:
-        details = jobs_service.create_job(session=session, body=body, actor=actor)
-    except HttpTriggerError as error:
-        raise _http_error(error) from error
+    details = jobs_service.create_job(session=session, body=body, actor=actor)
     return _response(details, may_edit=True, issued=True)
 
 
-@jobs_router.get("/{job_id:int}", responses=error_responses(*_READ_ERRORS))
-def get_job(job_id: JobIdPath, user: GetUserDep, session: SessionDep) -> JobResponse | BrokenJobResponse:
+@jobs_router.get(
+    "/{job_id:int}",
+    responses=error_responses(*_READ_ERRORS),
+    dependencies=[Depends(requires_access_job("GET"))],
+)
+def get_job(job_id: JobIdPath, may_edit: MayEditJobDep, session: SessionDep) -> JobResponse | BrokenJobResponse:
     """Show one job, its secrets masked; a job whose spec does not load, with its problems."""
-    _require(user, "GET", dag_id_for(job_id))
     try:
         details = jobs_service.get_job_details(session=session, job_id=job_id)
     except JobBrokenError as error:
         return _broken_response(job_id, error.spec_error)
-    except HttpTriggerError as error:
-        raise _http_error(error) from error
-    return _response(details, may_edit=_allowed(user, "PUT", details.job.dag_id))
+    return _response(details, may_edit=may_edit)
 
 
-@jobs_router.put("/{job_id:int}", responses=error_responses(*_WRITE_ERRORS, (409, "Changed or deleted")))
+@jobs_router.put(
+    "/{job_id:int}",
+    responses=error_responses(*_WRITE_ERRORS, (409, "Changed or deleted")),
+    dependencies=[Depends(requires_access_job("PUT"))],
+)
 def update_job(
     job_id: JobIdPath,
     body: JobBodyParam,
-    user: GetUserDep,
     actor: AuditActorDep,
     session: SessionDep,
     if_match: Annotated[str | None, Header()] = None,
@@ -218,13 +201,9 @@ def update_job(
 
     A secret sent back masked, as it was read, keeps its value.
     """
-    _require(user, "PUT", dag_id_for(job_id))
-    try:
-        details = jobs_service.update_job(
-            session=session, job_id=job_id, body=body, actor=actor, expected_version=if_match
-        )
-    except HttpTriggerError as error:
-        raise _http_error(error) from error
+    details = jobs_service.update_job(
+        session=session, job_id=job_id, body=body, actor=actor, expected_version=if_match
+    )
     return _response(details, may_edit=True)
 
 
@@ -232,43 +211,33 @@ def update_job(
     "/{job_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(401, 403, _NO_JOB, 422, 503, 507),
+    dependencies=[Depends(requires_access_job("DELETE"))],
 )
-def delete_job(job_id: JobIdPath, user: GetUserDep, actor: AuditActorDep, session: SessionDep) -> None:
+def delete_job(job_id: JobIdPath, actor: AuditActorDep, session: SessionDep) -> None:
     """Delete a job; its URL and token stop working at once, its runs stay in Airflow."""
-    _require(user, "DELETE", dag_id_for(job_id))
-    try:
-        jobs_service.delete_job(session=session, job_id=job_id, actor=actor)
-    except HttpTriggerError as error:
-        raise _http_error(error) from error
+    jobs_service.delete_job(session=session, job_id=job_id, actor=actor)
 
 
-@jobs_router.post("/{job_id:int}/rotate", responses=error_responses(*_READ_ERRORS, (409, "Deleted")))
-def rotate_job_secret(
-    job_id: JobIdPath, user: GetUserDep, actor: AuditActorDep, session: SessionDep
-) -> JobResponse:
+@jobs_router.post(
+    "/{job_id:int}/rotate",
+    responses=error_responses(*_READ_ERRORS, (409, "Deleted")),
+    dependencies=[Depends(requires_access_job("PUT"))],
+)
+def rotate_job_secret(job_id: JobIdPath, actor: AuditActorDep, session: SessionDep) -> JobResponse:
     """Replace the job's URL and token; the old ones answer 404 from now on."""
-    _require(user, "PUT", dag_id_for(job_id))
-    try:
-        details = jobs_service.rotate_secret(session=session, job_id=job_id, actor=actor)
-    except HttpTriggerError as error:
-        raise _http_error(error) from error
+    details = jobs_service.rotate_secret(session=session, job_id=job_id, actor=actor)
     return _response(details, may_edit=True, issued=True)
 
 
 @jobs_router.post(
     "/{job_id:int}/secrets/reveal",
     responses=error_responses(401, 403, _NO_JOB, (409, "The job's spec does not load"), 422, 503),
+    dependencies=[Depends(requires_access_job("PUT"))],
 )
-def reveal_job_secrets(
-    job_id: JobIdPath, user: GetUserDep, actor: AuditActorDep, session: SessionDep
-) -> JobSecretsResponse:
+def reveal_job_secrets(job_id: JobIdPath, actor: AuditActorDep, session: SessionDep) -> JobSecretsResponse:
     """Show a job's trigger URL, token and spec secrets in clear; the job's audit records who did."""
-    _require(user, "PUT", dag_id_for(job_id))
-    try:
-        details = jobs_service.get_job_details(session=session, job_id=job_id)
-        revealed = reveal_secrets(session=session, details=details, actor=actor)
-    except HttpTriggerError as error:
-        raise _http_error(error) from error
+    details = jobs_service.get_job_details(session=session, job_id=job_id)
+    revealed = reveal_secrets(session=session, details=details, actor=actor)
     return JobSecretsResponse.model_validate(revealed.as_json())
 
 
@@ -277,14 +246,11 @@ def reveal_job_secrets(
     responses=error_responses(
         *BODY_ERRORS, 401, 403, _NO_JOB, (503, "Not loaded by Airflow yet, or the database is busy")
     ),
+    dependencies=[Depends(requires_access_job("PUT"))],
 )
 def set_job_enabled(
-    job_id: JobIdPath, body: JobEnabledBody, user: GetUserDep, actor: AuditActorDep, session: SessionDep
+    job_id: JobIdPath, body: JobEnabledBody, actor: AuditActorDep, session: SessionDep
 ) -> JobResponse:
     """Enable or disable a job (unpause or pause its DAG)."""
-    _require(user, "PUT", dag_id_for(job_id))
-    try:
-        details = jobs_service.set_enabled(session=session, job_id=job_id, enabled=body.enabled, actor=actor)
-    except HttpTriggerError as error:
-        raise _http_error(error) from error
+    details = jobs_service.set_enabled(session=session, job_id=job_id, enabled=body.enabled, actor=actor)
     return _response(details, may_edit=True)

@@ -10,25 +10,22 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.common.db.common import SessionDep
-from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from http_trigger import settings, urls
 from http_trigger.api.audit_actor import AuditActorDep
 from http_trigger.api.csrf import require_csrf_header
+from http_trigger.api.deps import requires_access_job
 from http_trigger.api.datamodels import (
     JobRunCollectionResponse,
     JobRunDetailResponse,
     JobRunResponse,
     TaskInstanceResponse,
 )
-from http_trigger.api.errors import BODY_ERRORS, error_responses, status_for
+from http_trigger.api.errors import BODY_ERRORS, error_responses
 from http_trigger.api.parameters import DagRunIdPath, JobIdPath, OffsetQuery
-from http_trigger.errors import HttpTriggerError
-from http_trigger.job_model import dag_id_for
 from http_trigger.runs import history
 from http_trigger.runs.history import RunSummary, TaskSummary
 from http_trigger.run_sources import TriggerSource
@@ -40,12 +37,7 @@ runs_router = APIRouter(
 _READ_ERRORS = (401, 403, (404, "No such job or run"), 422, 503)
 
 
-def _require_runs(user, method: str, job_id: int) -> None:
-    allowed = get_auth_manager().is_authorized_dag(
-        method=method, access_entity=DagAccessEntity.RUN, details=DagDetails(id=dag_id_for(job_id)), user=user
-    )
-    if not allowed:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "You are not allowed to do this")
+_MAY_READ_RUNS = Depends(requires_access_job("GET", DagAccessEntity.RUN))
 
 
 def run_response(run: RunSummary) -> JobRunResponse:
@@ -89,26 +81,21 @@ def _task_response(dag_id: str, run_id: str, task: TaskSummary) -> TaskInstanceR
     )
 
 
-@runs_router.get("", responses=error_responses(*_READ_ERRORS))
+@runs_router.get("", responses=error_responses(*_READ_ERRORS), dependencies=[_MAY_READ_RUNS])
 def list_job_runs(
     job_id: JobIdPath,
-    user: GetUserDep,
     session: SessionDep,
     limit: int = Query(50, ge=1, le=500),
     offset: OffsetQuery = 0,
 ) -> JobRunCollectionResponse:
     """List a job's runs, newest first, with how each was started; deleted jobs keep their history."""
-    _require_runs(user, "GET", job_id)
     runs, total = history.list_runs(session=session, job_id=job_id, limit=limit, offset=offset)
     return JobRunCollectionResponse(runs=[run_response(run) for run in runs], total_entries=total)
 
 
-@runs_router.get("/{dag_run_id}", responses=error_responses(*_READ_ERRORS))
-def get_job_run(
-    job_id: JobIdPath, dag_run_id: DagRunIdPath, user: GetUserDep, session: SessionDep
-) -> JobRunDetailResponse:
+@runs_router.get("/{dag_run_id}", responses=error_responses(*_READ_ERRORS), dependencies=[_MAY_READ_RUNS])
+def get_job_run(job_id: JobIdPath, dag_run_id: DagRunIdPath, session: SessionDep) -> JobRunDetailResponse:
     """Show one run of a job with its tasks and where to read each task's log."""
-    _require_runs(user, "GET", job_id)
     run = history.get_run(session=session, job_id=job_id, run_id=dag_run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Job {job_id} has no run {dag_run_id}")
@@ -149,24 +136,19 @@ def get_job_run(
             (503, "Airflow has not loaded the job yet, or the database is busy"),
         ),
     },
+    dependencies=[Depends(requires_access_job("POST", DagAccessEntity.RUN))],
 )
-def run_job_now(
-    job_id: JobIdPath, user: GetUserDep, actor: AuditActorDep, session: SessionDep
-) -> JobRunResponse:
+def run_job_now(job_id: JobIdPath, actor: AuditActorDep, session: SessionDep) -> JobRunResponse:
     """Start one run of the job now ("Run now"), as Airflow's own trigger button does."""
-    _require_runs(user, "POST", job_id)
-    try:
-        started = start_run(
-            session=session,
-            job_id=job_id,
-            source=TriggerSource.MANUAL,
-            parameters=None,
-            actor=actor,
-            # Airflow's trigger button records who pressed it; so does this one.
-            triggering_user=actor.user_name or TRIGGERING_USER,
-        )
-    except HttpTriggerError as error:
-        raise HTTPException(status_for(error), str(error)) from error
+    started = start_run(
+        session=session,
+        job_id=job_id,
+        source=TriggerSource.MANUAL,
+        parameters=None,
+        actor=actor,
+        # Airflow's trigger button records who pressed it; so does this one.
+        triggering_user=actor.user_name or TRIGGERING_USER,
+    )
     session.flush()
     summary = history.get_run(session=session, job_id=job_id, run_id=started.run_id)
     assert summary is not None  # just created in this session

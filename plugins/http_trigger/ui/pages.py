@@ -18,15 +18,14 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import jinja2
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from http_trigger import __version__, settings
 from http_trigger.actions import catalogue as action_catalogue
-from http_trigger.job_model import GROUP_MAX_LEN, PostProcessingSpec, dag_id_for
+from http_trigger.job_access import may_access_job, may_create_jobs
+from http_trigger.job_model import GROUP_MAX_LEN, PostProcessingSpec
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.urls import URL_PREFIX
 
@@ -115,16 +114,6 @@ def _login_redirect(ui_path: str, query: str) -> RedirectResponse:
     return RedirectResponse(login, status.HTTP_303_SEE_OTHER)
 
 
-def _can_create(user: Any) -> bool:
-    # As the API's create route asks (http_trigger.api.jobs.CREATE_METHOD): edit access to every DAG.
-    return bool(get_auth_manager().is_authorized_dag(method="PUT", user=user))
-
-
-def _can_edit(user: Any, job_id: int) -> bool:
-    details = DagDetails(id=dag_id_for(job_id))
-    return bool(get_auth_manager().is_authorized_dag(method="PUT", details=details, user=user))
-
-
 async def _page(
     request: Request,
     template: str,
@@ -142,13 +131,13 @@ async def _page(
     if user is None:
         return _login_redirect(ui_path, request.url.query)
     root = plugin_path()
-    if editors_of is not None and not _can_edit(user, editors_of):
+    if editors_of is not None and not may_access_job(user, "PUT", editors_of):
         return RedirectResponse(f"{root}/ui/jobs/{editors_of}", status.HTTP_303_SEE_OTHER)
     html = _templates.get_template(template).render(
         title=title,
         version=__version__,
         user_name=user.get_name(),
-        can_create=_can_create(user),
+        can_create=may_create_jobs(user),
         ui_root=f"{root}/ui",
         api_root=f"{root}/api",
         airflow_root=settings.airflow_base_path(),

@@ -1,0 +1,51 @@
+"""The JSON API's access checks, declared on routes as Airflow's own routes declare ``requires_access_dag``.
+
+Each check runs before its route, with the job id of the path, and answers 403 when the auth
+manager says no (:mod:`http_trigger.job_access` says what each permission means for a job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+from airflow.api_fastapi.core_api.security import GetUserDep
+from fastapi import Depends, HTTPException, status
+
+from http_trigger.api.parameters import JobIdPath
+from http_trigger.job_access import may_access_job, may_create_jobs
+
+if TYPE_CHECKING:
+    from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+
+FORBIDDEN_MESSAGE = "You are not allowed to do this"
+
+
+def _refuse_unless(allowed: bool) -> None:
+    if not allowed:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, FORBIDDEN_MESSAGE)
+
+
+def requires_access_job(
+    method: ResourceMethod, access_entity: DagAccessEntity | None = None
+) -> Callable[[int, GetUserDep], None]:
+    """Return a dependency refusing whoever may not ``method`` the path's job (or its ``access_entity``)."""
+
+    def inner(job_id: JobIdPath, user: GetUserDep) -> None:
+        _refuse_unless(may_access_job(user, method, job_id, access_entity))
+
+    return inner
+
+
+def requires_access_to_create_jobs(user: GetUserDep) -> None:
+    """Refuse whoever may not create jobs."""
+    _refuse_unless(may_create_jobs(user))
+
+
+def _may_edit_job(job_id: JobIdPath, user: GetUserDep) -> bool:
+    return may_access_job(user, "PUT", job_id)
+
+
+MayEditJobDep = Annotated[bool, Depends(_may_edit_job)]
+"""Whether the user may edit the path's job: a reader sees its secrets masked, and no edit controls."""
