@@ -1,8 +1,11 @@
-"""Real parts for integration tests: one embedded stack (Airflow processes + moto) and receivers."""
+"""Real parts for integration tests: one embedded stack (Airflow processes + moto), receivers, and a
+fresh database and Redis key prefix for each module that runs the production shape."""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,15 +16,18 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import redis
 
 from devstack import demo
 from devstack.stack import ADMIN_USERNAME, EmbeddedStack, StackConfig, free_port
+from tests.postgres import TestDatabases
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 # Besides the admin, a read-only user (SimpleAuthManager's viewer role) for permission tests.
 VIEWER_USERNAME = "viewer"
 STACK_USERS = f"{ADMIN_USERNAME}:admin,{VIEWER_USERNAME}:viewer"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 def wait_for(check: Callable[[], T | None], *, timeout: float = 90, interval: float = 0.5, what: str) -> T:
@@ -107,3 +113,28 @@ def api(stack: EmbeddedStack) -> Iterator[httpx.Client]:
     token = stack.get_api_token()
     with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def database_url(test_databases: TestDatabases) -> Iterator[str]:
+    url = test_databases.create("distributed")
+    yield url
+    test_databases.drop(url)
+
+
+@pytest.fixture(scope="module")
+def broker_prefix() -> Iterator[str]:
+    """A Redis key prefix of this run's own; every key under it is removed at the end."""
+    prefix = f"http-trigger-test-{os.getpid()}-{secrets.token_hex(4)}:"
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.fail(f"The distributed tests need Redis at {REDIS_URL} (TEST_REDIS_URL): {error}")
+    yield prefix
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -49,14 +49,20 @@ def job_body(receiver: WebhookReceiver, name: str, parameters: dict[str, Any], *
 ISSUED = ("trigger_url", "token", "curl")
 
 
-def create_job(api: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
-    """Create a job and wait until it is triggerable; return it with the URL and token the create issued."""
+def create_job(
+    api: httpx.Client, body: dict[str, Any], *, loaded_on: httpx.Client | None = None
+) -> dict[str, Any]:
+    """Create a job and wait until it is triggerable; return it with the URL and token the create issued.
+
+    ``loaded_on`` is the API server asked whether Airflow has loaded the job (default: ``api``).
+    """
     response = api.post("/http-trigger/api/jobs", json=body)
     assert response.status_code == 201, response.text
     job = response.json()
+    reader = loaded_on or api
     # Triggerable once Airflow has loaded the DAG: the API says so with is_paused set.
     loaded = wait_for(
-        lambda: (current := api.get(f"/http-trigger/api/jobs/{job['id']}").json())["is_paused"] is not None
+        lambda: (current := reader.get(f"/http-trigger/api/jobs/{job['id']}").json())["is_paused"] is not None
         and current,
         what=f"job {job['id']} to be loaded by Airflow",
     )
