@@ -11,7 +11,7 @@ class HttpTriggerError(Exception):
 
 
 class SettingError(HttpTriggerError):
-    """An ``[http_trigger]`` option holds a value the plugin cannot use; the message names option and value."""
+    """An ``[http_trigger]`` option holds a value the plugin cannot use; the message names both."""
 
 
 class JobSpecError(HttpTriggerError):

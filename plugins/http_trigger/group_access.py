@@ -1,14 +1,14 @@
-"""Turn a job's group into Airflow's own DAG-level access control: the roles ``[http_trigger] group_roles`` names.
+"""Turn a job's group into Airflow's own DAG-level access control for the roles the settings name.
 
-Airflow has one way to give a role access to some DAGs and not others: the DAG's
-``access_control``, a mapping of role names to the actions each may take on that DAG and its runs.
-With the FAB auth manager the DAG processor applies it every time it writes a parsed DAG
-(``airflow.dag_processing.collection._sync_dag_perms`` calls the FAB security manager's
-``sync_perm_for_dag``): it grants the listed actions on the DAG's own resources (``DAG:<dag_id>``,
-``DAG Run:<dag_id>``) and revokes from every other non-Admin role the DAG-level actions the mapping
-does not list. The plugin's routes already ask ``is_authorized_dag`` for the job's DAG, so a role's
-access to a job follows. Other auth managers ignore ``access_control`` (SimpleAuthManager has
-no per-DAG rights).
+``[http_trigger] group_roles`` maps groups to role names. Airflow has one way to give a role access
+to some DAGs and not others: the DAG's ``access_control``, a mapping of role names to the actions
+each may take on that DAG and its runs. With the FAB auth manager the DAG processor applies it
+every time it writes a parsed DAG (``airflow.dag_processing.collection._sync_dag_perms`` calls the
+FAB security manager's ``sync_perm_for_dag``): it grants the listed actions on the DAG's own
+resources (``DAG:<dag_id>``, ``DAG Run:<dag_id>``) and revokes from every other non-Admin role the
+DAG-level actions the mapping does not list. The plugin's routes already ask ``is_authorized_dag``
+for the job's DAG, so a role's access to a job follows. Other auth managers ignore
+``access_control`` (SimpleAuthManager has no per-DAG rights).
 
 Each role listed for a group may do with the group's jobs what a job's editor does: read, edit,
 reveal and rotate secrets, enable, delete, and start runs. Read-only access to every job comes from
@@ -20,8 +20,9 @@ as they are. Set, every job's DAG gets one, empty for a group the option does no
 moved to another group loses the old group's roles at its next parse.
 
 FAB refuses a mapping that names a role it does not know, and Airflow then records an import error
-for the whole factory file, marking all jobs' DAGs stale: the roles must exist before the option
-names them. The DAG processor cannot check that, since DAG files may not read the metadata database.
+for the whole factory file, marking all jobs' DAGs stale until the role exists: the roles must
+exist before the option names them. The factory cannot check that, since DAG files may not read
+the metadata database.
 """
 
 from __future__ import annotations

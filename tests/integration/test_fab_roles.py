@@ -4,7 +4,8 @@ One stack for the module (``devstack.distributed``, one API server): FAB's own C
 per group and a user in each, plus a user of FAB's read-only Viewer role, and grants "can read on
 Plugins" the way the README's production section says. ``[http_trigger] group_roles`` maps each
 group to its role; the admin creates one job per group. The tests then check what FAB stored for
-the jobs' DAGs after the DAG processor parsed them, and speak HTTP as each user.
+the jobs' DAGs after the DAG processor parsed them, and speak HTTP as each user. The last one maps
+a group to a role that does not exist yet, to show what the README warns of.
 
 The job list page is a shell whose script loads the jobs from the JSON API, so what a user sees in
 the list is proven on the API; the pages are checked where they decide for themselves: the edit
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +24,7 @@ import httpx
 import pytest
 
 from devstack.distributed import admin_credentials
-from devstack.stack import EmbeddedStack
+from devstack.stack import EmbeddedStack, airflow_bin
 from http_trigger.job_secrets import MASK
 
 from .conftest import wait_for
@@ -32,6 +34,8 @@ from .test_trigger_flow import create_job
 pytestmark = [pytest.mark.integration, pytest.mark.distributed]
 
 GROUP_ROLES = {"group-a": "Group A", "group-b": "Group B"}
+# Mapped like the others, but its role is created only by the last test, once a job has named it.
+LATE_GROUP, LATE_ROLE = "group-c", "Group C"
 USER_ROLES = {"alice": "Group A", "bob": "Group B", "vera": "Viewer"}
 # The README's grant for the "HTTP Trigger" entry; Group B is left without it, to show it matters.
 PLUGIN_READERS = ["Group A", "Viewer"]
@@ -72,7 +76,9 @@ def fab_stack(
         broker_prefix=broker_prefix,
         api_servers=1,
         extra_env={
-            "AIRFLOW__HTTP_TRIGGER__GROUP_ROLES": json.dumps({group: [role] for group, role in GROUP_ROLES.items()})
+            "AIRFLOW__HTTP_TRIGGER__GROUP_ROLES": json.dumps(
+                {group: [role] for group, role in {**GROUP_ROLES, LATE_GROUP: LATE_ROLE}.items()}
+            )
         },
         init_commands=[
             ["roles", "create", *GROUP_ROLES.values()],
@@ -83,27 +89,29 @@ def fab_stack(
         yield stack
 
 
-def _dag_resources(dag_id: str) -> list[str]:
-    return [f"DAG:{dag_id}", f"DAG Run:{dag_id}"]
-
-
 def dag_level_grants(database_url: str, dag_id: str) -> set[tuple[str, str, str]]:
     """Return (role, resource, action) of every non-Admin role's right on one DAG's own resources."""
-    return set(query(database_url, DAG_LEVEL_GRANTS, _dag_resources(dag_id)))
+    return set(query(database_url, DAG_LEVEL_GRANTS, [f"DAG:{dag_id}", f"DAG Run:{dag_id}"]))
 
 
 def group_grants(role: str, dag_id: str) -> set[tuple[str, str, str]]:
-    return {(role, f"{'DAG' if kind == 'DAGs' else 'DAG Run'}:{dag_id}", action) for kind, action in GROUP_RIGHTS}
+    prefixes = {"DAGs": "DAG", "DAG Runs": "DAG Run"}
+    return {(role, f"{prefixes[kind]}:{dag_id}", action) for kind, action in GROUP_RIGHTS}
 
 
 @pytest.fixture(scope="module")
-def jobs(fab_stack: EmbeddedStack, database_url: str) -> dict[str, dict[str, Any]]:
+def admin(fab_stack: EmbeddedStack) -> Iterator[httpx.Client]:
+    with api_client(fab_stack.api_url, fab_stack.get_api_token(*admin_credentials())) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def jobs(admin: httpx.Client, database_url: str) -> dict[str, dict[str, Any]]:
     """One job per group, created by the admin, once the DAG processor has synced their DAGs' rights."""
-    with api_client(fab_stack.api_url, fab_stack.get_api_token(*admin_credentials())) as admin:
-        created = {
-            group: create_job(admin, job_body(f"{group} job", "utility_no_action", group=group))
-            for group in GROUP_ROLES
-        }
+    created = {
+        group: create_job(admin, job_body(f"{group} job", "utility_no_action", group=group))
+        for group in GROUP_ROLES
+    }
     for group, job in created.items():
         expected = group_grants(GROUP_ROLES[group], job["dag_id"])
         wait_for(
@@ -131,7 +139,8 @@ def clients(fab_stack: EmbeddedStack, passwords: dict[str, str], jobs) -> Iterat
 
 def test_fab_grants_each_groups_role_its_jobs_dag_and_no_other_role_any_dag_level_right(jobs, database_url):
     for group, job in jobs.items():
-        assert dag_level_grants(database_url, job["dag_id"]) == group_grants(GROUP_ROLES[group], job["dag_id"])
+        expected = group_grants(GROUP_ROLES[group], job["dag_id"])
+        assert dag_level_grants(database_url, job["dag_id"]) == expected
 
 
 def test_a_groups_user_lists_only_the_groups_jobs_and_groups(jobs, clients):
@@ -231,4 +240,40 @@ def test_the_pages_offer_a_groups_user_no_new_job_and_no_edit_form_of_another_gr
 
     assert job_list.status_code == 200 and 'id="new-job"' not in job_list.text
     assert own.status_code == 200
-    assert (other.status_code, other.headers["location"]) == (303, f"/http-trigger/ui/jobs/{jobs['group-b']['id']}")
+    assert other.status_code == 303
+    assert other.headers["location"] == f"/http-trigger/ui/jobs/{jobs['group-b']['id']}"
+
+
+def _factory_file_errors(admin: httpx.Client) -> list[str]:
+    errors = admin.get("/api/v2/importErrors").json()["import_errors"]
+    return [error["stack_trace"] for error in errors if error["filename"].endswith("http_trigger_jobs.py")]
+
+
+def _stale(admin: httpx.Client, dag_id: str) -> bool:
+    return admin.get(f"/api/v2/dags/{dag_id}").json()["is_stale"]
+
+
+def test_a_mapped_role_that_does_not_exist_stales_every_jobs_dag_until_it_is_created(
+    fab_stack: EmbeddedStack, admin: httpx.Client, jobs, database_url: str
+):
+    # Last in the module: it takes every job's DAG away for a while.
+    body = job_body("late job", "utility_no_action", group=LATE_GROUP)
+    response = admin.post("/http-trigger/api/jobs", json=body)
+    assert response.status_code == 201, response.text
+    late_dag_id = response.json()["dag_id"]
+
+    [error] = wait_for(
+        lambda: _factory_file_errors(admin), timeout=120, what="FAB to refuse the unknown role"
+    )
+    assert f"includes a role named '{LATE_ROLE}', but that role does not exist" in error
+    assert all(_stale(admin, job["dag_id"]) for job in jobs.values())
+
+    create_role = [str(airflow_bin()), "roles", "create", LATE_ROLE]
+    subprocess.run(create_role, env=fab_stack.env, check=True, timeout=300)
+
+    # The DAG processor parses the factory file again on its own interval; no job file changed.
+    wait_for(
+        lambda: not _factory_file_errors(admin), timeout=180, interval=2, what="the import error to clear"
+    )
+    assert not any(_stale(admin, job["dag_id"]) for job in jobs.values())
+    assert dag_level_grants(database_url, late_dag_id) == group_grants(LATE_ROLE, late_dag_id)

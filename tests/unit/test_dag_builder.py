@@ -84,9 +84,8 @@ def test_without_group_roles_a_dag_has_no_access_control_so_airflow_keeps_its_pe
 
 
 def test_group_roles_give_the_groups_roles_the_dag_and_every_other_group_an_empty_mapping(monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW__HTTP_TRIGGER__GROUP_ROLES", json.dumps({"payments": ["Payments", "On-call"], "ops": ["Ops"]})
-    )
+    roles = {"payments": ["Payments", "On-call"], "ops": ["Ops"]}
+    monkeypatch.setenv("AIRFLOW__HTTP_TRIGGER__GROUP_ROLES", json.dumps(roles))
 
     payments = build_dag(make_job(group="payments"))
     unlisted = build_dag(make_job(group="marketing"))
