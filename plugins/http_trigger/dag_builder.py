@@ -37,6 +37,7 @@ from airflow.task.trigger_rule import TriggerRule
 from http_trigger import settings
 from http_trigger.actions import get_action
 from http_trigger.errors import JobBrokenError, JobNotReadyError, JobSpecError
+from http_trigger.group_access import access_control
 from http_trigger.job_files import BrokenSpec, StoredJob, read_specs, spec_candidates
 from http_trigger.job_model import Job, PostProcessingSpec, PostProcessingStatus
 from http_trigger.post_processing import get_post_processing
@@ -95,6 +96,7 @@ def build_dag(job: Job) -> DAG:
         catchup=False,
         is_paused_upon_creation=not job.enabled,
         tags=job.dag_tags,
+        access_control=access_control(job.group),
         # Airflow reads a doc_md ending in ".md" as the path of a file to show; a description is text.
         doc_md=f"{job.description}\n" if job.description else None,
         # Registered only by the factory returning it: a DAG that fails half-way (or fails the

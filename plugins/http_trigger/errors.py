@@ -10,6 +10,10 @@ class HttpTriggerError(Exception):
     """The job the error is about, when there is one (the trigger-call log records it)."""
 
 
+class SettingError(HttpTriggerError):
+    """An ``[http_trigger]`` option holds a value the plugin cannot use; the message names both."""
+
+
 class JobSpecError(HttpTriggerError):
     """A job spec is invalid: its file, and each problem as a field path and a reason.
 

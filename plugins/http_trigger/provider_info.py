@@ -83,6 +83,17 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "60",
         "default": "60",
     },
+    "group_roles": {
+        "description": "Airflow roles given each job group, as a JSON object of group names to lists of "
+        "role names. With the FAB auth manager, every listed role may read, edit, delete and run the "
+        "group's jobs (Airflow's DAG-level ``access_control`` on each job's DAG); each role must exist "
+        "before the jobs are parsed. Once set, the plugin owns the DAG-level permissions of the jobs' "
+        "DAGs: groups not listed get none. Empty: DAG-level permissions are left alone. Other auth "
+        "managers ignore it.",
+        "type": "string",
+        "example": '{"payments": ["Payments"], "platform": ["Platform", "On-call"]}',
+        "default": "",
+    },
     "dags_bundle_name": {
         "description": "DAG bundle holding the DAG factory file, for the re-parse request sent after each "
         "job change.",

@@ -9,12 +9,14 @@ processes that have not loaded the providers' configuration.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from airflow.configuration import conf
 
+from http_trigger.errors import SettingError
 from http_trigger.provider_info import OPTIONS, SECTION
 
 JOBS_FOLDER_NAME = "http_trigger_jobs"
@@ -67,6 +69,28 @@ def retry_after_seconds() -> int:
 def action_timeout_minutes() -> int:
     """Return the default execution timeout of an action task (provider waiters may wait forever)."""
     return conf.getint(SECTION, "action_timeout_minutes", fallback=_default_int("action_timeout_minutes"))
+
+
+def group_roles() -> dict[str, list[str]]:
+    """Return the Airflow roles given each job group, by group; empty when the option is unset.
+
+    Read as it is parsed, on every DAG build, so a wrong value names itself in each job's build
+    error instead of passing for "no roles".
+    """
+    raw = conf.get(SECTION, "group_roles", fallback=OPTIONS["group_roles"]["default"]) or ""
+    if not raw.strip():
+        return {}
+    expected = 'a JSON object of group names to lists of role names, e.g. {"payments": ["Payments"]}'
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise SettingError(f"[{SECTION}] group_roles must be {expected}, not {raw!r}: {error}") from error
+    if not isinstance(value, dict) or not all(
+        isinstance(roles, list) and all(isinstance(role, str) and role for role in roles)
+        for roles in value.values()
+    ):
+        raise SettingError(f"[{SECTION}] group_roles must be {expected}, not {raw!r}")
+    return value
 
 
 def dags_bundle_name() -> str:

@@ -1,9 +1,12 @@
-"""Real parts for integration tests: one embedded stack (Airflow processes + moto), receivers, and
-the few HTTP steps every flow takes (create a job, trigger it, wait for its run)."""
+"""Real parts for integration tests: one embedded stack (Airflow processes + moto), receivers, the
+few HTTP steps every flow takes (create a job, trigger it, wait for its run), and a fresh database
+and Redis key prefix for each module that runs the production shape."""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,15 +17,18 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import redis
 
 from devstack import demo
 from devstack.stack import ADMIN_USERNAME, EmbeddedStack, StackConfig, free_port
+from tests.postgres import TestDatabases
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 # Besides the admin, a read-only user (SimpleAuthManager's viewer role) for permission tests.
 VIEWER_USERNAME = "viewer"
 STACK_USERS = f"{ADMIN_USERNAME}:admin,{VIEWER_USERNAME}:viewer"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 def wait_for(check: Callable[[], T | None], *, timeout: float = 90, interval: float = 0.5, what: str) -> T:
@@ -133,14 +139,20 @@ ISSUED = ("trigger_url", "token", "curl")
 """What only the create's answer has in clear; reading a job shows them masked."""
 
 
-def create_job(api: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
-    """Create a job and wait until it is triggerable; return it with the URL and token the create issued."""
+def create_job(
+    api: httpx.Client, body: dict[str, Any], *, loaded_on: httpx.Client | None = None
+) -> dict[str, Any]:
+    """Create a job and wait until it is triggerable; return it with the URL and token the create issued.
+
+    ``loaded_on`` is the API server asked whether Airflow has loaded the job (default: ``api``).
+    """
     response = api.post("/http-trigger/api/jobs", json=body)
     assert response.status_code == 201, response.text
     job = response.json()
+    reader = loaded_on or api
     # Triggerable once Airflow has loaded the DAG: the API says so with is_paused set.
     loaded = wait_for(
-        lambda: (current := api.get(f"/http-trigger/api/jobs/{job['id']}").json())["is_paused"] is not None
+        lambda: (current := reader.get(f"/http-trigger/api/jobs/{job['id']}").json())["is_paused"] is not None
         and current,
         what=f"job {job['id']} to be loaded by Airflow",
     )
@@ -179,3 +191,28 @@ def task_states(api: httpx.Client, dag_id: str, run_id: str) -> dict[str, str]:
         return states if set(states.values()) <= FINISHED else None
 
     return wait_for(finished, timeout=120, what=f"every task of run {run_id} to finish")
+
+
+@pytest.fixture(scope="module")
+def database_url(test_databases: TestDatabases) -> Iterator[str]:
+    url = test_databases.create("distributed")
+    yield url
+    test_databases.drop(url)
+
+
+@pytest.fixture(scope="module")
+def broker_prefix() -> Iterator[str]:
+    """A Redis key prefix of this run's own; every key under it is removed at the end."""
+    prefix = f"http-trigger-test-{os.getpid()}-{secrets.token_hex(4)}:"
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.fail(f"The distributed tests need Redis at {REDIS_URL} (TEST_REDIS_URL): {error}")
+    yield prefix
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

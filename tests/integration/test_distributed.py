@@ -12,31 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
-import psycopg2
 import pytest
-import redis
-from sqlalchemy.engine import make_url
 
 from devstack import demo
-from devstack.distributed import MACHINE_SETTINGS, admin_credentials, compose_settings, distributed_config
+from devstack.distributed import MACHINE_SETTINGS, admin_credentials, compose_settings
 from devstack.stack import EmbeddedStack, RestartPolicy
 from tests.postgres import TestDatabases
 
-from .conftest import WebhookReceiver, wait_for
+from .conftest import REDIS_URL, WebhookReceiver, create_job, wait_for
+from .distributed_support import api_client, job_body, query, running_distributed_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.distributed]
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 # Component restarts while the database is cut off are expected; the stack must not give up on them.
 POLICY = RestartPolicy(
     initial_backoff_seconds=1, max_backoff_seconds=4, fast_failure_seconds=20, max_fast_failures=10
@@ -47,60 +41,24 @@ BUSY = {"message": "The metadata database is busy; the job was not started, try 
 
 
 @pytest.fixture(scope="module")
-def database_url(test_databases: TestDatabases) -> Iterator[str]:
-    url = test_databases.create("distributed")
-    yield url
-    test_databases.drop(url)
-
-
-@pytest.fixture(scope="module")
-def broker_prefix() -> Iterator[str]:
-    """A Redis key prefix of this run's own; every key under it is removed at the end."""
-    prefix = f"http-trigger-test-{os.getpid()}-{secrets.token_hex(4)}:"
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        pytest.fail(f"The distributed tests need Redis at {REDIS_URL} (TEST_REDIS_URL): {error}")
-    yield prefix
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
-@pytest.fixture(scope="module")
 def cluster(
     tmp_path_factory: pytest.TempPathFactory, database_url: str, broker_prefix: str
 ) -> Iterator[EmbeddedStack]:
-    config = distributed_config(
+    with running_distributed_stack(
         tmp_path_factory.mktemp("distributed-home"),
         database_url=database_url,
-        broker_url=REDIS_URL,
+        broker_prefix=broker_prefix,
+        api_servers=2,
         restart_policy=POLICY,
-        extra_env={"AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": broker_prefix},
-    )
-    stack = EmbeddedStack(config)
-    started = time.monotonic()
-    stack.start(timeout=420)  # two API servers and a worker more than the embedded stack, on 2 cores
-    try:
-        print(f"\ndistributed stack up in {time.monotonic() - started:.0f} s: {', '.join(config.api_urls)}")
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-
-
-def _client(url: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
 
 @pytest.fixture(scope="module")
 def servers(cluster: EmbeddedStack) -> Iterator[tuple[httpx.Client, httpx.Client]]:
     """Admin clients of API server 1 and 2; the JWT from server 1 works on server 2 (one shared secret)."""
     token = cluster.get_api_token(*admin_credentials())
-    first, second = (_client(url, token) for url in cluster.config.api_urls)
+    first, second = (api_client(url, token) for url in cluster.config.api_urls)
     with first, second:
         yield first, second
 
@@ -116,30 +74,6 @@ def on_server(url: str, server: httpx.Client) -> str:
     """Return a trigger URL as reached through ``server`` (trigger URLs name the base URL, server 1)."""
     path = httpx.URL(url).raw_path.decode()
     return f"{server.base_url}".rstrip("/") + path
-
-
-from .conftest import ISSUED  # noqa: E402 (the create answer's secrets, shared with the flow test)
-
-
-def create_job(server: httpx.Client, loaded_on: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
-    response = server.post("/http-trigger/api/jobs", json=body)
-    assert response.status_code == 201, response.text
-    created = response.json()
-    loaded = wait_for(
-        lambda: (job := loaded_on.get(f"/http-trigger/api/jobs/{created['id']}").json())["is_paused"] is not None
-        and job,
-        what=f"job {created['id']} to be loaded by Airflow",
-    )
-    # Reading a job shows its secrets masked: only the create's answer has them in clear.
-    return {**loaded, **{key: created[key] for key in ISSUED}}
-
-
-def job_body(
-    name: str, action_type: str, parameters: dict[str, Any] | None = None, **extra: Any
-) -> dict[str, Any]:
-    action = {"type": action_type, "aws_conn_id": demo.AWS_CONN_ID, "region": demo.REGION,
-              "parameters": parameters or {}}  # fmt: skip
-    return {"name": name, "group": "distributed", "action": action, **extra}
 
 
 def trigger(url: str, token: str) -> httpx.Response:
@@ -171,19 +105,6 @@ def run_ids(server: httpx.Client, dag_id: str) -> list[str]:
             return ids
 
 
-def query(database_url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    url = make_url(database_url)
-    connection = psycopg2.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password, dbname=url.database
-    )
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, args)
-            return cursor.fetchall()
-    finally:
-        connection.close()
-
-
 def worker_log(cluster: EmbeddedStack) -> str:
     return (cluster.config.logs_folder / "celery-worker.log").read_text(errors="replace")
 
@@ -205,7 +126,7 @@ def test_created_on_one_server_triggered_on_the_other_the_action_runs_on_the_cel
     first, second = servers
     instance_ids = demo.ensure_demo_instances(cluster)
     body = job_body("start-test", "ec2_start_instances", {"tag_key": "Env", "tag_value": "test"})
-    job = create_job(first, second, body)
+    job = create_job(first, body, loaded_on=second)
 
     response = trigger(on_server(job["trigger_url"], second), job["token"])
 
@@ -225,7 +146,7 @@ def test_created_on_one_server_triggered_on_the_other_the_action_runs_on_the_cel
 
 def test_a_token_rotated_on_one_server_is_refused_by_the_other_at_once(cluster, servers):
     first, second = servers
-    job = create_job(first, second, job_body("rotated", "utility_no_action"))
+    job = create_job(first, job_body("rotated", "utility_no_action"), loaded_on=second)
     assert trigger(on_server(job["trigger_url"], first), job["token"]).status_code == 200
 
     rotated = second.post(f"/http-trigger/api/jobs/{job['id']}/rotate")
@@ -259,7 +180,7 @@ def test_a_run_whose_worker_is_killed_mid_action_ends_failed_once_a_worker_is_ba
         "killed-worker", "stepfunctions_start_execution", {"state_machine_arn": state_machine},
         post_processing={"on_failure": [notify]},
     )  # fmt: skip
-    job = create_job(first, second, body)
+    job = create_job(first, body, loaded_on=second)
     run_id = trigger(on_server(job["trigger_url"], second), job["token"]).json()["dag_run_id"]
     stepfunctions = aws(cluster, "stepfunctions")
     wait_for(
@@ -292,7 +213,7 @@ def test_a_cut_off_database_answers_503_writes_nothing_and_triggers_work_when_it
     cluster: EmbeddedStack, servers, database_url: str, test_databases: TestDatabases
 ):
     first, second = servers
-    job = create_job(first, second, job_body("database-trouble", "utility_no_action"))
+    job = create_job(first, job_body("database-trouble", "utility_no_action"), loaded_on=second)
     urls = [on_server(job["trigger_url"], server) for server in (first, second)]
 
     busy_before = _busy_calls(database_url)
@@ -354,7 +275,7 @@ async def _burst(urls: list[str], token: str) -> tuple[list[httpx.Response], Cou
 
 def test_200_concurrent_triggers_over_both_servers_start_exactly_200_runs(cluster, servers, database_url):
     first, second = servers
-    job = create_job(first, second, job_body("burst", "utility_no_action"))
+    job = create_job(first, job_body("burst", "utility_no_action"), loaded_on=second)
     urls = [on_server(job["trigger_url"], (first, second)[i % 2]) for i in range(BURST)]
 
     started = time.monotonic()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
+from airflow.serialization.serialized_objects import DagSerialization, LazyDeserializedDAG
 from airflow.task.trigger_rule import TriggerRule
 
 from http_trigger import dag_builder
@@ -69,6 +71,49 @@ def test_disabled_job_is_paused_at_creation_and_schedule_and_tags_are_kept():
 def test_parameters_at_execution_leave_the_operator_to_read_the_run_conf():
     job = make_job(action={"type": "ec2_start_instances", "parameters_at_execution": True})
     assert build_dag(job).get_task("action").parameters is None
+
+
+GROUP_ROLE_RIGHTS = {
+    "DAGs": {"can_read", "can_edit", "can_delete"},
+    "DAG Runs": {"can_read", "can_create", "can_delete"},
+}
+
+
+def test_without_group_roles_a_dag_has_no_access_control_so_airflow_keeps_its_permissions():
+    assert build_dag(make_job(group="payments")).access_control is None
+
+
+def test_group_roles_give_the_groups_roles_the_dag_and_every_other_group_an_empty_mapping(monkeypatch):
+    roles = {"payments": ["Payments", "On-call"], "ops": ["Ops"]}
+    monkeypatch.setenv("AIRFLOW__HTTP_TRIGGER__GROUP_ROLES", json.dumps(roles))
+
+    payments = build_dag(make_job(group="payments"))
+    unlisted = build_dag(make_job(group="marketing"))
+
+    assert payments.access_control == {"Payments": GROUP_ROLE_RIGHTS, "On-call": GROUP_ROLE_RIGHTS}
+    # Empty, not None: Airflow then revokes the roles of a group the job has left.
+    assert unlisted.access_control == {}
+    # What the DAG processor hands to the FAB security manager is the serialized DAG's mapping.
+    serialized = LazyDeserializedDAG(data=DagSerialization.to_dict(payments))
+    assert serialized.access_control == payments.access_control
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['["Payments"]', '{"payments": "Payments"}', '{"payments": [""]}', "{payments: [Payments]}"],
+)
+def test_a_malformed_group_roles_names_the_option_in_every_jobs_build_error(jobs_folder, monkeypatch, value):
+    monkeypatch.setenv("AIRFLOW__HTTP_TRIGGER__GROUP_ROLES", value)
+    write_job(jobs_folder, make_job(1), create=True)
+
+    [broken] = build_specs(spec_candidates(jobs_folder)).broken
+
+    [(field, reason)] = broken.error.problems
+    assert field == "(dag)"
+    assert reason.startswith(
+        "the job's DAG cannot be built: SettingError: [http_trigger] group_roles must be a JSON object of "
+        f'group names to lists of role names, e.g. {{"payments": ["Payments"]}}, not {value!r}'
+    )
 
 
 def test_factory_file_imports_with_no_errors_and_one_dag_per_job(jobs_folder):
