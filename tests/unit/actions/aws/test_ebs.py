@@ -16,7 +16,7 @@ from http_trigger.actions.aws import ebs
 from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG
 from http_trigger.actions.waiting import WaitLimits
 
-from ...actions_support import REGION, moto_account
+from ..support import REGION, moto_account
 
 JOB = "nightly_snapshots"
 UNKNOWN_VOLUME = "vol-0123456789abcdef0"

@@ -16,7 +16,7 @@ from http_trigger.actions.aws import ec2
 from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG
 from http_trigger.actions.waiting import WaitLimits
 
-from ...actions_support import REGION, moto_account
+from ..support import REGION, moto_account
 
 OTHER_REGION = "eu-west-1"
 UNKNOWN_ID = "i-0123456789abcdef0"

@@ -14,7 +14,7 @@ from http_trigger.actions.aws.rds import DB_CLUSTERS, DB_INSTANCES
 from http_trigger.actions.backups import JOB_TAG
 from http_trigger.actions.waiting import WaitLimits
 
-from ...actions_support import REGION, moto_account
+from ..support import REGION, moto_account
 
 JOB = "nightly_db_snapshots"
 LIMITS = WaitLimits(delay=0, max_attempts=5)

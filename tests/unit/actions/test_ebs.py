@@ -15,14 +15,14 @@ from pydantic import ValidationError
 from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG
 from http_trigger.actions.ebs import EBSCreateSnapshotsOperator, EbsCreateSnapshotsParameters
 
-from . import actions_support
-from .actions_support import REGION, make_operator, moto_account
+from . import support
+from .support import REGION, make_operator, moto_account
 
 UNKNOWN_VOLUME = "vol-0123456789abcdef0"
 
 
 def run(parameters: dict[str, Any] | None, *, conf: dict[str, Any] | None = None) -> Any:
-    return actions_support.run(EBSCreateSnapshotsOperator, parameters, conf=conf)
+    return support.run(EBSCreateSnapshotsOperator, parameters, conf=conf)
 
 
 def job_id() -> str:

@@ -26,7 +26,7 @@ from http_trigger.actions.ecs import (
 )
 from http_trigger.runs.contract import ERROR_XCOM_KEY
 
-from .actions_support import REGION, RecordingTaskInstance, moto_account, run
+from .support import REGION, RecordingTaskInstance, moto_account, run
 
 CLUSTER = "batch"
 SUBNET = "subnet-0123456789abcdef0"

@@ -17,7 +17,7 @@ from http_trigger.actions.stepfunctions import (
 )
 from http_trigger.runs.contract import ERROR_XCOM_KEY
 
-from .actions_support import REGION, RecordingTaskInstance, moto_account, run
+from .support import REGION, RecordingTaskInstance, moto_account, run
 
 EXECUTE = {"stepfunctions": {"execute_state_machine": True}}
 DONE = {"Type": "Pass", "Result": {"exported": True}, "ResultPath": "$.result", "End": True}
