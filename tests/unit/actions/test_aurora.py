@@ -1,4 +1,4 @@
-"""The Aurora actions run against moto's in-process RDS; assertions read the clusters and snapshots in moto."""
+"""The Aurora actions run against moto's in-process RDS; assertions read clusters and snapshots in moto."""
 
 from __future__ import annotations
 

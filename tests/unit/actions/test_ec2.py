@@ -10,7 +10,7 @@ import boto3
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from moto.ec2.exceptions import InvalidInstanceTypeError
-from moto.ec2.models.amis import AMIS, AmiBackend
+from moto.ec2.models.amis import AmiBackend
 from moto.ec2.models.instances import InstanceBackend
 from pydantic import ValidationError
 
@@ -29,6 +29,7 @@ from http_trigger.actions.ec2 import (
 )
 from http_trigger.runs.contract import ERROR_XCOM_KEY
 
+from .ec2_support import create_instances, states
 from .support import REGION, RecordingTaskInstance, moto_account, run
 
 UNKNOWN_ID = "i-0123456789abcdef0"
@@ -39,25 +40,6 @@ def ec2():
     """Yield an EC2 client on moto, with fake credentials so nothing can reach AWS."""
     with moto_account():
         yield boto3.client("ec2", region_name=REGION)
-
-
-def create_instances(ec2, count: int, *, env: str) -> list[str]:
-    reservation = ec2.run_instances(
-        ImageId=AMIS[0]["ami_id"],
-        MinCount=count,
-        MaxCount=count,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Env", "Value": env}]}],
-    )
-    return [instance["InstanceId"] for instance in reservation["Instances"]]
-
-
-def states(ec2, instance_ids: list[str]) -> dict[str, str]:
-    reservations = ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]
-    return {
-        instance["InstanceId"]: instance["State"]["Name"]
-        for reservation in reservations
-        for instance in reservation["Instances"]
-    }
 
 
 @pytest.fixture

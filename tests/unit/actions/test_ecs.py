@@ -17,8 +17,8 @@ from moto.ec2.models.amis import AMIS
 from moto.ecs import models as moto_ecs
 from pydantic import ValidationError
 
+from http_trigger.actions.aws.ecs import STARTED_BY
 from http_trigger.actions.ecs import (
-    STARTED_BY,
     EcsRunTaskParameters,
     EcsRunTasksOperator,
     EcsServiceDesiredCountParameters,
