@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, Field, field_validator
 
+from http_trigger.actions.aws import rds
 from http_trigger.actions.aws.rds import DB_CLUSTERS
 from http_trigger.actions.backups import DATE_PLACEHOLDERS_DOC, UserTags, keep_newest_field, tags_field
 from http_trigger.actions.base import ActionType
@@ -82,7 +83,7 @@ class AuroraStartDbClusterOperator(RdsStateOperator):
     waiter_name = "db_cluster_available"
 
     def change(self, identifier: str, parameters: Any) -> None:
-        self.hook.conn.start_db_cluster(DBClusterIdentifier=identifier)
+        rds.start(self.hook, self.kind, identifier)
 
 
 class AuroraStopDbClusterOperator(AuroraStartDbClusterOperator):
@@ -96,7 +97,7 @@ class AuroraStopDbClusterOperator(AuroraStartDbClusterOperator):
     waiter_name = "db_cluster_stopped"
 
     def change(self, identifier: str, parameters: Any) -> None:
-        self.hook.conn.stop_db_cluster(DBClusterIdentifier=identifier)
+        rds.stop(self.hook, self.kind, identifier)
 
 
 class AuroraCreateDbClusterSnapshotOperator(RdsSnapshotOperator):

@@ -1,39 +1,23 @@
-"""What the AWS action operators share: constructor, templating, bounded waits, output excerpts.
+"""What the AWS action operators share: constructor, templating, and the limits of their waits.
 
 An :class:`AwsActionOperator` runs over one provider hook, so connection, region and retries come
-from the provider; its waits go through :func:`http_trigger.actions.waiting.wait_until` with boto
-waiters (the service's own, the provider's custom ones, or a small model built with the
-provider's ``BaseBotoWaiter`` where neither has one).
+from the provider; it hands that hook and its :class:`~http_trigger.actions.waiting.WaitLimits` to
+the service helpers of :mod:`http_trigger.actions.aws`, which make the calls and the waits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 
 from http_trigger.actions.base import ActionOperatorMixin
-from http_trigger.actions.waiting import WaitLimits, wait_until
-
-if TYPE_CHECKING:
-    from botocore.waiter import Waiter
+from http_trigger.actions.waiting import WaitLimits
 
 AwsHookType = TypeVar("AwsHookType", bound=AwsGenericHook)
-
-# How much of a command's output or a function's answer goes to the task log and the summary.
-LOG_EXCERPT_CHARS = 4000
-SUMMARY_EXCERPT_CHARS = 1000
-
-
-def excerpt(text: str | None, limit: int = LOG_EXCERPT_CHARS) -> str:
-    """Return ``text`` cut to ``limit`` characters, saying how much was left out."""
-    text = text or ""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 class AwsActionOperator(ActionOperatorMixin, AwsBaseOperator[AwsHookType]):
@@ -68,22 +52,3 @@ class AwsActionOperator(ActionOperatorMixin, AwsBaseOperator[AwsHookType]):
     def wait_limits(self) -> WaitLimits:
         """The polling this operator was built with, for the service helpers that wait."""
         return WaitLimits(delay=self.waiter_delay, max_attempts=self.waiter_max_attempts)
-
-    def wait_until(
-        self,
-        waiter: Waiter,
-        *,
-        args: dict[str, Any],
-        subject: str,
-        state: str,
-        status_args: list[str],
-    ) -> None:
-        """Wait until ``subject`` is ``state``; a failure state or the attempt limit fails naming it."""
-        wait_until(
-            waiter,
-            args=args,
-            resources=subject,
-            final_state=state,
-            status_args=status_args,
-            limits=self.wait_limits,
-        )

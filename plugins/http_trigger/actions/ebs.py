@@ -77,11 +77,10 @@ class EBSCreateSnapshotsOperator(EC2ActionOperator):
     parameters_model: ClassVar[type[EbsCreateSnapshotsParameters]] = EbsCreateSnapshotsParameters
 
     def run_action(self, context: Context, parameters: EbsCreateSnapshotsParameters) -> dict[str, Any]:
-        volume_ids = parameters.chosen_ids()
-        if volume_ids:
-            volumes = ebs.volumes_by_id(self.hook, volume_ids)
-        else:
-            volumes = ebs.volumes_of_instances_tagged(self.hook, parameters.tag_key, parameters.tag_value)
+        volumes = parameters.choose(
+            by_ids=lambda volume_ids: ebs.volumes_by_id(self.hook, volume_ids),
+            by_tag=lambda tag: ebs.volumes_of_instances_tagged(self.hook, tag),
+        )
         now = utc_now()
         descriptions = {volume["VolumeId"]: _description(volume, parameters, now) for volume in volumes}
         snapshots = ebs.create_snapshots(self.hook, descriptions, job=self.dag_id, tags=parameters.tags)

@@ -210,12 +210,11 @@ class _EC2InstancesOperator(EC2ActionOperator):
     tag_states_label: ClassVar[str] = "(not terminated)"
 
     def resolve_instance_ids(self, parameters: Ec2InstancesParameters) -> list[str]:
-        return parameters.chosen_ids() or ec2.instance_ids_tagged(
-            self.hook,
-            parameters.tag_key,
-            parameters.tag_value,
-            states=self.tag_states,
-            label=self.tag_states_label,
+        return parameters.choose(
+            by_ids=lambda instance_ids: instance_ids,
+            by_tag=lambda tag: ec2.instance_ids_tagged(
+                self.hook, tag, states=self.tag_states, label=self.tag_states_label
+            ),
         )
 
 
@@ -296,44 +295,15 @@ class EC2ChangeInstanceTypeOperator(_EC2InstancesOperator):
     parameters_model: ClassVar[type[Ec2InstancesParameters]] = Ec2ChangeInstanceTypeParameters
 
     def run_action(self, context: Context, parameters: Ec2ChangeInstanceTypeParameters) -> dict[str, Any]:
-        instance_ids = self.resolve_instance_ids(parameters)
-        new_type = parameters.instance_type
-        instances = ec2.describe_instances(self.hook, instance_ids)
-        to_change = [iid for iid in instance_ids if instances[iid]["InstanceType"] != new_type]
-        unchanged = [iid for iid in instance_ids if iid not in to_change]
-        if unchanged:
-            self.log.info("EC2 instances %s are already %s", listed(unchanged), new_type)
-        summary: dict[str, Any] = {"instance_type": new_type, "changed": to_change, "unchanged": unchanged}
-        if not to_change:
-            return {**summary, "restarted": [], "waited": False}
-        states = {iid: instances[iid]["State"]["Name"] for iid in to_change}
-        gone = {iid: state for iid, state in states.items() if state not in ec2.LIVE_INSTANCE_STATES}
-        if gone:
-            details = ", ".join(f"{iid} is {state}" for iid, state in gone.items())
-            raise AirflowException(f"Cannot change the type of EC2 instances that are going away: {details}")
-        was_running = [iid for iid in to_change if states[iid] in ("pending", "running")]
-        if was_running:
-            ec2.stop_instances(self.hook, was_running)
-        limits = self.wait_limits
-        ec2.wait_for_instances(
-            self.hook, to_change, waiter_name="instance_stopped", final_state="stopped", limits=limits
+        change = ec2.change_instance_types(
+            self.hook,
+            self.resolve_instance_ids(parameters),
+            parameters.instance_type,
+            wait=parameters.wait_until_final_state,
+            limits=self.wait_limits,
         )
-        failure = ec2.modify_instance_types(self.hook, to_change, new_type)
-        waited = parameters.wait_until_final_state
-        if was_running:
-            ec2.start_instances(self.hook, was_running, again=True)
-            if waited:
-                ec2.wait_for_instances(
-                    self.hook,
-                    was_running,
-                    waiter_name="instance_running",
-                    final_state="running",
-                    limits=limits,
-                )
-        if failure is not None:
-            again = f"; started {listed(was_running)} again" if was_running else ""
-            raise AirflowException(f"{failure}{again}")
-        return {**summary, "restarted": was_running, "waited": waited}
+        waited = parameters.wait_until_final_state and bool(change["changed"])
+        return {"instance_type": parameters.instance_type, **change, "waited": waited}
 
 
 class EC2CreateImageOperator(_EC2InstancesOperator):
@@ -395,11 +365,10 @@ class EC2CopyImageOperator(EC2ActionOperator):
     parameters_model: ClassVar[type[Ec2CopyImageParameters]] = Ec2CopyImageParameters
 
     def run_action(self, context: Context, parameters: Ec2CopyImageParameters) -> dict[str, Any]:
-        image_ids = parameters.chosen_ids()
-        if image_ids:
-            sources = ec2.available_images(self.hook, image_ids)
-        else:
-            sources = ec2.available_images_tagged(self.hook, parameters.tag_key, parameters.tag_value)
+        sources = parameters.choose(
+            by_ids=lambda image_ids: ec2.available_images(self.hook, image_ids),
+            by_tag=lambda tag: ec2.available_images_tagged(self.hook, tag),
+        )
         source_region = self.hook.conn_region_name
         destination = parameters.destination_region
         target = self.aws_hook_class(**{**self._hook_parameters, "region_name": destination})

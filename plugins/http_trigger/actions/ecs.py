@@ -4,7 +4,7 @@ The provider's ``EcsRunTaskOperator`` follows exactly one task (the first of the
 running ``count`` tasks calls ``run_task`` through the provider's ``EcsHook`` client and waits with
 ECS's own ``tasks_stopped`` waiter for all of them. The provider has no operator nor hook method
 for ``UpdateService``; that one is the same hook's boto3 client, waited on with ECS's
-``services_stable`` waiter.
+``services_stable`` waiter. The calls live in :mod:`http_trigger.actions.aws.ecs`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from airflow.providers.amazon.aws.hooks.ecs import EcsHook
-from airflow.sdk.exceptions import AirflowException
-from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field, model_validator
 
+from http_trigger.actions.aws import ecs
 from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.base import ActionParameters, ActionType
 
@@ -24,8 +23,6 @@ if TYPE_CHECKING:
 
 SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
 SECURITY_GROUP_ID_PATTERN = r"^sg-[0-9a-f]{8,17}$"
-# What ECS records as the tasks' starter, so people can tell them apart in the console.
-STARTED_BY = "http-trigger"
 
 _Cluster = Annotated[
     str,
@@ -103,28 +100,6 @@ class EcsServiceDesiredCountParameters(ActionParameters):
     )
 
 
-def _task_id(task_arn: str) -> str:
-    return task_arn.rsplit("/", 1)[-1]
-
-
-def _task_problems(task: dict[str, Any], *, exit_codes_matter: bool) -> list[str]:
-    """Say what went wrong with a stopped task; empty when it ran and every container exited 0."""
-    task_id = _task_id(task["taskArn"])
-    if task.get("stopCode") == "TaskFailedToStart":
-        return [f"task {task_id} failed to start: {task.get('stoppedReason', 'no reason given')}"]
-    if not exit_codes_matter:
-        return []
-    problems = []
-    for container in task.get("containers", []):
-        code = container.get("exitCode")
-        if code is None:
-            reason = container.get("reason") or task.get("stoppedReason") or "no reason given"
-            problems.append(f"task {task_id} container {container.get('name')} has no exit code ({reason})")
-        elif code != 0:
-            problems.append(f"task {task_id} container {container.get('name')} exited with code {code}")
-    return problems
-
-
 class EcsRunTasksOperator(AwsActionOperator[EcsHook]):
     """Run ECS tasks from a task definition and, optionally, wait until they all stop."""
 
@@ -137,77 +112,48 @@ class EcsRunTasksOperator(AwsActionOperator[EcsHook]):
         self._started: tuple[str, list[str]] | None = None
 
     def run_action(self, context: Context, parameters: EcsRunTaskParameters) -> dict[str, Any]:
-        where = f"task definition {parameters.task_definition} on ECS cluster {parameters.cluster}"
-        self.log.info("Running %s %s task(s) of %s", parameters.count, parameters.launch_type, where)
-        run_args: dict[str, Any] = {
-            "cluster": parameters.cluster,
-            "taskDefinition": parameters.task_definition,
-            "count": parameters.count,
-            "launchType": parameters.launch_type,
-            "startedBy": STARTED_BY,
-        }
+        cluster = parameters.cluster
+        network = None
         if parameters.subnets:
-            network: dict[str, Any] = {"subnets": parameters.subnets}
-            if parameters.security_groups:
-                network["securityGroups"] = parameters.security_groups
-            if parameters.launch_type == "FARGATE":
-                network["assignPublicIp"] = "ENABLED" if parameters.assign_public_ip else "DISABLED"
-            run_args["networkConfiguration"] = {"awsvpcConfiguration": network}
-        try:
-            response = self.hook.conn.run_task(**run_args)
-        except ClientError as error:
-            raise AirflowException(f"Running {where} failed: {error}") from error
-        if response.get("failures"):
-            reasons = "; ".join(
-                f"{failure.get('reason')} {failure.get('detail', '')}".strip()
-                for failure in response["failures"]
+            fargate = parameters.launch_type == "FARGATE"
+            network = ecs.network_configuration(
+                subnets=parameters.subnets,
+                security_groups=parameters.security_groups,
+                assign_public_ip=parameters.assign_public_ip if fargate else None,
             )
-            raise AirflowException(f"ECS could not run {where}: {reasons}")
-        task_arns = [task["taskArn"] for task in response["tasks"]]
-        self._started = (parameters.cluster, task_arns)
-        self.log.info("Started ECS tasks %s", ", ".join(task_arns))
+        task_arns = ecs.run_tasks(
+            self.hook,
+            cluster=cluster,
+            task_definition=parameters.task_definition,
+            count=parameters.count,
+            launch_type=parameters.launch_type,
+            network=network,
+        )
         summary: dict[str, Any] = {
-            "cluster": parameters.cluster,
+            "cluster": cluster,
             "task_definition": parameters.task_definition,
             "task_arns": task_arns,
             "waited": parameters.wait_until_final_state,
         }
         if not parameters.wait_until_final_state:
             return summary
-
-        self.wait_until(
-            self.hook.get_waiter("tasks_stopped"),
-            args={"cluster": parameters.cluster, "tasks": task_arns},
-            subject=f"ECS tasks {', '.join(map(_task_id, task_arns))} of {where}",
-            state="stopped",
-            status_args=["tasks[].[taskArn, lastStatus]"],
+        self._started = (cluster, task_arns)
+        exit_codes = ecs.wait_for_tasks(
+            self.hook,
+            cluster,
+            task_arns,
+            task_definition=parameters.task_definition,
+            exit_codes_matter=parameters.fail_on_nonzero_exit,
+            limits=self.wait_limits,
         )
         self._started = None
-        tasks = self.hook.conn.describe_tasks(cluster=parameters.cluster, tasks=task_arns)["tasks"]
-        problems = [
-            problem
-            for task in tasks
-            for problem in _task_problems(task, exit_codes_matter=parameters.fail_on_nonzero_exit)
-        ]
-        exit_codes = {
-            _task_id(task["taskArn"]): {c.get("name"): c.get("exitCode") for c in task.get("containers", [])}
-            for task in tasks
-        }
-        self.log.info("ECS tasks of %s stopped; exit codes: %s", where, exit_codes)
-        if problems:
-            raise AirflowException(f"ECS tasks of {where} failed: {'; '.join(problems)}")
         return {**summary, "exit_codes": exit_codes}
 
     def on_kill(self) -> None:
         """Stop the tasks this run started and was still waiting for."""
-        if self._started is None:
-            return
-        cluster, task_arns = self._started
-        for task_arn in task_arns:
-            try:
-                self.hook.conn.stop_task(cluster=cluster, task=task_arn, reason="Airflow task was stopped")
-            except ClientError:
-                self.log.warning("Could not stop ECS task %s", task_arn, exc_info=True)
+        if self._started is not None:
+            cluster, task_arns = self._started
+            ecs.stop_tasks(self.hook, cluster, task_arns, reason="Airflow task was stopped")
 
 
 class EcsUpdateServiceDesiredCountOperator(AwsActionOperator[EcsHook]):
@@ -218,35 +164,18 @@ class EcsUpdateServiceDesiredCountOperator(AwsActionOperator[EcsHook]):
     parameters_model: ClassVar[type[EcsServiceDesiredCountParameters]] = EcsServiceDesiredCountParameters
 
     def run_action(self, context: Context, parameters: EcsServiceDesiredCountParameters) -> dict[str, Any]:
-        subject = f"ECS service {parameters.service} on cluster {parameters.cluster}"
-        self.log.info("Setting the desired count of %s to %s", subject, parameters.desired_count)
-        try:
-            self.hook.conn.update_service(
-                cluster=parameters.cluster, service=parameters.service, desiredCount=parameters.desired_count
-            )
-        except ClientError as error:
-            raise AirflowException(
-                f"Setting the desired count of {subject} to {parameters.desired_count} failed: {error}"
-            ) from error
-        if parameters.wait_until_final_state:
-            self.wait_until(
-                self.hook.get_waiter("services_stable"),
-                args={"cluster": parameters.cluster, "services": [parameters.service]},
-                subject=subject,
-                state="stable",
-                status_args=["services[].[serviceName, runningCount, desiredCount]"],
-            )
-        [service] = self.hook.conn.describe_services(
-            cluster=parameters.cluster, services=[parameters.service]
-        )["services"]
-        self.log.info(
-            "%s: desired count %s, running %s", subject, service["desiredCount"], service["runningCount"]
+        counts = ecs.set_desired_count(
+            self.hook,
+            parameters.cluster,
+            parameters.service,
+            parameters.desired_count,
+            wait=parameters.wait_until_final_state,
+            limits=self.wait_limits,
         )
         return {
             "cluster": parameters.cluster,
             "service": parameters.service,
-            "desired_count": service["desiredCount"],
-            "running_count": service["runningCount"],
+            **counts,
             "waited": parameters.wait_until_final_state,
         }
 

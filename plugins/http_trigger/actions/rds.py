@@ -151,16 +151,11 @@ class RdsActionOperator(AwsActionOperator[RdsHook]):
 
     def resolve(self, parameters: Any) -> list[dict[str, Any]]:
         """Return the descriptions of the chosen resources, or fail naming what is missing."""
-        identifiers = parameters.chosen_ids()
-        if identifiers:
-            return [rds.describe_one(self.hook, self.kind, identifier) for identifier in identifiers]
-        return rds.tagged(
-            self.hook,
-            self.kind,
-            parameters.tag_key,
-            parameters.tag_value,
-            selects=self.tag_selects,
-            label=self.tag_label,
+        return parameters.choose(
+            by_ids=lambda identifiers: rds.describe(self.hook, self.kind, identifiers),
+            by_tag=lambda tag: rds.tagged(
+                self.hook, self.kind, tag, selects=self.tag_selects, label=self.tag_label
+            ),
         )
 
 
@@ -184,23 +179,14 @@ class RdsStateOperator(RdsActionOperator):
         kind = self.kind
         items = self.resolve(parameters)
         identifiers = [item[kind.id_key] for item in items]
-        to_change: list[str] = []
-        unchanged: list[str] = []
-        blocked: list[str] = []
-        for item in items:
-            identifier, status = item[kind.id_key], item[kind.status_key]
-            if (reason := self.blocker(item)) is not None:
-                blocked.append(f"{identifier} {reason}")
-            elif self.skip_final_state and status == self.final_state:
-                unchanged.append(identifier)
-            elif status in self.from_states:
-                to_change.append(identifier)
-            else:
-                blocked.append(f"{identifier} is {status}")
-        if blocked:
-            raise AirflowException(f"Cannot {self.infinitive} {kind.plural}: {'; '.join(blocked)}")
-        if unchanged:
-            self.log.info("%s are already %s", kind.names(unchanged), self.final_state)
+        to_change, unchanged = rds.split_by_state(
+            kind,
+            items,
+            infinitive=self.infinitive,
+            final_state=self.final_state if self.skip_final_state else None,
+            from_states=self.from_states,
+            blocker=self.blocker,
+        )
         rds.change_each(
             kind, to_change, lambda identifier: self.change(identifier, parameters), verb=self.verb
         )
@@ -222,11 +208,6 @@ class RdsStateOperator(RdsActionOperator):
         raise NotImplementedError
 
 
-def _aurora_member(item: dict[str, Any]) -> str | None:
-    cluster = item.get("DBClusterIdentifier")
-    return f"belongs to Aurora DB cluster {cluster}; start or stop the cluster instead" if cluster else None
-
-
 class RdsStartDbInstanceOperator(RdsStateOperator):
     """Start stopped RDS DB instances chosen by id or tag and wait until they are available."""
 
@@ -238,13 +219,13 @@ class RdsStartDbInstanceOperator(RdsStateOperator):
     tag_label = "(outside Aurora clusters)"
 
     def tag_selects(self, item: dict[str, Any]) -> bool:
-        return _aurora_member(item) is None
+        return rds.aurora_member(item) is None
 
     def blocker(self, item: dict[str, Any]) -> str | None:
-        return _aurora_member(item)
+        return rds.aurora_member(item)
 
     def change(self, identifier: str, parameters: RdsDbInstancesParameters) -> None:
-        self.hook.conn.start_db_instance(DBInstanceIdentifier=identifier)
+        rds.start(self.hook, self.kind, identifier)
 
 
 class RdsStopDbInstanceOperator(RdsStartDbInstanceOperator):
@@ -258,7 +239,7 @@ class RdsStopDbInstanceOperator(RdsStartDbInstanceOperator):
     waiter_name = "db_instance_stopped"
 
     def change(self, identifier: str, parameters: RdsDbInstancesParameters) -> None:
-        self.hook.conn.stop_db_instance(DBInstanceIdentifier=identifier)
+        rds.stop(self.hook, self.kind, identifier)
 
 
 class RdsRebootDbInstanceOperator(RdsStateOperator):
@@ -277,9 +258,7 @@ class RdsRebootDbInstanceOperator(RdsStateOperator):
         return item["DBInstanceStatus"] == "available"
 
     def change(self, identifier: str, parameters: RdsRebootDbInstanceParameters) -> None:
-        # ForceFailover is refused for single-AZ instances, so it is sent only when asked for.
-        extra = {"ForceFailover": True} if parameters.force_failover else {}
-        self.hook.conn.reboot_db_instance(DBInstanceIdentifier=identifier, **extra)
+        rds.reboot_instance(self.hook, identifier, force_failover=parameters.force_failover)
 
 
 class RdsSnapshotOperator(RdsActionOperator):
@@ -342,20 +321,8 @@ class RdsModifyDbInstanceClassOperator(RdsActionOperator):
     parameters_model = RdsModifyDbInstanceClassParameters
 
     def run_action(self, context: Context, parameters: RdsModifyDbInstanceClassParameters) -> dict[str, Any]:
-        kind = self.kind
         new_class = parameters.db_instance_class
-        items = self.resolve(parameters)
-        to_change = [item[kind.id_key] for item in items if item["DBInstanceClass"] != new_class]
-        unchanged = [item[kind.id_key] for item in items if item["DBInstanceClass"] == new_class]
-        if unchanged:
-            self.log.info("%s are already %s", kind.names(unchanged), new_class)
-        blocked = [
-            f"{item[kind.id_key]} is {item[kind.status_key]}"
-            for item in items
-            if item[kind.id_key] in to_change and item[kind.status_key] != "available"
-        ]
-        if blocked:
-            raise AirflowException(f"Only available {kind.plural} can change class: {'; '.join(blocked)}")
+        to_change, unchanged = rds.instances_to_reclass(self.resolve(parameters), new_class)
         rds.modify_instance_classes(self.hook, to_change, new_class)
         waited = parameters.wait_until_final_state and bool(to_change)
         if waited:

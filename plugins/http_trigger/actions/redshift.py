@@ -3,8 +3,9 @@
 The provider's ``RedshiftPauseClusterOperator`` / ``RedshiftResumeClusterOperator`` /
 ``RedshiftCreateClusterSnapshotOperator`` each take one cluster when the DAG is built; a job
 targets a list or a tag and takes its parameters at run time, so these operators call the
-provider's ``RedshiftHook`` and wait with the provider's ``cluster_paused`` / ``cluster_resumed``
-waiters and Redshift's own ``snapshot_available`` waiter.
+provider's ``RedshiftHook`` through :mod:`http_trigger.actions.aws.redshift` and wait with the
+provider's ``cluster_paused`` / ``cluster_resumed`` waiters and Redshift's own ``snapshot_available``
+waiter.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
-from airflow.sdk.exceptions import AirflowException
-from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field, field_validator
 
+from http_trigger.actions.aws import redshift
 from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.base import ActionParameters, ActionType
 from http_trigger.actions.targets import (
     TargetedParameters,
-    has_tag,
     tag_key_field,
     tag_value_field,
     wait_field,
@@ -102,66 +101,31 @@ class _RedshiftClustersStateOperator(AwsActionOperator[RedshiftHook]):
     # Statuses in which nothing needs asking: the cluster is there or on its way.
     settled_states: ClassVar[tuple[str, ...]]
     waiter_name: ClassVar[str]
+    # The Redshift call asking for the change, e.g. "pause_cluster".
+    change: ClassVar[str]
 
     def run_action(self, context: Context, parameters: RedshiftClustersParameters) -> dict[str, Any]:
-        clusters = self._clusters(parameters)
-        for cluster in clusters:
-            identifier, status = cluster["ClusterIdentifier"], cluster["ClusterStatus"]
-            if status in self.settled_states:
-                self.log.info("Redshift cluster %s is already %s", identifier, status)
-                continue
-            self.log.info("%s Redshift cluster %s (now %s)", self.verb, identifier, status)
-            try:
-                self._change_state(identifier)
-            except ClientError as error:
-                raise AirflowException(
-                    f"{self.verb} Redshift cluster {identifier} (status {status}) failed: {error}"
-                ) from error
+        clusters = parameters.choose(
+            by_ids=lambda identifiers: redshift.clusters_named(self.hook, identifiers),
+            by_tag=lambda tag: redshift.clusters_tagged(self.hook, tag),
+        )
+        redshift.change_states(
+            self.hook, clusters, change=self.change, verb=self.verb, settled_states=self.settled_states
+        )
         identifiers = [cluster["ClusterIdentifier"] for cluster in clusters]
         if parameters.wait_until_final_state:
-            waiter = self.hook.get_waiter(self.waiter_name)
-            for identifier in identifiers:
-                self.wait_until(
-                    waiter,
-                    args={"ClusterIdentifier": identifier},
-                    subject=f"Redshift cluster {identifier}",
-                    state=self.final_state,
-                    status_args=["Clusters[0].ClusterStatus"],
-                )
-        statuses = {identifier: self.hook.cluster_status(identifier) for identifier in identifiers}
+            redshift.wait_for_clusters(
+                self.hook,
+                identifiers,
+                waiter_name=self.waiter_name,
+                final_state=self.final_state,
+                limits=self.wait_limits,
+            )
         return {
             "cluster_identifiers": identifiers,
-            "statuses": statuses,
+            "statuses": {identifier: self.hook.cluster_status(identifier) for identifier in identifiers},
             "waited": parameters.wait_until_final_state,
         }
-
-    def _clusters(self, parameters: RedshiftClustersParameters) -> list[dict[str, Any]]:
-        if parameters.cluster_identifiers:
-            clusters = []
-            for identifier in parameters.chosen_ids():
-                try:
-                    clusters += self.hook.conn.describe_clusters(ClusterIdentifier=identifier)["Clusters"]
-                except self.hook.conn.exceptions.ClusterNotFoundFault:
-                    raise AirflowException(f"No Redshift cluster {identifier}") from None
-            return clusters
-        tag = parameters.tag
-        paginator = self.hook.conn.get_paginator("describe_clusters")
-        pages = paginator.paginate(TagKeys=[parameters.tag_key], TagValues=[parameters.tag_value])
-        # Redshift matches any of the given keys with any of the given values; check the pair here.
-        clusters = [
-            cluster
-            for page in pages
-            for cluster in page["Clusters"]
-            if has_tag(cluster.get("Tags"), parameters.tag_key, parameters.tag_value)
-        ]
-        if not clusters:
-            raise AirflowException(f"No Redshift cluster is tagged {tag}")
-        names = ", ".join(cluster["ClusterIdentifier"] for cluster in clusters)
-        self.log.info("Redshift clusters tagged %s: %s", tag, names)
-        return clusters
-
-    def _change_state(self, identifier: str) -> None:
-        raise NotImplementedError
 
 
 class RedshiftPauseClustersOperator(_RedshiftClustersStateOperator):
@@ -171,9 +135,7 @@ class RedshiftPauseClustersOperator(_RedshiftClustersStateOperator):
     final_state = "paused"
     settled_states = ("paused", "pausing")
     waiter_name = "cluster_paused"
-
-    def _change_state(self, identifier: str) -> None:
-        self.hook.conn.pause_cluster(ClusterIdentifier=identifier)
+    change = "pause_cluster"
 
 
 class RedshiftResumeClustersOperator(_RedshiftClustersStateOperator):
@@ -183,9 +145,7 @@ class RedshiftResumeClustersOperator(_RedshiftClustersStateOperator):
     final_state = "available"
     settled_states = ("available", "resuming")
     waiter_name = "cluster_resumed"
-
-    def _change_state(self, identifier: str) -> None:
-        self.hook.conn.resume_cluster(ClusterIdentifier=identifier)
+    change = "resume_cluster"
 
 
 class RedshiftSnapshotClusterOperator(AwsActionOperator[RedshiftHook]):
@@ -198,29 +158,18 @@ class RedshiftSnapshotClusterOperator(AwsActionOperator[RedshiftHook]):
     def run_action(self, context: Context, parameters: RedshiftSnapshotParameters) -> dict[str, Any]:
         cluster = parameters.cluster_identifier
         snapshot = parameters.snapshot_identifier or f"{cluster}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
-        self.log.info("Creating snapshot %s of Redshift cluster %s", snapshot, cluster)
-        try:
-            self.hook.create_cluster_snapshot(
-                snapshot_identifier=snapshot,
-                cluster_identifier=cluster,
-                retention_period=parameters.retention_days,
-            )
-        except ClientError as error:
-            raise AirflowException(
-                f"Creating snapshot {snapshot} of Redshift cluster {cluster} failed: {error}"
-            ) from error
-        if parameters.wait_until_final_state:
-            self.wait_until(
-                self.hook.get_waiter("snapshot_available"),
-                args={"ClusterIdentifier": cluster, "SnapshotIdentifier": snapshot},
-                subject=f"Snapshot {snapshot} of Redshift cluster {cluster}",
-                state="available",
-                status_args=["Snapshots[0].Status"],
-            )
+        status = redshift.create_snapshot(
+            self.hook,
+            cluster,
+            snapshot,
+            retention_days=parameters.retention_days,
+            wait=parameters.wait_until_final_state,
+            limits=self.wait_limits,
+        )
         return {
             "cluster_identifier": cluster,
             "snapshot_identifier": snapshot,
-            "status": self.hook.get_cluster_snapshot_status(snapshot),
+            "status": status,
             "waited": parameters.wait_until_final_state,
         }
 

@@ -2,7 +2,8 @@
 
 The Amazon provider has no Route 53 hook or operator, so this operator uses the provider's
 generic ``AwsBaseHook`` with the ``route53`` boto3 client (connection and retries still come from
-the provider) and waits with Route 53's own ``resource_record_sets_changed`` waiter.
+the provider) through :mod:`http_trigger.actions.aws.route53`, and waits with Route 53's own
+``resource_record_sets_changed`` waiter.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-from airflow.sdk.exceptions import AirflowException
-from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field, model_validator
 
+from http_trigger.actions.aws import route53
 from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.base import ActionParameters, ActionType
 
@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 HOSTED_ZONE_ID_PATTERN = r"^(/hostedzone/)?[A-Z0-9]{1,32}$"
 DOMAIN_NAME_PATTERN = r"^(\*\.)?([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9-]{1,63}\.?$"
 RecordType = Literal["A", "AAAA", "CAA", "CNAME", "DS", "MX", "NAPTR", "NS", "PTR", "SPF", "SRV", "TXT"]
-
-
-def _absolute(name: str) -> str:
-    """Return a domain name in Route 53's form: lower case, with the final dot."""
-    return name.lower().rstrip(".") + "."
 
 
 class Route53UpsertRecordParameters(ActionParameters):
@@ -96,79 +91,31 @@ class Route53UpsertRecordOperator(AwsActionOperator[AwsBaseHook]):
         return {**super()._hook_parameters, "client_type": "route53"}
 
     def run_action(self, context: Context, parameters: Route53UpsertRecordParameters) -> dict[str, Any]:
-        zone_id, zone_name = self._zone(parameters)
-        record = _absolute(parameters.record_name)
-        if record != zone_name and not record.endswith(f".{zone_name}"):
-            raise AirflowException(f"Record {record} is not inside hosted zone {zone_name} ({zone_id})")
+        if parameters.hosted_zone_id:
+            zone = route53.zone_by_id(self.hook, parameters.hosted_zone_id)
+        else:
+            zone = route53.zone_by_name(self.hook, parameters.hosted_zone_name or "")
         values = parameters.record_values()
-        self.log.info(
-            "Upserting %s record %s (TTL %s) in hosted zone %s: %s",
-            parameters.record_type,
-            record,
-            parameters.ttl,
-            zone_id,
-            ", ".join(values),
+        change = route53.upsert_record(
+            self.hook,
+            zone=zone,
+            record_name=parameters.record_name,
+            record_type=parameters.record_type,
+            ttl=parameters.ttl,
+            values=values,
+            comment=f"{self.dag_id}.{self.task_id}",
+            wait=parameters.wait_until_final_state,
+            limits=self.wait_limits,
         )
-        try:
-            change = self.hook.conn.change_resource_record_sets(
-                HostedZoneId=zone_id,
-                ChangeBatch={
-                    "Comment": f"{self.dag_id}.{self.task_id}"[:256],
-                    "Changes": [
-                        {
-                            "Action": "UPSERT",
-                            "ResourceRecordSet": {
-                                "Name": record,
-                                "Type": parameters.record_type,
-                                "TTL": parameters.ttl,
-                                "ResourceRecords": [{"Value": value} for value in values],
-                            },
-                        }
-                    ],
-                },
-            )["ChangeInfo"]
-        except ClientError as error:
-            raise AirflowException(
-                f"Upserting {parameters.record_type} record {record} in hosted zone {zone_id} failed: {error}"
-            ) from error
-        if parameters.wait_until_final_state:
-            self.wait_until(
-                self.hook.conn.get_waiter("resource_record_sets_changed"),
-                args={"Id": change["Id"]},
-                subject=f"Change {change['Id']} of record {record}",
-                state="INSYNC",
-                status_args=["ChangeInfo.Status"],
-            )
-            change = self.hook.conn.get_change(Id=change["Id"])["ChangeInfo"]
         return {
-            "hosted_zone_id": zone_id,
-            "record_name": record,
+            "hosted_zone_id": zone[0],
+            "record_name": change["record_name"],
             "record_type": parameters.record_type,
             "values": values,
-            "change_id": change["Id"],
-            "status": change["Status"],
+            "change_id": change["change_id"],
+            "status": change["status"],
             "waited": parameters.wait_until_final_state,
         }
-
-    def _zone(self, parameters: Route53UpsertRecordParameters) -> tuple[str, str]:
-        """Return the hosted zone's id and name, from either one."""
-        if parameters.hosted_zone_id:
-            zone_id = parameters.hosted_zone_id.removeprefix("/hostedzone/")
-            try:
-                zone = self.hook.conn.get_hosted_zone(Id=zone_id)["HostedZone"]
-            except ClientError as error:
-                raise AirflowException(f"Reading hosted zone {zone_id} failed: {error}") from error
-            return zone_id, _absolute(zone["Name"])
-        name = _absolute(parameters.hosted_zone_name or "")
-        # Zones come sorted by name from the one asked for, so any namesakes are in the first page.
-        listed = self.hook.conn.list_hosted_zones_by_name(DNSName=name, MaxItems="100")["HostedZones"]
-        zones = [zone for zone in listed if _absolute(zone["Name"]) == name]
-        if not zones:
-            raise AirflowException(f"No hosted zone is named {name}")
-        if len(zones) > 1:
-            ids = ", ".join(zone["Id"].removeprefix("/hostedzone/") for zone in zones)
-            raise AirflowException(f"Several hosted zones are named {name} ({ids}); give hosted_zone_id")
-        return zones[0]["Id"].removeprefix("/hostedzone/"), name
 
 
 ACTION_TYPES: tuple[ActionType, ...] = (

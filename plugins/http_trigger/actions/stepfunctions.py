@@ -4,7 +4,8 @@ The provider's ``StepFunctionStartExecutionOperator`` takes its arguments when t
 and, when waiting, uses the provider's ``step_function_succeeded`` waiter, which keeps polling an
 execution that TIMED_OUT. This operator starts the execution with the provider's
 ``StepFunctionHook`` and waits with that same custom waiter, its acceptors overridden so every
-final status ends the wait, then fails with the execution's own error and cause.
+final status ends the wait, then fails with the execution's own error and cause
+(:mod:`http_trigger.actions.aws.stepfunctions`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import uuid
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.amazon.aws.hooks.step_function import StepFunctionHook
-from airflow.sdk.exceptions import AirflowException
-from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field
 
-from http_trigger.actions.aws_base import SUMMARY_EXCERPT_CHARS, AwsActionOperator, excerpt
+from http_trigger.actions.aws import SUMMARY_EXCERPT_CHARS, excerpt, stepfunctions
+from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.base import ActionParameters, ActionType
 
 if TYPE_CHECKING:
@@ -26,11 +26,6 @@ if TYPE_CHECKING:
 
 STATE_MACHINE_ARN_PATTERN = r"^arn:[\w-]+:states:[a-z0-9-]+:\d{12}:stateMachine:[\w-]{1,80}(:[\w-]+)?$"
 EXECUTION_NAME_PATTERN = r"^[0-9A-Za-z_-]{1,80}$"
-_FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-_FINAL_STATUS_ACCEPTORS = [
-    {"matcher": "path", "argument": "status", "expected": status, "state": "success"}
-    for status in _FINAL_STATUSES
-]
 
 
 class StepFunctionsStartExecutionParameters(ActionParameters):
@@ -75,48 +70,21 @@ class StepFunctionsStartExecutionOperator(AwsActionOperator[StepFunctionHook]):
     def run_action(
         self, context: Context, parameters: StepFunctionsStartExecutionParameters
     ) -> dict[str, Any]:
-        state_machine = parameters.state_machine_arn
-        self.log.info("Starting an execution of state machine %s", state_machine)
-        try:
-            execution_arn = self.hook.start_execution(
-                state_machine_arn=state_machine,
-                name=parameters.execution_name or self._execution_name(),
-                state_machine_input=parameters.input,
-            )
-        except ClientError as error:
-            raise AirflowException(
-                f"Starting an execution of state machine {state_machine} failed: {error}"
-            ) from error
-        self.log.info("Started Step Functions execution %s", execution_arn)
+        execution_arn = stepfunctions.start_execution(
+            self.hook,
+            parameters.state_machine_arn,
+            name=parameters.execution_name or self._execution_name(),
+            state_machine_input=parameters.input,
+        )
         if not parameters.wait_until_final_state:
             return {"execution_arn": execution_arn, "status": "RUNNING", "waited": False}
-
-        subject = f"Step Functions execution {execution_arn}"
-        waiter = self.hook.get_waiter(
-            "step_function_succeeded", config_overrides={"acceptors": _FINAL_STATUS_ACCEPTORS}
-        )
-        self.wait_until(
-            waiter,
-            args={"executionArn": execution_arn},
-            subject=subject,
-            state="ended",
-            status_args=["status"],
-        )
-        execution = self.hook.describe_execution(execution_arn)
-        status = execution["status"]
-        if status != "SUCCEEDED":
-            error = execution.get("error") or "no error given"
-            cause = excerpt(execution.get("cause") or "no cause given", SUMMARY_EXCERPT_CHARS // 2)
-            raise AirflowException(f"{subject} ended {status}: {error}: {cause}")
-        output = execution.get("output") or ""
-        self.log.info("%s SUCCEEDED with output: %s", subject, excerpt(output))
+        output = stepfunctions.wait_for_success(self.hook, execution_arn, limits=self.wait_limits)
         return {
             "execution_arn": execution_arn,
-            "status": status,
+            "status": "SUCCEEDED",
             "output": excerpt(output, SUMMARY_EXCERPT_CHARS),
             "waited": True,
         }
-
 
     def _execution_name(self) -> str:
         """Name an execution after the job's DAG, unique, within Step Functions' 80 characters."""

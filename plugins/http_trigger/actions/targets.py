@@ -7,12 +7,15 @@ job can switch from ids to a tag without learning a new vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field, model_validator
 
 from http_trigger.actions.base import ActionParameters
+
+T = TypeVar("T")
 
 
 def tag_key_field(resources: str) -> Any:
@@ -51,14 +54,27 @@ def check_one_target(
         raise ValueError("tag_value is required with tag_key")
 
 
-def describe_tag(tag_key: str | None, tag_value: str | None) -> str:
-    """Render a tag the way error messages and logs show it: ``Env=test``."""
-    return f"{tag_key}={tag_value}"
+@dataclass(frozen=True)
+class Tag:
+    """One tag choosing resources: a key with its value, shown as ``Env=test`` in messages and logs.
 
+    One value rather than a key and a value passed side by side, so every look-up by tag reads the
+    pair the same way and no message renders it differently.
+    """
 
-def has_tag(tags: Iterable[Mapping[str, str]] | None, tag_key: str | None, tag_value: str | None) -> bool:
-    """Tell whether an AWS tag list (``[{"Key": …, "Value": …}]``) holds the tag."""
-    return any(tag.get("Key") == tag_key and tag.get("Value") == tag_value for tag in tags or ())
+    key: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+    def on(self, tags: Iterable[Mapping[str, str]] | None) -> bool:
+        """Tell whether an AWS tag list (``[{"Key": …, "Value": …}]``) holds this tag."""
+        return any(tag.get("Key") == self.key and tag.get("Value") == self.value for tag in tags or ())
+
+    def ec2_filter(self) -> dict[str, Any]:
+        """Return the ``tag:<key>`` filter of EC2-style describe calls (EC2, Auto Scaling)."""
+        return {"Name": f"tag:{self.key}", "Values": [self.value]}
 
 
 def unique(ids: Iterable[str]) -> list[str]:
@@ -96,7 +112,16 @@ class TargetedParameters(ActionParameters):
         """Return the ids given, without repeats, in the order written; empty when a tag chooses."""
         return unique(getattr(self, self.ids_field))
 
+    def choose(self, *, by_ids: Callable[[list[str]], T], by_tag: Callable[[Tag], T]) -> T:
+        """Return what ``by_ids`` finds for the ids given, or else what ``by_tag`` finds for the tag.
+
+        The validator let through exactly one of the two, so every action reads the choice here.
+        """
+        ids = self.chosen_ids()
+        return by_ids(ids) if ids else by_tag(self.tag)  # type: ignore[arg-type]
+
     @property
-    def tag(self) -> str:
-        """The chosen tag as messages show it (``Env=test``)."""
-        return describe_tag(getattr(self, "tag_key", None), getattr(self, "tag_value", None))
+    def tag(self) -> Tag | None:
+        """The chosen tag, or None when ids choose."""
+        tag_key, tag_value = getattr(self, "tag_key", None), getattr(self, "tag_value", None)
+        return None if tag_key is None or tag_value is None else Tag(tag_key, tag_value)

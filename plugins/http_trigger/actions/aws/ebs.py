@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from http_trigger.actions.aws.ec2 import LIVE_INSTANCE_STATES, instance_ids_tagged
 from http_trigger.actions.backups import JOB_TAG, aws_tags, older_generations
-from http_trigger.actions.targets import describe_tag, listed
+from http_trigger.actions.targets import Tag, listed
 from http_trigger.actions.waiting import WaitLimits, wait_until
 
 if TYPE_CHECKING:
@@ -36,19 +36,14 @@ def volumes_by_id(hook: EC2Hook, volume_ids: list[str]) -> list[dict[str, Any]]:
     return sorted(volumes, key=lambda volume: order[volume["VolumeId"]])
 
 
-def volumes_of_instances_tagged(
-    hook: EC2Hook, tag_key: str | None, tag_value: str | None
-) -> list[dict[str, Any]]:
+def volumes_of_instances_tagged(hook: EC2Hook, tag: Tag) -> list[dict[str, Any]]:
     """Return every volume attached to the instances (not terminated) carrying the tag, or fail."""
-    instance_ids = instance_ids_tagged(
-        hook, tag_key, tag_value, states=LIVE_INSTANCE_STATES, label="(not terminated)"
-    )
+    instance_ids = instance_ids_tagged(hook, tag, states=LIVE_INSTANCE_STATES, label="(not terminated)")
     pages = hook.conn.get_paginator("describe_volumes").paginate(
         Filters=[{"Name": "attachment.instance-id", "Values": instance_ids}]
     )
     volumes = [volume for page in pages for volume in page["Volumes"]]
     if not volumes:
-        tag = describe_tag(tag_key, tag_value)
         raise AirflowException(f"No EBS volume is attached to the EC2 instances tagged {tag}")
     log.info("EBS volumes of the tagged instances: %s", listed(volume["VolumeId"] for volume in volumes))
     return volumes

@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
 
 from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG, aws_tags, older_generations
-from http_trigger.actions.targets import describe_tag, listed
+from http_trigger.actions.targets import Tag, listed
 from http_trigger.actions.waiting import WaitLimits, wait_until
 
 if TYPE_CHECKING:
@@ -27,19 +27,13 @@ log = logging.getLogger(__name__)
 LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
 
 
-def instance_ids_tagged(
-    hook: EC2Hook, tag_key: str | None, tag_value: str | None, *, states: list[str], label: str
-) -> list[str]:
+def instance_ids_tagged(hook: EC2Hook, tag: Tag, *, states: list[str], label: str) -> list[str]:
     """Return the ids of the instances in ``states`` carrying the tag, or fail naming the tag.
 
     ``label`` tells in the error which instances a tag may choose, e.g. "(running)".
     """
-    tag = describe_tag(tag_key, tag_value)
     instance_ids = hook.get_instance_ids(
-        filters=[
-            {"Name": f"tag:{tag_key}", "Values": [tag_value]},
-            {"Name": "instance-state-name", "Values": states},
-        ]
+        filters=[tag.ec2_filter(), {"Name": "instance-state-name", "Values": states}]
     )
     if not instance_ids:
         raise AirflowException(f"No EC2 instance {label} is tagged {tag}")
@@ -113,6 +107,45 @@ def modify_instance_types(hook: EC2Hook, instance_ids: list[str], instance_type:
         except ClientError as error:
             return f"Changing the type of EC2 instance {iid} to {instance_type} failed: {error}"
     return None
+
+
+def change_instance_types(
+    hook: EC2Hook, instance_ids: list[str], instance_type: str, *, wait: bool, limits: WaitLimits
+) -> dict[str, list[str]]:
+    """Stop the instances not yet of ``instance_type``, change it, and start those that were running.
+
+    EC2 changes the type of stopped instances only. Return the instances ``changed``,
+    ``unchanged`` (already of the type) and ``restarted``; ``wait`` waits until the restarted
+    ones run again (the stop is always waited for). If a change fails, the instances stopped
+    here are started again before failing, so a bad type never leaves a service down.
+    """
+    instances = describe_instances(hook, instance_ids)
+    to_change = [iid for iid in instance_ids if instances[iid]["InstanceType"] != instance_type]
+    unchanged = [iid for iid in instance_ids if iid not in to_change]
+    if unchanged:
+        log.info("EC2 instances %s are already %s", listed(unchanged), instance_type)
+    if not to_change:
+        return {"changed": [], "unchanged": unchanged, "restarted": []}
+    states = {iid: instances[iid]["State"]["Name"] for iid in to_change}
+    gone = {iid: state for iid, state in states.items() if state not in LIVE_INSTANCE_STATES}
+    if gone:
+        details = ", ".join(f"{iid} is {state}" for iid, state in gone.items())
+        raise AirflowException(f"Cannot change the type of EC2 instances that are going away: {details}")
+    was_running = [iid for iid in to_change if states[iid] in ("pending", "running")]
+    if was_running:
+        stop_instances(hook, was_running)
+    wait_for_instances(hook, to_change, waiter_name="instance_stopped", final_state="stopped", limits=limits)
+    failure = modify_instance_types(hook, to_change, instance_type)
+    if was_running:
+        start_instances(hook, was_running, again=True)
+        if wait:
+            wait_for_instances(
+                hook, was_running, waiter_name="instance_running", final_state="running", limits=limits
+            )
+    if failure is not None:
+        again = f"; started {listed(was_running)} again" if was_running else ""
+        raise AirflowException(f"{failure}{again}")
+    return {"changed": to_change, "unchanged": unchanged, "restarted": was_running}
 
 
 def wait_for_instances(
@@ -260,17 +293,10 @@ def available_images(hook: EC2Hook, image_ids: list[str]) -> list[dict[str, Any]
     return [found[image_id] for image_id in image_ids]
 
 
-def available_images_tagged(
-    hook: EC2Hook, tag_key: str | None, tag_value: str | None
-) -> list[dict[str, Any]]:
+def available_images_tagged(hook: EC2Hook, tag: Tag) -> list[dict[str, Any]]:
     """Return this account's available AMIs carrying the tag, or fail naming the tag."""
-    tag = describe_tag(tag_key, tag_value)
     images = hook.conn.describe_images(
-        Owners=["self"],
-        Filters=[
-            {"Name": f"tag:{tag_key}", "Values": [tag_value]},
-            {"Name": "state", "Values": ["available"]},
-        ],
+        Owners=["self"], Filters=[tag.ec2_filter(), {"Name": "state", "Values": ["available"]}]
     )["Images"]
     if not images:
         raise AirflowException(f"No available AMI owned by this account is tagged {tag}")

@@ -21,7 +21,7 @@ from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
 
 from http_trigger.actions.backups import JOB_TAG, aws_tags, older_generations
-from http_trigger.actions.targets import describe_tag, has_tag, listed
+from http_trigger.actions.targets import Tag, listed
 from http_trigger.actions.waiting import WaitLimits, wait_until
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ class RdsKind:
     status_key: str
     id_filter: str
     not_found_code: str
+    start: str
+    stop: str
     snapshot_label: str
     create_snapshot: str
     describe_snapshots: str
@@ -75,6 +77,8 @@ DB_INSTANCES = RdsKind(
     status_key="DBInstanceStatus",
     id_filter="db-instance-id",
     not_found_code="DBInstanceNotFound",
+    start="start_db_instance",
+    stop="stop_db_instance",
     snapshot_label="RDS DB snapshot",
     create_snapshot="create_db_snapshot",
     describe_snapshots="describe_db_snapshots",
@@ -94,6 +98,8 @@ DB_CLUSTERS = RdsKind(
     status_key="Status",
     id_filter="db-cluster-id",
     not_found_code="DBClusterNotFoundFault",
+    start="start_db_cluster",
+    stop="stop_db_cluster",
     snapshot_label="Aurora DB cluster snapshot",
     create_snapshot="create_db_cluster_snapshot",
     describe_snapshots="describe_db_cluster_snapshots",
@@ -117,11 +123,21 @@ def describe_one(hook: RdsHook, kind: RdsKind, identifier: str) -> dict[str, Any
         raise AirflowException(f"Describing {kind.label} {identifier} failed: {error}") from error
 
 
+def describe(hook: RdsHook, kind: RdsKind, identifiers: list[str]) -> list[dict[str, Any]]:
+    """Return the resources' descriptions in the order given; a missing one fails naming it."""
+    return [describe_one(hook, kind, identifier) for identifier in identifiers]
+
+
+def aurora_member(item: dict[str, Any]) -> str | None:
+    """Say why a DB instance of an Aurora cluster cannot be started or stopped alone, if it is one."""
+    cluster = item.get("DBClusterIdentifier")
+    return f"belongs to Aurora DB cluster {cluster}; start or stop the cluster instead" if cluster else None
+
+
 def tagged(
     hook: RdsHook,
     kind: RdsKind,
-    tag_key: str | None,
-    tag_value: str | None,
+    tag: Tag,
     *,
     selects: Callable[[dict[str, Any]], bool] = lambda item: True,
     label: str = "",
@@ -131,14 +147,48 @@ def tagged(
     RDS has no tag filter on its describe calls, so every resource is read and checked here.
     ``label`` tells in the error which resources a tag may choose, e.g. "(available)".
     """
-    tag = describe_tag(tag_key, tag_value)
     pages = hook.conn.get_paginator(kind.describe).paginate()
     items = [item for page in pages for item in page[kind.items_key]]
-    chosen = [item for item in items if has_tag(item.get("TagList"), tag_key, tag_value) and selects(item)]
+    chosen = [item for item in items if tag.on(item.get("TagList")) and selects(item)]
     if not chosen:
         raise AirflowException(f"No {kind.label}{f' {label}' if label else ''} is tagged {tag}")
     log.info("%s tagged %s: %s", kind.plural, tag, listed(item[kind.id_key] for item in chosen))
     return chosen
+
+
+def split_by_state(
+    kind: RdsKind,
+    items: list[dict[str, Any]],
+    *,
+    infinitive: str,
+    final_state: str | None,
+    from_states: tuple[str, ...],
+    blocker: Callable[[dict[str, Any]], str | None] = lambda item: None,
+) -> tuple[list[str], list[str]]:
+    """Return the identifiers to change and those already ``final_state`` (None: none count as done).
+
+    A resource in neither a ``from_states`` nor the final state, or one ``blocker`` gives a reason
+    against, fails the action before anything is changed, naming every such resource;
+    ``infinitive`` names the change in that error, e.g. "start".
+    """
+    to_change: list[str] = []
+    unchanged: list[str] = []
+    blocked: list[str] = []
+    for item in items:
+        identifier, status = item[kind.id_key], item[kind.status_key]
+        if (reason := blocker(item)) is not None:
+            blocked.append(f"{identifier} {reason}")
+        elif status == final_state:
+            unchanged.append(identifier)
+        elif status in from_states:
+            to_change.append(identifier)
+        else:
+            blocked.append(f"{identifier} is {status}")
+    if blocked:
+        raise AirflowException(f"Cannot {infinitive} {kind.plural}: {'; '.join(blocked)}")
+    if unchanged:
+        log.info("%s are already %s", kind.names(unchanged), final_state)
+    return to_change, unchanged
 
 
 def change_each(kind: RdsKind, identifiers: list[str], change: Callable[[str], Any], *, verb: str) -> None:
@@ -152,6 +202,23 @@ def change_each(kind: RdsKind, identifiers: list[str], change: Callable[[str], A
             change(identifier)
         except ClientError as error:
             raise AirflowException(f"{verb} {kind.label} {identifier} failed: {error}") from error
+
+
+def start(hook: RdsHook, kind: RdsKind, identifier: str) -> None:
+    """Ask RDS to start one stopped resource."""
+    getattr(hook.conn, kind.start)(**{kind.id_key: identifier})
+
+
+def stop(hook: RdsHook, kind: RdsKind, identifier: str) -> None:
+    """Ask RDS to stop one available resource."""
+    getattr(hook.conn, kind.stop)(**{kind.id_key: identifier})
+
+
+def reboot_instance(hook: RdsHook, identifier: str, *, force_failover: bool) -> None:
+    """Ask RDS to reboot one DB instance, failing over to its standby if ``force_failover``."""
+    # ForceFailover is refused for single-AZ instances, so it is sent only when asked for.
+    extra = {"ForceFailover": True} if force_failover else {}
+    hook.conn.reboot_db_instance(DBInstanceIdentifier=identifier, **extra)
 
 
 def wait_for(
@@ -227,7 +294,7 @@ def rotate_snapshots(
             for page in pages
             for snapshot in page[kind.snapshots_key]
             if snapshot[kind.snapshot_id_key] != new_snapshot_id
-            and has_tag(snapshot.get("TagList"), JOB_TAG, job)
+            and Tag(JOB_TAG, job).on(snapshot.get("TagList"))
         ]
         for snapshot in older_generations(previous, keep=keep, created_at=_snapshot_time):
             snapshot_id = snapshot[kind.snapshot_id_key]
@@ -246,6 +313,26 @@ def rotate_snapshots(
             f"failed: {'; '.join(failures)}"
         )
     return deleted
+
+
+def instances_to_reclass(items: list[dict[str, Any]], db_instance_class: str) -> tuple[list[str], list[str]]:
+    """Return the DB instances to move to ``db_instance_class`` and those already on it.
+
+    Only available instances can change class: any other to change fails the action first.
+    """
+    kind = DB_INSTANCES
+    to_change = [item for item in items if item["DBInstanceClass"] != db_instance_class]
+    unchanged = [item[kind.id_key] for item in items if item["DBInstanceClass"] == db_instance_class]
+    if unchanged:
+        log.info("%s are already %s", kind.names(unchanged), db_instance_class)
+    blocked = [
+        f"{item[kind.id_key]} is {item[kind.status_key]}"
+        for item in to_change
+        if item[kind.status_key] != "available"
+    ]
+    if blocked:
+        raise AirflowException(f"Only available {kind.plural} can change class: {'; '.join(blocked)}")
+    return [item[kind.id_key] for item in to_change], unchanged
 
 
 def modify_instance_classes(hook: RdsHook, identifiers: list[str], db_instance_class: str) -> None:

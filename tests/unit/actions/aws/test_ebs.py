@@ -10,13 +10,14 @@ import boto3
 import pytest
 from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
 from airflow.sdk.exceptions import AirflowException
-from moto.ec2.models.amis import AMIS
 
 from http_trigger.actions.aws import ebs
 from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG
+from http_trigger.actions.targets import Tag
 from http_trigger.actions.waiting import WaitLimits
 
-from ...actions_support import REGION, moto_account
+from ..ec2_support import create_instance
+from ..support import REGION, moto_account
 
 JOB = "nightly_snapshots"
 UNKNOWN_VOLUME = "vol-0123456789abcdef0"
@@ -37,17 +38,6 @@ def client(monkeypatch) -> Iterator[object]:
 @pytest.fixture
 def hook(client) -> EC2Hook:
     return EC2Hook(aws_conn_id=None, region_name=REGION, api_type="client_type")
-
-
-def create_instance(client, *, env: str) -> tuple[str, str]:
-    """Run an instance tagged Env=<env>; return its id and its root volume's id."""
-    [instance] = client.run_instances(
-        ImageId=AMIS[0]["ami_id"],
-        MinCount=1,
-        MaxCount=1,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Env", "Value": env}]}],
-    )["Instances"]
-    return instance["InstanceId"], instance["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
 
 
 def snapshot_ids(client, volume_id: str) -> set[str]:
@@ -72,7 +62,7 @@ class TestVolumes:
         instance_id, volume_id = create_instance(client, env="test")
         create_instance(client, env="prod")
 
-        [volume] = ebs.volumes_of_instances_tagged(hook, "Env", "test")
+        [volume] = ebs.volumes_of_instances_tagged(hook, Tag("Env", "test"))
 
         assert volume["VolumeId"] == volume_id
         assert volume["Attachments"][0]["InstanceId"] == instance_id
@@ -83,7 +73,7 @@ class TestVolumes:
         with pytest.raises(
             AirflowException, match=r"No EC2 instance \(not terminated\) is tagged Env=staging"
         ):
-            ebs.volumes_of_instances_tagged(hook, "Env", "staging")
+            ebs.volumes_of_instances_tagged(hook, Tag("Env", "staging"))
 
 
 class TestSnapshots:

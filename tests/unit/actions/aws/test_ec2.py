@@ -10,13 +10,15 @@ import boto3
 import pytest
 from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
 from airflow.sdk.exceptions import AirflowException
-from moto.ec2.models.amis import AMIS, AmiBackend
+from moto.ec2.models.amis import AmiBackend
 
 from http_trigger.actions.aws import ec2
 from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG
+from http_trigger.actions.targets import Tag
 from http_trigger.actions.waiting import WaitLimits
 
-from ...actions_support import REGION, moto_account
+from ..ec2_support import create_instances, states
+from ..support import REGION, moto_account
 
 OTHER_REGION = "eu-west-1"
 UNKNOWN_ID = "i-0123456789abcdef0"
@@ -40,21 +42,6 @@ def hook(client) -> EC2Hook:
     return EC2Hook(aws_conn_id=None, region_name=REGION, api_type="client_type")
 
 
-def create_instances(client, count: int, *, env: str) -> list[str]:
-    reservation = client.run_instances(
-        ImageId=AMIS[0]["ami_id"],
-        MinCount=count,
-        MaxCount=count,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Env", "Value": env}]}],
-    )
-    return [instance["InstanceId"] for instance in reservation["Instances"]]
-
-
-def states(client, instance_ids: list[str]) -> dict[str, str]:
-    reservations = client.describe_instances(InstanceIds=instance_ids)["Reservations"]
-    return {i["InstanceId"]: i["State"]["Name"] for r in reservations for i in r["Instances"]}
-
-
 def own_images(client) -> dict[str, dict]:
     return {image["ImageId"]: image for image in client.describe_images(Owners=["self"])["Images"]}
 
@@ -65,7 +52,7 @@ class TestInstances:
         create_instances(client, 1, env="prod")
         client.stop_instances(InstanceIds=[stopped])
 
-        chosen = ec2.instance_ids_tagged(hook, "Env", "test", states=["stopped"], label="(stopped)")
+        chosen = ec2.instance_ids_tagged(hook, Tag("Env", "test"), states=["stopped"], label="(stopped)")
 
         assert chosen == [stopped]
 
@@ -73,7 +60,7 @@ class TestInstances:
         create_instances(client, 1, env="test")
 
         with pytest.raises(AirflowException, match=r"No EC2 instance \(running\) is tagged Env=staging"):
-            ec2.instance_ids_tagged(hook, "Env", "staging", states=["running"], label="(running)")
+            ec2.instance_ids_tagged(hook, Tag("Env", "staging"), states=["running"], label="(running)")
 
     def test_describing_an_unknown_instance_fails_naming_it(self, hook):
         with pytest.raises(AirflowException, match=f"Describing EC2 instances {UNKNOWN_ID} failed"):
@@ -202,7 +189,7 @@ class TestImages:
         client.create_image(InstanceId=instance_id, Name="untagged")
         target = EC2Hook(aws_conn_id=None, region_name=OTHER_REGION, api_type="client_type")
 
-        [image] = ec2.available_images_tagged(hook, "Copy", "yes")
+        [image] = ec2.available_images_tagged(hook, Tag("Copy", "yes"))
         copy_id = ec2.copy_image(
             target, image, source_region=REGION, name="golden-dr", tags=[{"Key": "Purpose", "Value": "dr"}]
         )
@@ -216,4 +203,4 @@ class TestImages:
         with pytest.raises(
             AirflowException, match="No available AMI owned by this account is tagged Copy=yes"
         ):
-            ec2.available_images_tagged(hook, "Copy", "yes")
+            ec2.available_images_tagged(hook, Tag("Copy", "yes"))

@@ -12,9 +12,11 @@ from airflow.sdk.exceptions import AirflowException
 from http_trigger.actions.aws import rds
 from http_trigger.actions.aws.rds import DB_CLUSTERS, DB_INSTANCES
 from http_trigger.actions.backups import JOB_TAG
+from http_trigger.actions.targets import Tag
 from http_trigger.actions.waiting import WaitLimits
 
-from ...actions_support import REGION, moto_account
+from ..rds_support import create_cluster, create_db
+from ..support import REGION, moto_account
 
 JOB = "nightly_db_snapshots"
 LIMITS = WaitLimits(delay=0, max_attempts=5)
@@ -29,29 +31,6 @@ def client() -> Iterator[object]:
 @pytest.fixture
 def hook(client) -> RdsHook:
     return RdsHook(aws_conn_id=None, region_name=REGION)
-
-
-def create_db(client, identifier: str, *, env: str = "test") -> str:
-    client.create_db_instance(
-        DBInstanceIdentifier=identifier,
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="admin",
-        MasterUserPassword="password123",
-        AllocatedStorage=20,
-        Tags=[{"Key": "Env", "Value": env}],
-    )
-    return identifier
-
-
-def create_cluster(client, identifier: str) -> str:
-    client.create_db_cluster(
-        DBClusterIdentifier=identifier,
-        Engine="aurora-postgresql",
-        MasterUsername="admin",
-        MasterUserPassword="password123",
-    )
-    return identifier
 
 
 def db_status(client, identifier: str) -> str:
@@ -76,7 +55,7 @@ class TestLookups:
         create_db(client, "blog", env="prod")
 
         chosen = rds.tagged(
-            hook, DB_INSTANCES, "Env", "test", selects=lambda db: db["DBInstanceIdentifier"] != "billing"
+            hook, DB_INSTANCES, Tag("Env", "test"), selects=lambda db: db["DBInstanceIdentifier"] != "billing"
         )
 
         assert [db["DBInstanceIdentifier"] for db in chosen] == ["orders"]
@@ -85,7 +64,7 @@ class TestLookups:
         create_db(client, "orders")
 
         with pytest.raises(AirflowException, match=r"No RDS DB instance \(available\) is tagged Env=staging"):
-            rds.tagged(hook, DB_INSTANCES, "Env", "staging", label="(available)")
+            rds.tagged(hook, DB_INSTANCES, Tag("Env", "staging"), label="(available)")
 
 
 class TestChanges:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from http_trigger.actions.lambda_function import LambdaInvokeOperator, LambdaInvokeParameters
 from http_trigger.run_contract import ERROR_XCOM_KEY
 
-from .actions_support import REGION, RecordingTaskInstance, moto_account, run
+from .support import REGION, RecordingTaskInstance, moto_account, run
 
 ACCOUNT_ID = "123456789012"
 NO_DOCKER = {"lambda": {"use_docker": False}}

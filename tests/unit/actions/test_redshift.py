@@ -18,7 +18,7 @@ from http_trigger.actions.redshift import (
 )
 from http_trigger.run_contract import ERROR_XCOM_KEY
 
-from .actions_support import REGION, RecordingTaskInstance, moto_account, run
+from .support import REGION, RecordingTaskInstance, moto_account, run
 
 
 class Account:

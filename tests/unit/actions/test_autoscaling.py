@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from http_trigger.actions.autoscaling import AutoScalingCapacityParameters, AutoScalingUpdateGroupCapacityOperator
 
-from .actions_support import REGION, moto_account, run
+from .support import REGION, moto_account, run
 
 TEST_TAG = {"tag_key": "Env", "tag_value": "test"}
 

@@ -9,20 +9,20 @@ from typing import Any
 import boto3
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from moto.ec2.models.amis import AMIS
 from pydantic import ValidationError
 
 from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG
 from http_trigger.actions.ebs import EBSCreateSnapshotsOperator, EbsCreateSnapshotsParameters
 
-from . import actions_support
-from .actions_support import REGION, make_operator, moto_account
+from . import support
+from .ec2_support import create_instance
+from .support import REGION, make_operator, moto_account
 
 UNKNOWN_VOLUME = "vol-0123456789abcdef0"
 
 
 def run(parameters: dict[str, Any] | None, *, conf: dict[str, Any] | None = None) -> Any:
-    return actions_support.run(EBSCreateSnapshotsOperator, parameters, conf=conf)
+    return support.run(EBSCreateSnapshotsOperator, parameters, conf=conf)
 
 
 def job_id() -> str:
@@ -44,17 +44,6 @@ def ec2(monkeypatch):
     )
     with moto_account():
         yield boto3.client("ec2", region_name=REGION)
-
-
-def create_instance(ec2, *, env: str) -> tuple[str, str]:
-    """Run an instance tagged Env=<env>; return its id and its root volume's id."""
-    [instance] = ec2.run_instances(
-        ImageId=AMIS[0]["ami_id"],
-        MinCount=1,
-        MaxCount=1,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Env", "Value": env}]}],
-    )["Instances"]
-    return instance["InstanceId"], instance["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
 
 
 def snapshots_of(ec2, volume_id: str) -> list[dict[str, Any]]:

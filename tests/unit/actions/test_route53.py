@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from http_trigger.actions.route53 import Route53UpsertRecordOperator, Route53UpsertRecordParameters
 
-from .actions_support import REGION, moto_account, run
+from .support import REGION, moto_account, run
 
 
 class Account:

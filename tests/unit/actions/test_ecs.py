@@ -17,8 +17,8 @@ from moto.ec2.models.amis import AMIS
 from moto.ecs import models as moto_ecs
 from pydantic import ValidationError
 
+from http_trigger.actions.aws.ecs import STARTED_BY
 from http_trigger.actions.ecs import (
-    STARTED_BY,
     EcsRunTaskParameters,
     EcsRunTasksOperator,
     EcsServiceDesiredCountParameters,
@@ -26,7 +26,7 @@ from http_trigger.actions.ecs import (
 )
 from http_trigger.run_contract import ERROR_XCOM_KEY
 
-from .actions_support import REGION, RecordingTaskInstance, moto_account, run
+from .support import REGION, RecordingTaskInstance, moto_account, run
 
 CLUSTER = "batch"
 SUBNET = "subnet-0123456789abcdef0"

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
-
 import itertools
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from moto import mock_aws
 from moto.ec2.exceptions import InvalidInstanceTypeError
-from moto.ec2.models.amis import AMIS, AmiBackend
+from moto.ec2.models.amis import AmiBackend
 from moto.ec2.models.instances import InstanceBackend
 from pydantic import ValidationError
 
@@ -36,69 +29,17 @@ from http_trigger.actions.ec2 import (
 )
 from http_trigger.run_contract import ERROR_XCOM_KEY
 
-REGION = "us-east-1"
+from .ec2_support import create_instances, states
+from .support import REGION, RecordingTaskInstance, moto_account, run
+
 UNKNOWN_ID = "i-0123456789abcdef0"
-
-
-class RecordingTaskInstance:
-    """Stands in for the task instance: keeps what the operator pushes to XCom."""
-
-    def __init__(self) -> None:
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
-
-
-def run(
-    operator_class, parameters: dict[str, Any] | None, *, conf: dict | None = None, ti=None, **kwargs: Any
-) -> dict:
-    operator = operator_class(
-        task_id="action",
-        aws_conn_id=None,
-        region_name=REGION,
-        parameters=parameters,
-        waiter_delay=0,
-        **kwargs,
-    )
-    context: dict[str, Any] = {"dag_run": SimpleNamespace(conf=conf)}
-    if ti is not None:
-        context["ti"] = ti
-    return operator.execute(context)
 
 
 @pytest.fixture
 def ec2():
     """Yield an EC2 client on moto, with fake credentials so nothing can reach AWS."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-        }.items():
-            patch.setenv(name, value)
-        with mock_aws():
-            yield boto3.client("ec2", region_name=REGION)
-
-
-def create_instances(ec2, count: int, *, env: str) -> list[str]:
-    reservation = ec2.run_instances(
-        ImageId=AMIS[0]["ami_id"],
-        MinCount=count,
-        MaxCount=count,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Env", "Value": env}]}],
-    )
-    return [instance["InstanceId"] for instance in reservation["Instances"]]
-
-
-def states(ec2, instance_ids: list[str]) -> dict[str, str]:
-    reservations = ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]
-    return {
-        instance["InstanceId"]: instance["State"]["Name"]
-        for reservation in reservations
-        for instance in reservation["Instances"]
-    }
+    with moto_account():
+        yield boto3.client("ec2", region_name=REGION)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from http_trigger.actions.ssm import SsmRunCommandParameters, SsmRunCommandsOperator
 from http_trigger.run_contract import ERROR_XCOM_KEY
 
-from .actions_support import REGION, RecordingTaskInstance, moto_account, run
+from .support import REGION, RecordingTaskInstance, moto_account, run
 
 UNKNOWN_ID = "i-0123456789abcdef0"
 

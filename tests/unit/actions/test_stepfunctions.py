@@ -11,13 +11,15 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from pydantic import ValidationError
 
+from http_trigger.actions.aws import stepfunctions
 from http_trigger.actions.stepfunctions import (
     StepFunctionsStartExecutionOperator,
     StepFunctionsStartExecutionParameters,
 )
+from http_trigger.actions.waiting import wait_until
 from http_trigger.run_contract import ERROR_XCOM_KEY
 
-from .actions_support import REGION, RecordingTaskInstance, moto_account, run
+from .support import REGION, RecordingTaskInstance, moto_account, run
 
 EXECUTE = {"stepfunctions": {"execute_state_machine": True}}
 DONE = {"Type": "Pass", "Result": {"exported": True}, "ResultPath": "$.result", "End": True}
@@ -119,16 +121,15 @@ class TestStepFunctionsStartExecutionOperator:
             run(StepFunctionsStartExecutionOperator, parameters, waiter_delay=1)
         assert [e["status"] for e in account.executions("timing-out")] == ["TIMED_OUT"]
 
-    def test_an_execution_aborted_meanwhile_fails(self, account):
-        class StoppedWhileWaiting(StepFunctionsStartExecutionOperator):
+    def test_an_execution_aborted_meanwhile_fails(self, account, monkeypatch):
+        def stopped_while_waiting(waiter, *, args, **kwargs):
             """Someone stops the execution while the job waits for it."""
+            account.sfn.stop_execution(executionArn=args["executionArn"], error="Manual", cause="ops")
+            wait_until(waiter, args=args, **kwargs)
 
-            def wait_until(self, waiter, *, args, **kwargs):
-                self.hook.conn.stop_execution(executionArn=args["executionArn"], error="Manual", cause="ops")
-                super().wait_until(waiter, args=args, **kwargs)
-
+        monkeypatch.setattr(stepfunctions, "wait_until", stopped_while_waiting)
         with pytest.raises(AirflowException, match=r"execution:slow:[\w-]+ ended ABORTED"):
-            run(StoppedWhileWaiting, {"state_machine_arn": account.arns["slow"]})
+            run(StepFunctionsStartExecutionOperator, {"state_machine_arn": account.arns["slow"]})
         assert [e["status"] for e in account.executions("slow")] == ["ABORTED"]
 
     def test_does_not_wait_when_told_not_to(self, account):
