@@ -89,9 +89,10 @@ def ensure_demo_instances(stack: EmbeddedStack) -> list[str]:
     return existing
 
 
-def _http_trigger(stack: EmbeddedStack, *argv: str) -> Any:
+def _http_trigger(stack: EmbeddedStack, *argv: str) -> list[dict[str, Any]]:
+    """Run an ``http-trigger`` command and return the records it printed as JSON."""
     cli = Path(airflow_bin()).parent / "http-trigger"
-    return json.loads(_run(stack, str(cli), *argv, "--json").stdout)
+    return json.loads(_run(stack, str(cli), *argv, "-o", "json").stdout)
 
 
 def ensure_demo_job(stack: EmbeddedStack, timeout: float = 120) -> DemoJob:
@@ -100,15 +101,15 @@ def ensure_demo_job(stack: EmbeddedStack, timeout: float = 120) -> DemoJob:
     ``jobs show`` prints them masked; ``jobs reveal`` records, in Airflow's audit log, that ``make run``
     printed them.
     """
-    jobs = _http_trigger(stack, "jobs", "list")["jobs"]
+    jobs = _http_trigger(stack, "jobs", "list")
     job = next((job for job in jobs if job["name"] == DEMO_JOB_NAME), None)
     if job is None:
-        job = _http_trigger(stack, "jobs", "create", "-f", str(DEMO_JOB_FILE))
+        [job] = _http_trigger(stack, "jobs", "create", "-f", str(DEMO_JOB_FILE))
     deadline = time.monotonic() + timeout
     while job["is_paused"] is None and time.monotonic() < deadline:
         time.sleep(1)
-        job = _http_trigger(stack, "jobs", "show", str(job["id"]))
-    revealed = _http_trigger(stack, "jobs", "reveal", str(job["id"]))
+        [job] = _http_trigger(stack, "jobs", "show", str(job["id"]))
+    [revealed] = _http_trigger(stack, "jobs", "reveal", str(job["id"]))
     return DemoJob(
         job_id=job["id"],
         dag_id=job["dag_id"],

@@ -3,7 +3,8 @@
 Airflow's ``ProvidersManager`` reads this through the package's ``apache_airflow_provider`` entry
 point. That is what makes the package install like any provider, with no hand edits of
 ``airflow.cfg``: ``airflow db migrate`` finds the plugin's tables through ``db-managers``, and the
-``[http_trigger]`` section with its defaults appears in ``airflow config list``. The plugin is listed
+``[http_trigger]`` section with its defaults appears in ``airflow config list``, and ``airflow
+http-trigger`` is one of Airflow's command groups (``cli``). The plugin is listed
 here for ``airflow providers plugins``; Airflow loads it through the ``airflow.plugins`` entry point
 (it loads providers' plugins only with ``[core] lazy_load_providers = False``, and then skips the
 second registration of the same name with a warning).
@@ -22,6 +23,7 @@ PACKAGE_NAME = "http-trigger"
 SECTION = "http_trigger"
 DB_MANAGER = "http_trigger.db.manager.HttpTriggerDBManager"
 PLUGIN_CLASS = "http_trigger.plugin.HttpTriggerPlugin"
+CLI_COMMANDS = "http_trigger.cli.definition.get_http_trigger_cli_commands"
 
 # Each option as Airflow's provider schema describes one; ``default`` None means "computed" (see
 # the description), which Airflow shows as an empty value.
@@ -121,6 +123,7 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "plugins": [{"name": "http_trigger", "plugin-class": PLUGIN_CLASS}],
         "db-managers": [DB_MANAGER],
+        "cli": [CLI_COMMANDS],
         "config": {
             SECTION: {
                 "description": "Operation jobs started by an HTTP trigger: where their specs live, how "

@@ -111,7 +111,8 @@ def job_specs(resources: dict[str, Any], receiver: WebhookReceiver) -> dict[str,
         "redshift": ("redshift_pause_cluster", {"tag_key": "Env", "tag_value": PREFIX}),
         "route53": ("route53_upsert_record", {"hosted_zone_name": f"{PREFIX}.example",
                                               "record_name": f"www.{PREFIX}.example", "values": ["192.0.2.10"]}),
-        "utility": ("utility_delay", {"minutes": 0.05}),
+        # A minute: the shortest wait that defers to the triggerer.
+        "utility": ("utility_delay", {"minutes": 1}),
     }
 
 
@@ -230,6 +231,6 @@ def test_route53_upserts_the_record(stack, api, runs):
 
 def test_utility_delay_waits_in_the_triggerer_then_notifies(stack, api, runs, webhook_receiver):
     result = succeeded(api, runs["utility"])
-    assert result["delayed_minutes"] == 0.05
+    assert result["delayed_minutes"] == 1
     [received] = wait_for(lambda: webhook_receiver.to(f"/success/{PREFIX}-utility"), what="the success webhook")
     assert received.body["status"] == "success"

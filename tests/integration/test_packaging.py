@@ -224,9 +224,9 @@ def test_airflow_db_migrate_created_the_plugins_tables(deployment: Deployment):
 
 
 def test_the_installed_api_server_starts_a_run_from_a_trigger_call(deployment: Deployment, tmp_path: Path):
-    created = json.loads(
+    [created] = json.loads(
         run(
-            [str(deployment.bin_dir / "http-trigger"), "jobs", "create", "-f", str(EXAMPLE_JOB), "--json"],
+            [str(deployment.bin_dir / "http-trigger"), "jobs", "create", "-f", str(EXAMPLE_JOB), "-o", "json"],
             env=deployment.env,
         )
     )

@@ -303,7 +303,7 @@ def test_no_secret_is_written_down_or_shown_to_a_viewer(
         response = viewer.get(path, headers={"Accept": "application/json"} if "/logs/" in path else {})
         assert response.status_code == 200, (path, response.text[:500])
         answers.append((f"viewer GET {path}", response.text))
-    for args in (("jobs", "list"), ("jobs", "show", str(job["id"])), ("jobs", "show", str(job["id"]), "--json")):
+    for args in (("jobs", "list"), ("jobs", "show", str(job["id"])), ("jobs", "show", str(job["id"]), "-o", "json")):
         answers.append((f"http-trigger {' '.join(args)}", cli(stack, *args)))
 
     # --- Search: every answer, the test's own output, every file of the stack.

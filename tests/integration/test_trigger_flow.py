@@ -162,19 +162,20 @@ def test_cli_shows_triggers_and_updates_the_job(stack, api, webhook_receiver, tm
     job = create_job(api, job_body(webhook_receiver, "from-cli", {"tag_key": "Env", "tag_value": "test"}))
     cli = airflow_bin().parent / "http-trigger"
     shell_env = {"PATH": os.environ["PATH"], "AIRFLOW_HOME": str(stack.config.home)}
-    shown = json.loads(subprocess.run([str(cli), "jobs", "show", str(job["id"]), "--json"], env=shell_env,
-                                      capture_output=True, text=True, check=True).stdout)
+    [shown] = json.loads(subprocess.run([str(cli), "jobs", "show", str(job["id"]), "-o", "json"], env=shell_env,
+                                        capture_output=True, text=True, check=True).stdout)
     assert {k: shown[k] for k in ("id", "name", "dag_id")} == {k: job[k] for k in ("id", "name", "dag_id")}
     assert (shown["token"], shown["curl"]) == ("••••", None)
-    revealed = json.loads(subprocess.run([str(cli), "jobs", "reveal", str(job["id"]), "--json"], env=shell_env,
-                                         capture_output=True, text=True, check=True).stdout)
+    [revealed] = json.loads(subprocess.run([str(cli), "jobs", "reveal", str(job["id"]), "-o", "json"],
+                                           env=shell_env, capture_output=True, text=True, check=True).stdout)
     assert {k: revealed[k] for k in ISSUED} == {k: job[k] for k in ISSUED}
-    listed = json.loads(subprocess.run([str(cli), "jobs", "list", "--json"], env=shell_env,
-                                       capture_output=True, text=True, check=True).stdout)
-    assert job["id"] in [j["id"] for j in listed["jobs"]]
+    # The same commands are a group of Airflow's own CLI.
+    listed = json.loads(subprocess.run([str(airflow_bin()), "http-trigger", "jobs", "list", "-o", "json"],
+                                       env=shell_env, capture_output=True, text=True, check=True).stdout)
+    assert job["id"] in [j["id"] for j in listed]
 
-    started = json.loads(subprocess.run([str(cli), "jobs", "trigger", str(job["id"]), "--json"], env=shell_env,
-                                        capture_output=True, text=True, check=True).stdout)
+    [started] = json.loads(subprocess.run([str(cli), "jobs", "trigger", str(job["id"]), "-o", "json"],
+                                          env=shell_env, capture_output=True, text=True, check=True).stdout)
     assert (started["result"], started["trigger_job_id"]) == ("ok", job["id"])
     assert wait_for_run_end(api, job["dag_id"], started["dag_run_id"]) == "success"
     run = api.get(f"/api/v2/dags/{job['dag_id']}/dagRuns/{started['dag_run_id']}").json()

@@ -1,4 +1,4 @@
-"""The CLI: ``jobs check`` (the DAG factory's own load-validate-build, a CI gate), and broken jobs listed."""
+"""The CLI, ``airflow http-trigger`` and its ``http-trigger`` alias: checks, jobs, secrets and the audit."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from http_trigger import cli
 
@@ -55,24 +56,26 @@ def test_each_problem_is_one_line_file_field_reason_and_the_exit_is_1(folder, ca
     break_files(folder)
     missing = folder / "job_9.yaml"
 
-    code = cli.main(["jobs", "check", str(folder / "job_1.yaml"), str(folder), str(missing)])
+    code = cli.main(["jobs", "check", "-o", "plain", str(folder / "job_1.yaml"), str(folder), str(missing)])
 
     assert code == 1
     captured = capsys.readouterr()
     assert captured.err == "5 spec files checked: problems in 4 files\n"
-    assert captured.out.splitlines() == [
-        f"{missing}: (file): no such file",
-        f"{folder}/job_3.yaml: group: {GROUP_REASON}",
-        f"{folder}/job_3.yaml: schedule: 'nightly' is not a valid cron expression",
-        f"{folder}/job_4.yaml: (file): {YAML_REASON}",
-        f"{folder}/job_1.yaml: id: job 1 is already defined by {folder}/job_1.yaml",
+    lines = [" ".join(line.split()) for line in captured.out.splitlines()]
+    assert lines == [
+        "file job_id field reason",
+        f"{missing} (file) no such file",
+        f"{folder}/job_3.yaml 3 group {' '.join(GROUP_REASON.split())}",
+        f"{folder}/job_3.yaml 3 schedule 'nightly' is not a valid cron expression",
+        f"{folder}/job_4.yaml 4 (file) {' '.join(YAML_REASON.split())}",
+        f"{folder}/job_1.yaml 1 id job 1 is already defined by {folder}/job_1.yaml",
     ]
 
 
 def test_json_is_a_list_of_problems(folder, capsys):
     break_files(folder)
 
-    assert cli.main(["jobs", "check", "--json", str(folder)]) == 1
+    assert cli.main(["jobs", "check", "-o", "json", str(folder)]) == 1
     assert json.loads(capsys.readouterr().out) == [
         {"file": f"{folder}/job_3.yaml", "job_id": 3, "field": "group", "reason": GROUP_REASON},
         {"file": f"{folder}/job_3.yaml", "job_id": 3, "field": "schedule",
@@ -89,7 +92,7 @@ def test_it_runs_without_a_stack_or_a_database(folder, tmp_path):
            "PYTHONPATH": os.pathsep.join(sys.path)}
 
     result = subprocess.run(
-        [sys.executable, "-m", "http_trigger.cli", "jobs", "check", "--json", str(folder)],
+        [sys.executable, "-m", "http_trigger.cli", "jobs", "check", "-o", "json", str(folder)],
         env=env, capture_output=True, text=True, timeout=120,
     )
 
@@ -98,6 +101,16 @@ def test_it_runs_without_a_stack_or_a_database(folder, tmp_path):
         f"{folder}/job_4.yaml"
     ]
     assert not (home / "airflow.db").exists()
+
+
+def test_the_commands_are_a_group_of_airflows_own_cli():
+    from airflow.cli import cli_parser
+
+    args = cli_parser.get_parser().parse_args(["http-trigger", "jobs", "show", "7", "-o", "yaml"])
+
+    assert (args.func.__name__, args.job_id, args.output) == ("jobs_show", 7, "yaml")
+    with pytest.raises(SystemExit):
+        cli_parser.get_parser().parse_args(["http-trigger", "jobs", "list", "-o", "xml"])
 
 
 class TestListAndShow:
@@ -124,29 +137,28 @@ class TestListAndShow:
         return details.job.id
 
     def test_show_names_the_problem(self, broken_job_id, capsys):
-        assert cli.main(["jobs", "show", str(broken_job_id)]) == 0
-        assert capsys.readouterr().out.splitlines() == [
-            f"Job {broken_job_id}: cannot run, its spec is invalid; fix the file",
-            f"  job_{broken_job_id}.yaml: (file): {YAML_REASON}",
-        ]
-        assert cli.main(["jobs", "show", str(broken_job_id), "--json"]) == 0
         message = f"job_{broken_job_id}.yaml: (file): {YAML_REASON}"
-        assert json.loads(capsys.readouterr().out) == {
+        assert cli.main(["jobs", "show", str(broken_job_id), "-o", "json"]) == 0
+        assert json.loads(capsys.readouterr().out) == [{
             "id": broken_job_id,
             "spec_error": {"file": f"job_{broken_job_id}.yaml", "message": message,
                            "problems": [{"field": "(file)", "reason": YAML_REASON}]},
-        }
+        }]
+        assert cli.main(["jobs", "show", str(broken_job_id), "-o", "plain"]) == 0
+        assert "(file)" in capsys.readouterr().out
 
     def test_list_shows_the_broken_job_beside_the_good_one(self, broken_job_id, capsys):
-        assert cli.main(["jobs", "list", "--json"]) == 0
+        assert cli.main(["jobs", "list", "-o", "json"]) == 0
         listed = json.loads(capsys.readouterr().out)
-        assert [job["name"] for job in listed["jobs"]] == ["good"]
-        assert [job["id"] for job in listed["broken_jobs"]] == [broken_job_id]
-        assert listed["spec_errors"] == [f"job_{broken_job_id}.yaml: (file): {YAML_REASON}"]
+        assert [job.get("name") for job in listed] == ["good", None]
+        assert listed[1]["id"] == broken_job_id
+        assert listed[1]["spec_error"]["problems"] == [{"field": "(file)", "reason": YAML_REASON}]
 
-        assert cli.main(["jobs", "list"]) == 0
+        assert cli.main(["jobs", "list", "-o", "plain"]) == 0
         captured = capsys.readouterr()
-        assert f"{broken_job_id:>5}  (spec invalid: cannot run)" in captured.out
+        assert [line.split() for line in captured.out.splitlines()][-1] == [
+            str(broken_job_id), "(spec", "invalid:", "cannot", "run)", "-", "-", "-"
+        ]
         assert captured.err == f"error: job_{broken_job_id}.yaml: (file): {YAML_REASON}\n"
 
 
@@ -161,15 +173,16 @@ class TestSecrets:
         ]},
     }
 
-    def run(self, capsys, *argv: str) -> dict:
-        assert cli.main([*argv, "--json"]) == 0
+    def run(self, capsys, *argv: str) -> list[dict]:
+        assert cli.main([*argv, "-o", "json"]) == 0
         return json.loads(capsys.readouterr().out)
 
     @pytest.fixture
     def created(self, airflow_db, jobs_folder, tmp_path, capsys) -> dict:
         spec = tmp_path / "chained.yaml"
         spec.write_text(json.dumps(self.SPEC))
-        return self.run(capsys, "jobs", "create", "-f", str(spec))
+        [created] = self.run(capsys, "jobs", "create", "-f", str(spec))
+        return created
 
     def test_create_prints_the_issued_url_and_token_and_masks_the_rest(self, created):
         assert created["curl"] == (
@@ -180,16 +193,22 @@ class TestSecrets:
 
     def test_show_and_list_print_no_secret(self, created, capsys):
         secrets = ("cli-1", created["token"], created["trigger_url"].rsplit("/", 1)[1])
-        shown = self.run(capsys, "jobs", "show", str(created["id"]))
+        [shown] = self.run(capsys, "jobs", "show", str(created["id"]))
         listed = self.run(capsys, "jobs", "list")
-        assert cli.main(["jobs", "show", str(created["id"])]) == 0
-        text = capsys.readouterr().out
+        assert cli.main(["jobs", "show", str(created["id"]), "-o", "plain"]) == 0
+        printed = capsys.readouterr()
 
-        for output in (json.dumps(shown), json.dumps(listed), text):
+        for output in (json.dumps(shown), json.dumps(listed), printed.out):
             assert [secret for secret in secrets if secret in output] == []
-        assert (shown["token"], shown["curl"], listed["jobs"][0]["token"]) == ("••••", None, "••••")
-        assert "  Token:       ••••\n" in text
-        assert f"(http-trigger jobs reveal {created['id']} shows them)" in text
+        assert (shown["token"], shown["curl"], listed[0]["token"]) == ("••••", None, "••••")
+        assert ["token", "••••"] in [line.split() for line in printed.out.splitlines()]
+        assert printed.err == f"Masked values: `http-trigger jobs reveal {created['id']}` shows them\n"
+
+    def test_yaml_holds_what_json_holds(self, created, capsys):
+        [shown] = self.run(capsys, "jobs", "show", str(created["id"]))
+
+        assert cli.main(["jobs", "show", str(created["id"]), "-o", "yaml"]) == 0
+        assert yaml.safe_load(capsys.readouterr().out) == [shown]
 
     def test_reveal_prints_every_secret_and_records_the_shell_user(self, created, capsys):
         from airflow.models.log import Log
@@ -198,28 +217,28 @@ class TestSecrets:
 
         revealed = self.run(capsys, "jobs", "reveal", str(created["id"]))
 
-        assert revealed == {
+        assert revealed == [{
             "id": created["id"],
             "trigger_url": created["trigger_url"],
             "token": created["token"],
             "signing_secret": created["signing_secret"],
             "curl": created["curl"],
-            "fields": [{"field": "post_processing.on_failure.0.parameters.authorization", "value": "CAAuth cli-1"}],
-        }
+            "post_processing.on_failure.0.parameters.authorization": "CAAuth cli-1",
+        }]
         with create_session() as session:
             [row] = session.scalars(select(Log).where(Log.event == "http_trigger.reveal", Log.dag_id == created["dag_id"]))
             assert (row.owner, json.loads(row.extra)["job_id"]) == (getpass.getuser(), created["id"])
 
     def test_update_from_the_shown_spec_keeps_the_masked_secret(self, created, capsys, tmp_path):
-        shown = self.run(capsys, "jobs", "show", str(created["id"]))
+        [shown] = self.run(capsys, "jobs", "show", str(created["id"]))
         spec = tmp_path / "renamed.yaml"
         spec.write_text(json.dumps({**{key: shown[key] for key in ("action", "post_processing")}, "name": "renamed"}))
 
-        updated = self.run(capsys, "jobs", "update", str(created["id"]), "-f", str(spec))
+        [updated] = self.run(capsys, "jobs", "update", str(created["id"]), "-f", str(spec))
 
         assert (updated["name"], updated["token"]) == ("renamed", "••••")
-        revealed = self.run(capsys, "jobs", "reveal", str(created["id"]))
-        assert revealed["fields"][0]["value"] == "CAAuth cli-1"
+        [revealed] = self.run(capsys, "jobs", "reveal", str(created["id"]))
+        assert revealed["post_processing.on_failure.0.parameters.authorization"] == "CAAuth cli-1"
 
 
 class TestAudit:
@@ -233,21 +252,22 @@ class TestAudit:
         capsys.readouterr()  # what importing the test client logs
         spec = tmp_path / "job.yaml"
         spec.write_text(json.dumps(TestSecrets.SPEC))
-        assert cli.main(["jobs", "create", "-f", str(spec), "--json"]) == 0
-        job = json.loads(capsys.readouterr().out)
+        assert cli.main(["jobs", "create", "-f", str(spec), "-o", "json"]) == 0
+        [job] = json.loads(capsys.readouterr().out)
         spec.write_text(json.dumps({**TestSecrets.SPEC, "name": "renamed"}))
         parse_jobs_into_db()
-        for argv in (["update", "-f", str(spec)], ["rotate"], ["trigger", "--json"], ["reveal"], ["delete"]):
+        for argv in (["update", "-f", str(spec)], ["rotate"], ["trigger", "-o", "json"], ["reveal"], ["delete"]):
             assert cli.main(["jobs", argv[0], str(job["id"]), *argv[1:]]) == 0
             printed = capsys.readouterr().out
             if argv[0] == "trigger":
-                job["dag_run_id"] = json.loads(printed.splitlines()[-1])["dag_run_id"]  # after Airflow's log
+                [started] = json.loads(printed)
+                job["dag_run_id"] = started["dag_run_id"]
         return job
 
     def test_export_writes_the_jobs_entries_newest_first_with_no_secret(self, changed_job, tmp_path, capsys):
         output = tmp_path / "audit.csv"
 
-        assert cli.main(["audit", "export", "--job", str(changed_job["id"]), "--output", str(output)]) == 0
+        assert cli.main(["audit", "export", "--job", str(changed_job["id"]), str(output)]) == 0
 
         assert capsys.readouterr().err == f"6 audit entries written to {output}\n"
         with output.open(newline="", encoding="utf-8") as exported:
@@ -284,6 +304,7 @@ class TestAudit:
         with pytest.raises(SystemExit) as exited:
             cli.main(["audit", "export", "--since", "yesterday"])
         assert exited.value.code == 2
-        assert capsys.readouterr().err.endswith(
-            "argument --since: 'yesterday' is not an ISO 8601 date or time, e.g. 2026-01-31T09:00\n"
+        assert (
+            "argument --since: 'yesterday' is not an ISO 8601 date or time, e.g. 2026-01-31T09:00"
+            in capsys.readouterr().err
         )

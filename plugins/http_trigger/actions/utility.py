@@ -9,10 +9,16 @@ triggerer (``airflow triggerer``, part of every Airflow deployment and of the em
 Airflow does not apply ``execution_timeout`` while a task is deferred, so a delay may be
 longer than the action timeout; the deferral's own timeout (the delay plus a grace period)
 fails the task if no triggerer fires it.
+
+A wait shorter than :data:`SHORTEST_DEFERRAL` sleeps in the worker instead. Airflow 3.3 fails a
+deferred task whose trigger fires before the scheduler has read the worker's exit on deferring
+(the exit reads as "finished while queued"; apache/airflow#67287, fixed after 3.3.2), and only a
+wait of seconds leaves that window open; a worker slot for under a minute costs little.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
 
 MAX_DELAY_MINUTES = 1440
 DEFERRAL_GRACE = timedelta(minutes=10)
+SHORTEST_DEFERRAL = timedelta(minutes=1)
 
 
 class DelayParameters(ActionParameters):
@@ -78,12 +85,16 @@ class _UtilityOperator(ActionOperatorMixin, BaseOperator):
 
 
 class DelayOperator(_UtilityOperator):
-    """Wait some minutes in the triggerer, then succeed."""
+    """Wait some minutes in the triggerer (seconds in the worker), then succeed."""
 
     parameters_model: ClassVar[type[DelayParameters]] = DelayParameters
 
-    def run_action(self, context: Context, parameters: DelayParameters) -> None:
+    def run_action(self, context: Context, parameters: DelayParameters) -> dict[str, Any] | None:
         delta = timedelta(minutes=parameters.minutes)
+        if delta < SHORTEST_DEFERRAL:
+            self.log.info("Waiting %s minutes in the worker", parameters.minutes)
+            time.sleep(delta.total_seconds())
+            return self.execute_complete(context, minutes=parameters.minutes)
         trigger = TimeDeltaTrigger(delta)
         self.log.info("Waiting %s minutes, until %s", parameters.minutes, trigger.moment.isoformat())
         self.defer(
@@ -117,7 +128,7 @@ ACTION_TYPES: tuple[ActionType, ...] = (
     ActionType(
         name="utility_delay",
         title="Utility: Delay",
-        description="Wait a number of minutes, then succeed (the wait runs in Airflow's triggerer).",
+        description="Wait a number of minutes, then succeed (a wait of a minute or more runs in Airflow's triggerer).",
         operator_class=DelayOperator,
     ),
     ActionType(

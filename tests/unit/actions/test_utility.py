@@ -5,6 +5,7 @@ The deferral itself (the triggerer firing and the task resuming) runs in the int
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -49,6 +50,14 @@ class TestDelayOperator:
         assert deferred.value.method_name == "execute_complete"
         assert deferred.value.kwargs == {"minutes": 1.5}
         assert deferred.value.timeout == timedelta(seconds=90) + DEFERRAL_GRACE
+
+    def test_sleeps_in_the_worker_for_a_wait_of_seconds(self):
+        started = time.monotonic()
+
+        result = execute(make(DelayOperator, {"minutes": 0.01}))
+
+        assert time.monotonic() - started >= 0.6
+        assert result == {"delayed_minutes": 0.01, "until": None}
 
     def test_reads_the_delay_from_the_dag_run_conf(self):
         with pytest.raises(TaskDeferred) as deferred:
