@@ -87,17 +87,23 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     server.server_close()
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
-    """Start Airflow (API server, scheduler, DAG processor, triggerer) and moto on free ports."""
-    config = StackConfig(
-        home=tmp_path_factory.mktemp("airflow-home"),
+def stack_config(home: Path, *, extra_env: dict[str, str] | None = None, **settings: Any) -> StackConfig:
+    """Configure a stack on free ports with this repository's DAGs and plugins and the suite's users."""
+    return StackConfig(
+        home=home,
         api_port=free_port(),
         moto_port=free_port(),
         dags_folder=REPO / "dags",
         plugins_folder=REPO / "plugins",
-        extra_env={"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": STACK_USERS},
+        extra_env={"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": STACK_USERS, **(extra_env or {})},
+        **settings,
     )
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
+    """Start Airflow (API server, scheduler, DAG processor, triggerer) and moto on free ports."""
+    config = stack_config(tmp_path_factory.mktemp("airflow-home"))
     with EmbeddedStack(config) as running:
         demo.ensure_aws_connection(running)
         yield running

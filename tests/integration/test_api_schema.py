@@ -37,9 +37,9 @@ from schemathesis import GenerationMode
 from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.engine import StopReason, events
 
-from devstack.stack import EmbeddedStack, StackConfig, free_port
+from devstack.stack import EmbeddedStack
 
-from .conftest import REPO, STACK_USERS, wait_for
+from .conftest import stack_config, wait_for
 
 SIZE_VARIABLE = "HTTP_TRIGGER_API_EXAMPLES"
 SEED_VARIABLE = "HTTP_TRIGGER_API_SEED"
@@ -143,17 +143,10 @@ def hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def schema_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
     """Start a stack for this run alone: it creates and deletes hundreds of jobs."""
-    config = StackConfig(
-        home=tmp_path_factory.mktemp("airflow-home-api-schema"),
-        api_port=free_port(),
-        moto_port=free_port(),
-        dags_folder=REPO / "dags",
-        plugins_folder=REPO / "plugins",
+    config = stack_config(
+        tmp_path_factory.mktemp("airflow-home-api-schema"),
         # One task at a time: the runs the requests start are not what is measured here.
-        extra_env={
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": STACK_USERS,
-            "AIRFLOW__CORE__PARALLELISM": "1",
-        },
+        extra_env={"AIRFLOW__CORE__PARALLELISM": "1"},
     )
     with EmbeddedStack(config) as running:
         yield running

@@ -34,10 +34,10 @@ import httpx
 import pytest
 import yaml
 
-from devstack.stack import EmbeddedStack, StackConfig, free_port
+from devstack.stack import EmbeddedStack
 from http_trigger.actions import ACTIONS
 
-from .conftest import REPO, STACK_USERS, wait_for
+from .conftest import stack_config, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -119,14 +119,7 @@ NOT_A_JOB = (
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
-    config = StackConfig(
-        home=tmp_path_factory.mktemp("isolation-home"),
-        api_port=free_port(),
-        moto_port=free_port(),
-        dags_folder=REPO / "dags",
-        plugins_folder=REPO / "plugins",
-        extra_env={"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": STACK_USERS},
-    )
+    config = stack_config(tmp_path_factory.mktemp("isolation-home"))
     with EmbeddedStack(config) as running:
         yield running
 

@@ -24,9 +24,9 @@ import psycopg2
 import pytest
 
 from devstack import demo
-from devstack.stack import EmbeddedStack, RestartPolicy, StackConfig, free_port
+from devstack.stack import EmbeddedStack, RestartPolicy
 
-from .conftest import REPO, STACK_USERS, wait_for
+from .conftest import stack_config, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -40,19 +40,12 @@ BURST_SECONDS = 20
 
 @pytest.fixture(scope="module")
 def healing_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
-    config = StackConfig(
-        home=tmp_path_factory.mktemp("healing-home"),
-        api_port=free_port(),
-        moto_port=free_port(),
-        dags_folder=REPO / "dags",
-        plugins_folder=REPO / "plugins",
+    config = stack_config(
+        tmp_path_factory.mktemp("healing-home"),
         restart_policy=POLICY,
         # The burst's wrong tokens come from the address the test's own valid calls come from: no
         # throttle here, or the valid calls after the burst would wait out its window.
-        extra_env={
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": STACK_USERS,
-            "AIRFLOW__HTTP_TRIGGER__FAILED_TOKEN_LIMIT": "",
-        },
+        extra_env={"AIRFLOW__HTTP_TRIGGER__FAILED_TOKEN_LIMIT": ""},
     )
     with EmbeddedStack(config) as running:
         demo.ensure_aws_connection(running)
