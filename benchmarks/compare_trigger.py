@@ -1,0 +1,280 @@
+"""Measure http-trigger's trigger side by side with Airflow's own REST trigger; write BENCHMARKS.md.
+
+Run from the repository root::
+
+    .venv/bin/python -m benchmarks.compare_trigger [--requests N] [--rounds R] [--concurrency 1,10,50]
+
+One embedded stack, one job, one DAG: the job's trigger URL with its token, and Airflow's
+``POST /api/v2/dags/{dag_id}/dagRuns`` with a JWT, both starting runs of that same DAG in the same
+database. At each concurrency the two take turns, round after round (the first of each round
+alternates), each round sending ``N`` POSTs with at most that many in flight, so a load that comes
+and goes on the machine falls on both alike. Per side and concurrency it reports throughput (POSTs
+answered per second of the round's wall time), the median and 99th percentile of the round trips,
+and the answers that were not a success; the ratio column is http-trigger's figure over Airflow's.
+
+The runs the POSTs start are real: the scheduler runs them (the job does nothing and succeeds)
+while the measurement goes on, as it would in production. Nothing here asserts on timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+from benchmarks.measure_trigger import percentile
+from benchmarks.report import (
+    BENCHMARKS_FILE,
+    MachineWatch,
+    load_average,
+    machine_facts,
+    markdown_table,
+    write_section,
+)
+from devstack.stack import EmbeddedStack, StackConfig, free_port
+
+log = logging.getLogger("benchmarks.compare_trigger")
+
+COMMAND = ".venv/bin/python -m benchmarks.compare_trigger"
+SECTION = "compare-trigger"
+SIDES = ("http-trigger", "Airflow REST")
+JOB = {
+    "name": "bench-compare",
+    "group": "benchmarks",
+    "action": {"type": "utility_no_action", "parameters": {"note": "side-by-side benchmark"}},
+}
+
+
+@dataclass
+class Round:
+    """One round of one side at one concurrency: every POST's round trip and answer."""
+
+    seconds: float = 0.0
+    round_trips: list[float] = field(default_factory=list)
+    refused: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Side:
+    """Every round of one side at one concurrency."""
+
+    rounds: list[Round] = field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return sum(len(each.round_trips) for each in self.rounds)
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / sum(each.seconds for each in self.rounds)
+
+    def round_trip(self, fraction: float) -> float:
+        return percentile([trip for each in self.rounds for trip in each.round_trips], fraction) * 1000
+
+    @property
+    def refused(self) -> Counter[str]:
+        return sum((each.refused for each in self.rounds), Counter())
+
+
+async def send_round(
+    post: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
+    requests: int,
+    concurrency: int,
+    base_url: str,
+) -> Round:
+    """Send ``requests`` POSTs, at most ``concurrency`` in flight, each on a connection kept open."""
+    result = Round()
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+
+        async def one() -> None:
+            async with gate:
+                sent = time.perf_counter()
+                try:
+                    response = await post(client)
+                except httpx.HTTPError as error:
+                    result.refused[type(error).__name__] += 1
+                    return
+                result.round_trips.append(time.perf_counter() - sent)
+                if not response.is_success:
+                    result.refused[str(response.status_code)] += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(requests)))
+        result.seconds = time.perf_counter() - began
+    return result
+
+
+def create_job(api: httpx.Client) -> dict:
+    """Create the job both sides trigger and wait until Airflow has loaded (and enabled) its DAG."""
+    created = api.post("/http-trigger/api/jobs", json=JOB)
+    created.raise_for_status()
+    job = created.json()
+    deadline = time.monotonic() + 120
+    while api.get(f"/http-trigger/api/jobs/{job['id']}").json()["is_paused"] is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Airflow did not load job {job['id']} in 120 s")
+        time.sleep(0.5)
+    return job
+
+
+def measure(stack: EmbeddedStack, args: argparse.Namespace) -> dict[int, dict[str, Side]]:
+    token = stack.get_api_token()
+    with httpx.Client(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as api:
+        job = create_job(api)
+    trigger_path = httpx.URL(job["trigger_url"]).path
+    posts = {
+        "http-trigger": lambda client: client.post(
+            trigger_path, headers={"Authorization": f"CAAuth {job['token']}", "Content-Length": "0"}
+        ),
+        "Airflow REST": lambda client: client.post(
+            f"/api/v2/dags/{job['dag_id']}/dagRuns",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"logical_date": None},
+        ),
+    }
+    results: dict[int, dict[str, Side]] = {}
+    for concurrency in args.concurrency:
+        results[concurrency] = {side: Side() for side in SIDES}
+        for number in range(args.rounds):
+            order = SIDES if number % 2 == 0 else SIDES[::-1]
+            for side in order:
+                done = asyncio.run(send_round(posts[side], args.requests, concurrency, stack.api_url))
+                results[concurrency][side].rounds.append(done)
+                log.info(
+                    "concurrency %s, round %s/%s, %s: %.0f POSTs/s, %s not a success",
+                    concurrency,
+                    number + 1,
+                    args.rounds,
+                    side,
+                    len(done.round_trips) / done.seconds,
+                    sum(done.refused.values()),
+                )
+    return results
+
+
+def figures(results: dict[int, dict[str, Side]]) -> str:
+    rows = []
+    for concurrency, sides in results.items():
+        ours, airflows = sides["http-trigger"], sides["Airflow REST"]
+        for name, side in sides.items():
+            refused = ", ".join(f"{count} × {kind}" for kind, count in side.refused.items()) or "0"
+            rows.append(
+                [
+                    str(concurrency),
+                    name,
+                    str(side.requests),
+                    f"{side.throughput:.1f}",
+                    f"{side.round_trip(0.5):.1f}",
+                    f"{side.round_trip(0.99):.1f}",
+                    refused,
+                ]
+            )
+        rows.append(
+            [
+                str(concurrency),
+                "ratio",
+                "",
+                f"{ours.throughput / airflows.throughput:.2f}",
+                f"{ours.round_trip(0.5) / airflows.round_trip(0.5):.2f}",
+                f"{ours.round_trip(0.99) / airflows.round_trip(0.99):.2f}",
+                "",
+            ]
+        )
+    header = ["concurrency", "trigger", "POSTs", "POSTs/s", "p50 (ms)", "p99 (ms)", "not a success"]
+    return markdown_table(header, rows, "rlrrrrl")
+
+
+def render(
+    command: str, started_at: datetime, results: dict[int, dict[str, Side]], facts: dict[str, str]
+) -> str:
+    machine = "\n".join(f"- {name}: {value}" for name, value in facts.items())
+    return f"""## Trigger side by side: http-trigger vs Airflow's own REST trigger
+
+Both start runs of one DAG on one embedded stack (API server, scheduler, DAG processor and
+triggerer, LocalExecutor, the stack's own PostgreSQL): http-trigger's `POST` on the job's trigger
+URL with its token, and Airflow's `POST /api/v2/dags/{{dag_id}}/dagRuns` with a JWT. At each
+concurrency the two take turns round after round; the ratio is http-trigger over Airflow
+(throughput above 1 and round trips below 1 favour http-trigger).
+
+### Command
+
+```sh
+{command}
+```
+
+Run {started_at:%Y-%m-%d %H:%M} UTC.
+
+### Machine
+
+{machine}
+
+### Figures
+
+{figures(results)}
+"""
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="POSTs per side and round (default 200)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per side and concurrency (default 3)")
+    parser.add_argument(
+        "--concurrency",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[1, 10, 50],
+        help="POSTs in flight at once, comma-separated (default 1,10,50)",
+    )
+    parser.add_argument("--output", type=Path, default=BENCHMARKS_FILE, help="the report to update")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    raw_args = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(raw_args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    started_at = datetime.now(timezone.utc)
+    load_before = load_average()
+    watch = MachineWatch().start()
+    home = Path(tempfile.mkdtemp(prefix="http-trigger-compare-"))
+    stack = EmbeddedStack(StackConfig(home=home, api_port=free_port(), moto_port=free_port()))
+    try:
+        log.info("Starting the embedded stack in %s", home)
+        stack.start(timeout=300)
+        results = measure(stack, args)
+    finally:
+        watch.stop()
+        stack.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    facts = {
+        **machine_facts(),
+        "Load average 1/5/15 min, before / after": f"{load_before} / {load_average()}",
+        "Other processes' CPU use during the run": watch.describe(),
+    }
+    command = " ".join([COMMAND, *map(shlex.quote, raw_args)])
+    print(figures(results))
+    write_section(SECTION, render(command, started_at, results, facts), path=args.output)
+    print(f"\nWrote the section {SECTION!r} of {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
