@@ -149,3 +149,7 @@ class ParametersRequiredError(InvalidParametersError):
 
 class MaskedSecretError(JobSpecError):
     """A job body keeps a masked secret that stands for no value of the job: the value itself must be given."""
+
+
+class UnknownActionTypeError(HttpTriggerError):
+    """An action type that is not in the catalogue; the message lists the known ones."""

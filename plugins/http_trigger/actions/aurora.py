@@ -117,6 +117,7 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "and wait until they are available."
         ),
         operator_class=AuroraStartDbClusterOperator,
+        iam_actions=("rds:DescribeDBClusters", "rds:StartDBCluster"),
     ),
     ActionType(
         name="aurora_stop_db_cluster",
@@ -126,6 +127,7 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "and wait until they are stopped."
         ),
         operator_class=AuroraStopDbClusterOperator,
+        iam_actions=("rds:DescribeDBClusters", "rds:StopDBCluster"),
     ),
     ActionType(
         name="aurora_create_db_cluster_snapshot",
@@ -135,5 +137,12 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "keep only the newest snapshots this job made of each cluster."
         ),
         operator_class=AuroraCreateDbClusterSnapshotOperator,
+        iam_actions=(
+            "rds:DescribeDBClusters",
+            "rds:CreateDBClusterSnapshot",
+            "rds:AddTagsToResource",
+            "rds:DescribeDBClusterSnapshots",
+            "rds:DeleteDBClusterSnapshot",
+        ),
     ),
 )

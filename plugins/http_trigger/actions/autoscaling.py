@@ -97,5 +97,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "or of every group carrying a tag, and wait until they run the desired number of instances."
         ),
         operator_class=AutoScalingUpdateGroupCapacityOperator,
+        iam_actions=("autoscaling:DescribeAutoScalingGroups", "autoscaling:UpdateAutoScalingGroup"),
     ),
 )

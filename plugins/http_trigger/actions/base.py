@@ -37,6 +37,13 @@ class ActionType:
     title: str
     description: str
     operator_class: type[BaseOperator]
+    iam_actions: tuple[str, ...]
+    """Every IAM action (``service:Operation``) the operator's AWS calls and waits need.
+
+    Read from the calls the action makes, the provider hook methods it goes through, and the
+    Describe calls its waiters poll; :mod:`http_trigger.actions.iam_policy` turns these into a
+    least-privilege policy. Empty for an action that makes no AWS call.
+    """
 
     @property
     def parameters_model(self) -> type[pydantic.BaseModel]:

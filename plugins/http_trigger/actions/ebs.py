@@ -114,5 +114,13 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "a tag; tag the snapshots and optionally keep only the newest ones of each volume."
         ),
         operator_class=EBSCreateSnapshotsOperator,
+        iam_actions=(
+            "ec2:DescribeVolumes",
+            "ec2:DescribeInstances",
+            "ec2:CreateSnapshot",
+            "ec2:CreateTags",
+            "ec2:DescribeSnapshots",
+            "ec2:DeleteSnapshot",
+        ),
     ),
 )

@@ -404,6 +404,7 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "and wait until they are running."
         ),
         operator_class=EC2StartInstancesOperator,
+        iam_actions=("ec2:DescribeInstances", "ec2:StartInstances"),
     ),
     ActionType(
         name="ec2_stop_instances",
@@ -413,6 +414,7 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "and wait until they are stopped."
         ),
         operator_class=EC2StopInstancesOperator,
+        iam_actions=("ec2:DescribeInstances", "ec2:StopInstances"),
     ),
     ActionType(
         name="ec2_reboot_instances",
@@ -422,6 +424,7 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "and wait until they pass their status check."
         ),
         operator_class=EC2RebootInstancesOperator,
+        iam_actions=("ec2:DescribeInstances", "ec2:RebootInstances", "ec2:DescribeInstanceStatus"),
     ),
     ActionType(
         name="ec2_change_instance_type",
@@ -431,6 +434,12 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "again those that were running."
         ),
         operator_class=EC2ChangeInstanceTypeOperator,
+        iam_actions=(
+            "ec2:DescribeInstances",
+            "ec2:StopInstances",
+            "ec2:ModifyInstanceAttribute",
+            "ec2:StartInstances",
+        ),
     ),
     ActionType(
         name="ec2_create_image",
@@ -440,6 +449,14 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "the newest AMIs of each instance, deleting older ones with their snapshots."
         ),
         operator_class=EC2CreateImageOperator,
+        iam_actions=(
+            "ec2:DescribeInstances",
+            "ec2:DescribeImages",
+            "ec2:CreateImage",
+            "ec2:CreateTags",
+            "ec2:DeregisterImage",
+            "ec2:DeleteSnapshot",
+        ),
     ),
     ActionType(
         name="ec2_copy_image",
@@ -448,5 +465,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Copy the AMIs given by id or tag to another region and wait until the copies are available."
         ),
         operator_class=EC2CopyImageOperator,
+        iam_actions=("ec2:DescribeImages", "ec2:CopyImage", "ec2:CreateTags"),
     ),
 )

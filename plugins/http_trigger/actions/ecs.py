@@ -189,11 +189,13 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "and wait until they stop, failing on a non-zero exit code."
         ),
         operator_class=EcsRunTasksOperator,
+        iam_actions=("ecs:RunTask", "iam:PassRole", "ecs:DescribeTasks", "ecs:StopTask"),
     ),
     ActionType(
         name="ecs_update_service_desired_count",
         title="ECS: Update service desired count",
         description="Set the number of tasks an ECS service runs, and wait until the service is stable.",
         operator_class=EcsUpdateServiceDesiredCountOperator,
+        iam_actions=("ecs:UpdateService", "ecs:DescribeServices"),
     ),
 )

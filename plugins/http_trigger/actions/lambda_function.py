@@ -92,5 +92,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "the job fails when the function returns an error."
         ),
         operator_class=LambdaInvokeOperator,
+        iam_actions=("lambda:InvokeFunction",),
     ),
 )

@@ -339,6 +339,7 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Start the stopped RDS DB instances given by identifier or tag and wait until they are available."
         ),
         operator_class=RdsStartDbInstanceOperator,
+        iam_actions=("rds:DescribeDBInstances", "rds:StartDBInstance"),
     ),
     ActionType(
         name="rds_stop_db_instance",
@@ -347,6 +348,7 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Stop the available RDS DB instances given by identifier or tag and wait until they are stopped."
         ),
         operator_class=RdsStopDbInstanceOperator,
+        iam_actions=("rds:DescribeDBInstances", "rds:StopDBInstance"),
     ),
     ActionType(
         name="rds_reboot_db_instance",
@@ -355,6 +357,7 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "Reboot the RDS DB instances given by identifier or tag and wait until they are available."
         ),
         operator_class=RdsRebootDbInstanceOperator,
+        iam_actions=("rds:DescribeDBInstances", "rds:RebootDBInstance"),
     ),
     ActionType(
         name="rds_create_db_snapshot",
@@ -364,6 +367,13 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "keep only the newest snapshots this job made of each instance."
         ),
         operator_class=RdsCreateDbSnapshotOperator,
+        iam_actions=(
+            "rds:DescribeDBInstances",
+            "rds:CreateDBSnapshot",
+            "rds:AddTagsToResource",
+            "rds:DescribeDBSnapshots",
+            "rds:DeleteDBSnapshot",
+        ),
     ),
     ActionType(
         name="rds_modify_db_instance_class",
@@ -373,5 +383,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "until they are available on the new class."
         ),
         operator_class=RdsModifyDbInstanceClassOperator,
+        iam_actions=("rds:DescribeDBInstances", "rds:ModifyDBInstance"),
     ),
 )

@@ -183,6 +183,7 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "and wait until they are paused."
         ),
         operator_class=RedshiftPauseClustersOperator,
+        iam_actions=("redshift:DescribeClusters", "redshift:PauseCluster"),
     ),
     ActionType(
         name="redshift_resume_cluster",
@@ -192,11 +193,13 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "and wait until they are available."
         ),
         operator_class=RedshiftResumeClustersOperator,
+        iam_actions=("redshift:DescribeClusters", "redshift:ResumeCluster"),
     ),
     ActionType(
         name="redshift_create_cluster_snapshot",
         title="Redshift: Create cluster snapshot",
         description="Create a manual snapshot of a Redshift cluster and wait until it is available.",
         operator_class=RedshiftSnapshotClusterOperator,
+        iam_actions=("redshift:CreateClusterSnapshot", "redshift:DescribeClusterSnapshots"),
     ),
 )

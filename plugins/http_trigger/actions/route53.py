@@ -127,5 +127,11 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "and wait until the change is INSYNC."
         ),
         operator_class=Route53UpsertRecordOperator,
+        iam_actions=(
+            "route53:GetHostedZone",
+            "route53:ListHostedZonesByName",
+            "route53:ChangeResourceRecordSets",
+            "route53:GetChange",
+        ),
     ),
 )

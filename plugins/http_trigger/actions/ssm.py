@@ -146,5 +146,12 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "the job fails when the command failed on any instance."
         ),
         operator_class=SsmRunCommandsOperator,
+        iam_actions=(
+            "ssm:SendCommand",
+            "ssm:ListCommands",
+            "ssm:ListCommandInvocations",
+            "ssm:GetCommandInvocation",
+            "ssm:CancelCommand",
+        ),
     ),
 )

@@ -101,5 +101,6 @@ ACTION_TYPES: tuple[ActionType, ...] = (
             "end; the job fails when the execution FAILED, TIMED_OUT or was ABORTED."
         ),
         operator_class=StepFunctionsStartExecutionOperator,
+        iam_actions=("states:StartExecution", "states:DescribeExecution"),
     ),
 )

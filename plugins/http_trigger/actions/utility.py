@@ -130,11 +130,13 @@ ACTION_TYPES: tuple[ActionType, ...] = (
         title="Utility: Delay",
         description="Wait a number of minutes, then succeed (a wait of a minute or more runs in Airflow's triggerer).",
         operator_class=DelayOperator,
+        iam_actions=(),
     ),
     ActionType(
         name="utility_no_action",
         title="Utility: No action",
         description="Do nothing and succeed: for jobs that only send their notifications.",
         operator_class=NoActionOperator,
+        iam_actions=(),
     ),
 )
