@@ -308,3 +308,21 @@ class TestAudit:
             "argument --since: 'yesterday' is not an ISO 8601 date or time, e.g. 2026-01-31T09:00"
             in capsys.readouterr().err
         )
+
+
+def test_iam_policy_prints_the_policy_the_actions_need_and_refuses_an_unknown_one(capsys):
+    assert cli.main(["actions", "iam-policy", "ec2_start_instances", "ec2_stop_instances"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EC2",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeInstances", "ec2:StartInstances", "ec2:StopInstances"],
+            "Resource": "*",
+        }],
+    }
+
+    assert cli.main(["actions", "iam-policy", "ec2_teleport_instances"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "error: Unknown action type 'ec2_teleport_instances'; known types: aurora_create_db_cluster_snapshot, "
+    )
