@@ -90,6 +90,8 @@ def test_an_editors_reveal_returns_the_secrets_and_is_in_airflows_audit_log(
     assert row["owner"] == "admin"
     assert json.loads(row["extra"]) == {
         "job_id": job["id"],
+        "channel": "api",
+        "source_address": "127.0.0.1",
         "fields": ["trigger_url", "token", "signing_secret", *(item["field"] for item in revealed.json()["fields"])],
     }
 
