@@ -215,7 +215,7 @@ def scene(stack: EmbeddedStack, api: httpx.Client) -> Scene:
         assert parsed_at(api, job).timestamp() > written_at, f"{job['dag_id']} was not parsed again"
 
     listing = subprocess.run(
-        [str(Path(sys.executable).parent / "http-trigger"), "jobs", "list"],
+        [str(Path(sys.executable).parent / "http-trigger"), "jobs", "list", "-o", "json"],
         env=stack.env,
         capture_output=True,
         text=True,
@@ -265,7 +265,7 @@ def test_each_broken_job_is_in_sight_everywhere_and_its_trigger_answers_409(api,
     message = f"Job {job['id']} cannot run: its spec is invalid ({problem}); fix the file"
     assert (answer.status_code, answer.json()) == (409, {"message": message})
     assert "Retry-After" not in answer.headers
-    assert f"{job['id']:>5}  (spec invalid: cannot run)" in scene.cli_listing.stdout
+    assert {"id": job["id"], "spec_error": expected["spec_error"]} in json.loads(scene.cli_listing.stdout)
     assert f"error: {file}: {bad.field}: {bad.reason}" in scene.cli_listing.stderr
     assert file in scene.health.json()["jobs"]["broken_spec_files"]
     assert f"Job spec not loaded: {file}: {bad.field}: {bad.reason}" in scene.factory_warnings
@@ -287,5 +287,6 @@ def test_the_health_says_jobs_degraded_and_the_cli_lists_the_good_jobs_as_usual(
     assert (scene.health.status_code, body["status"], body["jobs"]["status"]) == (200, "degraded", "degraded")
     assert len(body["jobs"]["broken_spec_files"]) == len(BAD_KINDS) + 1
     assert scene.cli_listing.returncode == 0, scene.cli_listing.stderr
+    listed = {record["id"]: record for record in json.loads(scene.cli_listing.stdout)}
     for job in scene.good:
-        assert f"{job['id']:>5}  {job['name']:<40} isolation" in scene.cli_listing.stdout
+        assert (listed[job["id"]]["name"], listed[job["id"]]["group"]) == (job["name"], "isolation")

@@ -47,24 +47,25 @@ def test_catalogue_lists_every_action_with_its_parameter_schema():
 
 class TestCli:
     def test_actions_list_json_prints_the_catalogue(self, capsys):
-        assert main(["actions", "list", "--json"]) == 0
+        assert main(["actions", "list", "-o", "json"]) == 0
 
         printed = json.loads(capsys.readouterr().out)
-        assert printed == {"actions": json.loads(json.dumps(catalogue()))}
-        ssm = next(action for action in printed["actions"] if action["name"] == "ssm_run_command")
+        assert printed == json.loads(json.dumps(catalogue()))
+        ssm = next(action for action in printed if action["name"] == "ssm_run_command")
         assert ssm["title"] == "SSM: Run command"
         assert ssm["parameters_schema"]["properties"]["document_name"]["enum"] == [
             "AWS-RunShellScript",
             "AWS-RunPowerShellScript",
         ]
 
-    def test_actions_list_prints_one_entry_per_action(self, capsys):
-        assert main(["actions", "list"]) == 0
+    def test_actions_list_prints_one_line_per_action(self, capsys):
+        assert main(["actions", "list", "-o", "plain"]) == 0
 
-        out = capsys.readouterr().out
-        assert out.count("\n    parameters (* required): ") == len(ACTIONS)
-        assert "route53_upsert_record                Route 53: Upsert record\n" in out
-        assert "parameters (* required): minutes*\n" in out
+        lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+        assert lines[0] == ["name", "title", "parameters", "(*", "required)"]
+        assert len(lines) == 1 + len(ACTIONS)
+        assert ["route53_upsert_record", "Route", "53:", "Upsert", "record"] in [line[:5] for line in lines]
+        assert ["utility_delay", "Utility:", "Delay", "minutes*"] in lines
 
 
 class TestApi:
