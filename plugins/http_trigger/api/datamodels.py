@@ -62,6 +62,12 @@ class TriggerResponse(BaseModel):
     )
 
 
+_OUTCOME_DESCRIPTION = (
+    "How the run ended: succeeded; succeeded_with_warnings when the action succeeded but a "
+    "post-processing step failed; failed when the action failed; else queued or running."
+)
+
+
 class TaskStatusResponse(BaseModel):
     """One task of a run, as the caller that started it sees it."""
 
@@ -78,6 +84,7 @@ class RunStatusResponse(BaseModel):
     dag_run_id: str
     state: str | None = Field(description="Airflow's run state: queued, running, success or failed.")
     final: bool = Field(description="Whether the run has ended (success or failed) and will change no more.")
+    outcome: RunOutcome = Field(description=_OUTCOME_DESCRIPTION)
     start_date: datetime | None
     end_date: datetime | None
     tasks: list[TaskStatusResponse] = Field(description="The action first, then the post-processing steps.")
@@ -91,10 +98,7 @@ class JobRunResponse(BaseModel):
     dag_id: str
     dag_run_id: str
     state: str | None = Field(description="Airflow's run state: queued, running, success or failed.")
-    outcome: RunOutcome = Field(
-        description="How the run ended: succeeded; succeeded_with_warnings when the action succeeded but a "
-        "post-processing step failed; failed when the action failed; else queued or running."
-    )
+    outcome: RunOutcome = Field(description=_OUTCOME_DESCRIPTION)
     run_type: str
     trigger_source: TriggerSource
     triggered_by: str | None
