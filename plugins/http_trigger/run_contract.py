@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.sdk.log import redact
 
 if TYPE_CHECKING:
     from logging import Logger
+
+    from airflow.sdk import Context
 
 ERROR_XCOM_KEY = "error"
 """The XCom key under which a failing task pushes a one-line summary of its error."""
@@ -53,7 +55,7 @@ def step_name(task_id: str) -> StepName | None:
     return StepName(status=match[1], index=int(match[2]), kind=match[3])
 
 
-def report_error(context: Any, error: BaseException, *, task_id: str, log: Logger) -> None:
+def report_error(context: Context, error: BaseException, *, task_id: str, log: Logger) -> None:
     """Push a one-line summary of a task's error under :data:`ERROR_XCOM_KEY`; never raise.
 
     Unlike the task log, XCom is not masked, and anyone who may read the job's runs sees the

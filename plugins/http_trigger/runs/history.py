@@ -1,7 +1,9 @@
 """Read a job's execution history: Airflow's DAG runs and task instances, joined with the trigger-call log.
 
 Airflow keeps the runs; the plugin adds what only it knows: which runs an HTTP call started and
-from which address. Everything here reads; it never changes a run and knows nothing of HTTP.
+from which address, and how each run ended, notifications included (:mod:`http_trigger.runs.outcome`),
+which Airflow's run state does not say. Everything here reads; it never changes a run and knows
+nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
     from sqlalchemy.orm import Session
 
+# A run's task states by task id: what its outcome is computed from.
 _TaskStates = dict[str, str | None]
+
 
 @dataclass(frozen=True)
 class RunSummary:
