@@ -41,10 +41,10 @@ from http_trigger.group_access import access_control
 from http_trigger.job_files import BrokenSpec, StoredJob, read_specs, spec_candidates
 from http_trigger.job_model import Job, PostProcessingSpec, PostProcessingStatus
 from http_trigger.post_processing import get_post_processing
+from http_trigger.run_contract import ACTION_TASK_ID, StepName
 
 log = logging.getLogger(__name__)
 
-ACTION_TASK_ID = "action"
 DAG_CHECK = "(dag)"
 # A fixed date in the past: jobs start on demand, and cron schedules never back-fill (catchup=False).
 _START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -60,16 +60,11 @@ _building = threading.Lock()
 _build_outcomes: dict[Path, tuple[str, JobSpecError | None]] = {}
 
 
-def post_processing_task_id(status: PostProcessingStatus, index: int, spec: PostProcessingSpec) -> str:
-    """Name a post-processing task so the grid reads in order: ``on_success_1_webhook``."""
-    return f"on_{status}_{index}_{spec.type}"
-
-
 def _post_processing_task(
     job: Job, status: PostProcessingStatus, index: int, spec: PostProcessingSpec
 ) -> BaseOperator:
     task = get_post_processing(spec.type).operator_class(
-        task_id=post_processing_task_id(status, index, spec),
+        task_id=StepName(status=status, index=index, kind=spec.type).task_id,
         parameters=spec.parameters,
         job_id=job.id,
         job_name=job.name,

@@ -70,13 +70,17 @@ def free_port() -> int:
 
 
 class UpstreamTaskInstance:
-    """Stands in for the task instance: answers XCom pulls from what the action task pushed."""
+    """Stands in for the task instance: answers XCom pulls from what the action task pushed, keeps the step's."""
 
     def __init__(self, pushed: dict[tuple[str, str], Any]) -> None:
         self.pushed = pushed
+        self.own: dict[str, Any] = {}
 
     def xcom_pull(self, task_ids: str, key: str) -> Any:
         return self.pushed.get((task_ids, key))
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.own[key] = value
 
 
 def make_context(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow.task.trigger_rule import TriggerRule
 
 from http_trigger.dag_builder import build_dag
@@ -18,6 +18,7 @@ from http_trigger.post_processing.templates import (
     single_line,
 )
 from http_trigger.post_processing.webhook import WebhookPostProcessingOperator
+from http_trigger.run_contract import ERROR_XCOM_KEY
 
 from .post_processing_support import make_context
 
@@ -146,6 +147,23 @@ class TestPostProcessingOperator:
 
         assert built == [{"job_id": 7, "job_name": "j", "status": "success"}]
         assert payload["name"] == "j"
+
+    def test_a_failing_step_reports_its_error_without_its_secrets(self, monkeypatch):
+        url = "https://hooks.example.com/very-secret-path"
+        operator = WebhookPostProcessingOperator(
+            task_id="on_success_1_webhook", parameters={"url": url}, job_id=7, job_name="j", status="success"
+        )
+
+        def refuse(self, parameters, payload, context):
+            raise AirflowException(f"{url} answered 500")
+
+        monkeypatch.setattr(type(operator), "send", refuse)
+        context = make_context()
+
+        with pytest.raises(AirflowException, match="answered 500"):
+            operator.execute(context)
+
+        assert context["ti"].own == {ERROR_XCOM_KEY: "AirflowException: *** answered 500"}
 
 
 def job_with_every_kind() -> Job:

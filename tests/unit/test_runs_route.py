@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from http_trigger.api.app import create_app
 from http_trigger.api.csrf import CSRF_HEADER, CSRF_MESSAGE
 
+from .runs_support import settle
 from .test_trigger_route import body, create, post
 
 PAGES_HEADERS = {CSRF_HEADER: "http-trigger-ui"}
@@ -75,6 +76,36 @@ def test_one_run_shows_its_tasks_and_where_their_logs_are(client):
     assert run["dag_run_id"] == run_id
     assert [task["task_id"] for task in run["tasks"]] == ["action", "on_failure_1_webhook"]
     assert all(task["log_url"] is None for task in run["tasks"])  # nothing has run yet
+    assert run["outcome"] == "queued"
+    assert run["post_processing"] == [
+        {"task_id": "on_failure_1_webhook", "when": "on_failure", "index": 1, "type": "webhook",
+         "state": None, "error": None}
+    ]
+
+
+def test_a_run_whose_notification_failed_reads_succeeded_with_warnings_and_names_the_steps_error(client):
+    webhook = {"type": "webhook", "parameters": {"url": "https://hooks.example/x"}}
+    details = create(body(post_processing={"on_success": [webhook], "on_failure": [webhook]}))
+    run_id = post(client, details).json()["dag_run_id"]
+    error = "AirflowException: The webhook https://hooks.example answered 500 Internal Server Error to POST"
+    settle(
+        details.job.dag_id, run_id, "success", errors={"on_success_1_webhook": error},
+        action="success", on_success_1_webhook="failed", on_failure_1_webhook="skipped",
+    )
+
+    run = client.get(f"/api/jobs/{details.job.id}/runs/{run_id}", headers=bearer()).json()
+    listed = client.get(f"/api/jobs/{details.job.id}/runs", headers=bearer()).json()["runs"][0]
+    jobs = client.get("/api/jobs", headers=bearer()).json()["jobs"]
+
+    assert (run["state"], run["outcome"]) == ("success", "succeeded_with_warnings")
+    assert run["post_processing"] == [
+        {"task_id": "on_success_1_webhook", "when": "on_success", "index": 1, "type": "webhook",
+         "state": "failed", "error": error},
+        {"task_id": "on_failure_1_webhook", "when": "on_failure", "index": 1, "type": "webhook",
+         "state": "skipped", "error": None},
+    ]
+    assert listed["outcome"] == "succeeded_with_warnings"
+    assert [job["last_run"]["outcome"] for job in jobs if job["id"] == details.job.id] == ["succeeded_with_warnings"]
 
 
 def test_404_for_a_run_the_job_does_not_have(client):

@@ -15,13 +15,11 @@ import pydantic
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowTaskTimeout
 
-from http_trigger.run_contract import ERROR_XCOM_KEY
+from http_trigger.run_contract import report_error
 from http_trigger.validation import describe_validation_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-_ERROR_SUMMARY_MAX_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,7 @@ class ActionOperatorMixin:
         try:
             return self.run_action(context, self.validated_parameters(context))
         except (Exception, AirflowTaskTimeout) as error:
-            self._report_error(context, error)
+            report_error(context, error, task_id=self.task_id, log=self.log)  # type: ignore[attr-defined]
             raise
 
     def run_action(self, context: Context, parameters: Any) -> Any:
@@ -89,15 +87,3 @@ class ActionOperatorMixin:
             raise AirflowFailException(
                 f"Invalid parameters for task {self.task_id}: {describe_validation_error(error)}"
             ) from None
-
-    def _report_error(self, context: Context, error: BaseException) -> None:
-        ti = context.get("ti")
-        if ti is None:
-            return
-        summary = f"{type(error).__name__}: {error}"[:_ERROR_SUMMARY_MAX_CHARS]
-        try:
-            ti.xcom_push(key=ERROR_XCOM_KEY, value=summary)
-        except Exception:
-            # Never let the report hide the error itself.
-            log = self.log  # type: ignore[attr-defined]  # the operator class provides it
-            log.warning("Could not record the error of task %s", self.task_id, exc_info=True)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from http_trigger.job_audit import JobEvent
 from http_trigger.job_model import JobBody
 from http_trigger.run_sources import TriggerSource
+from http_trigger.runs.outcome import RunOutcome
 
 
 class ErrorResponse(BaseModel):
@@ -61,6 +62,12 @@ class TriggerResponse(BaseModel):
     )
 
 
+_OUTCOME_DESCRIPTION = (
+    "How the run ended: succeeded; succeeded_with_warnings when the action succeeded but a "
+    "post-processing step failed; failed when the action failed; else queued or running."
+)
+
+
 class TaskStatusResponse(BaseModel):
     """One task of a run, as the caller that started it sees it."""
 
@@ -77,6 +84,7 @@ class RunStatusResponse(BaseModel):
     dag_run_id: str
     state: str | None = Field(description="Airflow's run state: queued, running, success or failed.")
     final: bool = Field(description="Whether the run has ended (success or failed) and will change no more.")
+    outcome: RunOutcome = Field(description=_OUTCOME_DESCRIPTION)
     start_date: datetime | None
     end_date: datetime | None
     tasks: list[TaskStatusResponse] = Field(description="The action first, then the post-processing steps.")
@@ -90,6 +98,7 @@ class JobRunResponse(BaseModel):
     dag_id: str
     dag_run_id: str
     state: str | None = Field(description="Airflow's run state: queued, running, success or failed.")
+    outcome: RunOutcome = Field(description=_OUTCOME_DESCRIPTION)
     run_type: str
     trigger_source: TriggerSource
     triggered_by: str | None
@@ -124,10 +133,24 @@ class TaskInstanceResponse(BaseModel):
     log_url: str | None = Field(description="Airflow's REST route of the latest try's log; None before it ran.")
 
 
+class StepResultResponse(BaseModel):
+    """One post-processing step of a run and how it went."""
+
+    task_id: str
+    when: Literal["on_success", "on_failure"] = Field(description="Which outcome of the action the step reports.")
+    index: int = Field(description="The step's place in its list, from 1.")
+    type: str = Field(description="The step's kind: webhook, slack, email, sns or sqs.")
+    state: str | None = Field(description="Airflow's task state; skipped when the action's outcome was the other.")
+    error: str | None = Field(description="The one-line error of the step's latest failed try, if any.")
+
+
 class JobRunDetailResponse(JobRunResponse):
-    """A run with its tasks."""
+    """A run with its tasks and the results of its post-processing steps."""
 
     tasks: list[TaskInstanceResponse]
+    post_processing: list[StepResultResponse] = Field(
+        description="The success steps, then the failure steps, each in its order."
+    )
 
 
 class JobValidationResponse(BaseModel):

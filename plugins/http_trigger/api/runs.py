@@ -22,12 +22,14 @@ from http_trigger.api.datamodels import (
     JobRunCollectionResponse,
     JobRunDetailResponse,
     JobRunResponse,
+    StepResultResponse,
     TaskInstanceResponse,
 )
 from http_trigger.api.errors import BODY_ERRORS, error_responses
 from http_trigger.api.parameters import DagRunIdPath, JobIdPath, OffsetQuery
 from http_trigger.runs import history
 from http_trigger.runs.history import RunSummary, TaskSummary
+from http_trigger.runs.outcome import step_results
 from http_trigger.run_sources import TriggerSource
 from http_trigger.runs.start import TRIGGERING_USER, start_run
 
@@ -46,6 +48,7 @@ def run_response(run: RunSummary) -> JobRunResponse:
         dag_id=run.dag_id,
         dag_run_id=run.run_id,
         state=run.state,
+        outcome=run.outcome,
         run_type=run.run_type,
         trigger_source=run.trigger_source,
         triggered_by=run.triggered_by,
@@ -95,14 +98,23 @@ def list_job_runs(
 
 @runs_router.get("/{dag_run_id}", responses=error_responses(*_READ_ERRORS), dependencies=[_MAY_READ_RUNS])
 def get_job_run(job_id: JobIdPath, dag_run_id: DagRunIdPath, session: SessionDep) -> JobRunDetailResponse:
-    """Show one run of a job with its tasks and where to read each task's log."""
+    """Show one run of a job with its tasks, where to read each task's log, and its steps' results."""
     run = history.get_run(session=session, job_id=job_id, run_id=dag_run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Job {job_id} has no run {dag_run_id}")
     tasks = history.list_tasks(session=session, job_id=job_id, run_id=dag_run_id)
+    errors = history.task_errors(session=session, job_id=job_id, run_id=dag_run_id)
+    steps = step_results({task.task_id: task.state for task in tasks}, errors)
     return JobRunDetailResponse(
         **run_response(run).model_dump(),
         tasks=[_task_response(run.dag_id, run.run_id, task) for task in tasks],
+        post_processing=[
+            StepResultResponse(
+                task_id=step.task_id, when=step.when, index=step.index, type=step.kind, state=step.state,
+                error=step.error,
+            )
+            for step in steps
+        ],
     )
 
 

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field
 
 from http_trigger.post_processing.payload import build_payload
 from http_trigger.post_processing.templates import TEMPLATE_MAX_LENGTH, TemplateRenderError, check_template
-from http_trigger.run_contract import RUN_OUTCOMES
+from http_trigger.run_contract import RUN_OUTCOMES, report_error
 from http_trigger.urls import is_trigger_url, trigger_url_id
 from http_trigger.validation import describe_validation_error
 
@@ -220,6 +220,15 @@ class PostProcessingOperator(BaseOperator, Generic[ParametersT]):
     def execute(self, context: Context) -> Any:
         # First of all, so that nothing the step or a library logs afterwards can show a secret.
         self.mask_secrets()
+        try:
+            return self.validate_and_send(context)
+        except Exception as error:
+            # The run's history shows why the step failed without opening its log.
+            report_error(context, error, task_id=self.task_id, log=self.log)
+            raise
+
+    def validate_and_send(self, context: Context) -> Any:
+        """Validate the parameters, build the payload and send it."""
         parameters = self.validated_parameters()
         payload = build_payload(context, job_id=self.job_id, job_name=self.job_name, status=self.status)
         try:

@@ -1,7 +1,9 @@
 """Read a job's execution history: Airflow's DAG runs and task instances, joined with the trigger-call log.
 
 Airflow keeps the runs; the plugin adds what only it knows: which runs an HTTP call started and
-from which address. Everything here reads; it never changes a run and knows nothing of HTTP.
+from which address, and how each run ended, notifications included (:mod:`http_trigger.runs.outcome`),
+which Airflow's run state does not say. Everything here reads; it never changes a run and knows
+nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -13,14 +15,22 @@ from typing import TYPE_CHECKING
 from airflow.models.dag import DagModel
 from airflow.models.dagrun import DagRun
 from airflow.models.taskinstance import TaskInstance
-from sqlalchemy import func, select
+from airflow.models.xcom import XComModel
+from sqlalchemy import func, select, tuple_
 
 from http_trigger.db.models import TriggerCall
 from http_trigger.job_model import DAG_ID_PREFIX, dag_id_for
+from http_trigger.run_contract import ACTION_TASK_ID, ERROR_XCOM_KEY
 from http_trigger.run_sources import TriggerSource, source_of
+from http_trigger.runs.outcome import RunOutcome, run_outcome
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
     from sqlalchemy.orm import Session
+
+# A run's task states by task id: what its outcome is computed from.
+_TaskStates = dict[str, str | None]
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -38,6 +48,7 @@ class RunSummary:
     start_date: datetime | None
     end_date: datetime | None
     run_after: datetime | None
+    outcome: RunOutcome
 
     @property
     def duration_seconds(self) -> float | None:
@@ -68,12 +79,17 @@ class DagState:
     next_run_after: datetime | None
 
 
-def _summary(run: DagRun, caller_address: str | None) -> RunSummary:
+def _state(state: object) -> str | None:
+    return str(getattr(state, "value", state)) if state else None
+
+
+def _summary(run: DagRun, caller_address: str | None, task_states: _TaskStates) -> RunSummary:
+    state = _state(run.state)
     triggered_by = getattr(run.triggered_by, "value", run.triggered_by)
     return RunSummary(
         dag_id=run.dag_id,
         run_id=run.run_id,
-        state=str(getattr(run.state, "value", run.state)) if run.state else None,
+        state=state,
         run_type=str(getattr(run.run_type, "value", run.run_type)),
         trigger_source=source_of(run_id=run.run_id, run_type=run.run_type, triggered_by=run.triggered_by),
         triggered_by=str(triggered_by) if triggered_by else None,
@@ -83,7 +99,19 @@ def _summary(run: DagRun, caller_address: str | None) -> RunSummary:
         start_date=run.start_date,
         end_date=run.end_date,
         run_after=run.run_after,
+        outcome=run_outcome(state, task_states),
     )
+
+
+def _task_states(session: Session, which: ColumnElement[bool]) -> dict[tuple[str, str], _TaskStates]:
+    """Return the state of each task of the runs ``which`` selects, by (DAG id, run id) and task id."""
+    rows = session.execute(
+        select(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state).where(which)
+    )
+    states: dict[tuple[str, str], _TaskStates] = {}
+    for dag_id, run_id, task_id, state in rows:
+        states.setdefault((dag_id, run_id), {})[task_id] = _state(state)
+    return states
 
 
 def _caller_addresses(session: Session, job_id: int, run_ids: list[str]) -> dict[str, str | None]:
@@ -115,16 +143,22 @@ def list_runs(
             .offset(offset)
         )
     )
-    callers = _caller_addresses(session, job_id, [run.run_id for run in runs])
-    return [_summary(run, callers.get(run.run_id)) for run in runs], total
+    run_ids = [run.run_id for run in runs]
+    callers = _caller_addresses(session, job_id, run_ids)
+    tasks = _task_states(session, (TaskInstance.dag_id == dag_id) & TaskInstance.run_id.in_(run_ids))
+    return [
+        _summary(run, callers.get(run.run_id), tasks.get((dag_id, run.run_id), {})) for run in runs
+    ], total
 
 
 def get_run(*, session: Session, job_id: int, run_id: str) -> RunSummary | None:
     """Return one run of a job, or None when the job has no run with this id."""
-    run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id_for(job_id), DagRun.run_id == run_id))
+    dag_id = dag_id_for(job_id)
+    run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
     if run is None:
         return None
-    return _summary(run, _caller_addresses(session, job_id, [run_id]).get(run_id))
+    tasks = _task_states(session, (TaskInstance.dag_id == dag_id) & (TaskInstance.run_id == run_id))
+    return _summary(run, _caller_addresses(session, job_id, [run_id]).get(run_id), tasks.get((dag_id, run_id), {}))
 
 
 def list_tasks(*, session: Session, job_id: int, run_id: str) -> list[TaskSummary]:
@@ -135,7 +169,7 @@ def list_tasks(*, session: Session, job_id: int, run_id: str) -> list[TaskSummar
     tasks = [
         TaskSummary(
             task_id=ti.task_id,
-            state=str(getattr(ti.state, "value", ti.state)) if ti.state else None,
+            state=_state(ti.state),
             try_number=ti.try_number or 0,
             map_index=ti.map_index,
             operator=ti.custom_operator_name or ti.operator,
@@ -149,21 +183,34 @@ def list_tasks(*, session: Session, job_id: int, run_id: str) -> list[TaskSummar
     return sorted(
         tasks,
         key=lambda task: (
-            task.task_id != "action", task.start_date is None, task.start_date or 0, task.task_id
+            task.task_id != ACTION_TASK_ID, task.start_date is None, task.start_date or 0, task.task_id
         ),
     )
 
 
 def latest_runs(*, session: Session) -> dict[str, RunSummary]:
-    """Return the newest run of every job DAG, by DAG id, in two queries whatever the number of jobs."""
+    """Return the newest run of every job DAG, by DAG id, in three queries whatever the number of jobs."""
     newest_ids = (
         select(func.max(DagRun.id))
         .where(DagRun.dag_id.startswith(DAG_ID_PREFIX, autoescape=True))
         .group_by(DagRun.dag_id)
     )
-    runs = session.scalars(select(DagRun).where(DagRun.id.in_(newest_ids)))
+    runs = list(session.scalars(select(DagRun).where(DagRun.id.in_(newest_ids))))
+    tasks = _task_states(
+        session, tuple_(TaskInstance.dag_id, TaskInstance.run_id).in_([(run.dag_id, run.run_id) for run in runs])
+    )
     # The list shows no caller address, so the call log is not read here.
-    return {run.dag_id: _summary(run, None) for run in runs}
+    return {run.dag_id: _summary(run, None, tasks.get((run.dag_id, run.run_id), {})) for run in runs}
+
+
+def task_errors(*, session: Session, job_id: int, run_id: str) -> dict[str, str]:
+    """Return the one-line error each failed task of a run left, by task id (the latest try's)."""
+    rows = session.scalars(
+        select(XComModel).where(
+            XComModel.dag_id == dag_id_for(job_id), XComModel.run_id == run_id, XComModel.key == ERROR_XCOM_KEY
+        )
+    )
+    return {row.task_id: str(XComModel.deserialize_value(row)) for row in rows}
 
 
 def dag_states(*, session: Session) -> dict[str, DagState]:

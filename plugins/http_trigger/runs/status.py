@@ -16,6 +16,7 @@ from airflow.utils.state import DagRunState
 from http_trigger import trigger_secrets
 from http_trigger.errors import RunNotFoundError, UnknownTriggerError
 from http_trigger.runs import history
+from http_trigger.runs.outcome import RunOutcome
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -39,6 +40,7 @@ class RunStatus:
     trigger_job_id: int
     dag_run_id: str
     state: str | None
+    outcome: RunOutcome
     start_date: datetime | None
     end_date: datetime | None
     tasks: list[TaskStatus]
@@ -65,6 +67,7 @@ def run_status_with_token(*, session: Session, url_id: str, token: str | None, r
         trigger_job_id=job_id,
         dag_run_id=run.run_id,
         state=run.state,
+        outcome=run.outcome,
         start_date=run.start_date,
         end_date=run.end_date,
         tasks=[TaskStatus(task.task_id, task.state, task.start_date, task.end_date) for task in tasks],

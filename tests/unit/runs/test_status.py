@@ -32,13 +32,16 @@ def test_the_200_names_a_status_url_that_shows_the_run_to_its_caller(client):
     status = _status(client, details, answer["status_url"])
     assert status.status_code == 200, status.text
     body = status.json()
-    assert (body["trigger_job_id"], body["dag_run_id"], body["state"], body["final"]) == (
+    assert (body["trigger_job_id"], body["dag_run_id"], body["state"], body["final"], body["outcome"]) == (
         details.job.id,
         answer["dag_run_id"],
         "queued",
         False,
+        "queued",
     )
-    assert set(body) == {"trigger_job_id", "dag_run_id", "state", "final", "start_date", "end_date", "tasks"}
+    assert set(body) == {
+        "trigger_job_id", "dag_run_id", "state", "final", "outcome", "start_date", "end_date", "tasks"
+    }
 
 
 def test_a_wrong_token_gets_the_triggers_404_and_another_jobs_token_sees_nothing(client):
@@ -65,7 +68,7 @@ def test_wait_answers_as_soon_as_the_run_ends(client):
     body = _status(client, details, answer["status_url"], wait=300).json()
     ender.join()
 
-    assert (body["state"], body["final"]) == ("success", True)
+    assert (body["state"], body["final"], body["outcome"]) == ("success", True, "succeeded")
     assert time.monotonic() - started < 150  # answered when the run ended, not after the 300 s
 
 

@@ -167,6 +167,22 @@ export function stateBadge(state) {
   return el("span", { class: `badge state state-${name}`, "data-state": name }, STATE_LABELS[name] || (state ? name : "no status"));
 }
 
+/**
+ * A run's badge: its state, or an amber one when the action succeeded but a notification failed,
+ * which Airflow's state alone reads as a plain success.
+ */
+export function runBadge(run) {
+  const badge = run.outcome === "succeeded_with_warnings"
+    ? el(
+      "span",
+      { class: "badge state state-warning", "data-state": run.state, title: "The action succeeded; a post-processing step failed" },
+      "success, notification failed",
+    )
+    : stateBadge(run.state);
+  badge.dataset.outcome = run.outcome;
+  return badge;
+}
+
 const SOURCE_LABELS = { http: "HTTP", schedule: "Schedule", manual: "Manual", cli: "CLI", backfill: "Backfill", asset: "Asset" };
 
 export function sourceLabel(source) {

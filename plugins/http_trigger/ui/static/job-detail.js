@@ -6,7 +6,7 @@
 
 import {
   actionTitle, airflowLink, api, config, confirmAction, copyButton, el, every, formatDate, formatDuration, jobUrl,
-  notify, openLinkInAirflow, readCatalogue, runUrl, setContent, showError, sourceLabel, stateBadge,
+  notify, openLinkInAirflow, readCatalogue, runUrl, setContent, showError, sourceLabel, runBadge,
 } from "./common.js";
 import { exampleBody } from "./schema-form.js";
 
@@ -204,7 +204,7 @@ async function loadRuns() {
     el(
       "tr",
       { "data-run-id": run.dag_run_id },
-      el("td", {}, stateBadge(run.state)),
+      el("td", {}, runBadge(run)),
       el("td", {}, sourceLabel(run.trigger_source)),
       el("td", { class: "opt mono" }, run.caller_address || "–"),
       el("td", {}, formatDate(run.start_date || run.queued_at)),

@@ -2,7 +2,7 @@
 // caller, start, end, duration and run id. Refreshes itself, faster while a run is active.
 
 import {
-  api, config, el, every, FINISHED, formatDate, formatDuration, runUrl, setContent, showError, sourceLabel, stateBadge,
+  api, config, el, every, FINISHED, formatDate, formatDuration, runUrl, setContent, showError, sourceLabel, runBadge,
 } from "./common.js";
 
 const PAGE_SIZE = 25;
@@ -15,7 +15,7 @@ function row(run) {
   return el(
     "tr",
     { "data-run-id": run.dag_run_id, "data-state": run.state || "none" },
-    el("td", {}, stateBadge(run.state)),
+    el("td", {}, runBadge(run)),
     el("td", {}, sourceLabel(run.trigger_source), run.triggering_user && run.trigger_source !== "http" ? el("span", { class: "sub" }, run.triggering_user) : null),
     el("td", { class: "mono" }, run.caller_address || "–"),
     el("td", {}, formatDate(run.start_date || run.queued_at)),

@@ -3,7 +3,7 @@
 // load head the table on every page, with their problem, so they are fixed rather than missed.
 
 import {
-  actionTitle, api, el, formatDate, jobUrl, notify, readCatalogue, runUrl, setContent, showError, stateBadge,
+  actionTitle, api, el, formatDate, jobUrl, notify, readCatalogue, runUrl, setContent, showError, runBadge,
 } from "./common.js";
 
 const PAGE_SIZE = 25;
@@ -60,7 +60,7 @@ function row(job) {
       "td",
       {},
       last
-        ? [el("a", { href: runUrl(job.id, last.dag_run_id) }, stateBadge(last.state)), el("span", { class: "sub" }, formatDate(last.start_date || last.run_after))]
+        ? [el("a", { href: runUrl(job.id, last.dag_run_id) }, runBadge(last)), el("span", { class: "sub" }, formatDate(last.start_date || last.run_after))]
         : "never",
     ),
     el("td", { class: "opt" }, job.schedule && job.next_run_after ? formatDate(job.next_run_after) : "–"),

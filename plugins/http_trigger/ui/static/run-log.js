@@ -1,10 +1,11 @@
 // One execution's log: the run's state and origin, then each task (the action, then the
-// post-processing steps) with its state and its Airflow task log inline. While the run is not
+// post-processing steps) with its state and its Airflow task log inline, after a summary of the
+// post-processing steps' results with their errors. While the run is not
 // finished the page refreshes itself every few seconds.
 
 import {
   airflowLink, api, config, el, every, fetchJson, FINISHED, formatDate, formatDuration, openInAirflow, setContent,
-  showError, sourceLabel, stateBadge,
+  runBadge, showError, sourceLabel, stateBadge,
 } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -110,7 +111,7 @@ async function refreshLog(task, card) {
 
 function renderRun(run) {
   const badge = $("run-state");
-  badge.replaceWith(Object.assign(stateBadge(run.state), { id: "run-state" }));
+  badge.replaceWith(Object.assign(runBadge(run), { id: "run-state" }));
   const rows = [
     ["Run id", el("span", { class: "mono" }, run.dag_run_id)],
     ["Started by", run.trigger_source === "http" ? `HTTP from ${run.caller_address || "unknown address"}` : [sourceLabel(run.trigger_source), run.triggering_user ? ` (${run.triggering_user})` : ""]],
@@ -122,6 +123,23 @@ function renderRun(run) {
   setContent($("run-props"), rows.map(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
   const grid = $("grid-link");
   grid.href = run.grid_url;
+  renderSteps(run.post_processing);
+}
+
+function renderSteps(steps) {
+  $("steps-card").hidden = !steps.length;
+  setContent(
+    $("steps"),
+    steps.map((step) =>
+      el(
+        "tr",
+        { "data-step": step.task_id },
+        el("td", {}, `${step.when === "on_success" ? "On success" : "On failure"} ${step.index}: ${step.type}`),
+        el("td", {}, stateBadge(step.state)),
+        el("td", { class: "mono" }, step.error || "–"),
+      ),
+    ),
+  );
 }
 
 async function load() {
