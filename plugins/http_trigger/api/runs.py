@@ -99,10 +99,10 @@ def list_job_runs(
 @runs_router.get("/{dag_run_id}", responses=error_responses(*_READ_ERRORS), dependencies=[_MAY_READ_RUNS])
 def get_job_run(job_id: JobIdPath, dag_run_id: DagRunIdPath, session: SessionDep) -> JobRunDetailResponse:
     """Show one run of a job with its tasks, where to read each task's log, and its steps' results."""
-    run = history.get_run(session=session, job_id=job_id, run_id=dag_run_id)
-    if run is None:
+    found = history.get_run_with_tasks(session=session, job_id=job_id, run_id=dag_run_id)
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Job {job_id} has no run {dag_run_id}")
-    tasks = history.list_tasks(session=session, job_id=job_id, run_id=dag_run_id)
+    run, tasks = found
     errors = history.task_errors(session=session, job_id=job_id, run_id=dag_run_id)
     steps = step_results({task.task_id: task.state for task in tasks}, errors)
     return JobRunDetailResponse(

@@ -153,12 +153,20 @@ def list_runs(
 
 def get_run(*, session: Session, job_id: int, run_id: str) -> RunSummary | None:
     """Return one run of a job, or None when the job has no run with this id."""
-    dag_id = dag_id_for(job_id)
-    run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+    found = get_run_with_tasks(session=session, job_id=job_id, run_id=run_id)
+    return found[0] if found else None
+
+
+def get_run_with_tasks(
+    *, session: Session, job_id: int, run_id: str
+) -> tuple[RunSummary, list[TaskSummary]] | None:
+    """Return one run of a job and its tasks, reading the tasks once for both; None when there is no such run."""
+    run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id_for(job_id), DagRun.run_id == run_id))
     if run is None:
         return None
-    tasks = _task_states(session, (TaskInstance.dag_id == dag_id) & (TaskInstance.run_id == run_id))
-    return _summary(run, _caller_addresses(session, job_id, [run_id]).get(run_id), tasks.get((dag_id, run_id), {}))
+    tasks = list_tasks(session=session, job_id=job_id, run_id=run_id)
+    states = {task.task_id: task.state for task in tasks}
+    return _summary(run, _caller_addresses(session, job_id, [run_id]).get(run_id), states), tasks
 
 
 def list_tasks(*, session: Session, job_id: int, run_id: str) -> list[TaskSummary]:

@@ -59,10 +59,10 @@ def run_status_with_token(*, session: Session, url_id: str, token: str | None, r
     job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
     if job_id is None:
         raise UnknownTriggerError()
-    run = history.get_run(session=session, job_id=job_id, run_id=run_id)
-    if run is None:
+    found = history.get_run_with_tasks(session=session, job_id=job_id, run_id=run_id)
+    if found is None:
         raise RunNotFoundError(job_id, run_id)
-    tasks = history.list_tasks(session=session, job_id=job_id, run_id=run_id)
+    run, tasks = found
     return RunStatus(
         trigger_job_id=job_id,
         dag_run_id=run.run_id,
