@@ -194,14 +194,14 @@ def _load_schema(api_url: str, jwt: str, *, examples: int, seed: int, first_roun
 def _install_hooks(schema: Any, targets: list[TriggerTarget]) -> None:
     """Send real URLs and tokens with three trigger or run-status requests in four; spare their jobs."""
     protected = {str(target.job_id) for target in targets}  # a path holds text: 1 and "1" are one job
+    by_url_id = {target.url_id: target for target in targets}
     choices = itertools.cycle([None, *targets])
 
     @schema.hook("filter_case").apply_to(operation_id=list(WRITES))
     def _spare_trigger_targets(context: Any, case: Any) -> bool:
         return str(case.path_parameters.get("job_id")) not in protected
 
-    def with_target(case: Any) -> Any:
-        target = next(choices)
+    def with_target(case: Any, target: TriggerTarget | None) -> Any:
         if target is not None:
             case.path_parameters = {**case.path_parameters, "url_id": target.url_id}
             case.headers = {**(case.headers or {}), "Authorization": f"CAAuth {target.token}"}
@@ -209,19 +209,21 @@ def _install_hooks(schema: Any, targets: list[TriggerTarget]) -> None:
 
     @schema.hook("map_case").apply_to(operation_id="trigger_job")
     def _trigger_real_jobs(context: Any, case: Any) -> Any:
-        return with_target(case)
+        return with_target(case, next(choices))
 
     @schema.hook("map_case").apply_to(operation_id="get_run_status")
     def _follow_real_jobs(context: Any, case: Any) -> Any:
-        # Positive cases only: after a change of path Schemathesis checks the run id again in its
-        # percent-encoded form, where a negative case's control characters no longer show.
-        if case.meta is None or case.meta.generation.mode is not GenerationMode.POSITIVE:
+        # A case that followed a link from a trigger's answer reads that job's run, with its token.
+        linked = by_url_id.get((case.path_parameters or {}).get("url_id"))
+        # Other cases: positive ones only. After a change of path Schemathesis checks the run id
+        # again in its percent-encoded form, where a negative case's control characters no longer show.
+        if linked is None and (case.meta is None or case.meta.generation.mode is not GenerationMode.POSITIVE):
             return case
         wait = str((case.query or {}).get("wait", 0))  # the coverage phase sends query values as text
         if wait.isdigit() and int(wait) > MAX_WAIT_SECONDS:
             # A valid wait all the same; a real run may take minutes to end on a busy stack.
             case.query = {**case.query, "wait": MAX_WAIT_SECONDS}
-        return with_target(case)
+        return with_target(case, linked or next(choices))
 
 
 def _run_round(schema: Any, report: RunReport) -> None:
