@@ -79,7 +79,8 @@ def parse_once(folder: Path, *, trace_memory: bool) -> dict[str, Any]:
     from airflow.serialization.serialized_objects import DagSerialization
 
     airflow_imported = time.perf_counter()
-    from http_trigger import dag_builder, job_files
+    from http_trigger import dag_builder
+    from http_trigger.jobs import files as job_files
 
     plugin_imported = time.perf_counter()
     if trace_memory:

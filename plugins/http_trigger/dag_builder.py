@@ -37,9 +37,9 @@ from airflow.task.trigger_rule import TriggerRule
 from http_trigger import settings
 from http_trigger.actions import get_action
 from http_trigger.errors import JobBrokenError, JobNotReadyError, JobSpecError
-from http_trigger.group_access import access_control
-from http_trigger.job_files import BrokenSpec, StoredJob, read_specs, spec_candidates
-from http_trigger.job_model import Job, PostProcessingSpec, PostProcessingStatus
+from http_trigger.jobs.files import BrokenSpec, StoredJob, read_specs, spec_candidates
+from http_trigger.jobs.group_access import access_control
+from http_trigger.jobs.model import Job, PostProcessingSpec, PostProcessingStatus
 from http_trigger.post_processing import get_post_processing
 from http_trigger.run_contract import ACTION_TASK_ID, StepName
 

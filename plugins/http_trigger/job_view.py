@@ -1,10 +1,10 @@
 """What a user sees of a job: the one place that decides it, for the JSON API and the CLI alike.
 
 Whoever may read a job sees that each of its secrets is set, never its value: its trigger URL and
-token, and the secrets of its spec (:mod:`http_trigger.job_secrets`), all read masked. Only a user
+token, and the secrets of its spec (:mod:`http_trigger.secrets.spec_secrets`), all read masked. Only a user
 allowed to edit the job gets them in clear, and only on purpose: the trigger URL and token that a
 create or a rotation just issued to them, or every secret through :func:`reveal_secrets`, which
-first records the reveal in the job's audit (:mod:`http_trigger.job_audit`: who, from where,
+first records the reveal in the job's audit (:mod:`http_trigger.jobs.audit`: who, from where,
 which fields; never a value).
 """
 
@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from http_trigger import job_audit, urls
+from http_trigger import urls
 from http_trigger.errors import JobNotFoundError
-from http_trigger.job_audit import Actor, JobEvent
-from http_trigger.job_secrets import MASK, SecretValue, masked_spec, secret_values
+from http_trigger.jobs import audit as job_audit
+from http_trigger.jobs.audit import Actor, JobEvent
+from http_trigger.secrets.spec_secrets import MASK, SecretValue, masked_spec, secret_values
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

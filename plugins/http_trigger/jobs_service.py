@@ -3,7 +3,7 @@
 A job is a spec file (its definition) plus a registration row in the metadata DB (its id, URL id
 and token). Every change asks Airflow to re-parse the DAG factory file at once, so the job is
 triggerable in seconds instead of after the DAG processor's next scan, and is recorded in the
-job's audit (:mod:`http_trigger.job_audit`) in the same transaction: no change is committed
+job's audit (:mod:`http_trigger.jobs.audit`) in the same transaction: no change is committed
 without its entry, and no entry without its change.
 
 Writes are all-or-nothing across the two sides, so this module commits the caller's session
@@ -53,11 +53,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from http_trigger import job_audit, settings, trigger_secrets, urls
+from http_trigger import settings, urls
 from http_trigger.dag_builder import build_problem, missing_dag_error
 from http_trigger.errors import JobBrokenError, JobDeletedError, JobNotFoundError, JobSpecError
-from http_trigger.job_audit import Actor, JobEvent
-from http_trigger.job_files import (
+from http_trigger.jobs import audit as job_audit
+from http_trigger.jobs.audit import Actor, JobEvent
+from http_trigger.jobs.files import (
     BrokenSpec,
     StoredJob,
     get_job,
@@ -67,12 +68,13 @@ from http_trigger.job_files import (
     spec_path,
     stage_job,
 )
-from http_trigger.job_model import DAG_ID_PREFIX, Job, JobBody, dag_id_for
-from http_trigger.job_secrets import keep_masked_secrets
+from http_trigger.jobs.model import DAG_ID_PREFIX, Job, JobBody, dag_id_for
+from http_trigger.jobs.spec_yaml import WHOLE_FILE
 from http_trigger.runs import history as run_history
 from http_trigger.runs.history import RunSummary
-from http_trigger.spec_yaml import WHOLE_FILE
-from http_trigger.trigger_secrets import IssuedSecret, Registration
+from http_trigger.secrets import trigger_credentials
+from http_trigger.secrets.spec_secrets import keep_masked_secrets
+from http_trigger.secrets.trigger_credentials import IssuedSecret, Registration
 
 log = logging.getLogger(__name__)
 _SAFE_IN_DOUBLE_QUOTES = re.compile(r"[\w :.=+/-]*")
@@ -178,14 +180,14 @@ def _secret(session: Session, stored: StoredJob) -> IssuedSecret:
     :class:`JobSpecError` when the spec is a leftover of a deleted job.
     """
     job_id = stored.job.id
-    secret = trigger_secrets.get_secret(session=session, job_id=job_id)
+    secret = trigger_credentials.get_secret(session=session, job_id=job_id)
     if secret is None:
-        if trigger_secrets.registration(session=session, job_id=job_id) is Registration.DELETED:
+        if trigger_credentials.registration(session=session, job_id=job_id) is Registration.DELETED:
             raise _deleted_job_error(stored)
         # In place with no registration at all: written by hand, since a create commits first.
-        if trigger_secrets.claim_job_id(session=session, job_id=job_id):
+        if trigger_credentials.claim_job_id(session=session, job_id=job_id):
             session.commit()
-        secret = trigger_secrets.get_secret(session=session, job_id=job_id)
+        secret = trigger_credentials.get_secret(session=session, job_id=job_id)
     if secret is None:
         raise JobNotFoundError(job_id)  # deleted since it was registered
     return secret
@@ -233,21 +235,21 @@ def _lock_for_write(session: Session, job_id: int, *, deleted: bool = False) -> 
 
     A deleted job is refused (:class:`JobDeletedError`) unless ``deleted`` allows it.
     """
-    state = trigger_secrets.registration(session=session, job_id=job_id, lock=True)
+    state = trigger_credentials.registration(session=session, job_id=job_id, lock=True)
     if state is Registration.NONE:
         if not spec_path(_folder(), job_id).is_file():
             raise JobNotFoundError(job_id)
-        trigger_secrets.claim_job_id(session=session, job_id=job_id)
-        state = trigger_secrets.registration(session=session, job_id=job_id, lock=True)
+        trigger_credentials.claim_job_id(session=session, job_id=job_id)
+        state = trigger_credentials.registration(session=session, job_id=job_id, lock=True)
     if state is Registration.DELETED and not deleted:
         raise JobDeletedError(job_id)
 
 
 def _new_registration(session: Session, job_id: int | None) -> IssuedSecret:
     """Register the new job's id; a spec written by hand under a fresh id keeps that registration."""
-    secret = trigger_secrets.register_job(session=session, job_id=job_id)
+    secret = trigger_credentials.register_job(session=session, job_id=job_id)
     while job_id is None and spec_path(_folder(), secret.job_id).exists():
-        secret = trigger_secrets.register_job(session=session)
+        secret = trigger_credentials.register_job(session=session)
     return secret
 
 
@@ -269,7 +271,7 @@ def create_job(*, session: Session, body: JobBody, actor: Actor, job_id: int | N
 
 def _retire(session: Session, job_id: int) -> None:
     """Retire the id of a create whose spec could not be put in place; its registration was committed."""
-    trigger_secrets.unregister(session=session, job_id=job_id)
+    trigger_credentials.unregister(session=session, job_id=job_id)
     session.commit()
 
 
@@ -320,7 +322,7 @@ def delete_job(*, session: Session, job_id: int, actor: Actor) -> None:
         _lock_for_write(session, job_id, deleted=True)
         hidden = hide_job_file(_folder(), job_id)
     with _undone_on_error(session, hidden.restore):
-        trigger_secrets.unregister(session=session, job_id=job_id)
+        trigger_credentials.unregister(session=session, job_id=job_id)
         job_audit.record(session, event=JobEvent.DELETE, actor=actor, job_id=job_id)
         request_reparse(session=session)
         session.commit()
@@ -336,7 +338,7 @@ def rotate_secret(*, session: Session, job_id: int, actor: Actor) -> JobDetails:
         _lock_for_write(session, job_id)
         stored = get_job(_folder(), job_id)
         grace = timedelta(seconds=stored.job.trigger.rotation_grace_seconds)
-        trigger_secrets.rotate(session=session, job_id=job_id, grace=grace)
+        trigger_credentials.rotate(session=session, job_id=job_id, grace=grace)
         job_audit.record(session, event=JobEvent.ROTATE, actor=actor, job_id=job_id)
         session.commit()
     return _details(session, stored)
@@ -360,7 +362,7 @@ def set_enabled(*, session: Session, job_id: int, enabled: bool, actor: Actor) -
 
 def job_known(*, session: Session, job_id: int) -> bool:
     """Tell whether ``job_id`` names a job, live or deleted: a deleted job's audit stays readable."""
-    if trigger_secrets.registration(session=session, job_id=job_id) is not Registration.NONE:
+    if trigger_credentials.registration(session=session, job_id=job_id) is not Registration.NONE:
         return True
     return spec_path(_folder(), job_id).is_file()  # written by hand, not registered yet
 
@@ -521,7 +523,7 @@ def _load_live_jobs(
     built: only those are built here, so a list of a thousand loaded jobs builds none.
     """
     stored_jobs, broken = load_jobs(_folder())
-    deleted = trigger_secrets.deleted_job_ids(session=session)
+    deleted = trigger_credentials.deleted_job_ids(session=session)
     # A broken spec of a deleted job is no job's any more: a problem of its file alone.
     broken = [
         BrokenSpec(path=spec.path, job_id=None, error=spec.error) if spec.job_id in deleted else spec

@@ -22,10 +22,10 @@ from typing import Any
 
 import httpx
 import pytest
+from http_trigger.secrets.spec_secrets import MASK
 
 from devstack.distributed import admin_credentials
 from devstack.stack import EmbeddedStack, airflow_bin
-from http_trigger.job_secrets import MASK
 
 from .conftest import create_job, wait_for
 from .distributed_support import api_client, job_body, query, running_distributed_stack

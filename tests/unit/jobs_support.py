@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 from airflow.utils.session import create_session
+from http_trigger import jobs_service
+from http_trigger.db.models import JobRegistration
+from http_trigger.errors import JobNotFoundError
+from http_trigger.jobs.audit import Actor, Channel
+from http_trigger.jobs.model import JobBody
+from http_trigger.secrets import trigger_credentials
+from http_trigger.secrets.trigger_credentials import IssuedSecret
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-
-from http_trigger import jobs_service, trigger_secrets
-from http_trigger.db.models import JobRegistration
-from http_trigger.errors import JobNotFoundError
-from http_trigger.job_audit import Actor, Channel
-from http_trigger.job_model import JobBody
-from http_trigger.trigger_secrets import IssuedSecret
 
 ACTOR = Actor(user_name="script", channel=Channel.API, source_address="192.0.2.10")
 """Who the tests' direct service calls are audited as: a script on the JSON API."""
@@ -111,7 +111,7 @@ def assert_exists(new_session: Sessions, job_id: int, secret: IssuedSecret, *, n
     with new_session() as session:
         details = jobs_service.get_job_details(session=session, job_id=job_id)
         page = jobs_service.find_jobs(session=session)
-        found = trigger_secrets.find_job_id(session=session, url_id=secret.url_id, token=secret.token)
+        found = trigger_credentials.find_job_id(session=session, url_id=secret.url_id, token=secret.token)
     assert details.secret == secret
     assert found == job_id
     assert job_id in [listed.job.id for listed in page.jobs]
@@ -126,7 +126,7 @@ def assert_absent(new_session: Sessions, job_id: int, secret: IssuedSecret | Non
         page = jobs_service.find_jobs(session=session)
         with pytest.raises(JobNotFoundError, match=rf"^Job {job_id} does not exist$"):
             jobs_service.get_job_details(session=session, job_id=job_id)
-        found = secret and trigger_secrets.find_job_id(session=session, url_id=secret.url_id, token=secret.token)
+        found = secret and trigger_credentials.find_job_id(session=session, url_id=secret.url_id, token=secret.token)
     assert job_id not in [listed.job.id for listed in page.jobs]
     assert page.spec_errors == []
     assert not found

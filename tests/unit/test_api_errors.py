@@ -9,14 +9,13 @@ import pytest
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from fastapi.testclient import TestClient
-from sqlalchemy.exc import ProgrammingError
-
 from http_trigger import jobs_service
 from http_trigger.actions import ACTIONS
 from http_trigger.api.app import create_app
 from http_trigger.api.errors import UNEXPECTED_MESSAGE
-from http_trigger.job_model import GROUP_MAX_LEN
+from http_trigger.jobs.model import GROUP_MAX_LEN
 from http_trigger.post_processing import POST_PROCESSING
+from sqlalchemy.exc import ProgrammingError
 
 from .jobs_support import EC2, fail_with
 

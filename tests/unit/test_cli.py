@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from http_trigger import cli
 
 GOOD_SPEC = """\
@@ -119,9 +118,8 @@ class TestListAndShow:
     @pytest.fixture
     def broken_job_id(self, airflow_db, jobs_folder) -> int:
         from airflow.utils.session import create_session
-
         from http_trigger import jobs_service
-        from http_trigger.job_model import JobBody
+        from http_trigger.jobs.model import JobBody
 
         from .jobs_support import ACTOR
 

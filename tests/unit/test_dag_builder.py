@@ -10,13 +10,12 @@ import yaml
 from airflow.dag_processing.dagbag import DagBag
 from airflow.serialization.serialized_objects import DagSerialization, LazyDeserializedDAG
 from airflow.task.trigger_rule import TriggerRule
-
 from http_trigger import dag_builder
 from http_trigger.actions import ACTIONS
 from http_trigger.dag_builder import build_dag, build_dags, build_specs
-from http_trigger.job_files import spec_candidates, write_job
-from http_trigger.job_model import Job
-from http_trigger.spec_yaml import MAX_SPEC_BYTES
+from http_trigger.jobs.files import spec_candidates, write_job
+from http_trigger.jobs.model import Job
+from http_trigger.jobs.spec_yaml import MAX_SPEC_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
 

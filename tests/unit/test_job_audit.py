@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from airflow.models.log import Log
 from airflow.utils.session import create_session
-from sqlalchemy import select
-
 from http_trigger.api.audit_actor import CHANNEL_HEADER
-from http_trigger.job_audit import AuditEntry, JobEvent, changed_fields, write_csv
+from http_trigger.jobs.audit import AuditEntry, JobEvent, changed_fields, write_csv
+from sqlalchemy import select
 
 from .jobs_support import EC2
 from .test_jobs_secrets_routes import bearer, client  # noqa: F401 (client is a fixture)

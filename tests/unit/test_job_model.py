@@ -6,10 +6,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from http_trigger.errors import JobBrokenError, JobConflictError, JobNotFoundError, JobSpecError
-from http_trigger.job_files import get_job, job_id_of, load_jobs, parse_spec, render_spec, spec_path, write_job
-from http_trigger.job_model import GROUP_MAX_LEN, MAX_JOB_ID, Job, job_id_from_dag_id
+from http_trigger.jobs.files import (
+    get_job,
+    job_id_of,
+    load_jobs,
+    parse_spec,
+    render_spec,
+    spec_path,
+    write_job,
+)
+from http_trigger.jobs.model import GROUP_MAX_LEN, MAX_JOB_ID, Job, job_id_from_dag_id
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,14 +6,13 @@ import json
 import re
 
 import pytest
-
 from http_trigger.errors import JobSpecError, MaskedSecretError
-from http_trigger.job_files import parse_spec
-from http_trigger.job_model import Job, JobBody
-from http_trigger.job_secrets import MASK, keep_masked_secrets, mask, masked_spec, secret_values
+from http_trigger.jobs.files import parse_spec
+from http_trigger.jobs.model import Job, JobBody
 from http_trigger.post_processing.base import credential_parts, url_carries_credential
 from http_trigger.post_processing.slack import SlackParameters
 from http_trigger.post_processing.webhook import WebhookParameters
+from http_trigger.secrets.spec_secrets import MASK, keep_masked_secrets, mask, masked_spec, secret_values
 
 from .jobs_support import EC2
 

@@ -21,12 +21,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
+from http_trigger import jobs_service
+from http_trigger.errors import (
+    JobBrokenError,
+    JobDeletedError,
+    JobNotFoundError,
+    JobSpecError,
+    JobStorageError,
+)
+from http_trigger.jobs.files import LEFTOVER_MAX_AGE_SECONDS, spec_path
+from http_trigger.secrets import trigger_credentials
+from http_trigger.secrets.trigger_credentials import Registration
 from sqlalchemy.exc import OperationalError
-
-from http_trigger import jobs_service, trigger_secrets
-from http_trigger.errors import JobBrokenError, JobDeletedError, JobNotFoundError, JobSpecError, JobStorageError
-from http_trigger.job_files import LEFTOVER_MAX_AGE_SECONDS, spec_path
-from http_trigger.trigger_secrets import Registration
 
 from .jobs_support import (
     ACTOR,
@@ -96,7 +102,7 @@ class TestCreate:
         assert os.listdir(jobs_folder) == []
         assert_absent(new_session, job_id)
         with new_session() as session:
-            assert trigger_secrets.registration(session=session, job_id=job_id) is Registration.DELETED
+            assert trigger_credentials.registration(session=session, job_id=job_id) is Registration.DELETED
         create_works(new_session, besides={job_id})
 
     def test_a_failed_rename_and_a_failed_retire_leave_an_invisible_registration(
@@ -123,7 +129,7 @@ class TestCreate:
 
         assert second.job.id == first.job.id + 2
         with new_session() as session:
-            registered = trigger_secrets.get_secret(session=session, job_id=by_hand.id)
+            registered = trigger_credentials.get_secret(session=session, job_id=by_hand.id)
         assert_exists(new_session, by_hand.id, registered, name="by hand")
         assert_exists(new_session, second.job.id, second.secret, name="second")
 
@@ -283,9 +289,10 @@ KILLED_WRITE = textwrap.dedent(
     import json, os, sys
     from sqlalchemy.orm import Session
     from airflow.utils.session import create_session
-    from http_trigger import jobs_service, trigger_secrets
-    from http_trigger.job_audit import Actor, Channel
-    from http_trigger.job_model import JobBody
+    from http_trigger import jobs_service
+    from http_trigger.secrets import trigger_credentials
+    from http_trigger.jobs.audit import Actor, Channel
+    from http_trigger.jobs.model import JobBody
 
     ACTOR = Actor(user_name="script", channel=Channel.API)
     operation, job_id = sys.argv[1], int(sys.argv[2])
@@ -299,7 +306,7 @@ KILLED_WRITE = textwrap.dedent(
             session.commit = die  # after the rename into place, before the commit
             jobs_service.update_job(session=session, actor=ACTOR, job_id=job_id, body=body)
         elif operation == "delete":
-            trigger_secrets.unregister = die  # after hiding the spec, before revoking and committing
+            trigger_credentials.unregister = die  # after hiding the spec, before revoking and committing
             jobs_service.delete_job(session=session, actor=ACTOR, job_id=job_id)
     """
 )
@@ -386,7 +393,7 @@ class TestHandWrittenAndLeftoverSpecs:
         assert page.spec_errors == [message]
         assert ([details.job.id for details in listed], errors) == ([kept.job.id], [message])
         with new_session() as session:
-            assert trigger_secrets.find_job_id(
+            assert trigger_credentials.find_job_id(
                 session=session, url_id=deleted.secret.url_id, token=deleted.secret.token
             ) is None
 
@@ -440,14 +447,14 @@ def test_concurrent_readers_register_a_spec_written_by_hand_once(new_session, jo
     readers = 6
     all_unregistered = threading.Barrier(readers, timeout=30)
     claimed: list[bool] = []
-    real_claim = trigger_secrets.claim_job_id
+    real_claim = trigger_credentials.claim_job_id
 
     def claim_together(**kwargs) -> bool:
         all_unregistered.wait()  # every reader has seen no registration: now they all INSERT at once
         claimed.append(real_claim(**kwargs))
         return claimed[-1]
 
-    monkeypatch.setattr(trigger_secrets, "claim_job_id", claim_together)
+    monkeypatch.setattr(trigger_credentials, "claim_job_id", claim_together)
 
     def read(number: int):
         with new_session() as session:

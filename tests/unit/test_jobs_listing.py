@@ -9,12 +9,11 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.utils.session import create_session
 from fastapi.testclient import TestClient
-
 from http_trigger import dag_builder, jobs_service
 from http_trigger.api.app import create_app
-from http_trigger.field_errors import FieldError, job_body_errors
-from http_trigger.job_files import spec_path
-from http_trigger.job_model import JobBody
+from http_trigger.jobs.field_errors import FieldError, job_body_errors
+from http_trigger.jobs.files import spec_path
+from http_trigger.jobs.model import JobBody
 
 from .jobs_support import ACTOR
 

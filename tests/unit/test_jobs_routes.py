@@ -10,10 +10,9 @@ import pytest
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from fastapi.testclient import TestClient
-
 from http_trigger.api.app import create_app
 from http_trigger.api.errors import DATABASE_UNAVAILABLE_MESSAGE
-from http_trigger.job_files import spec_path
+from http_trigger.jobs.files import spec_path
 
 from .jobs_support import EC2, database_trouble, fail_with, hidden_files, make_unreadable, visible_files
 

@@ -17,10 +17,9 @@ from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.models.log import Log
 from airflow.utils.session import create_session
 from fastapi.testclient import TestClient
-from sqlalchemy import select
-
 from http_trigger.api.app import create_app
-from http_trigger.job_audit import JobEvent
+from http_trigger.jobs.audit import JobEvent
+from sqlalchemy import select
 
 from .jobs_support import EC2
 

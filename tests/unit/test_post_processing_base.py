@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow.task.trigger_rule import TriggerRule
-
 from http_trigger.dag_builder import build_dag
-from http_trigger.job_model import Job
-from http_trigger.post_processing import POST_PROCESSING
+from http_trigger.jobs.model import Job
+from http_trigger.post_processing import POST_PROCESSING, templates
 from http_trigger.post_processing.payload import PAYLOAD_KEYS, build_payload
-from http_trigger.post_processing import templates
 from http_trigger.post_processing.templates import (
     TemplateRenderError,
     check_template,

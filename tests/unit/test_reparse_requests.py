@@ -10,11 +10,10 @@ from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 from airflow.models.dag import DagModel
 from airflow.models.dagbag import DagPriorityParsingRequest
 from airflow.utils.session import create_session
-from sqlalchemy import delete, func, select, update
-
 from http_trigger import jobs_service
-from http_trigger.job_model import DAG_ID_PREFIX
+from http_trigger.jobs.model import DAG_ID_PREFIX
 from http_trigger.jobs_service import request_reparse
+from sqlalchemy import delete, func, select, update
 
 from ..conftest import REPO
 from .jobs_support import ACTOR, job_body

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from http_trigger.errors import JobSpecError
-from http_trigger.spec_yaml import MAX_NESTING, MAX_SPEC_BYTES, parse_spec_yaml
+from http_trigger.jobs.spec_yaml import MAX_NESTING, MAX_SPEC_BYTES, parse_spec_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,12 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from airflow.utils.session import create_session
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
-
-from http_trigger import trigger_calls
 from http_trigger.api.app import create_app
 from http_trigger.db.models import TriggerCall
-from http_trigger.trigger_calls import Call, CallBacklog, TriggerOutcome
+from http_trigger.runs import trigger_calls
+from http_trigger.runs.trigger_calls import Call, CallBacklog, TriggerOutcome
+from sqlalchemy import func, select
 
 from .jobs_support import database_trouble
 from .test_trigger_route import client, create, post, runs_of  # noqa: F401 (client is a fixture)

@@ -17,13 +17,13 @@ from airflow.models.dag import DagModel
 from airflow.models.dagrun import DagRun
 from airflow.utils.session import create_session
 from fastapi.testclient import TestClient
-from sqlalchemy import select
-
-from http_trigger import dag_builder, jobs_service, trigger_calls
+from http_trigger import dag_builder, jobs_service
 from http_trigger.api.app import create_app
 from http_trigger.db.models import TriggerCall
-from http_trigger.job_files import spec_path
-from http_trigger.job_model import JobBody
+from http_trigger.jobs.files import spec_path
+from http_trigger.jobs.model import JobBody
+from http_trigger.runs import trigger_calls
+from sqlalchemy import select
 
 from .jobs_support import ACTOR
 

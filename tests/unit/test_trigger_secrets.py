@@ -8,17 +8,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, delete, inspect
-from sqlalchemy.orm import Session
-
 from airflow.models.crypto import get_fernet
-
-from http_trigger import trigger_secrets
+from cryptography.fernet import Fernet
 from http_trigger.db.models import JobRegistration, TriggerCall, metadata
 from http_trigger.errors import HttpTriggerError, JobConflictError, JobDeletedError, JobNotFoundError
-from http_trigger.trigger_calls import TriggerOutcome, recent_calls, record_call
-from http_trigger.trigger_secrets import (
+from http_trigger.runs.trigger_calls import TriggerOutcome, recent_calls, record_call
+from http_trigger.secrets import trigger_credentials
+from http_trigger.secrets.trigger_credentials import (
     Registration,
     claim_job_id,
     deleted_job_ids,
@@ -29,6 +25,8 @@ from http_trigger.trigger_secrets import (
     rotate,
     unregister,
 )
+from sqlalchemy import create_engine, delete, inspect
+from sqlalchemy.orm import Session
 
 
 @pytest.fixture
@@ -127,7 +125,7 @@ class TestFindJobId:
             calls.append((a, b))
             return real_compare_digest(a, b)
 
-        monkeypatch.setattr(trigger_secrets.hmac, "compare_digest", spy)
+        monkeypatch.setattr(trigger_credentials.hmac, "compare_digest", spy)
 
         assert find_job_id(session=session, url_id=issued.url_id, token=issued.token) == issued.job_id
         digest = hashlib.sha256(issued.token.encode()).hexdigest()
@@ -143,7 +141,7 @@ class TestFindJobId:
             calls.append((a, b))
             return real_compare_digest(a, b)
 
-        monkeypatch.setattr(trigger_secrets.hmac, "compare_digest", spy)
+        monkeypatch.setattr(trigger_credentials.hmac, "compare_digest", spy)
 
         assert find_job_id(session=session, url_id="no-such-url-id", token="some-token") is None
         assert len(calls) == 1

@@ -1,6 +1,6 @@
 """``/http-trigger/api/jobs/{job_id}/audit``: who changed a job, when, from where and how; as JSON or CSV.
 
-The entries are Airflow's audit-log entries of the job's DAG (:mod:`http_trigger.job_audit`), so
+The entries are Airflow's audit-log entries of the job's DAG (:mod:`http_trigger.jobs.audit`), so
 reading them follows Airflow's permission for exactly that: the audit log of the job's DAG. A
 deleted job keeps its audit, like its runs; an id that never named a job answers 404.
 """
@@ -14,13 +14,14 @@ from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessE
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
-from http_trigger import job_audit, jobs_service
+from http_trigger import jobs_service
 from http_trigger.api.csrf import require_csrf_header
-from http_trigger.api.deps import requires_access_job
 from http_trigger.api.datamodels import JobAuditCollectionResponse, JobAuditEntryResponse
+from http_trigger.api.deps import requires_access_job
 from http_trigger.api.errors import error_responses
 from http_trigger.api.parameters import JobIdPath, OffsetQuery
-from http_trigger.job_audit import AuditEntry
+from http_trigger.jobs import audit as job_audit
+from http_trigger.jobs.audit import AuditEntry
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import Depends, Header, Request
 
-from http_trigger.job_audit import Actor, Channel
+from http_trigger.jobs.audit import Actor, Channel
 
 CHANNEL_HEADER = "X-HTTP-Trigger-Channel"
 

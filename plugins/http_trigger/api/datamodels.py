@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from http_trigger.job_audit import JobEvent
-from http_trigger.job_model import JobBody
+from http_trigger.jobs.audit import JobEvent
+from http_trigger.jobs.model import JobBody
 from http_trigger.run_sources import TriggerSource
 from http_trigger.runs.outcome import RunOutcome
 

@@ -1,7 +1,7 @@
 """The JSON API's access checks, declared on routes as Airflow's own routes declare ``requires_access_dag``.
 
 Each check runs before its route, with the job id of the path, and answers 403 when the auth
-manager says no (:mod:`http_trigger.job_access` says what each permission means for a job).
+manager says no (:mod:`http_trigger.jobs.access` says what each permission means for a job).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import Depends, HTTPException, status
 
 from http_trigger.api.parameters import JobIdPath
-from http_trigger.job_access import may_access_job, may_create_jobs
+from http_trigger.jobs.access import may_access_job, may_create_jobs
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod

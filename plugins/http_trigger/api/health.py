@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from http_trigger import jobs_service, settings
 from http_trigger.api.datamodels import HealthResponse
-from http_trigger.job_files import BrokenSpec, load_jobs
+from http_trigger.jobs.files import BrokenSpec, load_jobs
 
 health_router = APIRouter(tags=["Health"])
 _REQUIRED_COMPONENTS = ("metadatabase", "scheduler", "dag_processor")

@@ -1,11 +1,11 @@
 """``/http-trigger/api/jobs``: manage jobs behind Airflow's own authentication and authorization.
 
 Each job is one DAG, so access follows the auth manager's DAG permissions
-(:mod:`http_trigger.job_access`), declared on each route (:mod:`http_trigger.api.deps`): reading a
+(:mod:`http_trigger.jobs.access`), declared on each route (:mod:`http_trigger.api.deps`): reading a
 job needs read access to its DAG, changing it or revealing its secrets needs edit access. The
 package's errors become HTTP answers in the app's one exception handler. Every answer shows
 a job through :func:`http_trigger.job_view.job_view`, secrets masked. Every change and reveal is
-recorded in the job's audit (:mod:`http_trigger.job_audit`) with who asked, from where and how.
+recorded in the job's audit (:mod:`http_trigger.jobs.audit`) with who asked, from where and how.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from fastapi.exceptions import RequestValidationError
 from http_trigger import jobs_service
 from http_trigger.api.audit_actor import AuditActorDep
 from http_trigger.api.csrf import require_csrf_header
-from http_trigger.api.deps import MayEditJobDep, requires_access_job, requires_access_to_create_jobs
 from http_trigger.api.datamodels import (
     JOB_BODY_EXAMPLES,
     BrokenJobResponse,
@@ -33,13 +32,14 @@ from http_trigger.api.datamodels import (
     SpecErrorResponse,
     SpecProblemResponse,
 )
+from http_trigger.api.deps import MayEditJobDep, requires_access_job, requires_access_to_create_jobs
 from http_trigger.api.errors import BODY_ERRORS, error_responses
 from http_trigger.api.parameters import JobIdPath, OffsetQuery
 from http_trigger.api.runs import run_response
 from http_trigger.errors import JobBrokenError, JobSpecError
-from http_trigger.field_errors import job_body_errors
-from http_trigger.job_model import JobBody, dag_id_for
 from http_trigger.job_view import job_view, reveal_secrets
+from http_trigger.jobs.field_errors import job_body_errors
+from http_trigger.jobs.model import JobBody, dag_id_for
 from http_trigger.jobs_service import JobDetails, JobOrder
 
 jobs_router = APIRouter(prefix="/api/jobs", tags=["Jobs"], dependencies=[Depends(require_csrf_header)])

@@ -7,7 +7,7 @@ unlike the 503); 4xx with a JSON ``message`` for a caller's mistake; 503 with ``
 the job can start soon (database trouble included); 500 otherwise — and a 5xx never leaves a run
 behind. Every attempt is recorded, without the token or the URL id: a started run in the run's own
 transaction, a refusal in a transaction of its own afterwards, and a refusal for database trouble
-later, from :data:`http_trigger.trigger_calls.backlog` (asking the database again at once would
+later, from :data:`http_trigger.runs.trigger_calls.backlog` (asking the database again at once would
 only make the caller wait twice).
 """
 
@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from http_trigger import trigger_calls, urls
+from http_trigger import urls
 from http_trigger.api.datamodels import ErrorResponse, RunStatusResponse, TriggerResponse
 from http_trigger.api.errors import (
     database_unavailable,
@@ -50,10 +50,10 @@ from http_trigger.errors import (
     SignatureError,
     UnknownTriggerError,
 )
-from http_trigger.runs import signatures
+from http_trigger.runs import signatures, trigger_calls
 from http_trigger.runs.start import start_run_with_token
 from http_trigger.runs.status import RunStatus, run_status_with_token
-from http_trigger.trigger_calls import Call, TriggerOutcome
+from http_trigger.runs.trigger_calls import Call, TriggerOutcome
 
 log = logging.getLogger(__name__)
 trigger_router = APIRouter(tags=["Trigger"])

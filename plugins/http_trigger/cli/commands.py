@@ -4,7 +4,7 @@ Like Airflow's own commands, they work on the database directly, through the sam
 as the JSON API, so every rule lives in one place. They show jobs as the API does
 (:func:`http_trigger.job_view.job_view`): secrets masked, but the URL and token a create or a
 rotation just issued; ``jobs reveal`` shows them all. Every change, run and reveal is recorded in
-the job's audit (:mod:`http_trigger.job_audit`, Airflow's audit log) under the shell's user name
+the job's audit (:mod:`http_trigger.jobs.audit`, Airflow's audit log) under the shell's user name
 and the ``cli`` channel, as Airflow records its own CLI commands; ``audit export`` writes that audit
 as CSV. ``jobs check`` and ``actions`` need no database: the first runs the DAG factory's own
 load-validate-build on spec files, so CI can gate on it.
@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 
 from http_trigger import jobs_service
 from http_trigger.errors import HttpTriggerError, JobBrokenError, JobNotFoundError, JobSpecError
-from http_trigger.job_audit import Actor, Channel
 from http_trigger.job_view import job_view, reveal_secrets
+from http_trigger.jobs.audit import Actor, Channel
 
 Record = dict[str, Any]
 
@@ -148,8 +148,8 @@ def _print_job(details: jobs_service.JobDetails, output: str, *, issued: bool = 
 
 def _read_spec_file(path: str) -> tuple[int | None, Any]:
     """Return the id a spec file may carry and its validated body."""
-    from http_trigger.job_files import load_spec_mapping, read_spec_content, validate_spec
-    from http_trigger.job_model import JobBody
+    from http_trigger.jobs.files import load_spec_mapping, read_spec_content, validate_spec
+    from http_trigger.jobs.model import JobBody
 
     data = load_spec_mapping(read_spec_content(Path(path), source=path), source=path)
     job_id = data.pop("id", None)
@@ -243,8 +243,8 @@ def jobs_rotate(args: argparse.Namespace, session: Session) -> None:
 
 def _spec_paths(arguments: Iterable[str]) -> tuple[list[Path], list[Record]]:
     """Return the spec files named or held by ``arguments``, and a problem for each that does not exist."""
-    from http_trigger.job_files import spec_candidates
-    from http_trigger.spec_yaml import WHOLE_FILE
+    from http_trigger.jobs.files import spec_candidates
+    from http_trigger.jobs.spec_yaml import WHOLE_FILE
 
     paths: list[Path] = []
     missing: list[Record] = []
@@ -281,7 +281,7 @@ def jobs_check(args: argparse.Namespace) -> int:
 
 @_command()
 def audit_export(args: argparse.Namespace, session: Session) -> None:
-    from http_trigger.job_audit import job_audit_entries, write_csv
+    from http_trigger.jobs.audit import job_audit_entries, write_csv
 
     if args.job is not None and not jobs_service.job_known(session=session, job_id=args.job):
         raise JobNotFoundError(args.job)

@@ -53,7 +53,7 @@ class PostProcessingParameters(pydantic.BaseModel):
 class Secret:
     """Mark a parameter as a secret: ``Annotated[str, Secret()]``.
 
-    Readers of the job see only that it is set (:mod:`http_trigger.job_secrets` masks it), its value
+    Readers of the job see only that it is set (:mod:`http_trigger.secrets.spec_secrets` masks it), its value
     comes in clear only out of an editor's recorded reveal, and a step registers it with Airflow's
     masker before doing anything, so no task log shows it. ``when`` narrows what readers may not
     see to the values that carry a credential (a webhook's URL does only sometimes); task logs mask

@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from http_trigger import settings
 from http_trigger.db.models import JobRegistration, TriggerCall
 from http_trigger.errors import RateLimitedError
-from http_trigger.job_model import RATE_PATTERN
-from http_trigger.trigger_calls import TriggerOutcome
+from http_trigger.jobs.model import RATE_PATTERN
+from http_trigger.runs.trigger_calls import TriggerOutcome
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from http_trigger import trigger_secrets
 from http_trigger.errors import SignatureError
+from http_trigger.secrets import trigger_credentials
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -37,7 +37,7 @@ def verify(*, session: Session, job_id: int, body: bytes, headers: Mapping[str, 
     missing = [name for name in HEADERS if not headers.get(name)]
     if missing:
         raise SignatureError(f"Job {job_id} accepts signed calls only; missing: {', '.join(missing)}", job_id=job_id)
-    secrets = trigger_secrets.signing_secrets(session=session, job_id=job_id)
+    secrets = trigger_credentials.signing_secrets(session=session, job_id=job_id)
     if not secrets:
         raise SignatureError(
             f"Job {job_id} has no signing secret yet; update its URL and token to issue one", job_id=job_id

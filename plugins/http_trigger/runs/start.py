@@ -15,8 +15,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow.models.dag import DagModel
@@ -27,7 +27,7 @@ from airflow.utils.types import DagRunType
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from http_trigger import job_audit, settings, trigger_calls, trigger_secrets
+from http_trigger import settings
 from http_trigger.actions import get_action
 from http_trigger.dag_builder import missing_dag_error
 from http_trigger.errors import (
@@ -40,12 +40,14 @@ from http_trigger.errors import (
     SignatureError,
     UnknownTriggerError,
 )
-from http_trigger.job_audit import Actor, JobEvent
-from http_trigger.job_files import StoredJob, get_job
-from http_trigger.job_model import Job
-from http_trigger.runs import idempotency, limits, signatures
+from http_trigger.jobs import audit as job_audit
+from http_trigger.jobs.audit import Actor, JobEvent
+from http_trigger.jobs.files import StoredJob, get_job
+from http_trigger.jobs.model import Job
 from http_trigger.run_sources import TRIGGERED_BY, TriggerSource, new_run_id
-from http_trigger.trigger_calls import TriggerOutcome
+from http_trigger.runs import idempotency, limits, signatures, trigger_calls
+from http_trigger.runs.trigger_calls import TriggerOutcome
+from http_trigger.secrets import trigger_credentials
 from http_trigger.validation import describe_validation_error
 
 if TYPE_CHECKING:
@@ -200,7 +202,7 @@ def start_run_with_token(
     that run back; only a new run counts against the job's rate limit.
     """
     limits.check_failed_tokens(session=session, source_address=caller_address)
-    job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
+    job_id = trigger_credentials.find_job_id(session=session, url_id=url_id, token=token) if token else None
     if job_id is None:
         raise UnknownTriggerError()
     stored = get_job(settings.jobs_folder(), job_id)

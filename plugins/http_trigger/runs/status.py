@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from airflow.utils.state import DagRunState
 
-from http_trigger import trigger_secrets
 from http_trigger.errors import RunNotFoundError, UnknownTriggerError
 from http_trigger.runs import history
 from http_trigger.runs.outcome import RunOutcome
+from http_trigger.secrets import trigger_credentials
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -56,7 +56,7 @@ def run_status_with_token(*, session: Session, url_id: str, token: str | None, r
     An unknown URL id, a wrong token and no token all raise :class:`UnknownTriggerError`, as on the
     trigger; a run of another job, or none, raises :class:`RunNotFoundError`.
     """
-    job_id = trigger_secrets.find_job_id(session=session, url_id=url_id, token=token) if token else None
+    job_id = trigger_credentials.find_job_id(session=session, url_id=url_id, token=token) if token else None
     if job_id is None:
         raise UnknownTriggerError()
     found = history.get_run_with_tasks(session=session, job_id=job_id, run_id=run_id)

@@ -24,8 +24,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from http_trigger import __version__, settings
 from http_trigger.actions import catalogue as action_catalogue
-from http_trigger.job_access import may_access_job, may_create_jobs
-from http_trigger.job_model import GROUP_MAX_LEN, PostProcessingSpec
+from http_trigger.jobs.access import may_access_job, may_create_jobs
+from http_trigger.jobs.model import GROUP_MAX_LEN, PostProcessingSpec
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.urls import URL_PREFIX
 

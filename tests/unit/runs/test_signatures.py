@@ -6,9 +6,8 @@ import json
 import time
 from datetime import datetime, timezone
 
+from http_trigger.secrets.trigger_credentials import SIGNING_SECRET_PREFIX
 from standardwebhooks.webhooks import Webhook
-
-from http_trigger.trigger_secrets import SIGNING_SECRET_PREFIX
 
 from ..test_rotation_grace import _rotate
 from ..test_trigger_route import body, client, create, post, runs_of  # noqa: F401 (client is a fixture)

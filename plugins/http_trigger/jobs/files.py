@@ -39,8 +39,8 @@ from http_trigger.errors import (
     JobSpecError,
     JobStorageError,
 )
-from http_trigger.job_model import MAX_JOB_ID, Job, JobBody, may_hold_a_secret
-from http_trigger.spec_yaml import MAX_SPEC_BYTES, WHOLE_FILE, parse_spec_yaml
+from http_trigger.jobs.model import MAX_JOB_ID, Job, JobBody, may_hold_a_secret
+from http_trigger.jobs.spec_yaml import MAX_SPEC_BYTES, WHOLE_FILE, parse_spec_yaml
 from http_trigger.validation import validation_problems
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _version_of(content: bytes) -> str:
 
 
 def load_spec_mapping(content: bytes | str, *, source: str) -> dict[str, Any]:
-    """Read a spec's YAML at a bounded cost (see :mod:`http_trigger.spec_yaml`) and require a mapping."""
+    """Read a spec's YAML at a bounded cost (see :mod:`http_trigger.jobs.spec_yaml`) and require a mapping."""
     data = parse_spec_yaml(content, source=source)
     if not isinstance(data, dict):
         raise JobSpecError(source, (WHOLE_FILE, f"a job spec must be a mapping, got {type(data).__name__}"))

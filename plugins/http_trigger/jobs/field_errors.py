@@ -15,7 +15,7 @@ import pydantic
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
-from http_trigger.job_model import JobBody
+from http_trigger.jobs.model import JobBody
 from http_trigger.post_processing import POST_PROCESSING
 
 Loc = tuple[str | int, ...]

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from http_trigger import settings
 from http_trigger.errors import MaskedSecretError
-from http_trigger.job_model import Job, JobBody
+from http_trigger.jobs.model import Job, JobBody
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.post_processing.base import Secret, secret_parameters, url_origin
 

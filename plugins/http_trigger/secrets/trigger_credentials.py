@@ -22,12 +22,11 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from airflow.models.crypto import get_fernet
+from airflow.sdk.timezone import utcnow
 from cryptography.fernet import InvalidToken
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-
-from airflow.models.crypto import get_fernet
-from airflow.sdk.timezone import utcnow
 
 from http_trigger.db.models import JobRegistration
 from http_trigger.errors import HttpTriggerError, JobConflictError, JobDeletedError, JobNotFoundError
