@@ -9,13 +9,12 @@ from datetime import timedelta
 import pytest
 from airflow.sdk.timezone import utcnow
 from airflow.utils.session import create_session
-from sqlalchemy import select, update
-
 from http_trigger.db.models import IdempotencyKey, TriggerCall
 from http_trigger.jobs_service import set_enabled
+from sqlalchemy import select, update
 
+from ..api_support import body, create, post, runs_of
 from ..jobs_support import ACTOR
-from ..test_trigger_route import body, client, create, post, runs_of  # noqa: F401 (client is a fixture)
 
 PARAMETERS_JOB = {"type": "ec2_start_instances", "aws_conn_id": "aws_demo", "parameters_at_execution": True}
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-
 from http_trigger.api.app import create_app
 
-from ..test_trigger_route import NOT_FOUND, body, client, create, post, runs_of  # noqa: F401 (client is a fixture)
+from ..api_support import NOT_FOUND, body, create, post, runs_of
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ from collections.abc import Iterator
 import pytest
 from airflow.utils.session import create_session
 from fastapi.testclient import TestClient
-
 from http_trigger.api.app import create_app
 from http_trigger.runs import history
 from http_trigger.runs.outcome import RunOutcome, StepResult, step_results
 
+from ..api_support import body, create, post
 from ..runs_support import settle
-from ..test_trigger_route import body, create, post
 
 WEBHOOK = {"type": "webhook", "parameters": {"url": "https://hooks.example/x"}}
 REFUSED = "AirflowException: The webhook https://hooks.example answered 500 Internal Server Error to POST"

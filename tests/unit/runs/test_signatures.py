@@ -9,8 +9,7 @@ from datetime import datetime, timezone
 from http_trigger.secrets.trigger_credentials import SIGNING_SECRET_PREFIX
 from standardwebhooks.webhooks import Webhook
 
-from ..test_rotation_grace import _rotate
-from ..test_trigger_route import body, client, create, post, runs_of  # noqa: F401 (client is a fixture)
+from ..api_support import body, create, post, rotate, runs_of
 
 SIGNED_JOB = {"type": "ec2_start_instances", "aws_conn_id": "aws_demo", "parameters_at_execution": True}
 PARAMETERS = {"tag_key": "Env", "tag_value": "test"}
@@ -77,7 +76,7 @@ def test_a_replayed_webhook_id_is_refused_and_starts_nothing(client):
 
 def test_during_a_rotation_grace_both_secrets_verify_and_several_signatures_are_accepted(client):
     old = _signed_job(rotation_grace_seconds=3600)
-    new = _rotate(old.job.id)
+    new = rotate(old.job.id)
     assert new.secret.signing_secret != old.secret.signing_secret
 
     assert _signed_post(client, new, [old.secret.signing_secret], webhook_id="a").status_code == 200

@@ -11,7 +11,7 @@ from airflow.utils.session import create_session
 from airflow.utils.state import DagRunState
 from sqlalchemy import update
 
-from ..test_trigger_route import NOT_FOUND, client, create, post  # noqa: F401 (client is a fixture)
+from ..api_support import NOT_FOUND, create, post
 
 
 def _status(client, details, status_url: str, *, token: str | None = None, **params):

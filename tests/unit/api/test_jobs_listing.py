@@ -1,0 +1,329 @@
+"""The job list as the pages read it (filter, sort, pages), and checking a job body field by field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow.utils.session import create_session
+from fastapi.testclient import TestClient
+from http_trigger import dag_builder, jobs_service
+from http_trigger.api.app import create_app
+from http_trigger.jobs.field_errors import FieldError, job_body_errors
+from http_trigger.jobs.files import spec_path
+from http_trigger.jobs.model import JobBody
+
+from ..jobs_support import ACTOR
+
+EC2 = {
+    "type": "ec2_start_instances",
+    "aws_conn_id": "aws_demo",
+    "parameters": {"tag_key": "Env", "tag_value": "test"},
+}
+
+
+def make_job(name: str, group: str = "default", **extra) -> jobs_service.JobDetails:
+    with create_session() as session:
+        body = JobBody.model_validate({"name": name, "group": group, "action": EC2, **extra})
+        return jobs_service.create_job(session=session, actor=ACTOR, body=body)
+
+
+@pytest.fixture
+def client(airflow_db, jobs_folder) -> Iterator[TestClient]:
+    with TestClient(create_app(), base_url="http://trigger.example") as test_client:
+        token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+        test_client.headers["Authorization"] = f"Bearer {token}"
+        yield test_client
+
+
+class TestFindJobs:
+    def test_a_page_of_a_thousand_jobs_reads_the_secrets_of_that_page_only(
+        self, airflow_db, jobs_folder, monkeypatch
+    ):
+        for number in range(1, 1001):
+            make_job(f"job {number:04d}", group=f"team-{number % 3}")
+        decrypted = []
+        real = jobs_service._secret
+        monkeypatch.setattr(
+            jobs_service, "_secret", lambda session, stored: decrypted.append(1) or real(session, stored)
+        )
+
+        with create_session() as session:
+            page = jobs_service.find_jobs(
+                session=session, order_by="name", descending=True, limit=25, offset=50
+            )
+
+        assert page.total_entries == 1000
+        assert [details.job.name for details in page.jobs][:2] == ["job 0950", "job 0949"]
+        assert len(page.jobs) == 25 and len(decrypted) == 25
+        assert all(details.secret is not None for details in page.jobs)
+        assert page.groups == ["team-0", "team-1", "team-2"]
+
+    def test_filters_by_group_and_by_text_anywhere(self, airflow_db, jobs_folder):
+        make_job("Start test EC2", group="test")
+        make_job("Stop test EC2", group="test", tags=["nightly"])
+        make_job("Start prod EC2", group="prod")
+
+        with create_session() as session:
+            by_group = jobs_service.find_jobs(session=session, group="test")
+            by_text = jobs_service.find_jobs(session=session, search="  NIGHTLY ")
+            both = jobs_service.find_jobs(session=session, group="test", search="stop")
+
+        assert [d.job.name for d in by_group.jobs] == ["Start test EC2", "Stop test EC2"]
+        assert [d.job.name for d in by_text.jobs] == ["Stop test EC2"]
+        assert [d.job.name for d in both.jobs] == ["Stop test EC2"]
+        assert both.groups == ["prod", "test"]
+
+    def test_jobs_without_a_value_sort_last_both_ways(self, airflow_db, jobs_folder):
+        make_job("hourly", schedule="0 * * * *")
+        make_job("on demand")
+        make_job("daily", schedule="0 9 * * *")
+
+        with create_session() as session:
+            ascending = jobs_service.find_jobs(session=session, order_by="schedule")
+            descending = jobs_service.find_jobs(session=session, order_by="schedule", descending=True)
+
+        assert [d.job.name for d in ascending.jobs] == ["hourly", "daily", "on demand"]
+        assert [d.job.name for d in descending.jobs] == ["daily", "hourly", "on demand"]
+
+    def test_readable_hides_the_jobs_the_user_may_not_see(self, airflow_db, jobs_folder):
+        visible = make_job("visible")
+        make_job("hidden")
+
+        with create_session() as session:
+            page = jobs_service.find_jobs(session=session, readable=lambda ids: {visible.job.dag_id} & ids)
+
+        assert [d.job.name for d in page.jobs] == ["visible"]
+        assert page.total_entries == 1
+
+
+class TestListRoute:
+    def test_pages_filters_and_sorts(self, client):
+        for name, group in [("b", "g1"), ("a", "g2"), ("c", "g1")]:
+            make_job(name, group=group)
+
+        query = {"group": "g1", "order_by": "-name", "limit": 1, "offset": 1}
+        page = client.get("/api/jobs", params=query).json()
+
+        assert page["total_entries"] == 2
+        assert [job["name"] for job in page["jobs"]] == ["b"]
+        assert page["groups"] == ["g1", "g2"]
+        assert page["jobs"][0]["last_run"] is None and page["jobs"][0]["next_run_after"] is None
+
+    def test_without_parameters_it_lists_every_job(self, client):
+        for name in ("x", "y"):
+            make_job(name)
+
+        listed = client.get("/api/jobs").json()
+
+        assert [job["name"] for job in listed["jobs"]] == ["x", "y"]
+        assert listed["total_entries"] == 2
+
+    def test_an_unknown_sort_key_is_named(self, client):
+        response = client.get("/api/jobs", params={"order_by": "-colour"})
+
+        assert response.status_code == 422
+        assert response.json()["message"] == (
+            "The request is invalid: query.order_by: String should match pattern "
+            "'^-?(id|name|group|action|aws_conn_id|enabled|schedule|last_run|next_run)$'"
+        )
+
+    def test_a_changed_spec_file_is_read_again(self, client, jobs_folder):
+        details = make_job("before")
+        assert client.get("/api/jobs").json()["jobs"][0]["name"] == "before"
+        path = spec_path(jobs_folder, details.job.id)
+        path.write_text(path.read_text().replace("name: before", "name: after"))
+
+        assert client.get("/api/jobs").json()["jobs"][0]["name"] == "after"
+
+
+class TestValidate:
+    def test_each_error_is_placed_at_its_field(self, client):
+        response = client.post(
+            "/api/jobs/validate",
+            json={
+                "name": "",
+                "schedule": "every minute",
+                "action": {"type": "ec2_start_instances", "parameters": {"instance_ids": ["i-bad"]}},
+                "post_processing": {"on_failure": [{"type": "webhook", "parameters": {"url": "ftp://x"}}]},
+            },
+        )
+
+        assert response.status_code == 422
+        placed = {tuple(item["loc"]): item["msg"] for item in response.json()["detail"]}
+        assert placed == {
+            ("body", "name"): "String should have at least 1 character",
+            ("body", "schedule"): "'every minute' is not a valid cron expression",
+            ("body", "action", "parameters", "instance_ids", 0): (
+                "String should match pattern '^i-[0-9a-f]{8,17}$'"
+            ),
+            ("body", "post_processing", "on_failure", 0, "parameters", "url"): (
+                "'ftp://x' is not an http or https URL"
+            ),
+        }
+
+    def test_a_valid_body_is_accepted_and_nothing_is_saved(self, client, jobs_folder):
+        response = client.post("/api/jobs/validate", json={"name": "ok", "action": EC2})
+
+        assert (response.status_code, response.json()) == (200, {"valid": True})
+        assert list(jobs_folder.iterdir()) == []
+
+    def test_needs_a_login(self, client):
+        del client.headers["Authorization"]
+        assert client.post("/api/jobs/validate", json={}).status_code == 401
+
+    @pytest.mark.parametrize("path", ["/api/jobs/validate", "/api/jobs"])
+    def test_a_template_computing_a_huge_power_is_refused_not_computed(self, client, jobs_folder, path):
+        mail = {"type": "email", "parameters": {"to": ["ops@example.com"], "subject": "{{ 9 ** (9 ** 7) }}"}}
+
+        response = client.post(path, json={"name": "n", "action": EC2, "post_processing": {"on_failure": [mail]}})
+
+        assert response.status_code == 422
+        problem = "template computes too much: the result of ** would be larger than 4096 bits"
+        assert problem in response.json()["message"]
+        if path.endswith("/validate"):
+            where = ["body", "post_processing", "on_failure", 0, "parameters", "subject"]
+            assert response.json()["detail"] == [{"loc": where, "msg": problem, "type": "value_error"}]
+        assert list(jobs_folder.iterdir()) == []
+
+
+    @pytest.mark.parametrize("path", ["/api/jobs/validate", "/api/jobs"])
+    def test_a_nul_character_anywhere_is_refused_at_its_field(self, client, jobs_folder, path):
+        action = {"type": "utility_no_action", "parameters": {"note": "before\u0000after"}}
+
+        response = client.post(path, json={"name": "n", "action": action})
+
+        assert response.status_code == 422
+        problem = "note: the NUL character (\\x00) is not allowed: Airflow's metadata database cannot store it"
+        assert f"body.action.parameters: {problem}" in response.json()["message"]
+        if path.endswith("/validate"):
+            where = ["body", "action", "parameters"]
+            assert response.json()["detail"] == [{"loc": where, "msg": problem, "type": "value_error"}]
+        assert list(jobs_folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ({"type": "nope"}, [("action", "type")]),
+        ({"type": "ec2_start_instances", "parameters": {"tag_key": "Env"}}, [("action", "parameters")]),
+        (
+            {**EC2, "parameters_at_execution": True, "parameters": {"tag_key": "Env"}},
+            [("action", "parameters")],
+        ),
+        (
+            {"type": "ec2_start_instances", "parameters": {"tag_value": ""}},
+            [("action", "parameters", "tag_value")],
+        ),
+    ],
+)
+def test_parameter_errors_are_located_with_the_catalogue_models(action, expected):
+    errors = job_body_errors({"name": "x", "action": action})
+
+    assert [error.loc for error in errors] == expected
+    assert all(isinstance(error, FieldError) and error.msg for error in errors)
+
+
+def test_a_valid_body_has_no_errors():
+    assert job_body_errors({"name": "x", "action": EC2}) == []
+
+
+def break_spec(jobs_folder, job_id: int) -> str:
+    """Give a job's file a group too long for Airflow's DAG tag, as a hand edit might; return the message."""
+    path = spec_path(jobs_folder, job_id)
+    path.write_text(path.read_text().replace("group: default", f"group: {'g' * 95}"))
+    return (
+        f"job_{job_id}.yaml: group: at most 94 characters, not 95: the job's DAG is tagged 'group:<group>', "
+        "and Airflow allows tags of at most 100 characters"
+    )
+
+
+def broken_job(job_id: int, message: str) -> dict:
+    return {
+        "id": job_id,
+        "dag_id": f"http_trigger_job_{job_id}",
+        "spec_error": {
+            "file": f"job_{job_id}.yaml",
+            "message": message,
+            "problems": [{"field": "group", "reason": message.split(": group: ", 1)[1]}],
+        },
+    }
+
+
+class TestBrokenJobs:
+    NOTES = "notes.yaml: (file): not named as a job spec: spec files are named job_<id>.yaml, e.g. job_7.yaml"
+
+    def test_the_list_shows_a_broken_job_with_its_problem_on_every_page(self, client, jobs_folder):
+        good = make_job("good")
+        bad = make_job("soon broken")
+        message = break_spec(jobs_folder, bad.job.id)
+        (jobs_folder / "notes.yaml").write_text("remember: the milk\n")
+
+        listed = client.get("/api/jobs", params={"group": "default", "limit": 1, "offset": 1}).json()
+
+        assert [job["id"] for job in listed["jobs"]] == []
+        assert listed["total_entries"] == 1
+        assert listed["broken_jobs"] == [broken_job(bad.job.id, message)]
+        assert listed["spec_errors"] == [message, self.NOTES]
+        assert [job["id"] for job in client.get("/api/jobs").json()["jobs"]] == [good.job.id]
+
+    def test_the_detail_of_a_broken_job_is_its_problem(self, client, jobs_folder):
+        bad = make_job("soon broken")
+        message = break_spec(jobs_folder, bad.job.id)
+
+        response = client.get(f"/api/jobs/{bad.job.id}")
+
+        assert (response.status_code, response.json()) == (200, broken_job(bad.job.id, message))
+
+    def test_a_broken_job_is_repaired_by_an_update(self, client, jobs_folder):
+        bad = make_job("soon broken")
+        break_spec(jobs_folder, bad.job.id)
+
+        response = client.put(f"/api/jobs/{bad.job.id}", json={"name": "repaired", "action": EC2})
+
+        assert response.status_code == 200, response.text
+        assert client.get(f"/api/jobs/{bad.job.id}").json()["name"] == "repaired"
+        assert client.get("/api/jobs").json()["broken_jobs"] == []
+
+    def test_a_job_whose_dag_cannot_be_built_is_broken_with_the_reason(self, client, monkeypatch):
+        good = make_job("good")
+        real = dag_builder.build_dag
+
+        def failing_for_one_job(job):
+            if job.name == "cannot be built":
+                raise RuntimeError("the notifier exploded")
+            return real(job)
+
+        monkeypatch.setattr(dag_builder, "build_dag", failing_for_one_job)
+        bad = make_job("cannot be built")
+
+        listed = client.get("/api/jobs").json()
+        shown = client.get(f"/api/jobs/{bad.job.id}")
+
+        reason = "the job's DAG cannot be built: RuntimeError: the notifier exploded"
+        expected = {
+            "id": bad.job.id,
+            "dag_id": bad.job.dag_id,
+            "spec_error": {
+                "file": f"job_{bad.job.id}.yaml",
+                "message": f"job_{bad.job.id}.yaml: (dag): {reason}",
+                "problems": [{"field": "(dag)", "reason": reason}],
+            },
+        }
+        assert [job["id"] for job in listed["jobs"]] == [good.job.id]
+        assert listed["broken_jobs"] == [expected]
+        assert (shown.status_code, shown.json()) == (200, expected)
+
+    def test_a_broken_job_the_user_may_not_read_is_not_shown(self, airflow_db, jobs_folder):
+        visible = make_job("visible")
+        hidden = make_job("hidden")
+        break_spec(jobs_folder, visible.job.id)
+        break_spec(jobs_folder, hidden.job.id)
+
+        with create_session() as session:
+            page = jobs_service.find_jobs(session=session, readable=lambda ids: {visible.job.dag_id} & ids)
+
+        assert [spec.job_id for spec in page.broken_jobs] == [visible.job.id]
+        assert [message.split(":")[0] for message in page.spec_errors] == [f"job_{visible.job.id}.yaml"]

@@ -1,0 +1,204 @@
+"""``/api/jobs/{id}/runs``: the execution log, one run with its tasks, Run now, and the CSRF rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from fastapi.testclient import TestClient
+from http_trigger.api.app import create_app
+from http_trigger.api.csrf import CSRF_HEADER, CSRF_MESSAGE
+
+from ..api_support import body, create, post
+from ..runs_support import settle
+
+PAGES_HEADERS = {CSRF_HEADER: "http-trigger-ui"}
+EC2_AT_EXECUTION = {"type": "ec2_start_instances", "aws_conn_id": "aws_demo", "parameters_at_execution": True}
+
+
+@pytest.fixture
+def client(airflow_db, jobs_folder) -> Iterator[TestClient]:
+    with TestClient(create_app(), base_url="http://trigger.example") as test_client:
+        yield test_client
+
+
+def jwt(role: str) -> str:
+    return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=role, role=role))
+
+
+def bearer(role: str = "admin") -> dict[str, str]:
+    return {"Authorization": f"Bearer {jwt(role)}"}
+
+
+def use_cookie(client: TestClient, role: str = "admin") -> None:
+    client.cookies.set("_token", jwt(role))
+
+
+def test_runs_list_http_runs_newest_first_with_the_callers_address(client):
+    details = create()
+    first = post(client, details).json()["dag_run_id"]
+    second = post(client, details).json()["dag_run_id"]
+
+    response = client.get(f"/api/jobs/{details.job.id}/runs", headers=bearer())
+
+    assert response.status_code == 200
+    listed = response.json()
+    assert listed["total_entries"] == 2
+    assert [run["dag_run_id"] for run in listed["runs"]] == [second, first]
+    run = listed["runs"][0]
+    assert (run["trigger_source"], run["caller_address"], run["state"]) == ("http", "testclient", "queued")
+    quoted_run_id = second.replace(":", "%3A").replace("+", "%2B")
+    assert run["grid_url"] == f"/dags/{details.job.dag_id}/runs/{quoted_run_id}"
+
+
+def test_runs_are_paged(client):
+    details = create()
+    run_ids = [post(client, details).json()["dag_run_id"] for _ in range(3)]
+
+    page = client.get(f"/api/jobs/{details.job.id}/runs?limit=2&offset=2", headers=bearer()).json()
+
+    assert page["total_entries"] == 3
+    assert [run["dag_run_id"] for run in page["runs"]] == [run_ids[0]]
+
+
+def test_one_run_shows_its_tasks_and_where_their_logs_are(client):
+    webhook = {"type": "webhook", "parameters": {"url": "https://hooks.example/x"}}
+    details = create(body(post_processing={"on_failure": [webhook]}))
+    run_id = post(client, details).json()["dag_run_id"]
+
+    response = client.get(f"/api/jobs/{details.job.id}/runs/{run_id}", headers=bearer())
+
+    assert response.status_code == 200
+    run = response.json()
+    assert run["dag_run_id"] == run_id
+    assert [task["task_id"] for task in run["tasks"]] == ["action", "on_failure_1_webhook"]
+    assert all(task["log_url"] is None for task in run["tasks"])  # nothing has run yet
+    assert run["outcome"] == "queued"
+    assert run["post_processing"] == [
+        {"task_id": "on_failure_1_webhook", "when": "on_failure", "index": 1, "type": "webhook",
+         "state": None, "error": None}
+    ]
+
+
+def test_a_run_whose_notification_failed_reads_succeeded_with_warnings_and_names_the_steps_error(client):
+    webhook = {"type": "webhook", "parameters": {"url": "https://hooks.example/x"}}
+    details = create(body(post_processing={"on_success": [webhook], "on_failure": [webhook]}))
+    run_id = post(client, details).json()["dag_run_id"]
+    error = "AirflowException: The webhook https://hooks.example answered 500 Internal Server Error to POST"
+    settle(
+        details.job.dag_id, run_id, "success", errors={"on_success_1_webhook": error},
+        action="success", on_success_1_webhook="failed", on_failure_1_webhook="skipped",
+    )
+
+    run = client.get(f"/api/jobs/{details.job.id}/runs/{run_id}", headers=bearer()).json()
+    listed = client.get(f"/api/jobs/{details.job.id}/runs", headers=bearer()).json()["runs"][0]
+    jobs = client.get("/api/jobs", headers=bearer()).json()["jobs"]
+
+    assert (run["state"], run["outcome"]) == ("success", "succeeded_with_warnings")
+    assert run["post_processing"] == [
+        {"task_id": "on_success_1_webhook", "when": "on_success", "index": 1, "type": "webhook",
+         "state": "failed", "error": error},
+        {"task_id": "on_failure_1_webhook", "when": "on_failure", "index": 1, "type": "webhook",
+         "state": "skipped", "error": None},
+    ]
+    assert listed["outcome"] == "succeeded_with_warnings"
+    assert [job["last_run"]["outcome"] for job in jobs if job["id"] == details.job.id] == ["succeeded_with_warnings"]
+
+
+def test_404_for_a_run_the_job_does_not_have(client):
+    details = create()
+
+    response = client.get(f"/api/jobs/{details.job.id}/runs/manual__nope", headers=bearer())
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"Job {details.job.id} has no run manual__nope"}
+
+
+def test_run_now_starts_a_manual_run_by_the_user(client):
+    details = create()
+
+    response = client.post(f"/api/jobs/{details.job.id}/runs", headers=bearer("user"))
+
+    assert response.status_code == 201, response.text
+    run = response.json()
+    assert run["dag_run_id"].startswith("manual__")
+    assert (run["trigger_source"], run["triggered_by"], run["triggering_user"]) == ("manual", "ui", "user")
+    assert run["caller_address"] is None
+
+
+def test_run_now_refuses_a_disabled_job_and_a_job_taking_parameters_at_execution(client):
+    disabled = create(body(enabled=False))
+    at_execution = create(body(action=EC2_AT_EXECUTION))
+
+    paused = client.post(f"/api/jobs/{disabled.job.id}/runs", headers=bearer())
+    needs_body = client.post(f"/api/jobs/{at_execution.job.id}/runs", headers=bearer())
+
+    assert paused.status_code == 409
+    assert paused.json() == {"detail": f"Job {disabled.job.id} is disabled; enable it to run it"}
+    assert needs_body.status_code == 409
+    assert needs_body.json() == {
+        "detail": f"Job {at_execution.job.id} takes its parameters at execution; "
+        "start it with its trigger URL and a JSON body"
+    }
+
+
+def test_runs_need_a_login_and_run_now_the_right_to_run(client):
+    details = create()
+
+    assert client.get(f"/api/jobs/{details.job.id}/runs").status_code == 401
+    assert client.get(f"/api/jobs/{details.job.id}/runs", headers=bearer("viewer")).status_code == 200
+    refused = client.post(f"/api/jobs/{details.job.id}/runs", headers=bearer("viewer"))
+    assert (refused.status_code, refused.json()) == (403, {"detail": "You are not allowed to do this"})
+
+
+class TestCsrf:
+    def test_a_change_with_the_login_cookie_needs_the_pages_header(self, client):
+        details = create()
+        use_cookie(client)
+
+        forged = client.post(f"/api/jobs/{details.job.id}/rotate")
+        from_the_pages = client.post(f"/api/jobs/{details.job.id}/rotate", headers=PAGES_HEADERS)
+
+        assert (forged.status_code, forged.json()) == (403, {"detail": CSRF_MESSAGE})
+        assert from_the_pages.status_code == 200
+
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("POST", "/api/jobs"),
+            ("PUT", "/api/jobs/{id}"),
+            ("DELETE", "/api/jobs/{id}"),
+            ("PATCH", "/api/jobs/{id}/enabled"),
+            ("POST", "/api/jobs/{id}/runs"),
+            ("POST", "/api/jobs/validate"),
+        ],
+    )
+    def test_every_state_changing_route_checks_it(self, client, method, path):
+        details = create()
+        use_cookie(client)
+
+        response = client.request(method, path.format(id=details.job.id), json={})
+
+        assert (response.status_code, response.json()) == (403, {"detail": CSRF_MESSAGE})
+
+    def test_reading_with_the_cookie_needs_no_header(self, client):
+        details = create()
+        use_cookie(client)
+
+        assert client.get(f"/api/jobs/{details.job.id}").status_code == 200
+        assert client.get(f"/api/jobs/{details.job.id}/runs").status_code == 200
+
+    def test_a_bearer_token_needs_no_header(self, client):
+        details = create()
+        use_cookie(client)
+
+        response = client.post(f"/api/jobs/{details.job.id}/rotate", headers=bearer())
+
+        assert response.status_code == 200
+
+    def test_without_any_credential_the_answer_is_401(self, client):
+        details = create()
+
+        assert client.post(f"/api/jobs/{details.job.id}/rotate").status_code == 401

@@ -1,0 +1,140 @@
+"""The page shells under ``/ui``: login redirect, escaping, security headers, static files, nav entry."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from fastapi.testclient import TestClient
+from http_trigger.plugin import HttpTriggerPlugin
+from http_trigger.ui.pages import CONTENT_SECURITY_POLICY, catalogue
+
+PAGES = [
+    "/ui/jobs",
+    "/ui/jobs/new",
+    "/ui/jobs/7",
+    "/ui/jobs/7/edit",
+    "/ui/jobs/7/runs",
+    "/ui/jobs/7/runs/manual__x",
+]
+
+
+def log_in(client: TestClient, role: str = "admin") -> None:
+    token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=role, role=role))
+    client.cookies.set("_token", token)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_without_login_sends_the_browser_to_airflows_login_and_back(client, path):
+    response = client.get(path, follow_redirects=False)
+
+    assert response.status_code == 303
+    location = urlsplit(response.headers["location"])
+    assert location.path == "/api/v2/auth/login"
+    assert parse_qs(location.query)["next"] == [f"/plugin/http-trigger/http-trigger{path}"]
+    assert "job" not in response.text.lower()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_for_a_logged_in_user_is_a_shell_that_only_frames_on_airflow(client, path):
+    log_in(client)
+
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'self'" in CONTENT_SECURITY_POLICY
+    assert "script-src 'self'" in CONTENT_SECURITY_POLICY
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert 'data-api-root="/http-trigger/api"' in response.text
+
+
+def test_values_in_a_page_are_escaped(client):
+    log_in(client)
+
+    response = client.get('/ui/jobs/7/runs/manual__"><script>alert(1)</script>')
+
+    assert response.status_code == 200
+    assert "<script>alert(1)" not in response.text
+    assert 'data-run-id="manual__&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in response.text
+
+
+def test_the_embedded_catalogue_cannot_close_its_script_element(client):
+    log_in(client)
+    schemas = str(catalogue())
+    assert "<" in schemas  # e.g. the HTML of the mail body's default
+
+    response = client.get("/ui/jobs/new")
+
+    start = response.text.index('<script type="application/json" id="catalogue">')
+    block = response.text[start : response.text.index("</script>", start)]
+    assert "<" not in block.removeprefix('<script type="application/json" id="catalogue">')
+    assert "\\u003c" in block
+
+
+def test_the_user_name_is_shown_and_new_job_is_offered_only_to_creators(client):
+    log_in(client, "viewer")
+    viewer_page = client.get("/ui/jobs").text
+    log_in(client, "user")
+    user_page = client.get("/ui/jobs").text
+
+    assert '<span class="user" title="Logged in to Airflow">viewer</span>' in viewer_page
+    assert 'id="new-job"' not in viewer_page and 'data-can-create="false"' in viewer_page
+    assert 'id="new-job"' in user_page and 'data-can-create="true"' in user_page
+
+
+@pytest.mark.parametrize(("role", "editor"), [("viewer", False), ("user", True), ("admin", True)])
+def test_a_jobs_edit_form_is_for_its_editors_only_others_see_the_job(client, role, editor):
+    log_in(client, role)
+
+    response = client.get("/ui/jobs/7/edit", follow_redirects=False)
+
+    if editor:
+        assert response.status_code == 200
+        assert 'data-page="edit"' in response.text
+    else:
+        assert (response.status_code, response.headers["location"]) == (303, "/http-trigger/ui/jobs/7")
+
+
+def test_links_carry_the_path_of_airflows_base_url(client, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example/tools/airflow/")
+    log_in(client)
+
+    page = client.get("/ui/jobs").text
+    redirect = client.get("/ui", follow_redirects=False)
+
+    assert 'data-ui-root="/tools/airflow/http-trigger/ui"' in page
+    assert 'data-airflow-root="/tools/airflow"' in page
+    assert 'href="/tools/airflow/http-trigger/ui/static/pages.css?v=' in page
+    assert redirect.headers["location"] == "/tools/airflow/http-trigger/ui/jobs"
+
+
+@pytest.mark.parametrize(
+    ("name", "media_type"),
+    [("common.js", "text/javascript"), ("pages.css", "text/css"), ("icon.svg", "image/svg+xml")],
+)
+def test_static_files_are_served_with_their_type(client, name, media_type):
+    response = client.get(f"/ui/static/{name}")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media_type)
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("name", ["missing.js", "pages.py", ".hidden.js", "..%2Fpages.py", "COMMON.JS"])
+def test_nothing_else_is_served_as_a_static_file(client, name):
+    assert client.get(f"/ui/static/{name}").status_code == 404
+
+
+def test_the_nav_entry_opens_the_job_list_in_airflows_frame():
+    [view] = HttpTriggerPlugin.external_views
+
+    assert view["name"] == "HTTP Trigger"
+    assert view["href"] == "/http-trigger/ui/jobs"
+    assert view["url_route"] == "http-trigger"
+    assert view["destination"] == "nav"
+    assert view["icon"] == "/http-trigger/ui/static/icon.svg"
