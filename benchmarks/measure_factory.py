@@ -98,8 +98,8 @@ def parse_once(folder: Path, *, trace_memory: bool) -> dict[str, Any]:
     json_done = time.perf_counter()
     peak_traced = tracemalloc.get_traced_memory()[1] if trace_memory else None
     tracemalloc.stop()
-    # The two parts of the factory's own work, again, from a cold YAML cache as in a fresh process.
-    job_files._yaml_cache.clear()
+    # The two parts of the factory's own work, again, from a cold cache of read specs as in a fresh process.
+    job_files._read_cache.clear()
     started = time.perf_counter()
     stored_jobs, broken = job_files.load_jobs(folder)
     loaded = time.perf_counter()

@@ -128,25 +128,13 @@ def read_spec_content(path: Path, *, source: str) -> bytes:
         return handle.read(MAX_SPEC_BYTES + 1)
 
 
-# The YAML of each spec file, by path, valid while the file's (mtime, size, inode) stay the same:
-# listing a thousand jobs then costs a thousand stat calls and validations (about 0.2 s) instead
-# of a thousand YAML parses (about 1 s). Writes replace the file (a new inode), so a changed file
-# is always read again. Only the parsed mapping is kept; every read validates it afresh.
-_yaml_cache: dict[Path, tuple[tuple[int, int, int], dict[str, Any], str]] = {}
-
-
-def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
-    """Return the spec file's mapping and version, parsing the YAML only when the file changed."""
-    info = path.stat()
-    key = (info.st_mtime_ns, info.st_size, info.st_ino)
-    cached = _yaml_cache.get(path)
-    if cached is not None and cached[0] == key:
-        return cached[1], cached[2]
-    content = read_spec_content(path, source=path.name)
-    data = load_spec_mapping(content, source=path.name)
-    version = _version_of(content)
-    _yaml_cache[path] = (key, data, version)
-    return data, version
+# The job of each spec file, by path, valid while the file's (mtime, size, inode) stay the same:
+# listing a thousand jobs then costs a thousand stat calls instead of a thousand YAML parses and
+# validations (about 1 s on two cores, on every list request). Writes replace the file (a new
+# inode), so a changed file is always read again. A file that does not load is read again each
+# time: it is rare, and its error must say what is wrong now. One instance serves every reader:
+# nothing changes a job in place, a change is a new file.
+_read_cache: dict[Path, tuple[tuple[int, int, int], StoredJob]] = {}
 
 
 def read_job_file(path: Path) -> StoredJob:
@@ -160,7 +148,13 @@ def read_job_file(path: Path) -> StoredJob:
         reason = "not named as a job spec: spec files are named job_<id>.yaml, e.g. job_7.yaml"
         raise JobSpecError(path.name, (WHOLE_FILE, reason))
     try:
-        data, version = _read_mapping(path)
+        info = path.stat()
+        key = (info.st_mtime_ns, info.st_size, info.st_ino)
+        cached = _read_cache.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        content = read_spec_content(path, source=path.name)
+        data = load_spec_mapping(content, source=path.name)
     except (JobSpecError, FileNotFoundError):
         raise
     except OSError as error:
@@ -172,7 +166,9 @@ def read_job_file(path: Path) -> StoredJob:
     job = validate_spec(data, source=path.name, model=Job)
     if job.id != job_id:
         raise JobSpecError(path.name, ("id", f"{job.id} does not match the file name {path.name}"))
-    return StoredJob(job=job, path=path, version=version)
+    stored = StoredJob(job=job, path=path, version=_version_of(content))
+    _read_cache[path] = (key, stored)
+    return stored
 
 
 def spec_candidates(folder: Path) -> list[Path]:

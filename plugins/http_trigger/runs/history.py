@@ -8,6 +8,7 @@ nothing of HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from airflow.models.dag import DagModel
 from airflow.models.dagrun import DagRun
 from airflow.models.taskinstance import TaskInstance
 from airflow.models.xcom import XComModel
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 
 from http_trigger.db.models import TriggerCall
 from http_trigger.jobs.model import DAG_ID_PREFIX, dag_id_for
@@ -196,19 +197,41 @@ def list_tasks(*, session: Session, job_id: int, run_id: str) -> list[TaskSummar
     )
 
 
-def latest_runs(*, session: Session) -> dict[str, RunSummary]:
-    """Return the newest run of every job DAG, by DAG id, in three queries whatever the number of jobs."""
-    newest_ids = (
-        select(func.max(DagRun.id))
-        .where(DagRun.dag_id.startswith(DAG_ID_PREFIX, autoescape=True))
-        .group_by(DagRun.dag_id)
+def _newest_run_ids(dag_ids: Collection[str] | None) -> Select[tuple[int]]:
+    """Select the id of the newest run of each job DAG, or of each of ``dag_ids``."""
+    which = (
+        DagRun.dag_id.in_(dag_ids)
+        if dag_ids is not None
+        else DagRun.dag_id.startswith(DAG_ID_PREFIX, autoescape=True)
     )
-    runs = list(session.scalars(select(DagRun).where(DagRun.id.in_(newest_ids))))
+    return select(func.max(DagRun.id)).where(which).group_by(DagRun.dag_id)
+
+
+def latest_runs(*, session: Session, dag_ids: Collection[str]) -> dict[str, RunSummary]:
+    """Return the newest run of each of ``dag_ids`` (one page of jobs), by DAG id, in two queries.
+
+    Only the runs of these DAGs are read, through Airflow's index on ``dag_run.dag_id``, so a page
+    costs the same with a hundred thousand runs in the table as with a hundred.
+    """
+    if not dag_ids:
+        return {}
+    runs = list(session.scalars(select(DagRun).where(DagRun.id.in_(_newest_run_ids(dag_ids)))))
     tasks = _task_states(
         session, tuple_(TaskInstance.dag_id, TaskInstance.run_id).in_([(run.dag_id, run.run_id) for run in runs])
     )
     # The list shows no caller address, so the call log is not read here.
     return {run.dag_id: _summary(run, None, tasks.get((run.dag_id, run.run_id), {})) for run in runs}
+
+
+def latest_run_times(*, session: Session) -> dict[str, datetime]:
+    """Return when the newest run of every job DAG was due, by DAG id: what the job list sorts by.
+
+    One grouped read of two columns, without the runs' tasks: sorting needs no more.
+    """
+    rows = session.execute(
+        select(DagRun.dag_id, DagRun.run_after).where(DagRun.id.in_(_newest_run_ids(None)))
+    )
+    return {dag_id: run_after for dag_id, run_after in rows}
 
 
 def task_errors(*, session: Session, job_id: int, run_id: str) -> dict[str, str]:

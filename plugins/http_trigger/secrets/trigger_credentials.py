@@ -32,6 +32,8 @@ from http_trigger.db.models import JobRegistration
 from http_trigger.errors import HttpTriggerError, JobConflictError, JobDeletedError, JobNotFoundError
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from sqlalchemy.orm import Session
 
 SECRET_BYTES = 24  # 192 random bits each for the URL id and the token; 32 URL-safe characters.
@@ -128,6 +130,15 @@ def registration(*, session: Session, job_id: int, lock: bool = False) -> Regist
 def deleted_job_ids(*, session: Session) -> set[int]:
     """Return the ids of every deleted job: a spec file under one of them is a leftover."""
     return set(session.scalars(select(JobRegistration.id).where(JobRegistration.deleted_at.is_not(None))))
+
+
+def load_registrations(*, session: Session, job_ids: Collection[int]) -> None:
+    """Read the registrations of ``job_ids`` in one query, for :func:`get_secret` to find in the session.
+
+    A page of fifty jobs then costs one query, not fifty.
+    """
+    if job_ids:
+        session.scalars(select(JobRegistration).where(JobRegistration.id.in_(job_ids))).all()
 
 
 def get_secret(*, session: Session, job_id: int) -> IssuedSecret | None:

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from airflow import settings
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow.models.dagrun import DagRun
 from airflow.utils.session import create_session
+from airflow.utils.state import DagRunState
+from airflow.utils.types import DagRunType
 from fastapi.testclient import TestClient
 from http_trigger import dag_builder, jobs_service
 from http_trigger.api.app import create_app
 from http_trigger.jobs.field_errors import FieldError, job_body_errors
 from http_trigger.jobs.files import spec_path
 from http_trigger.jobs.model import JobBody
+from sqlalchemy import event
 
 from ..jobs_support import ACTOR
 
@@ -28,6 +34,41 @@ def make_job(name: str, group: str = "default", **extra) -> jobs_service.JobDeta
     with create_session() as session:
         body = JobBody.model_validate({"name": name, "group": group, "action": EC2, **extra})
         return jobs_service.create_job(session=session, actor=ACTOR, body=body)
+
+
+def add_runs(dag_id: str, count: int, *, since: datetime) -> None:
+    """Give a job ``count`` finished runs, an hour apart from ``since``, as the scheduler would have."""
+    with create_session() as session:
+        session.add_all(
+            DagRun(
+                dag_id=dag_id,
+                run_id=f"manual__{number}",
+                run_type=DagRunType.MANUAL,
+                state=DagRunState.SUCCESS,
+                run_after=since + timedelta(hours=number),
+            )
+            for number in range(count)
+        )
+
+
+def statements_of_a_page() -> list[tuple[str, int]]:
+    """Return the statements one page of three jobs runs, each with its row count.
+
+    Sorted by name: sorting by last run reads one row per job more (when each job last ran), by design.
+    """
+    statements: list[tuple[str, int]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement.split(" WHERE ")[0], cursor.rowcount))
+
+    event.listen(settings.engine, "after_cursor_execute", record)
+    try:
+        with create_session() as session:
+            page = jobs_service.find_jobs(session=session, order_by="name", limit=3)
+    finally:
+        event.remove(settings.engine, "after_cursor_execute", record)
+    assert len(page.jobs) == 3
+    return statements
 
 
 @pytest.fixture
@@ -87,6 +128,33 @@ class TestFindJobs:
 
         assert [d.job.name for d in ascending.jobs] == ["hourly", "daily", "on demand"]
         assert [d.job.name for d in descending.jobs] == ["daily", "hourly", "on demand"]
+
+    def test_sorting_by_last_run_puts_the_newest_first_and_the_never_run_last(self, airflow_db, jobs_folder):
+        recent, older = make_job("recent"), make_job("older")
+        make_job("never run")
+        add_runs(recent.job.dag_id, 3, since=datetime(2026, 3, 1, tzinfo=timezone.utc))
+        add_runs(older.job.dag_id, 3, since=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+        with create_session() as session:
+            newest_first = jobs_service.find_jobs(session=session, order_by="last_run", descending=True)
+            oldest_first = jobs_service.find_jobs(session=session, order_by="last_run")
+
+        assert [d.job.name for d in newest_first.jobs] == ["recent", "older", "never run"]
+        assert [d.job.name for d in oldest_first.jobs] == ["older", "recent", "never run"]
+        assert [d.last_run.run_id if d.last_run else None for d in newest_first.jobs] == [
+            "manual__2", "manual__2", None
+        ]
+
+    def test_a_page_reads_the_same_statements_and_rows_with_many_jobs_and_runs_as_with_few(
+        self, airflow_db, jobs_folder
+    ):
+        for number in range(3):
+            add_runs(make_job(f"first {number}").job.dag_id, 1, since=datetime(2026, 1, 1, tzinfo=timezone.utc))
+        few = statements_of_a_page()
+        for number in range(30):
+            add_runs(make_job(f"more {number}").job.dag_id, 20, since=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+        assert statements_of_a_page() == few
 
     def test_readable_hides_the_jobs_the_user_may_not_see(self, airflow_db, jobs_folder):
         visible = make_job("visible")

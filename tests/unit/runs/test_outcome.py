@@ -31,7 +31,7 @@ def outcome(job_id: int, run_id: str) -> RunOutcome:
     with create_session() as session:
         summary = history.get_run(session=session, job_id=job_id, run_id=run_id)
         listed, _ = history.list_runs(session=session, job_id=job_id)
-        latest = history.latest_runs(session=session)
+        latest = history.latest_runs(session=session, dag_ids=[summary.dag_id])
     assert listed[0].outcome == latest[summary.dag_id].outcome == summary.outcome
     return summary.outcome
 
