@@ -179,6 +179,11 @@ class WaitTrigger(AwsBaseWaiterTrigger):
         event = super()._event_from_exception(error)
         if isinstance(error, WaiterMaxAttemptsError):
             event.payload["reason"] = OUT_OF_CHECKS
+        elif event.payload["message"].startswith(self.failure_message):
+            # async_wait puts the last response between the two (the triggerer logs it): the
+            # task fails with the worker's words, "<resources> did not become <state>: <error>".
+            waiter_error = event.payload["message"].splitlines()[-1]
+            event.payload["message"] = f"{self.failure_message}: {waiter_error}"
         return event
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
