@@ -17,8 +17,9 @@ import pytest
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from airflow.triggers.base import TriggerEvent
-from http_trigger.actions.waiting import WaitLimits, WaitTrigger, wait_until
 from moto import mock_aws
+
+from http_trigger.actions.waiting import WaitLimits, WaitTrigger, wait_until
 
 REGION = "us-east-1"
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 import boto3
 import pytest
 from airflow.sdk.exceptions import AirflowException, TaskDeferralError, TaskDeferred
+
 from http_trigger.actions.ec2 import EC2StartInstancesOperator
 from http_trigger.actions.ecs import EcsRunTasksOperator
 from http_trigger.actions.waiting import OUT_OF_CHECKS, Wait, WaitTrigger

@@ -17,7 +17,15 @@ from http_trigger.actions.stepfunctions import (
 )
 from http_trigger.run_contract import ERROR_XCOM_KEY
 
-from .support import REGION, RecordingTaskInstance, finish_deferred, make_operator, moto_account, run, task_context
+from .support import (
+    REGION,
+    RecordingTaskInstance,
+    finish_deferred,
+    make_operator,
+    moto_account,
+    run,
+    task_context,
+)
 
 EXECUTE = {"stepfunctions": {"execute_state_machine": True}}
 DONE = {"Type": "Pass", "Result": {"exported": True}, "ResultPath": "$.result", "End": True}
