@@ -13,6 +13,7 @@ import boto3
 import pytest
 from airflow.sdk.exceptions import AirflowException, TaskDeferralError, TaskDeferred
 
+from http_trigger.actions.aws import ecs as ecs_helpers
 from http_trigger.actions.ec2 import EC2StartInstancesOperator
 from http_trigger.actions.ecs import EcsRunTasksOperator
 from http_trigger.actions.waiting import OUT_OF_CHECKS, Wait, WaitTrigger
@@ -213,3 +214,44 @@ class TestResume:
 
         assert result["waited"] is True
         assert list(result["exit_codes"].values()) == [{"report": 0}]
+
+
+class TestWaitsInTurn:
+    def test_each_wait_may_defer_and_the_task_resumes_at_the_next_one(self, ecs_account):
+        """The waits one resource at a time (Redshift clusters, Auto Scaling groups) chain deferrals."""
+        operator = make_operator(EcsRunTasksOperator, ecs_account.fargate(), deferrable=True)
+        context = task_context()
+        parameters = operator.validated_parameters(context)
+        first, second = (
+            ecs_helpers.run_tasks(
+                operator.hook,
+                cluster="batch",
+                task_definition="report",
+                count=1,
+                launch_type="FARGATE",
+                network=ecs_helpers.network_configuration(
+                    subnets=[ecs_account.subnet],
+                    security_groups=[ecs_account.security_group],
+                    assign_public_ip=None,
+                ),
+            )
+            for _ in range(2)
+        )
+        waits = [ecs_helpers.tasks_wait("batch", arns, task_definition="report") for arns in (first, second)]
+        summary = {
+            "cluster": "batch",
+            "task_definition": "report",
+            "task_arns": first + second,
+            "waited": True,
+        }
+
+        with pytest.raises(TaskDeferred) as deferred:
+            operator.wait_each_then(context, parameters, waits, then="check_exit_codes", summary=summary)
+        assert deferred.value.kwargs["then"] == "_wait_next"
+        assert deferred.value.kwargs["state"]["after"] == "check_exit_codes"
+        assert [Wait(**wait) for wait in deferred.value.kwargs["state"]["waits"]] == [waits[1]]
+
+        result = finish_deferred(operator, deferred.value, context)
+
+        assert result["exit_codes"] == {arn.rsplit("/", 1)[-1]: {"report": 0} for arn in first + second}
+        assert {task["lastStatus"] for task in ecs_account.tasks()} == {"STOPPED"}
