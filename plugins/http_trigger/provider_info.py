@@ -85,6 +85,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "60",
         "default": "60",
     },
+    "deferrable_waits": {
+        "description": "Whether an action's wait for a final state (instances running, a snapshot "
+        "available, ECS tasks stopped…) runs in Airflow's triggerer instead of holding a worker slot; "
+        "an action argument ``deferrable`` overrides it. Needs a running ``airflow triggerer``.",
+        "type": "boolean",
+        "example": "False",
+        "default": "True",
+    },
     "group_roles": {
         "description": "Airflow roles given each job group, as a JSON object of group names to lists of "
         "role names. With the FAB auth manager, every listed role may read, edit, delete and run the "
@@ -128,9 +136,7 @@ def get_provider_info() -> dict[str, Any]:
             SECTION: {
                 "description": "Operation jobs started by an HTTP trigger: where their specs live, how "
                 "callers reach them, and the limits of the trigger endpoint.",
-                "options": {
-                    name: {**option, "version_added": "0.1.0"} for name, option in OPTIONS.items()
-                },
+                "options": {name: {**option, "version_added": "0.1.0"} for name, option in OPTIONS.items()},
             }
         },
     }

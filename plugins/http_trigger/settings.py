@@ -71,6 +71,12 @@ def action_timeout_minutes() -> int:
     return conf.getint(SECTION, "action_timeout_minutes", fallback=_default_int("action_timeout_minutes"))
 
 
+def deferrable_waits() -> bool:
+    """Return whether actions wait for final states in the triggerer by default (default True)."""
+    default = OPTIONS["deferrable_waits"]["default"] == "True"
+    return conf.getboolean(SECTION, "deferrable_waits", fallback=default)
+
+
 def group_roles() -> dict[str, list[str]]:
     """Return the Airflow roles given each job group, by group; empty when the option is unset.
 

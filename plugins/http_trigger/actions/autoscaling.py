@@ -80,8 +80,15 @@ class AutoScalingUpdateGroupCapacityOperator(AwsActionOperator[AwsBaseHook]):
             "DesiredCapacity": parameters.desired_capacity,
         }
         names = autoscaling.update_capacities(self.hook, groups, capacities)
-        if parameters.wait_until_final_state:
-            autoscaling.wait_at_capacity(self.hook, names, limits=self.wait_limits)
+        if not parameters.wait_until_final_state:
+            return self.summarize(context, parameters, names=names)
+        waits = [autoscaling.capacity_wait(name) for name in names]
+        return self.wait_each_then(context, parameters, waits, then="summarize", names=names)
+
+    def summarize(
+        self, context: Context, parameters: AutoScalingCapacityParameters, *, names: list[str]
+    ) -> dict[str, Any]:
+        """Return each group's capacities and instances InService now."""
         return {
             "groups": autoscaling.capacities(self.hook, names),
             "waited": parameters.wait_until_final_state,

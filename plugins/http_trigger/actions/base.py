@@ -73,6 +73,15 @@ class ActionOperatorMixin:
             report_error(context, error, task_id=self.task_id, log=self.log)  # type: ignore[attr-defined]
             raise
 
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        # A deferred action resumes here, not in execute: its failure, or its trigger's, is
+        # reported the same way.
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)  # type: ignore[misc]
+        except (Exception, AirflowTaskTimeout) as error:
+            report_error(context, error, task_id=self.task_id, log=self.log)  # type: ignore[attr-defined]
+            raise
+
     def run_action(self, context: Context, parameters: Any) -> Any:
         """Do the AWS operation; return a small JSON-able summary (the task's XCom)."""
         raise NotImplementedError

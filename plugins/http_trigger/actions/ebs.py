@@ -84,8 +84,15 @@ class EBSCreateSnapshotsOperator(EC2ActionOperator):
         now = utc_now()
         descriptions = {volume["VolumeId"]: _description(volume, parameters, now) for volume in volumes}
         snapshots = ebs.create_snapshots(self.hook, descriptions, job=self.dag_id, tags=parameters.tags)
-        if parameters.wait_until_final_state:
-            ebs.wait_for_snapshots(self.hook, list(snapshots.values()), limits=self.wait_limits)
+        if not parameters.wait_until_final_state:
+            return self.rotate(context, parameters, snapshots=snapshots)
+        wait = ebs.snapshots_wait(list(snapshots.values()))
+        return self.wait_then(context, parameters, wait, then="rotate", snapshots=snapshots)
+
+    def rotate(
+        self, context: Context, parameters: EbsCreateSnapshotsParameters, *, snapshots: dict[str, str]
+    ) -> dict[str, Any]:
+        """Keep only the newest snapshots of each volume if asked to; return the new ones and what went."""
         summary = {"snapshots": snapshots, "waited": parameters.wait_until_final_state}
         if parameters.keep_newest is None:
             return summary

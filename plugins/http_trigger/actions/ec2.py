@@ -232,14 +232,13 @@ class _EC2InstancesStateOperator(_EC2InstancesOperator):
         if not parameters.wait_until_final_state:
             states = {item["InstanceId"]: item["CurrentState"]["Name"] for item in changes}
             return {"instance_ids": instance_ids, "states": states, "waited": False}
-        ec2.wait_for_instances(
-            self.hook,
-            instance_ids,
-            waiter_name=self.waiter_name,
-            final_state=self.final_state,
-            limits=self.wait_limits,
-        )
-        self.log.info("EC2 instances %s are %s", listed(instance_ids), self.final_state)
+        wait = ec2.instances_wait(instance_ids, waiter_name=self.waiter_name, final_state=self.final_state)
+        return self.wait_then(context, parameters, wait, then="summarize", instance_ids=instance_ids)
+
+    def summarize(
+        self, context: Context, parameters: Ec2InstancesParameters, *, instance_ids: list[str]
+    ) -> dict[str, Any]:
+        """Return the instances and their states once they reached the final state."""
         states = ec2.instance_states(self.hook, instance_ids)
         return {"instance_ids": instance_ids, "states": states, "waited": True}
 
@@ -277,9 +276,15 @@ class EC2RebootInstancesOperator(_EC2InstancesOperator):
     def run_action(self, context: Context, parameters: Ec2InstancesParameters) -> dict[str, Any]:
         instance_ids = self.resolve_instance_ids(parameters)
         ec2.reboot_running_instances(self.hook, instance_ids)
-        if parameters.wait_until_final_state:
-            ec2.wait_for_status_ok(self.hook, instance_ids, limits=self.wait_limits)
-            self.log.info("EC2 instances %s are rebooted and pass their status check", listed(instance_ids))
+        if not parameters.wait_until_final_state:
+            return self.summarize(context, parameters, instance_ids=instance_ids)
+        wait = ec2.status_ok_wait(instance_ids)
+        return self.wait_then(context, parameters, wait, then="summarize", instance_ids=instance_ids)
+
+    def summarize(
+        self, context: Context, parameters: Ec2InstancesParameters, *, instance_ids: list[str]
+    ) -> dict[str, Any]:
+        """Return the rebooted instances, and whether the task waited for their status check."""
         return {"instance_ids": instance_ids, "waited": parameters.wait_until_final_state}
 
 
@@ -295,14 +300,41 @@ class EC2ChangeInstanceTypeOperator(_EC2InstancesOperator):
     parameters_model: ClassVar[type[Ec2InstancesParameters]] = Ec2ChangeInstanceTypeParameters
 
     def run_action(self, context: Context, parameters: Ec2ChangeInstanceTypeParameters) -> dict[str, Any]:
-        change = ec2.change_instance_types(
-            self.hook,
-            self.resolve_instance_ids(parameters),
-            parameters.instance_type,
-            wait=parameters.wait_until_final_state,
-            limits=self.wait_limits,
+        plan = ec2.change_plan(self.hook, self.resolve_instance_ids(parameters), parameters.instance_type)
+        if not plan["to_change"]:
+            return self.summarize(context, parameters, failure=None, **plan)
+        if plan["was_running"]:
+            ec2.stop_instances(self.hook, plan["was_running"])
+        wait = ec2.instances_wait(plan["to_change"], waiter_name="instance_stopped", final_state="stopped")
+        # The stop is always waited for: EC2 changes the type of stopped instances only.
+        return self.wait_then(context, parameters, wait, then="change_and_restart", **plan)
+
+    def change_and_restart(
+        self, context: Context, parameters: Ec2ChangeInstanceTypeParameters, **plan: list[str]
+    ) -> dict[str, Any]:
+        """Change the type of the stopped instances, start those that ran, and wait if asked to."""
+        failure = ec2.modify_and_restart(
+            self.hook, plan["to_change"], parameters.instance_type, plan["was_running"]
         )
-        waited = parameters.wait_until_final_state and bool(change["changed"])
+        if not (plan["was_running"] and parameters.wait_until_final_state):
+            return self.summarize(context, parameters, failure=failure, **plan)
+        wait = ec2.instances_wait(plan["was_running"], waiter_name="instance_running", final_state="running")
+        return self.wait_then(context, parameters, wait, then="summarize", failure=failure, **plan)
+
+    def summarize(
+        self,
+        context: Context,
+        parameters: Ec2ChangeInstanceTypeParameters,
+        *,
+        failure: str | None,
+        to_change: list[str],
+        unchanged: list[str],
+        was_running: list[str],
+    ) -> dict[str, Any]:
+        """Fail with a change's failure (the instances run again by now), else say what changed."""
+        ec2.raise_change_failure(failure, was_running)
+        waited = parameters.wait_until_final_state and bool(to_change)
+        change = {"changed": to_change, "unchanged": unchanged, "restarted": was_running}
         return {"instance_type": parameters.instance_type, **change, "waited": waited}
 
 
@@ -328,11 +360,21 @@ class EC2CreateImageOperator(_EC2InstancesOperator):
         images = ec2.create_images(
             self.hook, names, job=self.dag_id, no_reboot=parameters.no_reboot, tags=parameters.tags
         )
-        if parameters.wait_until_final_state:
-            image_ids = list(images.values())
-            ec2.wait_for_images(
-                self.hook, image_ids, resources=f"AMIs {listed(image_ids)}", limits=self.wait_limits
-            )
+        if not parameters.wait_until_final_state:
+            return self.rotate(context, parameters, images=images, names=names)
+        image_ids = list(images.values())
+        wait = ec2.images_wait(image_ids, resources=f"AMIs {listed(image_ids)}")
+        return self.wait_then(context, parameters, wait, then="rotate", images=images, names=names)
+
+    def rotate(
+        self,
+        context: Context,
+        parameters: Ec2CreateImageParameters,
+        *,
+        images: dict[str, str],
+        names: dict[str, str],
+    ) -> dict[str, Any]:
+        """Keep only the newest AMIs of each instance if asked to; return the new AMIs and what went."""
         summary = {"images": images, "names": names, "waited": parameters.wait_until_final_state}
         if parameters.keep_newest is None:
             return summary
@@ -387,12 +429,18 @@ class EC2CopyImageOperator(EC2ActionOperator):
             copies[image_id] = ec2.copy_image(
                 target, image, source_region=source_region, name=name, tags=tags
             )
-        if parameters.wait_until_final_state:
-            copy_ids = list(copies.values())
-            resources = f"AMI copies {listed(copy_ids)} in {destination}"
-            ec2.wait_for_images(target, copy_ids, resources=resources, limits=self.wait_limits)
+        if not parameters.wait_until_final_state:
+            return self.summarize(context, parameters, copies=copies)
+        copy_ids = list(copies.values())
+        wait = ec2.images_wait(copy_ids, resources=f"AMI copies {listed(copy_ids)} in {destination}")
+        return self.wait_then(context, parameters, wait, then="summarize", hook=target, copies=copies)
+
+    def summarize(
+        self, context: Context, parameters: Ec2CopyImageParameters, *, copies: dict[str, str]
+    ) -> dict[str, Any]:
+        """Return the copies by source AMI, in the destination region."""
         waited = parameters.wait_until_final_state
-        return {"destination_region": destination, "copies": copies, "waited": waited}
+        return {"destination_region": parameters.destination_region, "copies": copies, "waited": waited}
 
 
 ACTION_TYPES: tuple[ActionType, ...] = (

@@ -138,19 +138,37 @@ class EcsRunTasksOperator(AwsActionOperator[EcsHook]):
         if not parameters.wait_until_final_state:
             return summary
         self._started = (cluster, task_arns)
-        exit_codes = ecs.wait_for_tasks(
-            self.hook,
-            cluster,
-            task_arns,
-            task_definition=parameters.task_definition,
-            exit_codes_matter=parameters.fail_on_nonzero_exit,
-            limits=self.wait_limits,
-        )
+        wait = ecs.tasks_wait(cluster, task_arns, task_definition=parameters.task_definition)
+        return self.wait_then(context, parameters, wait, then="check_exit_codes", summary=summary)
+
+    def check_exit_codes(
+        self, context: Context, parameters: EcsRunTaskParameters, *, summary: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Fail if a stopped task failed (or, when it matters, exited non-zero); else add the exit codes."""
         self._started = None
+        exit_codes = ecs.stopped_tasks_exit_codes(
+            self.hook,
+            summary["cluster"],
+            summary["task_arns"],
+            task_definition=summary["task_definition"],
+            exit_codes_matter=parameters.fail_on_nonzero_exit,
+        )
         return {**summary, "exit_codes": exit_codes}
 
+    def after_failed_wait(self, *, then: str, state: dict[str, Any]) -> None:
+        """Stop the tasks when the triggerer gave up on them, as :meth:`on_kill` does in the worker."""
+        summary = state["summary"]
+        ecs.stop_tasks(
+            self.hook, summary["cluster"], summary["task_arns"], reason="Airflow task stopped waiting"
+        )
+
     def on_kill(self) -> None:
-        """Stop the tasks this run started and was still waiting for."""
+        """Stop the tasks this run started and was still waiting for in the worker.
+
+        Airflow runs no ``on_kill`` for a deferred task: tasks of a run stopped while it waits in
+        the triggerer keep running (the triggerer's own give-up stops them, see
+        :meth:`after_failed_wait`).
+        """
         if self._started is not None:
             cluster, task_arns = self._started
             ecs.stop_tasks(self.hook, cluster, task_arns, reason="Airflow task was stopped")
@@ -164,18 +182,18 @@ class EcsUpdateServiceDesiredCountOperator(AwsActionOperator[EcsHook]):
     parameters_model: ClassVar[type[EcsServiceDesiredCountParameters]] = EcsServiceDesiredCountParameters
 
     def run_action(self, context: Context, parameters: EcsServiceDesiredCountParameters) -> dict[str, Any]:
-        counts = ecs.set_desired_count(
-            self.hook,
-            parameters.cluster,
-            parameters.service,
-            parameters.desired_count,
-            wait=parameters.wait_until_final_state,
-            limits=self.wait_limits,
-        )
+        ecs.set_desired_count(self.hook, parameters.cluster, parameters.service, parameters.desired_count)
+        if not parameters.wait_until_final_state:
+            return self.summarize(context, parameters)
+        wait = ecs.service_stable_wait(parameters.cluster, parameters.service)
+        return self.wait_then(context, parameters, wait, then="summarize")
+
+    def summarize(self, context: Context, parameters: EcsServiceDesiredCountParameters) -> dict[str, Any]:
+        """Return the service's desired and running counts as ECS tells them now."""
         return {
             "cluster": parameters.cluster,
             "service": parameters.service,
-            **counts,
+            **ecs.service_counts(self.hook, parameters.cluster, parameters.service),
             "waited": parameters.wait_until_final_state,
         }
 

@@ -190,18 +190,24 @@ class RdsStateOperator(RdsActionOperator):
         rds.change_each(
             kind, to_change, lambda identifier: self.change(identifier, parameters), verb=self.verb
         )
-        waited = parameters.wait_until_final_state and bool(to_change)
-        if waited:
-            rds.wait_for(
-                self.hook,
-                kind,
-                to_change,
-                waiter=self.waiter_name,
-                final_state=self.final_state,
-                limits=self.wait_limits,
-            )
-            self.log.info("%s are %s", kind.names(to_change), self.final_state)
-        return {"identifiers": identifiers, "changed": to_change, "unchanged": unchanged, "waited": waited}
+        state = {"identifiers": identifiers, "changed": to_change, "unchanged": unchanged}
+        if not (parameters.wait_until_final_state and to_change):
+            return self.summarize(context, parameters, **state)
+        wait = rds.state_wait(kind, to_change, waiter_name=self.waiter_name, final_state=self.final_state)
+        return self.wait_then(context, parameters, wait, then="summarize", **state)
+
+    def summarize(
+        self,
+        context: Context,
+        parameters: Any,
+        *,
+        identifiers: list[str],
+        changed: list[str],
+        unchanged: list[str],
+    ) -> dict[str, Any]:
+        """Return the resources, those changed, and whether the task waited for them."""
+        waited = parameters.wait_until_final_state and bool(changed)
+        return {"identifiers": identifiers, "changed": changed, "unchanged": unchanged, "waited": waited}
 
     def change(self, identifier: str, parameters: Any) -> None:
         """Ask RDS for the change of one resource."""
@@ -283,13 +289,18 @@ class RdsSnapshotOperator(RdsActionOperator):
         }
         self._check_identifiers(snapshot_ids, template)
         rds.create_snapshots(self.hook, kind, snapshot_ids, job=self.dag_id, tags=parameters.tags)
-        if parameters.wait_until_final_state:
-            rds.wait_for_snapshots(self.hook, kind, list(snapshot_ids.values()), limits=self.wait_limits)
+        if not parameters.wait_until_final_state:
+            return self.rotate(context, parameters, snapshot_ids=snapshot_ids)
+        wait = rds.snapshots_wait(kind, list(snapshot_ids.values()))
+        return self.wait_then(context, parameters, wait, then="rotate", snapshot_ids=snapshot_ids)
+
+    def rotate(self, context: Context, parameters: Any, *, snapshot_ids: dict[str, str]) -> dict[str, Any]:
+        """Keep only this job's newest snapshots of each resource if asked to; return the new ones."""
         summary = {"snapshots": snapshot_ids, "waited": parameters.wait_until_final_state}
         if parameters.keep_newest is None:
             return summary
         deleted = rds.rotate_snapshots(
-            self.hook, kind, snapshot_ids, job=self.dag_id, keep=parameters.keep_newest
+            self.hook, self.kind, snapshot_ids, job=self.dag_id, keep=parameters.keep_newest
         )
         return {**summary, "deleted_snapshots": deleted}
 
@@ -324,11 +335,27 @@ class RdsModifyDbInstanceClassOperator(RdsActionOperator):
         new_class = parameters.db_instance_class
         to_change, unchanged = rds.instances_to_reclass(self.resolve(parameters), new_class)
         rds.modify_instance_classes(self.hook, to_change, new_class)
-        waited = parameters.wait_until_final_state and bool(to_change)
-        if waited:
-            rds.wait_for_class(self.hook, to_change, new_class, limits=self.wait_limits)
-        summary = {"db_instance_class": new_class, "changed": to_change, "unchanged": unchanged}
-        return {**summary, "waited": waited}
+        state = {"changed": to_change, "unchanged": unchanged}
+        if not (parameters.wait_until_final_state and to_change):
+            return self.summarize(context, parameters, **state)
+        wait = rds.class_wait(to_change, new_class)
+        return self.wait_then(context, parameters, wait, then="summarize", **state)
+
+    def summarize(
+        self,
+        context: Context,
+        parameters: RdsModifyDbInstanceClassParameters,
+        *,
+        changed: list[str],
+        unchanged: list[str],
+    ) -> dict[str, Any]:
+        """Return the instances changed and unchanged, and whether the task waited for them."""
+        summary = {
+            "db_instance_class": parameters.db_instance_class,
+            "changed": changed,
+            "unchanged": unchanged,
+        }
+        return {**summary, "waited": parameters.wait_until_final_state and bool(changed)}
 
 
 ACTION_TYPES: tuple[ActionType, ...] = (

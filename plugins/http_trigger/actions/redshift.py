@@ -113,14 +113,19 @@ class _RedshiftClustersStateOperator(AwsActionOperator[RedshiftHook]):
             self.hook, clusters, change=self.change, verb=self.verb, settled_states=self.settled_states
         )
         identifiers = [cluster["ClusterIdentifier"] for cluster in clusters]
-        if parameters.wait_until_final_state:
-            redshift.wait_for_clusters(
-                self.hook,
-                identifiers,
-                waiter_name=self.waiter_name,
-                final_state=self.final_state,
-                limits=self.wait_limits,
-            )
+        if not parameters.wait_until_final_state:
+            return self.summarize(context, parameters, identifiers=identifiers)
+        # The provider's cluster waiters take one cluster each.
+        waits = [
+            redshift.cluster_wait(identifier, waiter_name=self.waiter_name, final_state=self.final_state)
+            for identifier in identifiers
+        ]
+        return self.wait_each_then(context, parameters, waits, then="summarize", identifiers=identifiers)
+
+    def summarize(
+        self, context: Context, parameters: RedshiftClustersParameters, *, identifiers: list[str]
+    ) -> dict[str, Any]:
+        """Return the clusters and their statuses now."""
         return {
             "cluster_identifiers": identifiers,
             "statuses": {identifier: self.hook.cluster_status(identifier) for identifier in identifiers},
@@ -158,18 +163,20 @@ class RedshiftSnapshotClusterOperator(AwsActionOperator[RedshiftHook]):
     def run_action(self, context: Context, parameters: RedshiftSnapshotParameters) -> dict[str, Any]:
         cluster = parameters.cluster_identifier
         snapshot = parameters.snapshot_identifier or f"{cluster}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
-        status = redshift.create_snapshot(
-            self.hook,
-            cluster,
-            snapshot,
-            retention_days=parameters.retention_days,
-            wait=parameters.wait_until_final_state,
-            limits=self.wait_limits,
-        )
+        redshift.create_snapshot(self.hook, cluster, snapshot, retention_days=parameters.retention_days)
+        if not parameters.wait_until_final_state:
+            return self.summarize(context, parameters, cluster=cluster, snapshot=snapshot)
+        wait = redshift.snapshot_wait(cluster, snapshot)
+        return self.wait_then(context, parameters, wait, then="summarize", cluster=cluster, snapshot=snapshot)
+
+    def summarize(
+        self, context: Context, parameters: RedshiftSnapshotParameters, *, cluster: str, snapshot: str
+    ) -> dict[str, Any]:
+        """Return the snapshot and its status now."""
         return {
             "cluster_identifier": cluster,
             "snapshot_identifier": snapshot,
-            "status": status,
+            "status": self.hook.get_cluster_snapshot_status(snapshot),
             "waited": parameters.wait_until_final_state,
         }
 

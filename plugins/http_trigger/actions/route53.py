@@ -104,16 +104,34 @@ class Route53UpsertRecordOperator(AwsActionOperator[AwsBaseHook]):
             ttl=parameters.ttl,
             values=values,
             comment=f"{self.dag_id}.{self.task_id}",
-            wait=parameters.wait_until_final_state,
-            limits=self.wait_limits,
         )
+        state = {"zone_id": zone[0], "values": values, **change}
+        if not parameters.wait_until_final_state:
+            return self.summarize(context, parameters, **state)
+        wait = route53.change_wait(change["change_id"], change["record_name"])
+        return self.wait_then(context, parameters, wait, then="summarize", **state)
+
+    def summarize(
+        self,
+        context: Context,
+        parameters: Route53UpsertRecordParameters,
+        *,
+        zone_id: str,
+        values: list[str],
+        record_name: str,
+        change_id: str,
+        status: str,
+    ) -> dict[str, Any]:
+        """Return the record and its change, with the change's status now when the task waited."""
+        if parameters.wait_until_final_state:
+            status = route53.change_status(self.hook, change_id)
         return {
-            "hosted_zone_id": zone[0],
-            "record_name": change["record_name"],
+            "hosted_zone_id": zone_id,
+            "record_name": record_name,
             "record_type": parameters.record_type,
             "values": values,
-            "change_id": change["change_id"],
-            "status": change["status"],
+            "change_id": change_id,
+            "status": status,
             "waited": parameters.wait_until_final_state,
         }
 

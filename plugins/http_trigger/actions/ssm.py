@@ -9,6 +9,7 @@ and to fail the job when any instance failed (:mod:`http_trigger.actions.aws.ssm
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from airflow.providers.amazon.aws.hooks.ssm import SsmHook
@@ -109,14 +110,25 @@ class SsmRunCommandsOperator(AwsActionOperator[SsmHook]):
             return {"command_id": command_id, "status": command["Status"], "waited": False}
 
         self._running_command_id = command_id
-        command, invocations = ssm.wait_for_command(
-            self.hook,
-            command_id,
-            targets=targets,
-            subject=f"SSM command {command_id} ({parameters.document_name} on {targets.name})",
-            limits=self.wait_limits,
-        )
+        subject = f"SSM command {command_id} ({parameters.document_name} on {targets.name})"
+        wait = ssm.command_wait(command_id, subject=subject)
+        state = {"command_id": command_id, "targets": asdict(targets), "subject": subject}
+        return self.wait_then(context, parameters, wait, then="summarize", **state)
+
+    def summarize(
+        self,
+        context: Context,
+        parameters: SsmRunCommandParameters,
+        *,
+        command_id: str,
+        targets: dict[str, Any],
+        subject: str,
+    ) -> dict[str, Any]:
+        """Log each instance's output of the ended command; fail if it failed on any, else sum it up."""
         self._running_command_id = None
+        command, invocations = ssm.command_results(
+            self.hook, command_id, targets=ssm.CommandTargets(**targets), subject=subject
+        )
         return {
             "command_id": command_id,
             "status": command["Status"],
@@ -130,8 +142,16 @@ class SsmRunCommandsOperator(AwsActionOperator[SsmHook]):
             "waited": True,
         }
 
+    def after_failed_wait(self, *, then: str, state: dict[str, Any]) -> None:
+        """Cancel the command when the triggerer gave up on it, as :meth:`on_kill` does in the worker."""
+        ssm.cancel_command(self.hook, state["command_id"])
+
     def on_kill(self) -> None:
-        """Cancel the command this run was still waiting for."""
+        """Cancel the command this run was still waiting for in the worker.
+
+        Airflow runs no ``on_kill`` for a deferred task: a command of a run stopped while it waits
+        in the triggerer runs on until its own execution timeout.
+        """
         if self._running_command_id is not None:
             ssm.cancel_command(self.hook, self._running_command_id)
 

@@ -78,7 +78,14 @@ class StepFunctionsStartExecutionOperator(AwsActionOperator[StepFunctionHook]):
         )
         if not parameters.wait_until_final_state:
             return {"execution_arn": execution_arn, "status": "RUNNING", "waited": False}
-        output = stepfunctions.wait_for_success(self.hook, execution_arn, limits=self.wait_limits)
+        wait = stepfunctions.execution_wait(execution_arn)
+        return self.wait_then(context, parameters, wait, then="summarize", execution_arn=execution_arn)
+
+    def summarize(
+        self, context: Context, parameters: StepFunctionsStartExecutionParameters, *, execution_arn: str
+    ) -> dict[str, Any]:
+        """Fail unless the ended execution SUCCEEDED; else return its output."""
+        output = stepfunctions.succeeded_output(self.hook, execution_arn)
         return {
             "execution_arn": execution_arn,
             "status": "SUCCEEDED",

@@ -8,18 +8,24 @@ import re
 
 import boto3
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 from pydantic import ValidationError
 
-from http_trigger.actions.aws import stepfunctions
 from http_trigger.actions.stepfunctions import (
     StepFunctionsStartExecutionOperator,
     StepFunctionsStartExecutionParameters,
 )
-from http_trigger.actions.waiting import wait_until
 from http_trigger.run_contract import ERROR_XCOM_KEY
 
-from .support import REGION, RecordingTaskInstance, moto_account, run
+from .support import (
+    REGION,
+    RecordingTaskInstance,
+    finish_deferred,
+    make_operator,
+    moto_account,
+    run,
+    task_context,
+)
 
 EXECUTE = {"stepfunctions": {"execute_state_machine": True}}
 DONE = {"Type": "Pass", "Result": {"exported": True}, "ResultPath": "$.result", "End": True}
@@ -121,15 +127,17 @@ class TestStepFunctionsStartExecutionOperator:
             run(StepFunctionsStartExecutionOperator, parameters, waiter_delay=1)
         assert [e["status"] for e in account.executions("timing-out")] == ["TIMED_OUT"]
 
-    def test_an_execution_aborted_meanwhile_fails(self, account, monkeypatch):
-        def stopped_while_waiting(waiter, *, args, **kwargs):
-            """Someone stops the execution while the job waits for it."""
-            account.sfn.stop_execution(executionArn=args["executionArn"], error="Manual", cause="ops")
-            wait_until(waiter, args=args, **kwargs)
+    def test_an_execution_aborted_meanwhile_fails(self, account):
+        operator = make_operator(StepFunctionsStartExecutionOperator, {"state_machine_arn": account.arns["slow"]})
+        context = task_context()
+        with pytest.raises(TaskDeferred) as deferred:
+            operator.execute(context)
+        # Someone stops the execution while the job waits for it.
+        [execution] = account.executions("slow")
+        account.sfn.stop_execution(executionArn=execution["executionArn"], error="Manual", cause="ops")
 
-        monkeypatch.setattr(stepfunctions, "wait_until", stopped_while_waiting)
         with pytest.raises(AirflowException, match=r"execution:slow:[\w-]+ ended ABORTED"):
-            run(StepFunctionsStartExecutionOperator, {"state_machine_arn": account.arns["slow"]})
+            finish_deferred(operator, deferred.value, context)
         assert [e["status"] for e in account.executions("slow")] == ["ABORTED"]
 
     def test_does_not_wait_when_told_not_to(self, account):

@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.waiters.base_waiter import BaseBotoWaiter
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
 
 from http_trigger.actions.targets import Tag, listed
-from http_trigger.actions.waiting import WaitLimits, wait_until
+from http_trigger.actions.waiting import Wait
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -116,21 +115,19 @@ def update_capacities(
     return list(changes)
 
 
-def wait_at_capacity(hook: AwsBaseHook, names: list[str], *, limits: WaitLimits) -> None:
-    """Wait until each group runs exactly its desired number of instances InService, nothing in flight."""
-    waiter = BaseBotoWaiter(client=hook.conn, model_config=_WAITER_MODEL).waiter(_GROUP_AT_CAPACITY)
-    for name in names:
-        wait_until(
-            waiter,
-            args={"AutoScalingGroupNames": [name]},
-            resources=f"Auto Scaling group {name}",
-            final_state="at its desired capacity",
-            status_args=[
-                "AutoScalingGroups[0].DesiredCapacity",
-                "AutoScalingGroups[0].Instances[].[InstanceId, LifecycleState]",
-            ],
-            limits=limits,
-        )
+def capacity_wait(name: str) -> Wait:
+    """Describe a wait until the group runs its desired number of instances InService, none in flight."""
+    return Wait(
+        waiter_name=_GROUP_AT_CAPACITY,
+        args={"AutoScalingGroupNames": [name]},
+        resources=f"Auto Scaling group {name}",
+        final_state="at its desired capacity",
+        status_args=[
+            "AutoScalingGroups[0].DesiredCapacity",
+            "AutoScalingGroups[0].Instances[].[InstanceId, LifecycleState]",
+        ],
+        model=_WAITER_MODEL,
+    )
 
 
 def capacities(hook: AwsBaseHook, names: list[str]) -> dict[str, dict[str, int]]:

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from http_trigger.actions.aws.ec2 import LIVE_INSTANCE_STATES, instance_ids_tagged
 from http_trigger.actions.backups import JOB_TAG, aws_tags, older_generations
 from http_trigger.actions.targets import Tag, listed
-from http_trigger.actions.waiting import WaitLimits, wait_until
+from http_trigger.actions.waiting import Wait, WaitLimits, wait_until
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
@@ -75,16 +75,20 @@ def create_snapshots(
     return snapshots
 
 
-def wait_for_snapshots(hook: EC2Hook, snapshot_ids: list[str], *, limits: WaitLimits) -> None:
-    """Wait with EC2's ``snapshot_completed`` waiter until every snapshot is completed."""
-    wait_until(
-        hook.get_waiter("snapshot_completed"),
+def snapshots_wait(snapshot_ids: list[str]) -> Wait:
+    """Describe a wait with EC2's ``snapshot_completed`` waiter until every snapshot is completed."""
+    return Wait(
+        waiter_name="snapshot_completed",
         args={"SnapshotIds": snapshot_ids},
         resources=f"EBS snapshots {listed(snapshot_ids)}",
         final_state="completed",
         status_args=["Snapshots[].[SnapshotId, State, Progress]"],
-        limits=limits,
     )
+
+
+def wait_for_snapshots(hook: EC2Hook, snapshot_ids: list[str], *, limits: WaitLimits) -> None:
+    """Wait in the worker until every snapshot is completed (see :func:`snapshots_wait`)."""
+    wait_until(hook, snapshots_wait(snapshot_ids), limits=limits)
 
 
 def rotate_snapshots(hook: EC2Hook, snapshots: Mapping[str, str], *, job: str, keep: int) -> list[str]:

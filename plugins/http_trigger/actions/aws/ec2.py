@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from http_trigger.actions.backups import JOB_TAG, SOURCE_TAG, aws_tags, older_generations
 from http_trigger.actions.targets import Tag, listed
-from http_trigger.actions.waiting import WaitLimits, wait_until
+from http_trigger.actions.waiting import Wait, WaitLimits, wait_until
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.ec2 import EC2Hook
@@ -109,69 +109,81 @@ def modify_instance_types(hook: EC2Hook, instance_ids: list[str], instance_type:
     return None
 
 
-def change_instance_types(
-    hook: EC2Hook, instance_ids: list[str], instance_type: str, *, wait: bool, limits: WaitLimits
-) -> dict[str, list[str]]:
-    """Stop the instances not yet of ``instance_type``, change it, and start those that were running.
+def change_plan(hook: EC2Hook, instance_ids: list[str], instance_type: str) -> dict[str, list[str]]:
+    """Return which instances need the change (``to_change``), which are ``unchanged``, and which run.
 
-    EC2 changes the type of stopped instances only. Return the instances ``changed``,
-    ``unchanged`` (already of the type) and ``restarted``; ``wait`` waits until the restarted
-    ones run again (the stop is always waited for). If a change fails, the instances stopped
-    here are started again before failing, so a bad type never leaves a service down.
+    EC2 changes the type of stopped instances only, so ``was_running`` are those to stop first
+    and start again; an instance on its way to terminated fails naming it.
     """
     instances = describe_instances(hook, instance_ids)
     to_change = [iid for iid in instance_ids if instances[iid]["InstanceType"] != instance_type]
     unchanged = [iid for iid in instance_ids if iid not in to_change]
     if unchanged:
         log.info("EC2 instances %s are already %s", listed(unchanged), instance_type)
-    if not to_change:
-        return {"changed": [], "unchanged": unchanged, "restarted": []}
     states = {iid: instances[iid]["State"]["Name"] for iid in to_change}
     gone = {iid: state for iid, state in states.items() if state not in LIVE_INSTANCE_STATES}
     if gone:
         details = ", ".join(f"{iid} is {state}" for iid, state in gone.items())
         raise AirflowException(f"Cannot change the type of EC2 instances that are going away: {details}")
     was_running = [iid for iid in to_change if states[iid] in ("pending", "running")]
-    if was_running:
-        stop_instances(hook, was_running)
-    wait_for_instances(hook, to_change, waiter_name="instance_stopped", final_state="stopped", limits=limits)
+    return {"to_change": to_change, "unchanged": unchanged, "was_running": was_running}
+
+
+def modify_and_restart(
+    hook: EC2Hook, to_change: list[str], instance_type: str, was_running: list[str]
+) -> str | None:
+    """Change the type of the stopped instances, then start again those that were running.
+
+    Return the first change's failure, to be raised (:func:`raise_change_failure`) once the
+    instances run again.
+    """
     failure = modify_instance_types(hook, to_change, instance_type)
     if was_running:
         start_instances(hook, was_running, again=True)
-        if wait:
-            wait_for_instances(
-                hook, was_running, waiter_name="instance_running", final_state="running", limits=limits
-            )
+    return failure
+
+
+def raise_change_failure(failure: str | None, was_running: list[str]) -> None:
+    """Fail with a type change's failure, saying which instances were started again."""
     if failure is not None:
         again = f"; started {listed(was_running)} again" if was_running else ""
         raise AirflowException(f"{failure}{again}")
-    return {"changed": to_change, "unchanged": unchanged, "restarted": was_running}
+
+
+def instances_wait(instance_ids: list[str], *, waiter_name: str, final_state: str) -> Wait:
+    """Describe a wait with EC2's boto waiter ``waiter_name`` until all are ``final_state``."""
+    return Wait(
+        waiter_name=waiter_name,
+        args={"InstanceIds": instance_ids},
+        resources=f"EC2 instances {listed(instance_ids)}",
+        final_state=final_state,
+        status_args=["Reservations[].Instances[].[InstanceId, State.Name]"],
+    )
 
 
 def wait_for_instances(
     hook: EC2Hook, instance_ids: list[str], *, waiter_name: str, final_state: str, limits: WaitLimits
 ) -> None:
-    """Wait with EC2's boto waiter ``waiter_name`` (``instance_running``…) until all are ``final_state``."""
+    """Wait in the worker until all instances are ``final_state`` (see :func:`instances_wait`)."""
     wait_until(
-        hook.get_waiter(waiter_name),
-        args={"InstanceIds": instance_ids},
-        resources=f"EC2 instances {listed(instance_ids)}",
-        final_state=final_state,
-        status_args=["Reservations[].Instances[].[InstanceId, State.Name]"],
-        limits=limits,
+        hook, instances_wait(instance_ids, waiter_name=waiter_name, final_state=final_state), limits=limits
     )
 
 
-def wait_for_status_ok(hook: EC2Hook, instance_ids: list[str], *, limits: WaitLimits) -> None:
-    """Wait until every instance passes EC2's instance status check, which fails while its OS is down."""
-    wait_until(
-        hook.get_waiter("instance_status_ok"),
+def status_ok_wait(instance_ids: list[str]) -> Wait:
+    """Describe a wait until every instance passes EC2's status check (failing while its OS is down)."""
+    return Wait(
+        waiter_name="instance_status_ok",
         args={"InstanceIds": instance_ids},
         resources=f"EC2 instances {listed(instance_ids)}",
         final_state="running with their status check passed",
         status_args=["InstanceStatuses[].[InstanceId, InstanceStatus.Status]"],
-        limits=limits,
     )
+
+
+def wait_for_status_ok(hook: EC2Hook, instance_ids: list[str], *, limits: WaitLimits) -> None:
+    """Wait in the worker until every instance passes its status check (see :func:`status_ok_wait`)."""
+    wait_until(hook, status_ok_wait(instance_ids), limits=limits)
 
 
 def check_image_names_free(hook: EC2Hook, names: Collection[str]) -> None:
@@ -207,16 +219,20 @@ def create_images(
     return images
 
 
-def wait_for_images(hook: EC2Hook, image_ids: list[str], *, resources: str, limits: WaitLimits) -> None:
-    """Wait until the AMIs in the hook's region are available; ``resources`` names them in messages."""
-    wait_until(
-        hook.get_waiter("image_available"),
+def images_wait(image_ids: list[str], *, resources: str) -> Wait:
+    """Describe a wait until the AMIs are available; ``resources`` names them in messages."""
+    return Wait(
+        waiter_name="image_available",
         args={"ImageIds": image_ids},
         resources=resources,
         final_state="available",
         status_args=["Images[].[ImageId, State]"],
-        limits=limits,
     )
+
+
+def wait_for_images(hook: EC2Hook, image_ids: list[str], *, resources: str, limits: WaitLimits) -> None:
+    """Wait in the worker until the AMIs in the hook's region are available (see :func:`images_wait`)."""
+    wait_until(hook, images_wait(image_ids, resources=resources), limits=limits)
 
 
 def job_images(hook: EC2Hook, *, job: str, source: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
 
 from http_trigger.actions.targets import listed
-from http_trigger.actions.waiting import WaitLimits, wait_until
+from http_trigger.actions.waiting import Wait
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.ecs import EcsHook
@@ -104,29 +104,27 @@ def _task_problems(task: dict[str, Any], *, exit_codes_matter: bool) -> list[str
     return problems
 
 
-def wait_for_tasks(
-    hook: EcsHook,
-    cluster: str,
-    task_arns: list[str],
-    *,
-    task_definition: str,
-    exit_codes_matter: bool,
-    limits: WaitLimits,
+def tasks_wait(cluster: str, task_arns: list[str], *, task_definition: str) -> Wait:
+    """Describe a wait with ECS's ``tasks_stopped`` waiter until every task stopped."""
+    return Wait(
+        waiter_name="tasks_stopped",
+        args={"cluster": cluster, "tasks": task_arns},
+        resources=f"ECS tasks {', '.join(map(task_id, task_arns))} of "
+        f"{describe_run(cluster, task_definition)}",
+        final_state="stopped",
+        status_args=["tasks[].[taskArn, lastStatus]"],
+    )
+
+
+def stopped_tasks_exit_codes(
+    hook: EcsHook, cluster: str, task_arns: list[str], *, task_definition: str, exit_codes_matter: bool
 ) -> dict[str, dict[str, int | None]]:
-    """Wait until every task stopped; return each task's container exit codes, or fail naming them.
+    """Return each stopped task's container exit codes, or fail naming the tasks that failed.
 
     A task that failed to start always fails the action; a non-zero or missing exit code does
     when ``exit_codes_matter``.
     """
     where = describe_run(cluster, task_definition)
-    wait_until(
-        hook.get_waiter("tasks_stopped"),
-        args={"cluster": cluster, "tasks": task_arns},
-        resources=f"ECS tasks {', '.join(map(task_id, task_arns))} of {where}",
-        final_state="stopped",
-        status_args=["tasks[].[taskArn, lastStatus]"],
-        limits=limits,
-    )
     tasks = hook.conn.describe_tasks(cluster=cluster, tasks=task_arns)["tasks"]
     problems = [
         problem for task in tasks for problem in _task_problems(task, exit_codes_matter=exit_codes_matter)
@@ -150,14 +148,9 @@ def stop_tasks(hook: EcsHook, cluster: str, task_arns: list[str], *, reason: str
             log.warning("Could not stop ECS task %s", task_arn, exc_info=True)
 
 
-def set_desired_count(
-    hook: EcsHook, cluster: str, service: str, desired_count: int, *, wait: bool, limits: WaitLimits
-) -> dict[str, int]:
-    """Set the service's desired count, and if ``wait`` wait until it is stable.
-
-    Return the service's ``desired_count`` and ``running_count`` as ECS tells them afterwards.
-    """
-    subject = f"ECS service {service} on cluster {cluster}"
+def set_desired_count(hook: EcsHook, cluster: str, service: str, desired_count: int) -> None:
+    """Set the service's desired count, or fail naming the service."""
+    subject = service_subject(cluster, service)
     log.info("Setting the desired count of %s to %s", subject, desired_count)
     try:
         hook.conn.update_service(cluster=cluster, service=service, desiredCount=desired_count)
@@ -165,17 +158,30 @@ def set_desired_count(
         raise AirflowException(
             f"Setting the desired count of {subject} to {desired_count} failed: {error}"
         ) from error
-    if wait:
-        wait_until(
-            hook.get_waiter("services_stable"),
-            args={"cluster": cluster, "services": [service]},
-            resources=subject,
-            final_state="stable",
-            status_args=["services[].[serviceName, runningCount, desiredCount]"],
-            limits=limits,
-        )
+
+
+def service_subject(cluster: str, service: str) -> str:
+    return f"ECS service {service} on cluster {cluster}"
+
+
+def service_stable_wait(cluster: str, service: str) -> Wait:
+    """Describe a wait with ECS's ``services_stable`` waiter until the service runs its desired count."""
+    return Wait(
+        waiter_name="services_stable",
+        args={"cluster": cluster, "services": [service]},
+        resources=service_subject(cluster, service),
+        final_state="stable",
+        status_args=["services[].[serviceName, runningCount, desiredCount]"],
+    )
+
+
+def service_counts(hook: EcsHook, cluster: str, service: str) -> dict[str, int]:
+    """Return the service's ``desired_count`` and ``running_count`` as ECS tells them now."""
     [described] = hook.conn.describe_services(cluster=cluster, services=[service])["services"]
     log.info(
-        "%s: desired count %s, running %s", subject, described["desiredCount"], described["runningCount"]
+        "%s: desired count %s, running %s",
+        service_subject(cluster, service),
+        described["desiredCount"],
+        described["runningCount"],
     )
     return {"desired_count": described["desiredCount"], "running_count": described["runningCount"]}

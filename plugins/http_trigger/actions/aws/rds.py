@@ -16,17 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.waiters.base_waiter import BaseBotoWaiter
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
 
 from http_trigger.actions.backups import JOB_TAG, aws_tags, older_generations
 from http_trigger.actions.targets import Tag, listed
-from http_trigger.actions.waiting import WaitLimits, wait_until
+from http_trigger.actions.waiting import Wait, WaitLimits, wait_until
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.rds import RdsHook
-    from botocore.waiter import Waiter
 
 log = logging.getLogger(__name__)
 
@@ -221,24 +219,32 @@ def reboot_instance(hook: RdsHook, identifier: str, *, force_failover: bool) -> 
     hook.conn.reboot_db_instance(DBInstanceIdentifier=identifier, **extra)
 
 
-def wait_for(
-    hook: RdsHook,
+def state_wait(
     kind: RdsKind,
     identifiers: list[str],
     *,
-    waiter: str | Waiter,
+    waiter_name: str,
     final_state: str,
-    limits: WaitLimits,
+    model: dict[str, Any] | None = None,
     status_args: list[str] | None = None,
-) -> None:
-    """Wait with ``waiter`` (a boto or provider waiter name, or a waiter) until all are ``final_state``."""
-    wait_until(
-        hook.get_waiter(waiter) if isinstance(waiter, str) else waiter,
+) -> Wait:
+    """Describe a wait with ``waiter_name`` (boto's, the provider's or ``model``'s) until all are there."""
+    return Wait(
+        waiter_name=waiter_name,
         args={"Filters": [{"Name": kind.id_filter, "Values": identifiers}]},
         resources=kind.names(identifiers),
         final_state=final_state,
         status_args=status_args or [f"{kind.items_key}[].[{kind.id_key}, {kind.status_key}]"],
-        limits=limits,
+        model=model,
+    )
+
+
+def wait_for(
+    hook: RdsHook, kind: RdsKind, identifiers: list[str], *, waiter: str, final_state: str, limits: WaitLimits
+) -> None:
+    """Wait in the worker with boto's or the provider's ``waiter`` until all are ``final_state``."""
+    wait_until(
+        hook, state_wait(kind, identifiers, waiter_name=waiter, final_state=final_state), limits=limits
     )
 
 
@@ -259,16 +265,20 @@ def create_snapshots(
             ) from error
 
 
-def wait_for_snapshots(hook: RdsHook, kind: RdsKind, snapshot_ids: list[str], *, limits: WaitLimits) -> None:
-    """Wait with boto's snapshot waiter until every snapshot is available."""
-    wait_until(
-        hook.get_waiter(kind.snapshot_available_waiter),
+def snapshots_wait(kind: RdsKind, snapshot_ids: list[str]) -> Wait:
+    """Describe a wait with boto's snapshot waiter until every snapshot is available."""
+    return Wait(
+        waiter_name=kind.snapshot_available_waiter,
         args={"Filters": [{"Name": kind.snapshot_id_filter, "Values": snapshot_ids}]},
         resources=f"{kind.snapshot_label}s {listed(snapshot_ids)}",
         final_state="available",
         status_args=[f"{kind.snapshots_key}[].[{kind.snapshot_id_key}, Status]"],
-        limits=limits,
     )
+
+
+def wait_for_snapshots(hook: RdsHook, kind: RdsKind, snapshot_ids: list[str], *, limits: WaitLimits) -> None:
+    """Wait in the worker until every snapshot is available (see :func:`snapshots_wait`)."""
+    wait_until(hook, snapshots_wait(kind, snapshot_ids), limits=limits)
 
 
 def _snapshot_time(snapshot: dict[str, Any]) -> datetime:
@@ -350,8 +360,8 @@ def modify_instance_classes(hook: RdsHook, identifiers: list[str], db_instance_c
             ) from error
 
 
-def class_applied_waiter(client: Any, db_instance_class: str) -> Waiter:
-    """Build a waiter for "every instance available on ``db_instance_class``, nothing pending".
+def class_applied_model(db_instance_class: str) -> dict[str, Any]:
+    """Build a waiter model for "every instance available on ``db_instance_class``, nothing pending".
 
     Right after ModifyDBInstance an instance may still say ``available`` with the change pending,
     so boto's ``db_instance_available`` would return before the change has even started.
@@ -384,20 +394,24 @@ def class_applied_waiter(client: Any, db_instance_class: str) -> Waiter:
             }
         },
     }
-    return BaseBotoWaiter(client=client, model_config=model).waiter("db_instance_class_applied")
+    return model
+
+
+def class_wait(identifiers: list[str], db_instance_class: str) -> Wait:
+    """Describe a wait until every DB instance is available on ``db_instance_class``, nothing pending."""
+    kind = DB_INSTANCES
+    return state_wait(
+        kind,
+        identifiers,
+        waiter_name="db_instance_class_applied",
+        final_state=f"available as {db_instance_class}",
+        model=class_applied_model(db_instance_class),
+        status_args=[f"DBInstances[].[{kind.id_key}, {kind.status_key}, DBInstanceClass]"],
+    )
 
 
 def wait_for_class(
     hook: RdsHook, identifiers: list[str], db_instance_class: str, *, limits: WaitLimits
 ) -> None:
-    """Wait until every DB instance is available on ``db_instance_class``, with no change pending."""
-    kind = DB_INSTANCES
-    wait_for(
-        hook,
-        kind,
-        identifiers,
-        waiter=class_applied_waiter(hook.conn, db_instance_class),
-        final_state=f"available as {db_instance_class}",
-        limits=limits,
-        status_args=[f"DBInstances[].[{kind.id_key}, {kind.status_key}, DBInstanceClass]"],
-    )
+    """Wait in the worker until the class is applied everywhere (see :func:`class_wait`)."""
+    wait_until(hook, class_wait(identifiers, db_instance_class), limits=limits)

@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
 
 from http_trigger.actions.targets import Tag, listed
-from http_trigger.actions.waiting import WaitLimits, wait_until
+from http_trigger.actions.waiting import Wait
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.redshift_cluster import RedshiftHook
@@ -74,26 +74,30 @@ def change_states(
             ) from error
 
 
-def wait_for_clusters(
-    hook: RedshiftHook, identifiers: list[str], *, waiter_name: str, final_state: str, limits: WaitLimits
-) -> None:
-    """Wait with the provider's ``waiter_name`` until every cluster is ``final_state``, one at a time."""
-    waiter = hook.get_waiter(waiter_name)
-    for identifier in identifiers:
-        wait_until(
-            waiter,
-            args={"ClusterIdentifier": identifier},
-            resources=f"Redshift cluster {identifier}",
-            final_state=final_state,
-            status_args=["Clusters[0].ClusterStatus"],
-            limits=limits,
-        )
+def cluster_wait(identifier: str, *, waiter_name: str, final_state: str) -> Wait:
+    """Describe a wait with the provider's ``waiter_name`` until the cluster is ``final_state``."""
+    return Wait(
+        waiter_name=waiter_name,
+        args={"ClusterIdentifier": identifier},
+        resources=f"Redshift cluster {identifier}",
+        final_state=final_state,
+        status_args=["Clusters[0].ClusterStatus"],
+    )
 
 
-def create_snapshot(
-    hook: RedshiftHook, cluster: str, snapshot: str, *, retention_days: int, wait: bool, limits: WaitLimits
-) -> str:
-    """Create a manual snapshot of the cluster; if ``wait``, wait until it is available. Return its status."""
+def snapshot_wait(cluster: str, snapshot: str) -> Wait:
+    """Describe a wait with Redshift's ``snapshot_available`` waiter until the snapshot is available."""
+    return Wait(
+        waiter_name="snapshot_available",
+        args={"ClusterIdentifier": cluster, "SnapshotIdentifier": snapshot},
+        resources=f"Snapshot {snapshot} of Redshift cluster {cluster}",
+        final_state="available",
+        status_args=["Snapshots[0].Status"],
+    )
+
+
+def create_snapshot(hook: RedshiftHook, cluster: str, snapshot: str, *, retention_days: int) -> None:
+    """Create a manual snapshot of the cluster, or fail naming both."""
     log.info("Creating snapshot %s of Redshift cluster %s", snapshot, cluster)
     try:
         hook.create_cluster_snapshot(
@@ -103,13 +107,3 @@ def create_snapshot(
         raise AirflowException(
             f"Creating snapshot {snapshot} of Redshift cluster {cluster} failed: {error}"
         ) from error
-    if wait:
-        wait_until(
-            hook.get_waiter("snapshot_available"),
-            args={"ClusterIdentifier": cluster, "SnapshotIdentifier": snapshot},
-            resources=f"Snapshot {snapshot} of Redshift cluster {cluster}",
-            final_state="available",
-            status_args=["Snapshots[0].Status"],
-            limits=limits,
-        )
-    return hook.get_cluster_snapshot_status(snapshot)

@@ -14,7 +14,7 @@ from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
 
 from http_trigger.actions.targets import listed
-from http_trigger.actions.waiting import WaitLimits, wait_until
+from http_trigger.actions.waiting import Wait
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -62,10 +62,8 @@ def upsert_record(
     ttl: int,
     values: list[str],
     comment: str,
-    wait: bool,
-    limits: WaitLimits,
 ) -> dict[str, Any]:
-    """Create or replace a record set in ``zone`` (id, name); if ``wait``, wait until the change is INSYNC.
+    """Create or replace a record set in ``zone`` (id, name).
 
     A record outside the zone fails before anything changes. Return the ``record_name`` (absolute)
     and the change's ``change_id`` and ``status``.
@@ -100,14 +98,20 @@ def upsert_record(
         raise AirflowException(
             f"Upserting {record_type} record {record} in hosted zone {zone_id} failed: {error}"
         ) from error
-    if wait:
-        wait_until(
-            hook.conn.get_waiter("resource_record_sets_changed"),
-            args={"Id": change["Id"]},
-            resources=f"Change {change['Id']} of record {record}",
-            final_state="INSYNC",
-            status_args=["ChangeInfo.Status"],
-            limits=limits,
-        )
-        change = hook.conn.get_change(Id=change["Id"])["ChangeInfo"]
     return {"record_name": record, "change_id": change["Id"], "status": change["Status"]}
+
+
+def change_wait(change_id: str, record: str) -> Wait:
+    """Describe a wait with Route 53's ``resource_record_sets_changed`` waiter until the change is INSYNC."""
+    return Wait(
+        waiter_name="resource_record_sets_changed",
+        args={"Id": change_id},
+        resources=f"Change {change_id} of record {record}",
+        final_state="INSYNC",
+        status_args=["ChangeInfo.Status"],
+    )
+
+
+def change_status(hook: AwsBaseHook, change_id: str) -> str:
+    """Return the change's status now (``PENDING`` or ``INSYNC``)."""
+    return hook.conn.get_change(Id=change_id)["ChangeInfo"]["Status"]

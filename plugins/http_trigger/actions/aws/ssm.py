@@ -14,13 +14,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.waiters.base_waiter import BaseBotoWaiter
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
 
 from http_trigger.actions.aws import excerpt
 from http_trigger.actions.targets import Tag, listed
-from http_trigger.actions.waiting import WaitLimits, wait_until
+from http_trigger.actions.waiting import Wait
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.ssm import SsmHook
@@ -129,22 +128,25 @@ def _failure(invocation: dict[str, Any]) -> str:
     return f"{text}: {detail}" if detail else text
 
 
-def wait_for_command(
-    hook: SsmHook, command_id: str, *, targets: CommandTargets, subject: str, limits: WaitLimits
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Wait until the command has ended everywhere, log every instance's output, fail if any failed.
-
-    ``subject`` names the command in messages. Return the final command and every instance's
-    invocation.
-    """
-    wait_until(
-        BaseBotoWaiter(client=hook.conn, model_config=_WAITER_MODEL).waiter(_COMMAND_FINISHED),
+def command_wait(command_id: str, *, subject: str) -> Wait:
+    """Describe a wait until the command has ended everywhere; ``subject`` names it in messages."""
+    return Wait(
+        waiter_name=_COMMAND_FINISHED,
         args={"CommandId": command_id},
         resources=subject,
         final_state="finished",
         status_args=["Commands[0].Status", "Commands[0].CompletedCount", "Commands[0].TargetCount"],
-        limits=limits,
+        model=_WAITER_MODEL,
     )
+
+
+def command_results(
+    hook: SsmHook, command_id: str, *, targets: CommandTargets, subject: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Log every instance's output of the ended command, and fail if it failed on any.
+
+    Return the final command and every instance's invocation.
+    """
     [command] = hook.conn.list_commands(CommandId=command_id)["Commands"]
     invocations = [
         hook.get_command_invocation(command_id, instance_id)

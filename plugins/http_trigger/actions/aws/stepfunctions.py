@@ -14,7 +14,7 @@ from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import ClientError
 
 from http_trigger.actions.aws import SUMMARY_EXCERPT_CHARS, excerpt
-from http_trigger.actions.waiting import WaitLimits, wait_until
+from http_trigger.actions.waiting import Wait
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.step_function import StepFunctionHook
@@ -45,17 +45,21 @@ def start_execution(
     return execution_arn
 
 
-def wait_for_success(hook: StepFunctionHook, execution_arn: str, *, limits: WaitLimits) -> str:
-    """Wait until the execution ends; return its output if it SUCCEEDED, else fail with its error, cause."""
-    subject = f"Step Functions execution {execution_arn}"
-    wait_until(
-        hook.get_waiter("step_function_succeeded", config_overrides={"acceptors": _FINAL_STATUS_ACCEPTORS}),
+def execution_wait(execution_arn: str) -> Wait:
+    """Describe a wait with the provider's ``step_function_succeeded`` waiter until the execution ends."""
+    return Wait(
+        waiter_name="step_function_succeeded",
         args={"executionArn": execution_arn},
-        resources=subject,
+        resources=f"Step Functions execution {execution_arn}",
         final_state="ended",
         status_args=["status"],
-        limits=limits,
+        config_overrides={"acceptors": _FINAL_STATUS_ACCEPTORS},
     )
+
+
+def succeeded_output(hook: StepFunctionHook, execution_arn: str) -> str:
+    """Return the ended execution's output if it SUCCEEDED, else fail with its error and cause."""
+    subject = f"Step Functions execution {execution_arn}"
     execution = hook.describe_execution(execution_arn)
     status = execution["status"]
     if status != "SUCCEEDED":
