@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import pytest
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow.sdk import Param
 from fastapi.testclient import TestClient
+from http_trigger import dag_builder
 from http_trigger.api.app import create_app
 from http_trigger.api.csrf import CSRF_HEADER, CSRF_MESSAGE
 
@@ -268,3 +270,18 @@ class TestCsrf:
         details = create()
 
         assert client.post(f"/api/jobs/{details.job.id}/rotate").status_code == 401
+
+
+def test_run_now_answers_422_when_the_dag_airflow_holds_refuses_the_conf(client, monkeypatch):
+    """A DAG parsed from an older action model may declare other params: Airflow's refusal is the caller's."""
+    stricter = {"tag_key": Param("Env", type="string", enum=["Env"])}
+    monkeypatch.setattr(dag_builder, "action_params", lambda action, scheduled=False: stricter)
+    details = create(body(action=EC2_AT_EXECUTION))
+
+    response = client.post(
+        f"/api/jobs/{details.job.id}/runs", headers=bearer(), json={"tag_key": "Team", "tag_value": "ops"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("Airflow refused the run's parameters: Invalid input for param tag_key")
+    assert runs_of(details.job.dag_id) == []
