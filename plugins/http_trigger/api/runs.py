@@ -150,7 +150,11 @@ def get_job_run(job_id: JobIdPath, dag_run_id: DagRunIdPath, session: SessionDep
                 "The job is disabled, its spec is invalid until someone fixes the file, or it takes its "
                 "parameters at execution and the body holds none",
             ),
-            (422, "The body is not a JSON object, or a parameter fails the action's model; detail places each"),
+            (
+                422,
+                "The job id is out of bounds, the body is not a JSON object, or a parameter fails the "
+                "action's model (detail places each problem at its field) or the DAG's params",
+            ),
             (503, "Airflow has not loaded the job yet, or the database is busy"),
         ),
     },
