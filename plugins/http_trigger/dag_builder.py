@@ -30,12 +30,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG
+import pydantic
+from airflow.sdk import DAG, Param
 from airflow.sdk.bases.operator import BaseOperator
 from airflow.task.trigger_rule import TriggerRule
+from pydantic_core import to_jsonable_python
 
 from http_trigger import settings
 from http_trigger.actions import get_action
+from http_trigger.actions.base import ActionType
 from http_trigger.errors import JobBrokenError, JobNotReadyError, JobSpecError
 from http_trigger.jobs.files import BrokenSpec, StoredJob, read_specs, spec_candidates
 from http_trigger.jobs.group_access import access_control
@@ -77,10 +80,81 @@ def _post_processing_task(
     return task
 
 
+def _inline_refs(schema: Any, definitions: dict[str, Any], depth: int = 0) -> Any:
+    """Replace each ``$ref`` of a pydantic schema by its definition: a param's schema stands alone."""
+    if depth > 20:  # a recursive model; no action has one, and a param need not describe it fully
+        return {}
+    if isinstance(schema, list):
+        return [_inline_refs(item, definitions, depth) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        rest = {key: value for key, value in schema.items() if key != "$ref"}
+        target = definitions.get(schema["$ref"].rsplit("/", 1)[-1], {})
+        return _inline_refs({**target, **rest}, definitions, depth + 1)
+    return {key: _inline_refs(value, definitions, depth) for key, value in schema.items() if key != "$defs"}
+
+
+def _nullable_as_type_list(schema: dict[str, Any]) -> dict[str, Any]:
+    """Write pydantic's ``anyOf: [X, null]`` as ``type: [X, "null"]``, the form Airflow's trigger form reads."""
+    variants = schema.get("anyOf")
+    if not isinstance(variants, list):
+        return schema
+    concrete = [variant for variant in variants if variant.get("type") != "null"]
+    if len(concrete) != 1 or len(variants) != 2 or not isinstance(concrete[0].get("type"), str):
+        return schema
+    outer = {key: value for key, value in schema.items() if key != "anyOf"}
+    return {**concrete[0], **outer, "type": [concrete[0]["type"], "null"]}
+
+
+def action_params(action: ActionType, *, scheduled: bool = False) -> dict[str, Param]:
+    """Declare an action's parameters as DAG params, so Airflow's own trigger form asks for them.
+
+    Each field of the action's model becomes a :class:`~airflow.sdk.Param` with the field's JSON
+    schema (refs inlined, so each param validates alone), its title, description and default; a
+    required field has no default, so Airflow refuses a run without it. The HTTP trigger's conf
+    (the model's dump, every field set) passes these params, and a run from Airflow's form
+    carries one value per param: the action validates either with the same model. Cross-field
+    rules (an id list or a tag) stay the model's, checked when the action runs.
+
+    Airflow refuses a schedule on a DAG with a param that has no valid default (a scheduled run
+    has no conf), so on a scheduled job a required field gets ``None`` as default, and null as
+    a type: the scheduled run fails on it, as it does without params.
+    """
+    model: type[pydantic.BaseModel] = action.parameters_model
+    schema = model.model_json_schema()
+    definitions = schema.get("$defs", {})
+    required = set(schema.get("required", ()))
+    params: dict[str, Param] = {}
+    for name, field_schema in schema.get("properties", {}).items():
+        field = _nullable_as_type_list(_inline_refs(field_schema, definitions))
+        description = field.pop("description", None)
+        field.pop("default", None)
+        if name in required:
+            if scheduled:
+                if isinstance(field.get("type"), str):
+                    field["type"] = [field["type"], "null"]
+                else:
+                    field = {"anyOf": [field, {"type": "null"}], "title": field.get("title", name)}
+                params[name] = Param(None, description=description, **field)
+            else:
+                params[name] = Param(description=description, **field)
+            continue
+        default = to_jsonable_python(model.model_fields[name].get_default(call_default_factory=True))
+        params[name] = Param(default, description=description, **field)
+    return params
+
+
 def build_dag(job: Job) -> DAG:
-    """Return the DAG that runs ``job``."""
+    """Return the DAG that runs ``job``; one that takes its parameters at execution declares them as params."""
+    action_type = get_action(job.action.type)
     action_parameters: dict[str, Any] | None = (
         None if job.action.parameters_at_execution else job.action.parameters
+    )
+    params = (
+        action_params(action_type, scheduled=job.schedule is not None)
+        if job.action.parameters_at_execution
+        else None
     )
     with DAG(
         dag_id=job.dag_id,
@@ -94,11 +168,12 @@ def build_dag(job: Job) -> DAG:
         access_control=access_control(job.group),
         # Airflow reads a doc_md ending in ".md" as the path of a file to show; a description is text.
         doc_md=f"{job.description}\n" if job.description else None,
+        params=params,
         # Registered only by the factory returning it: a DAG that fails half-way (or fails the
         # checks below) must not reach Airflow through the context manager's auto-registration.
         auto_register=False,
     ) as dag:
-        action = get_action(job.action.type).operator_class(
+        action = action_type.operator_class(
             task_id=ACTION_TASK_ID,
             aws_conn_id=job.action.aws_conn_id,
             region_name=job.action.region,

@@ -133,11 +133,17 @@ class ParametersNotAcceptedError(HttpTriggerError):
 
 
 class InvalidParametersError(HttpTriggerError):
-    """Parameters given at execution fail the action's model; the message names each field."""
+    """Parameters given at execution fail the action's model; the message names each field.
 
-    def __init__(self, message: str, *, job_id: int | None = None) -> None:
+    ``problems`` keeps each ``(field.path, reason)`` apart, so a form can show each next to its field.
+    """
+
+    def __init__(
+        self, message: str, *, job_id: int | None = None, problems: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         super().__init__(message)
         self.job_id = job_id
+        self.problems = problems
 
 
 class ParametersRequiredError(InvalidParametersError):

@@ -33,8 +33,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis.configuration import set_hypothesis_home_dir
+from schemathesis import GenerationMode
 from schemathesis.engine import StopReason, events
 
 from devstack.stack import EmbeddedStack
@@ -62,10 +62,13 @@ CHECKS_BY_OPERATION: dict[str, dict[str, Any]] = {
         ("create_job", "update_job", "validate_job"), {"positive_data_acceptance": {"enabled": False}}
     ),
     # A job created moments ago is "not loaded by Airflow yet": 503 with Retry-After, as documented.
-    **dict.fromkeys(
-        ("run_job_now", "set_job_enabled"),
-        {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", "503"]}},
-    ),
+    "set_job_enabled": {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", "503"]}},
+    # The same for Run now; and its body, like a trigger's, is the parameters of the job in the path:
+    # which body is valid depends on that job's action, which the document cannot know.
+    "run_job_now": {
+        "not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", "503"]},
+        "positive_data_acceptance": {"enabled": False},
+    },
     # The same for a trigger; and its body is the parameters of the job behind the URL, so which
     # body is valid depends on a job the document cannot know.
     "trigger_job": {

@@ -29,7 +29,7 @@ from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwr
 from devstack import demo
 from devstack.stack import EmbeddedStack
 
-from .conftest import VIEWER_USERNAME, WebhookReceiver, stack_password, wait_for
+from .conftest import VIEWER_USERNAME, WebhookReceiver, stack_password, wait_for, wait_for_run_end
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +51,10 @@ WAIT_MS = 90_000
 RUN_WAIT_MS = 240_000
 CURL_PATTERN = re.compile(
     r'^curl -X POST -H "Authorization: CAAuth ([A-Za-z0-9_-]+)" -H "Content-Length: 0" (\S+)$'
+)
+CURL_WITH_BODY_PATTERN = re.compile(
+    r'^curl -X POST -H "Authorization: CAAuth ([A-Za-z0-9_-]+)" -H "Content-Type: application/json" '
+    r"-d '(.+)' (\S+)$"
 )
 
 
@@ -264,8 +268,12 @@ def test_create_run_update_disable_and_delete_a_job_in_the_browser(
     frame.get_by_role("button", name="Reveal").click()
     expect(frame.locator("#trigger-url")).to_have_text(rotated["trigger_url"])
 
-    # Run now, from the page.
+    # Run now, from the page: it asks first, naming the action and the account.
     frame.get_by_role("button", name="Run now").click()
+    dialog = frame.get_by_role("dialog")
+    expect(dialog).to_contain_text("EC2: Start instances")
+    expect(dialog).to_contain_text(demo.AWS_CONN_ID)
+    dialog.get_by_role("button", name="Start run").click()
     expect(frame.locator(".notice.ok", has_text="Run started")).to_be_visible()
     expect(frame.locator("#recent-runs tbody tr", has_text="Manual")).to_have_count(1)
 
@@ -310,6 +318,107 @@ def test_create_run_update_disable_and_delete_a_job_in_the_browser(
     expect(frame.locator(".notice.ok", has_text="was deleted")).to_be_visible()
     expect(frame.locator(f'tr[data-job-id="{job_id}"]')).to_have_count(0)
     assert api.get(f"/http-trigger/api/jobs/{job_id}").status_code == 404
+    page.context.close()
+
+
+def test_a_job_taking_parameters_at_execution_is_called_and_run_from_its_page(
+    browser: Browser, stack: EmbeddedStack, api: httpx.Client
+):
+    demo.ensure_demo_instances(stack)
+    job = create_job_with_api(api, f"Start by tag at execution {uuid.uuid4().hex[:6]}", parameters_at_execution=True,
+                              parameters={})
+    job_id, dag_id = job["id"], job["dag_id"]
+    wait_for(lambda: api.get(f"/http-trigger/api/jobs/{job_id}").json()["is_paused"] is False,
+             timeout=120, what="the job to be loaded")
+
+    # Airflow's own trigger form asks for the action's fields: the DAG declares them as params.
+    params = api.get(f"/api/v2/dags/{dag_id}/details").json()["params"]
+    assert set(params) == {"instance_ids", "tag_key", "tag_value", "wait_until_final_state"}
+    assert params["tag_key"]["schema"]["type"] == ["string", "null"]
+    assert params["wait_until_final_state"]["value"] is True
+
+    page = new_page(browser, stack)
+    log_in(page, stack.admin_username, stack.admin_password)
+    page.goto(f"/plugin/http-trigger/http-trigger/ui/jobs/{job_id}")
+    frame = page.frame_locator(FRAME)
+    expect(frame.get_by_role("heading", name=job["name"])).to_be_visible()
+    expect(frame.locator("#job-state")).to_have_text("enabled")
+
+    # The accepted body: every field, its type, whether required, its default; an example to copy.
+    fields = frame.locator("#body-fields tbody tr")
+    expect(fields).to_have_count(4)
+    expect(frame.locator('#body-fields tr[data-field="instance_ids"]')).to_contain_text("array of string")
+    expect(frame.locator('#body-fields tr[data-field="tag_key"]')).to_contain_text("string or null")
+    expect(frame.locator('#body-fields tr[data-field="wait_until_final_state"]')).to_contain_text("optional")
+    expect(frame.locator('#body-fields tr[data-field="wait_until_final_state"]')).to_contain_text("true")
+    frame.locator("#body-sample").scroll_into_view_if_needed()
+    shoot(page, "job-detail-parameters-at-execution")
+    example = json.loads(frame.locator("#example-body").inner_text())
+    assert example == {"instance_ids": ["i-0123456789abcdef0"]}
+    frame.get_by_role("button", name="Copy JSON body").click()
+    expect(frame.locator("#copy-body")).to_have_text("Copied")
+    assert json.loads(page.evaluate("navigator.clipboard.readText()")) == example
+    expect(frame.locator("#curl")).to_contain_text("CAAuth ••••")
+    expect(frame.locator("#curl")).to_contain_text("Content-Type: application/json")
+
+    # Reveal, copy the curl line with the body, and run it: the trigger takes it.
+    frame.get_by_role("button", name="Reveal").click()
+    revealed = api.post(f"/http-trigger/api/jobs/{job_id}/secrets/reveal").json()
+    expect(frame.locator("#token")).to_have_text(revealed["token"])
+    frame.get_by_role("button", name="Copy curl command").click()
+    expect(frame.locator("#copy-curl")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == frame.locator("#curl").inner_text()
+    match = CURL_WITH_BODY_PATTERN.match(copied)
+    assert match, copied
+    assert (match.group(1), json.loads(match.group(2)), match.group(3)) == (
+        revealed["token"], example, revealed["trigger_url"]
+    )
+    result = subprocess.run(shlex.split(copied), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["result"], answer["trigger_job_id"]) == ("ok", job_id)
+
+    # Run now opens the action's form; the page checks what it can, the API the rest.
+    frame.get_by_role("button", name="Run now…").click()
+    form = frame.locator("#run-dialog")
+    expect(form.get_by_label("Tag key")).to_be_visible()
+    form.get_by_label("Instance ids").fill("i-nope")
+    form.get_by_role("button", name="Start run…").click()
+    expect(form.locator('[data-error-for="instance_ids"]')).to_contain_text("does not match")
+    form.get_by_label("Instance ids").fill("")
+    form.get_by_role("button", name="Start run…").click()  # nothing chosen: only the API knows the rule
+    confirm = frame.locator("#confirm-dialog")
+    expect(confirm).to_contain_text("with wait_until_final_state: true.")
+    confirm.get_by_role("button", name="Start run").click()
+    expect(form.locator("#run-form-error")).to_contain_text("instance_ids")
+    form.get_by_label("Tag key").fill("Env")
+    form.get_by_label("Tag value").fill("test")
+    shoot(page, "job-detail-run-now-form")
+    form.get_by_role("button", name="Start run…").click()
+    expect(confirm).to_contain_text('tag_key: "Env"')
+    expect(confirm).to_contain_text(demo.AWS_CONN_ID)
+    shoot(page, "job-detail-run-now-confirm")
+    confirm.get_by_role("button", name="Start run").click()
+    notice = frame.locator(".notice.ok", has_text="Run started")
+    expect(notice).to_be_visible()
+    run_now_id = notice.get_by_role("link").inner_text()
+    assert wait_for_run_end(api, dag_id, run_now_id) == "success"
+    runs = api.get(f"/http-trigger/api/jobs/{job_id}/runs").json()["runs"]
+    assert {run["dag_run_id"]: run["trigger_source"] for run in runs} == {
+        run_now_id: "manual", answer["dag_run_id"]: "http"
+    }
+
+    # The conf Airflow's own form sends (one value per param) runs the same; Airflow refuses a bad one.
+    conf = {"instance_ids": [], "tag_key": "Env", "tag_value": "test", "wait_until_final_state": True}
+    assert api.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_now_id}").json()["conf"] == conf
+    from_airflow = api.post(f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
+    assert from_airflow.status_code == 200, from_airflow.text
+    assert wait_for_run_end(api, dag_id, from_airflow.json()["dag_run_id"]) == "success"
+    refused = api.post(f"/api/v2/dags/{dag_id}/dagRuns",
+                       json={"logical_date": None, "conf": {**conf, "instance_ids": ["i-nope"]}})
+    assert refused.status_code == 400, refused.text
+    assert "instance_ids" in refused.text
     page.context.close()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
+from airflow.exceptions import ParamValidationError
 from airflow.serialization.serialized_objects import DagSerialization, LazyDeserializedDAG
 from airflow.task.trigger_rule import TriggerRule
 from http_trigger import dag_builder
@@ -16,6 +17,7 @@ from http_trigger.dag_builder import build_dag, build_dags, build_specs
 from http_trigger.jobs.files import spec_candidates, write_job
 from http_trigger.jobs.model import Job
 from http_trigger.jobs.spec_yaml import MAX_SPEC_BYTES
+from pydantic_core import to_jsonable_python
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,6 +72,82 @@ def test_disabled_job_is_paused_at_creation_and_schedule_and_tags_are_kept():
 def test_parameters_at_execution_leave_the_operator_to_read_the_run_conf():
     job = make_job(action={"type": "ec2_start_instances", "parameters_at_execution": True})
     assert build_dag(job).get_task("action").parameters is None
+
+
+def test_a_job_with_fixed_parameters_declares_no_params():
+    assert dict(build_dag(make_job()).params) == {}
+
+
+def test_parameters_at_execution_are_declared_as_params_from_the_actions_schema():
+    dag = build_dag(make_job(action={"type": "ec2_start_instances", "parameters_at_execution": True}))
+
+    params = {name: dag.params.get_param(name) for name in dag.params}
+    assert list(params) == ["instance_ids", "tag_key", "tag_value", "wait_until_final_state"]
+    assert params["instance_ids"].value == []
+    assert params["instance_ids"].schema == {
+        "type": "array", "title": "Instance ids", "items": {"type": "string", "pattern": "^i-[0-9a-f]{8,17}$"},
+    }
+    assert params["instance_ids"].description.startswith("The instances to act on")
+    assert params["tag_key"].value is None
+    assert params["tag_key"].schema["type"] == ["string", "null"]
+    assert (params["wait_until_final_state"].value, params["wait_until_final_state"].schema["type"]) == (True, "boolean")
+
+
+def as_airflow_holds_it(dag):
+    """The DAG as the API server and the scheduler read it: serialized, then deserialized."""
+    return DagSerialization.from_dict(DagSerialization.to_dict(dag))
+
+
+def test_a_required_parameter_is_a_param_without_default_that_airflow_asks_for():
+    dag = build_dag(make_job(action={"type": "utility_delay", "parameters_at_execution": True}))
+    minutes = dag.params.get_param("minutes")
+
+    assert not minutes.has_value
+    assert minutes.schema == {"type": "number", "title": "Minutes", "exclusiveMinimum": 0, "maximum": 1440}
+    params = as_airflow_holds_it(dag).params
+    with pytest.raises(ParamValidationError, match="minutes: No value passed"):
+        params.validate()
+    with pytest.raises(ParamValidationError, match="minutes"):
+        params.deep_merge({"minutes": 0}).validate()
+    assert params.deep_merge({"minutes": 0.5}).validate() == {"minutes": 0.5}
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_every_actions_params_declare_each_field_with_a_default_its_schema_accepts(action):
+    """A field the model defaults is a param with that default, which Airflow validates when a run is created."""
+    model = ACTIONS[action].parameters_model
+    dag = build_dag(make_job(action={"type": action, "parameters_at_execution": True}))
+    assert set(dag.params) == set(model.model_fields)
+    defaults = {
+        name: to_jsonable_python(field.get_default(call_default_factory=True))
+        for name, field in model.model_fields.items()
+        if not field.is_required()
+    }
+    params = as_airflow_holds_it(dag).params
+    assert {name: params.get_param(name).resolve(raises=True) for name in defaults} == defaults
+
+
+def test_the_trigger_conf_of_an_ec2_job_passes_the_params_airflow_validates():
+    dag = build_dag(make_job(action={"type": "ec2_start_instances", "parameters_at_execution": True}))
+    model = ACTIONS["ec2_start_instances"].parameters_model
+    conf = model.model_validate({"tag_key": "Env", "tag_value": "test"}).model_dump(mode="json")
+
+    params = as_airflow_holds_it(dag).params
+    assert params.deep_merge(conf).validate() == conf
+    with pytest.raises(ParamValidationError, match="instance_ids"):
+        params.deep_merge({"instance_ids": ["not-an-id"]}).validate()
+
+
+def test_a_scheduled_job_taking_parameters_at_execution_still_builds(tmp_path):
+    """Airflow refuses a schedule with a param lacking a valid default: a required field defaults to None."""
+    job = make_job(schedule="0 9 * * 1-5", action={"type": "utility_delay", "parameters_at_execution": True})
+    stored = write_job(tmp_path, job, create=True)
+
+    built = build_specs([stored.path])
+
+    assert built.broken == [] and list(built.dags) == ["http_trigger_job_3"]
+    minutes = built.dags["http_trigger_job_3"].params.get_param("minutes")
+    assert (minutes.value, minutes.schema["type"]) == (None, ["number", "null"])
 
 
 GROUP_ROLE_RIGHTS = {

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from http_trigger.jobs.audit import JobEvent
@@ -338,3 +339,23 @@ class HealthResponse(BaseModel):
     triggerer: ComponentHealthResponse
     dag_processor: ComponentHealthResponse
     jobs: JobSpecsHealthResponse
+
+
+RunParametersBody = Annotated[
+    dict[str, Any] | None,
+    Body(
+        description=(
+            "The action's parameters, for a job that takes them at execution: the JSON object its "
+            "trigger URL takes, checked against the action's parameter schema (`GET /api/actions`). "
+            "Leave the body out (or send `{}`) for a job whose parameters are fixed."
+        ),
+        openapi_examples={
+            "fixed": {"summary": "A job whose parameters are fixed", "value": {}},
+            "ec2_by_tag": {
+                "summary": "EC2 instances chosen by tag, for an EC2 start job",
+                "value": {"tag_key": "Env", "tag_value": "test"},
+            },
+        },
+    ),
+]
+"""The body of "Run now": a job's parameters at execution, as its trigger URL takes them."""

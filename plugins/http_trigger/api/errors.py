@@ -23,16 +23,18 @@ from airflow.api_fastapi.core_api.openapi.exceptions import HTTPExceptionRespons
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
     InterfaceError,
     OperationalError,
     SQLAlchemyError,
+)
+from sqlalchemy.exc import (
     TimeoutError as PoolTimeoutError,
 )
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from http_trigger import settings
 from http_trigger.api.datamodels import ErrorResponse, ValidationErrorResponse
@@ -198,7 +200,10 @@ def answer_error(request: Request, error: Exception) -> JSONResponse:
     """Answer ``error`` with JSON: the one exception handler of the app."""
     if isinstance(error, RequestValidationError):
         return _invalid_request(error)
-    if isinstance(error, HttpTriggerError) and _route_path(request).startswith(JSON_API_PREFIX):
+    on_json_api = _route_path(request).startswith(JSON_API_PREFIX)
+    if isinstance(error, InvalidParametersError) and error.problems and on_json_api:
+        return _invalid_parameters(error)
+    if isinstance(error, HttpTriggerError) and on_json_api:
         # The JSON API answers as Airflow's own API does, ``{"detail": ...}``, the trigger as callers expect.
         retry_after = getattr(error, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
@@ -249,6 +254,23 @@ def _invalid_request(error: RequestValidationError) -> JSONResponse:
         {"message": f"The request is invalid: {summed_up}", "detail": problems},
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
+
+
+def _invalid_parameters(error: InvalidParametersError) -> JSONResponse:
+    """Answer 422 placing each problem of a run's parameters at its field of the body, as a refused request."""
+    problems = [
+        {"loc": ["body", *_field_path(field)], "msg": reason, "type": "value_error"}
+        for field, reason in error.problems
+    ]
+    return JSONResponse(
+        {"message": f"The parameters are invalid: {error}", "detail": problems},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+def _field_path(field: str) -> list[str]:
+    """Split a problem's ``field.path``; a problem of the whole object (``(spec)``) sits at the body."""
+    return [] if field == "(spec)" else field.split(".")
 
 
 def _no_route(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -17,20 +17,21 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from http_trigger import settings, urls
 from http_trigger.api.audit_actor import AuditActorDep
 from http_trigger.api.csrf import require_csrf_header
-from http_trigger.api.deps import requires_access_job
 from http_trigger.api.datamodels import (
     JobRunCollectionResponse,
     JobRunDetailResponse,
     JobRunResponse,
+    RunParametersBody,
     StepResultResponse,
     TaskInstanceResponse,
 )
+from http_trigger.api.deps import requires_access_job
 from http_trigger.api.errors import BODY_ERRORS, error_responses
 from http_trigger.api.parameters import DagRunIdPath, JobIdPath, OffsetQuery
+from http_trigger.run_sources import TriggerSource
 from http_trigger.runs import history
 from http_trigger.runs.history import RunSummary, TaskSummary
 from http_trigger.runs.outcome import step_results
-from http_trigger.run_sources import TriggerSource
 from http_trigger.runs.start import TRIGGERING_USER, start_run
 
 runs_router = APIRouter(
@@ -140,23 +141,38 @@ def get_job_run(job_id: JobIdPath, dag_run_id: DagRunIdPath, session: SessionDep
             403,
             (404, "No such job"),
             (
+                400,
+                "The body is not JSON text, is nested too deep or holds too long a number, or it holds "
+                "parameters for a job whose parameters are fixed",
+            ),
+            (
                 409,
                 "The job is disabled, its spec is invalid until someone fixes the file, or it takes its "
-                "parameters at execution (start it with its URL)",
+                "parameters at execution and the body holds none",
             ),
-            (422, "A parameter is out of bounds"),
+            (
+                422,
+                "The job id is out of bounds, the body is not a JSON object, or a parameter fails the "
+                "action's model (detail places each problem at its field) or the DAG's params",
+            ),
             (503, "Airflow has not loaded the job yet, or the database is busy"),
         ),
     },
     dependencies=[Depends(requires_access_job("POST", DagAccessEntity.RUN))],
 )
-def run_job_now(job_id: JobIdPath, actor: AuditActorDep, session: SessionDep) -> JobRunResponse:
-    """Start one run of the job now ("Run now"), as Airflow's own trigger button does."""
+def run_job_now(
+    job_id: JobIdPath, actor: AuditActorDep, session: SessionDep, parameters: RunParametersBody = None
+) -> JobRunResponse:
+    """Start one run of the job now ("Run now"), with its parameters when it takes them at execution.
+
+    The body is what the job's trigger URL takes, checked the same way: the action's parameters
+    for a job taking them at execution, nothing (or ``{}``) for one whose parameters are fixed.
+    """
     started = start_run(
         session=session,
         job_id=job_id,
         source=TriggerSource.MANUAL,
-        parameters=None,
+        parameters=parameters,
         actor=actor,
         # Airflow's trigger button records who pressed it; so does this one.
         triggering_user=actor.user_name or TRIGGERING_USER,

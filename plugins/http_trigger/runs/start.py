@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow.exceptions import ParamValidationError
 from airflow.models.dag import DagModel
 from airflow.models.dagbag import DBDagBag
 from airflow.sdk import timezone
@@ -48,7 +49,7 @@ from http_trigger.run_sources import TRIGGERED_BY, TriggerSource, new_run_id
 from http_trigger.runs import idempotency, limits, signatures, trigger_calls
 from http_trigger.runs.trigger_calls import TriggerOutcome
 from http_trigger.secrets import trigger_credentials
-from http_trigger.validation import describe_validation_error
+from http_trigger.validation import describe_validation_error, validation_problems
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -90,7 +91,7 @@ def parameters_from_json(text: str | bytes, *, sent_as: str) -> dict[str, Any]:
 def execution_conf(job: Job, parameters: dict[str, Any] | None) -> dict[str, Any]:
     """Validate the parameters a run is started with and return the run's ``conf``.
 
-    ``None`` means the starter has no way to send parameters (Run now): fine for a job whose
+    ``None`` means the starter sent none (Run now or the CLI without a body): fine for a job whose
     parameters are fixed, refused for one that takes them at execution.
     """
     if not job.action.parameters_at_execution:
@@ -103,13 +104,15 @@ def execution_conf(job: Job, parameters: dict[str, Any] | None) -> dict[str, Any
         return {}
     if parameters is None:
         raise ParametersRequiredError(
-            f"Job {job.id} takes its parameters at execution; start it with its trigger URL and a JSON body",
+            f"Job {job.id} takes its parameters at execution; send them as a JSON object in the body",
             job_id=job.id,
         )
     try:
         validated = get_action(job.action.type).parameters_model.model_validate(parameters)
     except ValidationError as error:
-        raise InvalidParametersError(describe_validation_error(error), job_id=job.id) from None
+        raise InvalidParametersError(
+            describe_validation_error(error), job_id=job.id, problems=tuple(validation_problems(error))
+        ) from None
     return validated.model_dump(mode="json")
 
 
@@ -155,18 +158,23 @@ def _queue(
     dag = _dag_bag().get_latest_version_of_dag(job.dag_id, session=session)
     if dag is None:
         raise JobNotReadyError(job.id)
-    dag_run = dag.create_dagrun(
-        run_id=new_run_id(source),
-        logical_date=None,
-        data_interval=None,
-        run_after=timezone.utcnow(),
-        conf=conf,
-        run_type=DagRunType.MANUAL,
-        triggered_by=TRIGGERED_BY[source],
-        triggering_user_name=triggering_user,
-        state=DagRunState.QUEUED,
-        session=session,
-    )
+    try:
+        dag_run = dag.create_dagrun(
+            run_id=new_run_id(source),
+            logical_date=None,
+            data_interval=None,
+            run_after=timezone.utcnow(),
+            conf=conf,
+            run_type=DagRunType.MANUAL,
+            triggered_by=TRIGGERED_BY[source],
+            triggering_user_name=triggering_user,
+            state=DagRunState.QUEUED,
+            session=session,
+        )
+    except ParamValidationError as error:
+        # The DAG's params come from the same model the conf passed; a DAG Airflow still holds in
+        # an older version (the action's model changed since) may disagree: the caller's to know.
+        raise InvalidParametersError(f"Airflow refused the run's parameters: {error}", job_id=job.id) from None
     return StartedRun(job=job, run_id=dag_run.run_id)
 
 

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 import pytest
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow.sdk import Param
 from fastapi.testclient import TestClient
+from http_trigger import dag_builder
 from http_trigger.api.app import create_app
 from http_trigger.api.csrf import CSRF_HEADER, CSRF_MESSAGE
 
-from ..api_support import body, create, post
+from ..api_support import body, create, post, runs_of
 from ..runs_support import settle
 
 PAGES_HEADERS = {CSRF_HEADER: "http-trigger-ui"}
@@ -128,7 +130,7 @@ def test_run_now_starts_a_manual_run_by_the_user(client):
     assert run["caller_address"] is None
 
 
-def test_run_now_refuses_a_disabled_job_and_a_job_taking_parameters_at_execution(client):
+def test_run_now_refuses_a_disabled_job_and_a_job_taking_parameters_at_execution_without_a_body(client):
     disabled = create(body(enabled=False))
     at_execution = create(body(action=EC2_AT_EXECUTION))
 
@@ -139,9 +141,75 @@ def test_run_now_refuses_a_disabled_job_and_a_job_taking_parameters_at_execution
     assert paused.json() == {"detail": f"Job {disabled.job.id} is disabled; enable it to run it"}
     assert needs_body.status_code == 409
     assert needs_body.json() == {
-        "detail": f"Job {at_execution.job.id} takes its parameters at execution; "
-        "start it with its trigger URL and a JSON body"
+        "detail": f"Job {at_execution.job.id} takes its parameters at execution; send them as a JSON object in the body"
     }
+
+
+def test_run_now_starts_a_job_taking_parameters_at_execution_with_the_conf_its_trigger_gives(client):
+    details = create(body(action=EC2_AT_EXECUTION))
+    parameters = {"tag_key": "Env", "tag_value": "test"}
+
+    response = client.post(f"/api/jobs/{details.job.id}/runs", headers=bearer("user"), json=parameters)
+    triggered = post(client, details, json=parameters)
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["trigger_source"], response.json()["triggering_user"]) == ("manual", "user")
+    confs = {run.run_id: run.conf for run in runs_of(details.job.dag_id)}
+    expected = {"instance_ids": [], "tag_key": "Env", "tag_value": "test", "wait_until_final_state": True}
+    assert confs == {response.json()["dag_run_id"]: expected, triggered.json()["dag_run_id"]: expected}
+
+
+def test_run_now_answers_422_placing_each_invalid_parameter_at_its_field(client):
+    details = create(body(action=EC2_AT_EXECUTION))
+
+    response = client.post(
+        f"/api/jobs/{details.job.id}/runs", headers=bearer(), json={"instance_ids": ["i-nope"], "colour": "red"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {"loc": ["body", "instance_ids", "0"], "type": "value_error",
+         "msg": "String should match pattern '^i-[0-9a-f]{8,17}$' (got 'i-nope')"},
+        {"loc": ["body", "colour"], "type": "value_error", "msg": "Extra inputs are not permitted (got 'red')"},
+    ]
+    assert response.json()["message"].startswith("The parameters are invalid: instance_ids.0: String should match")
+    assert runs_of(details.job.dag_id) == []
+
+
+def test_run_now_places_a_rule_of_the_whole_body_at_the_body(client):
+    details = create(body(action=EC2_AT_EXECUTION))
+
+    response = client.post(f"/api/jobs/{details.job.id}/runs", headers=bearer(), json={})
+
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body"]
+    assert "instance_ids" in problem["msg"] and "tag_key" in problem["msg"]
+
+
+def test_run_now_refuses_parameters_for_a_job_whose_parameters_are_fixed_and_takes_an_empty_object(client):
+    details = create()
+
+    refused = client.post(f"/api/jobs/{details.job.id}/runs", headers=bearer(), json={"tag_value": "prod"})
+    empty = client.post(f"/api/jobs/{details.job.id}/runs", headers=bearer(), json={})
+
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "detail": f"Job {details.job.id} takes no parameters at execution (they were fixed when it was created); "
+        "send an empty body"
+    }
+    assert empty.status_code == 201, empty.text
+    assert [run.conf for run in runs_of(details.job.dag_id)] == [{}]
+
+
+@pytest.mark.parametrize("sent", [[1, 2], "text", 3])
+def test_run_now_refuses_a_body_that_is_not_a_json_object(client, sent):
+    details = create(body(action=EC2_AT_EXECUTION))
+
+    response = client.post(f"/api/jobs/{details.job.id}/runs", headers=bearer(), json=sent)
+
+    assert response.status_code == 422
+    assert [problem["loc"] for problem in response.json()["detail"]] == [["body"]]
 
 
 def test_runs_need_a_login_and_run_now_the_right_to_run(client):
@@ -202,3 +270,18 @@ class TestCsrf:
         details = create()
 
         assert client.post(f"/api/jobs/{details.job.id}/rotate").status_code == 401
+
+
+def test_run_now_answers_422_when_the_dag_airflow_holds_refuses_the_conf(client, monkeypatch):
+    """A DAG parsed from an older action model may declare other params: Airflow's refusal is the caller's."""
+    stricter = {"tag_key": Param("Env", type="string", enum=["Env"])}
+    monkeypatch.setattr(dag_builder, "action_params", lambda action, scheduled=False: stricter)
+    details = create(body(action=EC2_AT_EXECUTION))
+
+    response = client.post(
+        f"/api/jobs/{details.job.id}/runs", headers=bearer(), json={"tag_key": "Team", "tag_value": "ops"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("Airflow refused the run's parameters: Invalid input for param tag_key")
+    assert runs_of(details.job.dag_id) == []

@@ -1,5 +1,7 @@
 // A job's detail page: its settings, its trigger URL, token and the curl line of the seed, Update
-// (new URL and token), enable/disable, Run now, delete, and its latest executions. The API shows
+// (new URL and token), enable/disable, Run now, delete, and its latest executions. A job taking its
+// parameters at execution lists the body's fields with an example, its curl line sends that body,
+// and its Run now asks for the parameters in a form generated from the action's schema. The API shows
 // every secret masked; an editor's Reveal asks for them (Airflow's audit log records it) and shows
 // them with Copy buttons until Hide. A job whose spec file does not load shows its problems instead.
 // "Changes" lists the job's audit: who changed, ran or revealed it, when, from where and how.
@@ -8,7 +10,7 @@ import {
   actionTitle, airflowLink, api, config, confirmAction, copyButton, el, every, formatDate, formatDuration, jobUrl,
   notify, openLinkInAirflow, readCatalogue, runUrl, setContent, showError, sourceLabel, runBadge,
 } from "./common.js";
-import { exampleBody } from "./schema-form.js";
+import { checkValues, describeFields, exampleBody, locKey, schemaForm } from "./schema-form.js";
 
 const catalogue = readCatalogue();
 const $ = (id) => document.getElementById(id);
@@ -23,8 +25,18 @@ function triggerUrl() {
   return revealed ? revealed.trigger_url : job.trigger_url;
 }
 
-// The seed's command line; the revealed `curl` is the exact one copied, this is only its display.
+function atExecution() {
+  return Boolean(job && job.action.parameters_at_execution);
+}
+
+function actionOf() {
+  return catalogue.actions.find((item) => item.name === job.action.type) || null;
+}
+
+// The command line that starts the job, shown and copied: the seed's empty POST (the revealed `curl`
+// is the exact one), or the POST of the example body for a job taking its parameters at execution.
 function curlLine() {
+  if (atExecution()) return curlWithBody();
   return revealed ? revealed.curl : `curl -X POST -H "Authorization: CAAuth ${job.token}" -H "Content-Length: 0" ${job.trigger_url}`;
 }
 
@@ -36,8 +48,33 @@ function shownParameter(when, index, key, value) {
 }
 
 function exampleJson() {
-  const action = catalogue.actions.find((item) => item.name === job.action.type);
+  const action = actionOf();
   return JSON.stringify(action ? exampleBody(action.parameters_schema) : {});
+}
+
+/** A field's default as the table shows it; an optional list or object without one starts empty. */
+function shownDefault(item) {
+  if (item.default !== undefined) return JSON.stringify(item.default);
+  if (item.required) return "–";
+  if (item.type.startsWith("array")) return "[]";
+  return item.type === "object" ? "{}" : "–";
+}
+
+function bodyFieldRows() {
+  const action = actionOf();
+  const fields = action ? describeFields(action.parameters_schema) : [];
+  if (!fields.length) return el("tr", {}, el("td", { colspan: 5, class: "empty" }, "This action takes no parameters: send {}."));
+  return fields.map((item) =>
+    el(
+      "tr",
+      { "data-field": item.name },
+      el("td", {}, el("code", {}, item.name)),
+      el("td", { class: "mono" }, item.type),
+      el("td", {}, item.required ? "required" : "optional"),
+      el("td", { class: "opt mono" }, shownDefault(item)),
+      el("td", {}, item.description),
+    ),
+  );
 }
 
 function curlWithBody() {
@@ -56,11 +93,10 @@ function renderTrigger() {
   for (const id of ["copy-url", "copy-token", "copy-curl"]) $(id).hidden = !revealed;
   $("update-box").hidden = !editor;
   setContent($("curl"), curlLine());
-  const atExecution = job.action.parameters_at_execution;
-  $("body-sample").hidden = !atExecution;
-  if (atExecution) {
+  $("body-sample").hidden = !atExecution();
+  if (atExecution()) {
     setContent($("example-body"), JSON.stringify(JSON.parse(exampleJson()), null, 2));
-    setContent($("curl-with-body"), curlWithBody());
+    setContent($("body-fields").querySelector("tbody"), bodyFieldRows());
   }
 }
 
@@ -135,8 +171,8 @@ function renderHeader() {
   const toggle = $("toggle-enabled");
   toggle.textContent = job.is_paused ? "Enable" : "Disable";
   toggle.disabled = job.is_paused === null;
-  $("run-now").disabled = job.is_paused !== false || job.action.parameters_at_execution;
-  $("run-now").title = job.action.parameters_at_execution ? "This job takes its parameters at execution: start it with its URL" : "";
+  $("run-now").disabled = job.is_paused !== false;
+  $("run-now").textContent = atExecution() ? "Run now…" : "Run now";
 }
 
 function renderBroken(broken) {
@@ -282,7 +318,8 @@ function wireActions() {
   });
   copyButton($("copy-url"), () => revealed.trigger_url);
   copyButton($("copy-token"), () => revealed.token);
-  copyButton($("copy-curl"), () => revealed.curl);
+  copyButton($("copy-curl"), () => curlLine());
+  copyButton($("copy-body"), () => JSON.stringify(JSON.parse(exampleJson()), null, 2));
 
   $("rotate").addEventListener("click", async () => {
     const grace = (job.trigger && job.trigger.rotation_grace_seconds) || 0;
@@ -327,15 +364,11 @@ function wireActions() {
     }
   });
 
-  $("run-now").addEventListener("click", async () => {
-    try {
-      const run = await api(`/jobs/${config.jobId}/runs`, { method: "POST" });
-      notify(["Run started: ", el("a", { href: runUrl(config.jobId, run.dag_run_id) }, run.dag_run_id)], "ok");
-      loadRuns();
-      loadAudit();
-    } catch (error) {
-      showError(error, "The job was not started: ");
-    }
+  $("run-now").addEventListener("click", () => (atExecution() ? openRunForm() : runNow(null)));
+  $("run-cancel").addEventListener("click", () => $("run-dialog").close());
+  $("run-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitRunForm();
   });
 
   $("delete-job").addEventListener("click", async () => {
@@ -355,6 +388,96 @@ function wireActions() {
       showError(error, "The job was not deleted: ");
     }
   });
+}
+
+let runForm = null; // the Run now form of a job taking its parameters at execution, kept while the page is open
+
+function openRunForm() {
+  const action = actionOf();
+  if (!runForm || runForm.type !== job.action.type) {
+    const schema = action ? action.parameters_schema : { type: "object", properties: {} };
+    runForm = { type: job.action.type, schema, form: schemaForm(schema, { loc: [] }) };
+    setContent($("run-fields"), runForm.form.node);
+  }
+  setContent($("run-title"), `Run “${job.name}” now`);
+  setContent($("run-intro"), `The parameters of ${actionTitle(catalogue, job.action.type)} for this run, as its trigger URL takes them.`);
+  clearRunErrors();
+  $("run-dialog").showModal();
+}
+
+function clearRunErrors() {
+  for (const slot of $("run-dialog").querySelectorAll(".field-error")) setContent(slot);
+  for (const input of $("run-dialog").querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+}
+
+/** The error slot of the form field nearest a problem's place (an item's problem goes to its list). */
+function runErrorSlot(loc) {
+  for (let length = loc.length; length > 0; length -= 1) {
+    const slot = $("run-fields").querySelector(`[data-error-for="${CSS.escape(locKey(loc.slice(0, length)))}"]`);
+    if (slot) return slot;
+  }
+  return null;
+}
+
+/** Show each problem at its field of the Run now form; one of the whole body under the form. */
+function showRunErrors(problems) {
+  clearRunErrors();
+  for (const problem of problems) {
+    const key = locKey(problem.loc);
+    const slot = runErrorSlot(problem.loc);
+    const target = slot || $("run-form-error");
+    target.append(el("span", { class: "message" }, slot ? problem.msg : `${key ? `${key}: ` : ""}${problem.msg}`), " ");
+    const field = slot && slot.closest(".field, fieldset");
+    const input = field && field.querySelector("input:not([type=checkbox]), select, textarea");
+    if (input) input.setAttribute("aria-invalid", "true");
+  }
+}
+
+async function submitRunForm() {
+  const parameters = runForm.form.read();
+  const problems = checkValues(runForm.schema, parameters);
+  if (problems.length) {
+    showRunErrors(problems);
+    return;
+  }
+  $("run-dialog").close();
+  await runNow(parameters);
+}
+
+function describeParameters(parameters) {
+  const entries = Object.entries(parameters);
+  if (!entries.length) return [", with the action's defaults."];
+  return [", with ", el("span", { class: "mono" }, entries.map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join(", ")), "."];
+}
+
+/** Ask, then start one run; ``parameters`` is null for a job whose parameters are fixed. */
+async function runNow(parameters) {
+  const where = `${job.action.aws_conn_id}${job.action.region ? ` in ${job.action.region}` : ""}`;
+  const confirmed = await confirmAction({
+    title: `Start “${job.name}” now?`,
+    message: [
+      `This runs ${actionTitle(catalogue, job.action.type)} now, on the AWS account of connection ${where}`,
+      ...(parameters === null ? [", with the job's parameters."] : describeParameters(parameters)),
+    ],
+    confirmLabel: "Start run",
+  });
+  if (!confirmed) {
+    if (parameters !== null) $("run-dialog").showModal();
+    return;
+  }
+  try {
+    const run = await api(`/jobs/${config.jobId}/runs`, parameters === null ? { method: "POST" } : { method: "POST", json: parameters });
+    notify(["Run started: ", el("a", { href: runUrl(config.jobId, run.dag_run_id) }, run.dag_run_id)], "ok");
+    loadRuns();
+    loadAudit();
+  } catch (error) {
+    if (parameters !== null && error.status === 422 && Array.isArray(error.detail)) {
+      $("run-dialog").showModal();
+      showRunErrors(error.detail.map((item) => ({ loc: (item.loc || []).filter((part, at) => !(at === 0 && part === "body")), msg: item.msg })));
+      return;
+    }
+    showError(error, "The job was not started: ");
+  }
 }
 
 async function start() {

@@ -309,3 +309,101 @@ export function exampleBody(schema) {
   }
   return result;
 }
+
+/** A field's type as a person reads it: "string", "array of string", "one of A, B", "integer or null". */
+function typeLabel(schema, root, nullable) {
+  let label;
+  if (Array.isArray(schema.enum)) label = `one of ${schema.enum.map((item) => JSON.stringify(item)).join(", ")}`;
+  else if (schema.const !== undefined) label = JSON.stringify(schema.const);
+  else if (schema.type === "array") label = `array of ${typeLabel(unwrap(schema.items || {}, root)[0], root, false)}`;
+  else if (Array.isArray(schema.anyOf)) label = schema.anyOf.map((item) => typeLabel(resolve(item, root), root, false)).join(" or ");
+  else label = schema.type || "any JSON value";
+  return nullable ? `${label} or null` : label;
+}
+
+/**
+ * The fields an object schema accepts, as the job page lists them: name, title, type, whether
+ * required, default (undefined when there is none) and description.
+ */
+export function describeFields(schema) {
+  const resolved = resolve(schema, schema);
+  const required = new Set(resolved.required || []);
+  return Object.entries(resolved.properties || {}).map(([name, property]) => {
+    const [field, nullable] = unwrap(property, schema);
+    return {
+      name,
+      title: field.title || name,
+      type: typeLabel(field, schema, nullable),
+      required: required.has(name),
+      default: field.default,
+      description: field.description || "",
+    };
+  });
+}
+
+/** Whether text matches a pattern; one JavaScript cannot read (Python's dialect) is the API's to judge. */
+function matches(pattern, text) {
+  try {
+    return new RegExp(pattern, "u").test(text);
+  } catch (error) {
+    return true;
+  }
+}
+
+function checkValue(value, schema, root, loc, problems) {
+  const [field, nullable] = unwrap(schema, root);
+  if (value === null) {
+    if (!nullable && field.type !== "null") problems.push({ loc, msg: "a value is required" });
+    return;
+  }
+  if (Array.isArray(field.enum)) {
+    if (!field.enum.includes(value)) problems.push({ loc, msg: `must be one of ${field.enum.join(", ")}` });
+    return;
+  }
+  switch (field.type) {
+    case "integer":
+    case "number":
+      if (typeof value !== "number" || (field.type === "integer" && !Number.isInteger(value))) {
+        problems.push({ loc, msg: field.type === "integer" ? "must be a whole number" : "must be a number" });
+      } else if (field.minimum !== undefined && value < field.minimum) problems.push({ loc, msg: `must be at least ${field.minimum}` });
+      else if (field.exclusiveMinimum !== undefined && value <= field.exclusiveMinimum) problems.push({ loc, msg: `must be greater than ${field.exclusiveMinimum}` });
+      else if (field.maximum !== undefined && value > field.maximum) problems.push({ loc, msg: `must be at most ${field.maximum}` });
+      else if (field.exclusiveMaximum !== undefined && value >= field.exclusiveMaximum) problems.push({ loc, msg: `must be less than ${field.exclusiveMaximum}` });
+      return;
+    case "string":
+      if (typeof value !== "string") problems.push({ loc, msg: "must be text" });
+      else if (field.minLength !== undefined && value.length < field.minLength) problems.push({ loc, msg: `must have at least ${field.minLength} characters` });
+      else if (field.maxLength !== undefined && value.length > field.maxLength) problems.push({ loc, msg: `must have at most ${field.maxLength} characters` });
+      else if (field.pattern && !matches(field.pattern, value)) problems.push({ loc, msg: `“${value}” does not match the expected form` });
+      return;
+    case "boolean":
+      if (typeof value !== "boolean") problems.push({ loc, msg: "must be true or false" });
+      return;
+    case "array":
+      if (!Array.isArray(value)) problems.push({ loc, msg: "must be a list" });
+      else value.forEach((item, index) => checkValue(item, field.items || {}, root, [...loc, String(index)], problems));
+      return;
+    case "object":
+      if (typeof value !== "object" || Array.isArray(value)) problems.push({ loc, msg: "must be a JSON object" });
+      else if (field.properties) problems.push(...checkValues(field, value, { loc, root }));
+      return;
+    default:
+  }
+}
+
+/**
+ * Check values read from a schema form against the schema, before the API does: required fields,
+ * types, bounds, patterns. Returns [{loc, msg}]; the API stays the judge (cross-field rules are its).
+ */
+export function checkValues(schema, values, { loc = [], root = schema } = {}) {
+  const resolved = resolve(schema, root);
+  const problems = [];
+  for (const name of resolved.required || []) {
+    if (values[name] === undefined) problems.push({ loc: [...loc, name], msg: "a value is required" });
+  }
+  for (const [name, value] of Object.entries(values)) {
+    const property = (resolved.properties || {})[name];
+    if (property && value !== undefined) checkValue(value, property, root, [...loc, name], problems);
+  }
+  return problems;
+}
