@@ -492,11 +492,11 @@ def find_jobs(
     page = rows[offset : offset + limit if limit is not None else None]
     # Only the page's runs and secrets are read: the same cost whatever the history's size.
     last_runs = run_history.latest_runs(session=session, dag_ids=[row.job.dag_id for row in page])
-    trigger_credentials.load_registrations(session=session, job_ids=[row.job.id for row in page])
+    secrets = trigger_credentials.get_secrets(session=session, job_ids=[row.job.id for row in page])
     with_secrets = []
     for row in page:
         try:
-            secret = _secret(session, row.stored)
+            secret = secrets.get(row.job.id) or _secret(session, row.stored)
         except JobNotFoundError:
             continue  # deleted while this page was read
         except JobSpecError as error:

@@ -19,6 +19,7 @@ from http_trigger.api.app import create_app
 from http_trigger.jobs.field_errors import FieldError, job_body_errors
 from http_trigger.jobs.files import spec_path
 from http_trigger.jobs.model import JobBody
+from http_trigger.secrets import trigger_credentials
 from sqlalchemy import event
 
 from ..jobs_support import ACTOR
@@ -86,10 +87,8 @@ class TestFindJobs:
         for number in range(1, 1001):
             make_job(f"job {number:04d}", group=f"team-{number % 3}")
         decrypted = []
-        real = jobs_service._secret
-        monkeypatch.setattr(
-            jobs_service, "_secret", lambda session, stored: decrypted.append(1) or real(session, stored)
-        )
+        real = trigger_credentials._secret_of
+        monkeypatch.setattr(trigger_credentials, "_secret_of", lambda row: decrypted.append(1) or real(row))
 
         with create_session() as session:
             page = jobs_service.find_jobs(
