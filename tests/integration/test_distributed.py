@@ -50,6 +50,9 @@ def cluster(
         broker_prefix=broker_prefix,
         api_servers=2,
         restart_policy=POLICY,
+        # AWS waits stay on the worker here: a test kills a worker in the middle of one. Waits in
+        # the triggerer, the default, are tested in test_actions_deferred.py.
+        extra_env={"AIRFLOW__HTTP_TRIGGER__DEFERRABLE_WAITS": "False"},
     ) as stack:
         yield stack
 
