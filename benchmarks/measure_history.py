@@ -47,6 +47,7 @@ from typing import Any
 import yaml
 from cryptography.fernet import Fernet
 
+from benchmarks.measure_trigger import percentile
 from benchmarks.report import MachineWatch, load_average, machine_facts, markdown_table, write_section
 from devstack.postgres import PrivatePostgres
 from devstack.processes import ManagedProcess, free_port
@@ -247,11 +248,7 @@ class RouteTiming:
     plan: str = ""
 
     def percentile(self, share: float) -> float:
-        ordered = sorted(self.seconds)
-        rank = share * (len(ordered) - 1)
-        low = int(rank)
-        high = min(low + 1, len(ordered) - 1)
-        return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+        return percentile(self.seconds, share)
 
 
 @contextlib.contextmanager

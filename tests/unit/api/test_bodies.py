@@ -6,15 +6,13 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Iterator
 
 import pytest
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from fastapi.testclient import TestClient
 from http_trigger.api import bodies
 from http_trigger.api.app import create_app
 
+from ..api_support import bearer
 from ..jobs_support import EC2
 
 JSON_ROUTES = [
@@ -30,11 +28,10 @@ TOO_LONG_A_NUMBER = {"message": "The request body holds a number longer than 100
 
 
 @pytest.fixture
-def client(airflow_db, jobs_folder) -> Iterator[TestClient]:
-    with TestClient(create_app(), base_url="http://trigger.example") as test_client:
-        token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
-        test_client.headers["Authorization"] = f"Bearer {token}"
-        yield test_client
+def client(client: TestClient) -> TestClient:
+    """The app of ``conftest.py``, called by the admin, logged in."""
+    client.headers.update(bearer("admin"))
+    return client
 
 
 def send(client: TestClient, method: str, path: str, content: bytes):

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
 
 import pytest
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from fastapi.testclient import TestClient
-from http_trigger.api.app import create_app
 from http_trigger.api.errors import DATABASE_UNAVAILABLE_MESSAGE
 from http_trigger.jobs.files import spec_path
 
+from ..api_support import bearer
 from ..jobs_support import EC2, database_trouble, fail_with, hidden_files, make_unreadable, visible_files
 
 BODY = {"name": "Start test EC2", "action": EC2}
 
 
 @pytest.fixture
-def client(airflow_db, jobs_folder) -> Iterator[TestClient]:
-    with TestClient(create_app(), base_url="http://trigger.example") as test_client:
-        token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
-        test_client.headers["Authorization"] = f"Bearer {token}"
-        yield test_client
+def client(client: TestClient) -> TestClient:
+    """The app of ``conftest.py``, called by the admin, logged in."""
+    client.headers.update(bearer("admin"))
+    return client
 
 
 def create(client: TestClient, name: str = "job") -> dict:

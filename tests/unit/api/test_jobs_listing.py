@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from airflow import settings
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.models.dagrun import DagRun
 from airflow.utils.session import create_session
 from airflow.utils.state import DagRunState
 from airflow.utils.types import DagRunType
 from fastapi.testclient import TestClient
 from http_trigger import dag_builder, jobs_service
-from http_trigger.api.app import create_app
 from http_trigger.jobs.field_errors import FieldError, job_body_errors
 from http_trigger.jobs.files import spec_path
 from http_trigger.jobs.model import JobBody
 from http_trigger.secrets import trigger_credentials
 from sqlalchemy import event
 
+from ..api_support import bearer
 from ..jobs_support import ACTOR
 
 EC2 = {
@@ -73,11 +70,10 @@ def statements_of_a_page() -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def client(airflow_db, jobs_folder) -> Iterator[TestClient]:
-    with TestClient(create_app(), base_url="http://trigger.example") as test_client:
-        token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
-        test_client.headers["Authorization"] = f"Bearer {token}"
-        yield test_client
+def client(client: TestClient) -> TestClient:
+    """The app of ``conftest.py``, called by the admin, logged in."""
+    client.headers.update(bearer("admin"))
+    return client
 
 
 class TestFindJobs:
