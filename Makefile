@@ -38,7 +38,7 @@ test: $(INSTALLED)
 # Refresh the README's pictures of the pages (the browser tests take them).
 screenshots: $(INSTALLED)
 	sh scripts/ensure-chromium.sh
-	HTTP_TRIGGER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/integration/test_pages.py
+	HTTP_TRIGGER_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/integration/test_pages*.py
 
 # Re-resolve the lock from requirements.in (needs the package registry).
 lock:

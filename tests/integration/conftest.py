@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import redis
+from playwright.sync_api import Browser, sync_playwright
 
 from devstack import demo
 from devstack.stack import ADMIN_USERNAME, EmbeddedStack, StackConfig, free_port
+from tests.integration.browser_support import CHROMIUM, CHROMIUM_ARGS
 from tests.postgres import TestDatabases
 
 REPO = Path(__file__).resolve().parents[2]
@@ -222,3 +224,13 @@ def broker_prefix() -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (as root) first")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
