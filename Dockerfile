@@ -1,6 +1,7 @@
 # The Airflow image of docker-compose.yaml: the official Airflow 3.3.2 image (Python 3.11) with
 # http-trigger installed at the exact versions of its lock, requirements.txt, and its DAG factory
-# file in the DAGs folder. The job spec files are not part of the image: they live in the volume
+# files in the DAGs folder: HTTP_TRIGGER_FACTORY_FILES of them, the jobs split by id among them, so a
+# job change makes Airflow re-parse one share of the jobs (about one file per 100 jobs). The job spec files are not part of the image: they live in the volume
 # mounted at /opt/airflow/jobs ([http_trigger] jobs_folder in docker-compose.yaml).
 FROM apache/airflow:3.3.2-python3.11
 
@@ -19,5 +20,6 @@ COPY --chown=airflow:0 pyproject.toml /opt/http-trigger/pyproject.toml
 COPY --chown=airflow:0 plugins /opt/http-trigger/plugins
 RUN pip install --no-cache-dir --no-deps --no-build-isolation /opt/http-trigger
 
-COPY --chown=airflow:0 dags/http_trigger_jobs.py /opt/airflow/dags/http_trigger_jobs.py
+ARG HTTP_TRIGGER_FACTORY_FILES=8
+RUN http-trigger factory write /opt/airflow/dags --shards "$HTTP_TRIGGER_FACTORY_FILES"
 COPY --chown=airflow:0 dags/example_jobs /opt/http-trigger/example_jobs

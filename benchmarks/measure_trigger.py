@@ -2,13 +2,14 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.measure_trigger [--jobs N] [--triggers M] [--existing-jobs K]
+    .venv/bin/python -m benchmarks.measure_trigger [--jobs N] [--triggers M] [--existing-jobs K] [--factory-files F]
 
 It starts a complete embedded stack (Airflow's API server, scheduler, DAG processor and triggerer
 on the stack's own PostgreSQL with the LocalExecutor, plus a moto server) in a temporary home on
 free ports, creates the demo AWS connection and instances, optionally puts ``K`` job specs in the
-jobs folder first and waits until Airflow has loaded them all (every job change re-parses all jobs,
-so this is how the figures grow with the number of jobs), and then measures, through HTTP only:
+jobs folder first and waits until Airflow has loaded them all (every job change re-parses the
+factory file holding the job: all jobs, or one share of them with ``F`` factory files, so this is
+how the figures grow with the number of jobs), and then measures, through HTTP only:
 
 1. new job -> triggerable: from sending ``POST /http-trigger/api/jobs`` to the first trigger POST
    answered 200, polling the trigger URL every 0.2 s and counting the 503s before it;
@@ -24,6 +25,7 @@ always matches the command it names.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import random
 import re
@@ -43,6 +45,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import psutil
 import psycopg2
 
 from benchmarks.measure_factory import write_specs
@@ -56,6 +59,7 @@ from benchmarks.report import (
 )
 from devstack import demo
 from devstack.stack import EmbeddedStack, StackConfig, free_port
+from http_trigger.factory_files import MAX_SHARDS, write_factory_files
 
 log = logging.getLogger("benchmarks.measure_trigger")
 
@@ -514,6 +518,8 @@ class ExistingJobs:
     count: int
     load_seconds: float  # from the stack reporting healthy to Airflow having loaded every one
     last_parse_seconds: float | None  # the DAG processor's last parse of the factory file, as it records it
+    idle_cpu_seconds: float = 0.0  # the DAG processor's CPU time over ``idle_seconds`` with no job change
+    idle_seconds: float = 0.0
 
 
 def loaded_job_dags(api: httpx.Client) -> int:
@@ -544,8 +550,41 @@ def wait_for_existing_jobs(api: httpx.Client, count: int) -> ExistingJobs:
     )
 
 
-def section_key(existing: int) -> str:
-    return "measure_trigger" if existing == 0 else f"measure_trigger --existing-jobs {existing}"
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU time so far of a process and its descendants, the children it already reaped included.
+
+    The DAG processor parses each file in a child process of its own; a child's time moves to its
+    parent's ``children_*`` times when it ends, so the sum stays whole between two readings.
+    """
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def measure_idle_dag_processor(stack: EmbeddedStack, existing: ExistingJobs, seconds: float) -> ExistingJobs:
+    """Return ``existing`` with the DAG processor's CPU time over ``seconds`` in which no job changes.
+
+    Airflow re-parses every DAG file every ``[dag_processor] min_file_process_interval`` (30 s),
+    whether or not it changed, so a window of 60 s or more holds the periodic cost of the jobs.
+    """
+    pid = stack.processes["dag-processor"].pid
+    log.info("Measuring the DAG processor's CPU use for %.0f s with no job change", seconds)
+    before = process_tree_cpu_seconds(pid)
+    time.sleep(seconds)
+    return dataclasses.replace(
+        existing, idle_cpu_seconds=process_tree_cpu_seconds(pid) - before, idle_seconds=seconds
+    )
+
+
+def section_key(existing: int, factory_files: int = 1) -> str:
+    key = "measure_trigger" if existing == 0 else f"measure_trigger --existing-jobs {existing}"
+    return key if factory_files == 1 else f"{key} --factory-files {factory_files}"
 
 
 def render_section(
@@ -556,6 +595,7 @@ def render_section(
     total_seconds: float,
     facts: dict[str, str],
     existing: ExistingJobs | None,
+    factory_files: int,
     new_jobs: Sequence[NewJobSample],
     triggers: Sequence[TriggerSample],
     others: MachineWatch,
@@ -573,14 +613,33 @@ def render_section(
             else ""
         )
         title = f" with {existing.count:,} jobs already loaded"
+        if factory_files == 1:
+            share = (
+                "Each measured job is one more job in the same factory file, so it becomes triggerable only "
+                f"after a parse of all {existing.count:,} jobs and the database writes that follow it."
+            )
+        else:
+            title += f" in {factory_files} factory files"
+            share = (
+                f"The jobs are split by id across {factory_files} factory files (`airflow http-trigger factory "
+                f"write --shards {factory_files}`), so each measured job becomes triggerable after a parse of "
+                f"its own file, about {existing.count // factory_files:,} jobs, and the database writes that "
+                "follow it."
+            )
         scale = (
             f"**Scale.** {existing.count:,} job specs (the repository's two examples in turn, as in "
             f"`benchmarks/measure_factory.py`) were put in the jobs folder before the stack started. "
             f"Airflow had loaded them all {existing.load_seconds:.0f} s after the stack reported "
-            f"healthy{parse}. "
-            "Each measured job is one more job in the same factory file, so it becomes triggerable only "
-            f"after a parse of all {existing.count:,} jobs and the database writes that follow it."
+            f"healthy{parse}. {share}"
         )
+        if existing.idle_seconds:
+            scale += (
+                f" **Idle cost:** with no job changing, the DAG processor (its manager and the processes "
+                f"it parses each file in) used {existing.idle_cpu_seconds:.1f} CPU-seconds in "
+                f"{existing.idle_seconds:.0f} s, {existing.idle_cpu_seconds / existing.idle_seconds:.0%} of "
+                "one CPU: Airflow re-parses every DAG file every `[dag_processor] min_file_process_interval` "
+                "(30 s)."
+            )
         scale = textwrap.fill(scale, width=100)
     return f"""## New job -> triggerable, and trigger POST -> action running{title}
 
@@ -666,11 +725,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--existing-jobs", type=int, default=0, help="job specs to load before measuring (default none)"
     )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=60,
+        help="with existing jobs: how long to measure the DAG processor's CPU use with no job change (default 60; 0: not)",
+    )
+    parser.add_argument(
+        "--factory-files", type=int, default=1, help="split the jobs across this many factory files (default 1)"
+    )
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md", help="report to update")
     parser.add_argument("--ready-timeout", type=float, default=180, help="seconds for a job to be ready")
     parser.add_argument("--run-timeout", type=float, default=300, help="seconds a run may take to finish")
     parser.add_argument("--keep-home", action="store_true", help="keep the temporary AIRFLOW_HOME (logs)")
     args = parser.parse_args(argv)
+    if not 1 <= args.factory_files <= MAX_SHARDS:
+        parser.error(f"--factory-files must be 1 to {MAX_SHARDS}")
     if args.jobs < 1 or args.triggers < 1 or args.existing_jobs < 0:
         parser.error("--jobs and --triggers must be at least 1, --existing-jobs at least 0")
     return args
@@ -694,6 +764,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     watch = MachineWatch().start()
     home = Path(tempfile.mkdtemp(prefix="http-trigger-bench-"))
     config = StackConfig(home=home, api_port=free_port(), moto_port=free_port())
+    if args.factory_files > 1:
+        config.dags_folder = home / "dags"
+        write_factory_files(config.dags_folder, args.factory_files)
     stack = EmbeddedStack(config)
     succeeded = False
     existing: ExistingJobs | None = None
@@ -715,6 +788,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ) as api:
             if args.existing_jobs:
                 existing = wait_for_existing_jobs(api, args.existing_jobs)
+                if args.idle_seconds:
+                    existing = measure_idle_dag_processor(stack, existing, args.idle_seconds)
+                    log.info(
+                        "The DAG processor used %.1f CPU-seconds in %.0f s while idle",
+                        existing.idle_cpu_seconds, existing.idle_seconds,
+                    )
                 log.info(
                     "Airflow loaded the %s existing jobs %.0f s after the stack was up (last parse %s s)",
                     existing.count, existing.load_seconds, existing.last_parse_seconds,
@@ -775,6 +854,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         total_seconds=time.monotonic() - begun,
         facts=stack_facts(database, load_before, load_after, watch),
         existing=existing,
+        factory_files=args.factory_files,
         new_jobs=new_jobs,
         triggers=triggers,
         others=watch,
@@ -783,7 +863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(figures_table(summaries(new_jobs, triggers)))
     print()
     print("\n".join(f"- {note}" for note in observations(new_jobs, triggers, watch, stalls)))
-    key = section_key(args.existing_jobs)
+    key = section_key(args.existing_jobs, args.factory_files)
     write_section(key, section, path=args.output)
     print(f"\nWrote the section {key!r} of {args.output}")
     return 0

@@ -1,10 +1,12 @@
-"""Airflow DAG factory: one DAG per http-trigger job spec in ``[http_trigger] jobs_folder``.
+"""Airflow DAG factory of http-trigger: every job's DAG.
 
-All logic lives in the ``http_trigger`` package; this file only registers what it builds.
+`airflow http-trigger factory write` writes this file; see http_trigger.factory_files.
 """
 
-from __future__ import annotations
+from http_trigger.factory_files import Shard
 
-from http_trigger.dag_builder import build_dags
+SHARD = Shard(index=0, count=1)
+if SHARD.has_jobs():
+    from http_trigger.dag_builder import build_dags
 
-globals().update(build_dags())
+    globals().update(build_dags(shard=SHARD))

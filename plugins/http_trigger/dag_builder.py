@@ -7,9 +7,10 @@ the success list needs the action to succeed, the failure list needs it to fail.
 
 This module reads files only: Airflow forbids metadata-DB access while DAG files are parsed.
 
-All jobs' DAGs come from one factory file, and Airflow marks every DAG of a file stale when the
-file raises, flagging them all with import errors when it reports one. So nothing one spec holds
-may raise here or reach Airflow as an error: :func:`build_dags` builds each job on its own, runs
+Jobs' DAGs come from factory files, each building many jobs (all of them, or one share: see
+:mod:`http_trigger.factory_files`), and Airflow marks every DAG of a file stale when the file
+raises, flagging them all with import errors when it reports one. So nothing one spec holds may
+raise here or reach Airflow as an error: :func:`build_dags` builds each job on its own, runs
 the checks Airflow's DagBag runs before bagging a DAG, leaves a broken job out with one warning
 line naming its file, field and reason, and never raises. ``http-trigger jobs check`` runs the
 same :func:`build_specs`, so a spec that passes it is a spec the factory builds.
@@ -40,9 +41,11 @@ from http_trigger import settings
 from http_trigger.actions import get_action
 from http_trigger.actions.base import ActionType
 from http_trigger.errors import JobBrokenError, JobNotReadyError, JobSpecError
-from http_trigger.jobs.files import BrokenSpec, StoredJob, read_specs, spec_candidates
+from http_trigger.factory_files import Shard
+from http_trigger.jobs.files import BrokenSpec, StoredJob, read_specs
 from http_trigger.jobs.group_access import access_control
 from http_trigger.jobs.model import Job, PostProcessingSpec, PostProcessingStatus
+from http_trigger.jobs.spec_names import spec_candidates
 from http_trigger.post_processing import get_post_processing
 from http_trigger.run_contract import ACTION_TASK_ID, StepName
 
@@ -255,10 +258,12 @@ def build_specs(paths: Iterable[Path]) -> BuiltJobs:
     return BuiltJobs(dags=dags, broken=broken)
 
 
-def build_dags(folder: Path | None = None) -> dict[str, DAG]:
-    """Build the DAG of every spec in the jobs folder that loads; log each one that does not; never raise."""
+def build_dags(folder: Path | None = None, *, shard: Shard | None = None) -> dict[str, DAG]:
+    """Build the DAG of every spec in the jobs folder (of ``shard``'s share of it) that loads; log each
+    one that does not; never raise."""
     try:
-        built = build_specs(spec_candidates(folder or settings.jobs_folder()))
+        folder = folder or settings.jobs_folder()
+        built = build_specs(shard.spec_files(folder) if shard else spec_candidates(folder))
     except Exception:
         log.exception("The jobs folder cannot be read, so no job's DAG is built")
         return {}

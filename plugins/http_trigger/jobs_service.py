@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session
 from http_trigger import settings, urls
 from http_trigger.dag_builder import build_problem, missing_dag_error
 from http_trigger.errors import JobBrokenError, JobDeletedError, JobNotFoundError, JobSpecError
+from http_trigger.factory_files import factory_file_of_job
 from http_trigger.jobs import audit as job_audit
 from http_trigger.jobs.audit import Actor, JobEvent
 from http_trigger.jobs.files import (
@@ -65,10 +66,10 @@ from http_trigger.jobs.files import (
     hide_job_file,
     load_jobs,
     remove_stale_leftovers,
-    spec_path,
     stage_job,
 )
 from http_trigger.jobs.model import DAG_ID_PREFIX, Job, JobBody, dag_id_for
+from http_trigger.jobs.spec_names import spec_path
 from http_trigger.jobs.spec_yaml import WHOLE_FILE
 from http_trigger.runs import history as run_history
 from http_trigger.runs.history import RunSummary
@@ -118,11 +119,14 @@ def _folder() -> Path:
     return settings.jobs_folder()
 
 
-def factory_location(*, session: Session) -> tuple[str, str]:
-    """Return the bundle and the path in it of the DAG factory file, wherever a deployment put it.
+def factory_location(*, session: Session, job_id: int) -> tuple[str, str]:
+    """Return the bundle, and the path in it, of the DAG factory file that builds ``job_id``.
 
-    Airflow records where it found each job's DAG; the most recently parsed live one names the file
-    (a file moved elsewhere leaves its DAGs stale). Before any job has been parsed, ``[http_trigger] dags_bundle_name`` and ``factory_file`` say.
+    Airflow records where it parsed each DAG: the job's own DAG names its file. A job Airflow has
+    not parsed yet is built by a file of the same set as the others (the most recently parsed live
+    job names one, and the set's size; see :mod:`http_trigger.factory_files`), so the deployment may
+    keep its factory files anywhere. Before any job has been parsed, ``[http_trigger]
+    dags_bundle_name`` and ``factory_file`` say.
     """
     found = session.execute(
         select(DagModel.bundle_name, DagModel.relative_fileloc)
@@ -131,22 +135,21 @@ def factory_location(*, session: Session) -> tuple[str, str]:
             DagModel.relative_fileloc.is_not(None),
             ~DagModel.is_stale,
         )
-        .order_by(DagModel.last_parsed_time.desc().nulls_last())
+        .order_by((DagModel.dag_id == dag_id_for(job_id)).desc(), DagModel.last_parsed_time.desc().nulls_last())
         .limit(1)
     ).first()
-    if found is not None:
-        return found.bundle_name, found.relative_fileloc
-    return settings.dags_bundle_name(), settings.factory_file()
+    bundle_name, relative_fileloc = found or (settings.dags_bundle_name(), settings.factory_file())
+    return bundle_name, factory_file_of_job(job_id, relative_fileloc)
 
 
-def request_reparse(*, session: Session) -> None:
-    """Ask the DAG processor to parse the factory file next, unless that is already asked.
+def request_reparse(*, session: Session, job_id: int) -> None:
+    """Ask the DAG processor to parse the factory file of ``job_id`` next, unless that is already asked.
 
     Airflow keys a request by a hash of bundle and file, so two concurrent job writes insert the
     same key; the loser's insert is undone in a savepoint (the request it wanted exists) instead of
     failing the whole write.
     """
-    bundle_name, relative_fileloc = factory_location(session=session)
+    bundle_name, relative_fileloc = factory_location(session=session, job_id=job_id)
     pending = session.scalar(
         select(DagPriorityParsingRequest.id).where(
             DagPriorityParsingRequest.bundle_name == bundle_name,
@@ -262,7 +265,7 @@ def create_job(*, session: Session, body: JobBody, actor: Actor, job_id: int | N
         staged = stage_job(_folder(), Job(id=secret.job_id, **body.model_dump()), create=True)
     with _undone_on_error(session, staged.discard):
         job_audit.record(session, event=JobEvent.CREATE, actor=actor, job_id=secret.job_id)
-        request_reparse(session=session)
+        request_reparse(session=session, job_id=secret.job_id)
         session.commit()
     with _undone_on_error(session, staged.discard, lambda: _retire(session, secret.job_id)):
         staged.publish()
@@ -296,7 +299,7 @@ def update_job(
         else:
             details = {"fields": job_audit.changed_fields(previous.model_dump(), job.model_dump())}
         job_audit.record(session, event=JobEvent.UPDATE, actor=actor, job_id=job_id, details=details)
-        request_reparse(session=session)
+        request_reparse(session=session, job_id=job_id)
         session.flush()
         staged.publish()
     with _undone_on_error(session, staged.revert):
@@ -324,7 +327,7 @@ def delete_job(*, session: Session, job_id: int, actor: Actor) -> None:
     with _undone_on_error(session, hidden.restore):
         trigger_credentials.unregister(session=session, job_id=job_id)
         job_audit.record(session, event=JobEvent.DELETE, actor=actor, job_id=job_id)
-        request_reparse(session=session)
+        request_reparse(session=session, job_id=job_id)
         session.commit()
     try:
         hidden.remove()

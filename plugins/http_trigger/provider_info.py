@@ -112,9 +112,10 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "default": "dags-folder",
     },
     "factory_file": {
-        "description": "Path of the DAG factory file relative to the root of its DAG bundle. Only the "
-        "first job's re-parse request needs it: afterwards Airflow's record of where it found the jobs' "
-        "DAGs says where the file is.",
+        "description": "Path of the DAG factory file relative to the root of its DAG bundle, or of any "
+        "file of the set when the jobs are split across several (``airflow http-trigger factory write "
+        "--shards N``). Only the first job's re-parse request needs it: afterwards Airflow's record of "
+        "where it found the jobs' DAGs says where the files are.",
         "type": "string",
         "example": "platform/http_trigger_jobs.py",
         "default": "http_trigger_jobs.py",

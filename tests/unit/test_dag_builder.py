@@ -14,8 +14,9 @@ from airflow.task.trigger_rule import TriggerRule
 from http_trigger import dag_builder
 from http_trigger.actions import ACTIONS
 from http_trigger.dag_builder import build_dag, build_dags, build_specs
-from http_trigger.jobs.files import spec_candidates, write_job
+from http_trigger.jobs.files import write_job
 from http_trigger.jobs.model import Job
+from http_trigger.jobs.spec_names import spec_candidates
 from http_trigger.jobs.spec_yaml import MAX_SPEC_BYTES
 from pydantic_core import to_jsonable_python
 

@@ -29,7 +29,8 @@ from http_trigger.errors import (
     JobSpecError,
     JobStorageError,
 )
-from http_trigger.jobs.files import LEFTOVER_MAX_AGE_SECONDS, spec_path
+from http_trigger.jobs.files import LEFTOVER_MAX_AGE_SECONDS
+from http_trigger.jobs.spec_names import spec_path
 from http_trigger.secrets import trigger_credentials
 from http_trigger.secrets.trigger_credentials import Registration
 from sqlalchemy.exc import OperationalError

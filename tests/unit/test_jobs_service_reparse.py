@@ -1,9 +1,10 @@
-"""Job writes ask Airflow to re-parse the factory file, wherever it sits; concurrent writes share one request."""
+"""Job writes ask Airflow to re-parse the job's factory file, wherever it sits; concurrent writes share one request."""
 
 from __future__ import annotations
 
 import shutil
 import threading
+from pathlib import Path
 
 from airflow.dag_processing.bundles.manager import DagBundlesManager
 from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
@@ -11,6 +12,7 @@ from airflow.models.dag import DagModel
 from airflow.models.dagbag import DagPriorityParsingRequest
 from airflow.utils.session import create_session
 from http_trigger import jobs_service
+from http_trigger.factory_files import write_factory_files
 from http_trigger.jobs.model import DAG_ID_PREFIX
 from http_trigger.jobs_service import request_reparse
 from sqlalchemy import delete, func, select, update
@@ -34,14 +36,14 @@ def test_two_overlapping_writes_leave_one_request_and_both_commit(airflow_db):
         first_inserted.wait()
         try:
             with create_session(scoped=False) as session:
-                request_reparse(session=session)  # waits on the first writer's uncommitted key
+                request_reparse(session=session, job_id=1)  # waits on the first writer's uncommitted key
         except BaseException as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
 
     thread = threading.Thread(target=second_writer)
     thread.start()
     with create_session(scoped=False) as session:
-        request_reparse(session=session)
+        request_reparse(session=session, job_id=1)
         session.flush()
         first_inserted.set()
         thread.join(timeout=2)  # the second writer is now blocked on the same key
@@ -65,23 +67,52 @@ def test_before_any_job_is_parsed_the_configured_factory_file_is_asked_for(airfl
             update(DagModel).where(DagModel.dag_id.startswith(DAG_ID_PREFIX, autoescape=True)).values(is_stale=True)
         )
     with create_session(scoped=False) as session:
-        request_reparse(session=session)
+        request_reparse(session=session, job_id=1)
     assert _requested_files() == [("dags-folder", "http_trigger_jobs.py")]
 
 
-def test_a_factory_file_placed_in_a_subfolder_is_found_where_airflow_parsed_it(airflow_db, jobs_folder, tmp_path):
-    with create_session(scoped=False) as session:
-        jobs_service.create_job(session=session, actor=ACTOR, body=job_body())
-        session.execute(delete(DagPriorityParsingRequest))
-    bundle = tmp_path / "bundle"
-    (bundle / "platform").mkdir(parents=True)
-    shutil.copy(REPO / "dags" / "http_trigger_jobs.py", bundle / "platform" / "http_trigger_jobs.py")
+def _parse_into_db(bundle: Path) -> None:
+    """Parse a DAGs folder as the DAG processor does, and store what it found where Airflow keeps it."""
     DagBundlesManager().sync_bundles_to_db()
     bag = DagBag(dag_folder=str(bundle), bundle_path=bundle)
     assert bag.import_errors == {}
     sync_bag_to_db(bag, bundle_name="dags-folder", bundle_version=None)
 
+
+def test_a_factory_file_placed_in_a_subfolder_is_found_where_airflow_parsed_it(airflow_db, jobs_folder, tmp_path):
     with create_session(scoped=False) as session:
-        request_reparse(session=session)
+        job = jobs_service.create_job(session=session, actor=ACTOR, body=job_body()).stored.job
+        session.execute(delete(DagPriorityParsingRequest))
+    bundle = tmp_path / "bundle"
+    (bundle / "platform").mkdir(parents=True)
+    shutil.copy(REPO / "dags" / "http_trigger_jobs.py", bundle / "platform" / "http_trigger_jobs.py")
+    _parse_into_db(bundle)
+
+    with create_session(scoped=False) as session:
+        request_reparse(session=session, job_id=job.id + 1)
 
     assert _requested_files() == [("dags-folder", "platform/http_trigger_jobs.py")]
+
+
+def test_with_sharded_factory_files_a_change_asks_for_its_own_file_only(airflow_db, jobs_folder, tmp_path):
+    """Old jobs are found where Airflow parsed them; a new job's file is named after the set Airflow parsed."""
+    with create_session(scoped=False) as session:
+        jobs = [jobs_service.create_job(session=session, actor=ACTOR, body=job_body()).stored.job for _ in range(3)]
+    bundle = tmp_path / "bundle"
+    write_factory_files(bundle / "platform", 4)
+    _parse_into_db(bundle)
+    with create_session(scoped=False) as session:
+        parsed_in = dict(session.execute(
+            select(DagModel.dag_id, DagModel.relative_fileloc).where(DagModel.dag_id.in_([j.dag_id for j in jobs]))
+        ).all())  # fmt: skip
+    assert parsed_in == {j.dag_id: f"platform/http_trigger_jobs_{j.id % 4:02d}_of_04.py" for j in jobs}
+
+    for job_id, expected in (
+        (jobs[1].id, f"platform/http_trigger_jobs_{jobs[1].id % 4:02d}_of_04.py"),  # where Airflow parsed it
+        (jobs[-1].id + 1, f"platform/http_trigger_jobs_{(jobs[-1].id + 1) % 4:02d}_of_04.py"),  # not parsed yet
+    ):
+        with create_session(scoped=False) as session:
+            session.execute(delete(DagPriorityParsingRequest))
+        with create_session(scoped=False) as session:
+            request_reparse(session=session, job_id=job_id)
+        assert _requested_files() == [("dags-folder", expected)]

@@ -243,7 +243,7 @@ def jobs_rotate(args: argparse.Namespace, session: Session) -> None:
 
 def _spec_paths(arguments: Iterable[str]) -> tuple[list[Path], list[Record]]:
     """Return the spec files named or held by ``arguments``, and a problem for each that does not exist."""
-    from http_trigger.jobs.files import spec_candidates
+    from http_trigger.jobs.spec_names import spec_candidates
     from http_trigger.jobs.spec_yaml import WHOLE_FILE
 
     paths: list[Path] = []
@@ -316,3 +316,25 @@ def actions_iam_policy(args: argparse.Namespace) -> None:
     from http_trigger.actions.iam_policy import iam_policy
 
     print(json.dumps(iam_policy(args.action_types), indent=2))
+
+
+@_command(uses_db=False)
+def factory_write(args: argparse.Namespace) -> int | None:
+    from airflow.configuration import conf
+
+    from http_trigger.factory_files import write_factory_files
+
+    folder = Path(args.folder or conf.get("core", "dags_folder"))
+    try:
+        written, removed = write_factory_files(folder, args.shards)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for path in removed:
+        print(f"removed {path}")
+    if len(written) == 1:
+        print(f"{written[0]} builds every job's DAG")
+    else:
+        print(f"{len(written)} factory files in {folder} ({written[0].name} … {written[-1].name}) build the jobs'"
+              f" DAGs: each job in the file of its id modulo {len(written)}")
+    return None

@@ -51,6 +51,16 @@ ARG_AUDIT_SINCE = Arg(
 ARG_AUDIT_FILE = Arg(
     ("file",), nargs="?", metavar="FILE", help="Where to write the CSV (standard output if omitted)"
 )
+ARG_DAGS_FOLDER = Arg(
+    ("folder",), nargs="?", metavar="FOLDER", help="The folder Airflow parses ([core] dags_folder if omitted)"
+)
+ARG_SHARDS = Arg(
+    ("--shards",),
+    type=int,
+    default=1,
+    metavar="N",
+    help="How many files to split the jobs across, 1 to 256 (default 1; about one per 100 jobs)",
+)
 ARG_ACTION_TYPES = Arg(
     ("action_types",), nargs="*", metavar="ACTION", help="Action types (every action if omitted)"
 )
@@ -64,7 +74,7 @@ def _command(name: str, help_text: str, *args: Arg) -> ActionCommand:
 
 
 def get_http_trigger_cli_commands() -> list[GroupCommand]:
-    """Return the ``http-trigger`` command group with its ``jobs``, ``actions`` and ``audit`` groups."""
+    """Return the ``http-trigger`` command group with its ``jobs``, ``actions``, ``audit`` and ``factory`` groups."""
     jobs = (
         _command("jobs_list", "List the jobs", ARG_OUTPUT, ARG_VERBOSE),
         _command(
@@ -131,6 +141,14 @@ def get_http_trigger_cli_commands() -> list[GroupCommand]:
             ARG_AUDIT_FILE,
         ),
     )
+    factory = (
+        _command(
+            "factory_write",
+            "Write the DAG factory files that build the jobs' DAGs (and remove those of another split)",
+            ARG_DAGS_FOLDER,
+            ARG_SHARDS,
+        ),
+    )
     return [
         GroupCommand(
             name=GROUP,
@@ -139,6 +157,7 @@ def get_http_trigger_cli_commands() -> list[GroupCommand]:
                 GroupCommand(name="jobs", help="Manage operation jobs", subcommands=jobs),
                 GroupCommand(name="actions", help="Show the actions a job can run", subcommands=actions),
                 GroupCommand(name="audit", help="Read the audit of job changes", subcommands=audit),
+                GroupCommand(name="factory", help="Place the DAG factory in a deployment", subcommands=factory),
             ),
         )
     ]

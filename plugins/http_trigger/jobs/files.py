@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import secrets
 import stat
 import tempfile
@@ -39,19 +38,14 @@ from http_trigger.errors import (
     JobSpecError,
     JobStorageError,
 )
-from http_trigger.jobs.model import MAX_JOB_ID, Job, JobBody, may_hold_a_secret
+from http_trigger.jobs.model import Job, JobBody, may_hold_a_secret
+from http_trigger.jobs.spec_names import SPEC_PREFIX, SPEC_SUFFIX, job_id_of, spec_candidates, spec_path
 from http_trigger.jobs.spec_yaml import MAX_SPEC_BYTES, WHOLE_FILE, parse_spec_yaml
 from http_trigger.validation import validation_problems
 
 log = logging.getLogger(__name__)
 
-SPEC_SUFFIX = ".yaml"
 SpecModel = TypeVar("SpecModel", Job, JobBody)
-_SPEC_PREFIX = "job_"
-# The one spelling of a job's file name, so that one id never has two files ("job_07.yaml").
-_SPEC_NAME = re.compile(rf"{_SPEC_PREFIX}([1-9][0-9]{{0,9}}){re.escape(SPEC_SUFFIX)}")
-# Files of these suffixes in the jobs folder are meant as specs, so a wrong name is reported.
-_YAML_SUFFIXES = (".yaml", ".yml")
 # A write holds its hidden files for milliseconds; one an hour old belongs to a process that died.
 LEFTOVER_MAX_AGE_SECONDS = 3600
 
@@ -72,18 +66,6 @@ class BrokenSpec:
     path: Path
     job_id: int | None
     error: JobSpecError
-
-
-def spec_path(folder: Path, job_id: int) -> Path:
-    """Return where the spec of ``job_id`` lives."""
-    return folder / f"{_SPEC_PREFIX}{job_id}{SPEC_SUFFIX}"
-
-
-def job_id_of(path: Path) -> int | None:
-    """Return the job id a spec file's name gives (``job_7.yaml``: 7), or None for any other name."""
-    match = _SPEC_NAME.fullmatch(path.name)
-    job_id = int(match.group(1)) if match else None
-    return job_id if job_id is not None and job_id <= MAX_JOB_ID else None
 
 
 def _version_of(content: bytes) -> str:
@@ -169,17 +151,6 @@ def read_job_file(path: Path) -> StoredJob:
     stored = StoredJob(job=job, path=path, version=_version_of(content))
     _read_cache[path] = (key, stored)
     return stored
-
-
-def spec_candidates(folder: Path) -> list[Path]:
-    """Return the files of ``folder`` meant as specs (``*.yaml``, ``*.yml``), in id order; none if no folder.
-
-    Hidden files are left out: they are the temporary files of atomic writes (and editors').
-    """
-    if not folder.is_dir():
-        return []
-    paths = [p for p in folder.iterdir() if p.suffix in _YAML_SUFFIXES and not p.name.startswith(".")]
-    return sorted(paths, key=lambda p: (job_id_of(p) or MAX_JOB_ID + 1, p.name))
 
 
 def read_specs(paths: Iterable[Path]) -> tuple[list[StoredJob], list[BrokenSpec]]:
@@ -312,7 +283,7 @@ def remove_stale_leftovers(folder: Path, *, max_age_seconds: float = LEFTOVER_MA
     if not folder.is_dir():
         return
     oldest_allowed = time.time() - max_age_seconds
-    for path in folder.glob(f".{_SPEC_PREFIX}*{SPEC_SUFFIX}.*"):
+    for path in folder.glob(f".{SPEC_PREFIX}*{SPEC_SUFFIX}.*"):
         try:
             if path.is_file() and path.stat().st_mtime < oldest_allowed:
                 path.unlink()

@@ -30,6 +30,7 @@ from pydantic import (
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
+from http_trigger.jobs.spec_names import MAX_JOB_ID
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.post_processing.base import secret_parameters
 from http_trigger.validation import describe_validation_error
@@ -37,9 +38,6 @@ from http_trigger.validation import describe_validation_error
 DAG_ID_PREFIX = "http_trigger_job_"
 DAG_TAG = "http-trigger"
 GROUP_TAG_PREFIX = "group:"
-# The largest id the metadata DB's integer columns hold; it also keeps the DAG id (the prefix and
-# at most ten digits) far below Airflow's 250 characters, in the characters Airflow allows.
-MAX_JOB_ID = 2**31 - 1
 GROUP_MAX_LEN = TAG_MAX_LEN - len(GROUP_TAG_PREFIX)
 _TAG_PATTERN = re.compile(rf"^[\w .:/@-]{{1,{TAG_MAX_LEN}}}$")
 

@@ -8,7 +8,7 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 from http_trigger.api.errors import DATABASE_UNAVAILABLE_MESSAGE
-from http_trigger.jobs.files import spec_path
+from http_trigger.jobs.spec_names import spec_path
 
 from ..api_support import bearer
 from ..jobs_support import EC2, database_trouble, fail_with, hidden_files, make_unreadable, visible_files

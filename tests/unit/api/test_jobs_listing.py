@@ -13,8 +13,8 @@ from airflow.utils.types import DagRunType
 from fastapi.testclient import TestClient
 from http_trigger import dag_builder, jobs_service
 from http_trigger.jobs.field_errors import FieldError, job_body_errors
-from http_trigger.jobs.files import spec_path
 from http_trigger.jobs.model import JobBody
+from http_trigger.jobs.spec_names import spec_path
 from http_trigger.secrets import trigger_credentials
 from sqlalchemy import event
 

@@ -13,7 +13,7 @@ from airflow.models.dag import DagModel
 from airflow.utils.session import create_session
 from http_trigger import dag_builder, jobs_service
 from http_trigger.db.models import TriggerCall
-from http_trigger.jobs.files import spec_path
+from http_trigger.jobs.spec_names import spec_path
 from http_trigger.runs import trigger_calls
 from sqlalchemy import select
 

@@ -323,3 +323,27 @@ def test_iam_policy_prints_the_policy_the_actions_need_and_refuses_an_unknown_on
     assert capsys.readouterr().err.startswith(
         "error: Unknown action type 'ec2_teleport_instances'; known types: aurora_create_db_cluster_snapshot, "
     )
+
+
+def test_factory_write_places_a_set_of_factory_files_and_refuses_an_impossible_one(tmp_path, capsys):
+    dags = tmp_path / "dags"
+    (dags / "my_dag.py").parent.mkdir()
+    (dags / "my_dag.py").write_text("# a deployment's own DAG file")
+
+    assert cli.main(["factory", "write", str(dags)]) == 0
+    assert capsys.readouterr().out == f"{dags}/http_trigger_jobs.py builds every job's DAG\n"
+
+    assert cli.main(["factory", "write", str(dags), "--shards", "3"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"removed {dags}/http_trigger_jobs.py",
+        f"3 factory files in {dags} (http_trigger_jobs_00_of_03.py … http_trigger_jobs_02_of_03.py) build the"
+        " jobs' DAGs: each job in the file of its id modulo 3",
+    ]
+    assert sorted(path.name for path in dags.iterdir()) == [
+        "http_trigger_jobs_00_of_03.py", "http_trigger_jobs_01_of_03.py", "http_trigger_jobs_02_of_03.py",
+        "my_dag.py",
+    ]  # fmt: skip
+
+    assert cli.main(["factory", "write", str(dags), "--shards", "0"]) == 1
+    assert capsys.readouterr().err == "error: a set of factory files has 1 to 256 files, not 0\n"
+    assert len(list(dags.iterdir())) == 4  # nothing removed

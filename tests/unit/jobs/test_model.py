@@ -7,16 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 from http_trigger.errors import JobBrokenError, JobConflictError, JobNotFoundError, JobSpecError
-from http_trigger.jobs.files import (
-    get_job,
-    job_id_of,
-    load_jobs,
-    parse_spec,
-    render_spec,
-    spec_path,
-    write_job,
-)
-from http_trigger.jobs.model import GROUP_MAX_LEN, MAX_JOB_ID, Job, job_id_from_dag_id
+from http_trigger.jobs.files import get_job, load_jobs, parse_spec, render_spec, write_job
+from http_trigger.jobs.model import GROUP_MAX_LEN, Job, job_id_from_dag_id
+from http_trigger.jobs.spec_names import MAX_JOB_ID, job_id_of, spec_path
 
 from ...conftest import REPO
 
