@@ -18,6 +18,9 @@ id: {job_id}
 name: good
 action: {{type: ec2_start_instances, parameters: {{tag_key: Env, tag_value: test}}}}
 """
+# Ids no other test registers or deletes: the suite shares one metadata database, and a spec
+# of a deleted job's id is reported as such.
+GOOD_ID, BROKEN_ID = 2_147_482_000, 2_147_482_001
 
 
 @pytest.fixture
@@ -37,7 +40,7 @@ def components_alive(airflow_db) -> Iterator[None]:
 
 
 def test_healthy_with_every_spec_loading(client, jobs_folder, components_alive):
-    (jobs_folder / "job_1.yaml").write_text(GOOD_SPEC.format(job_id=1))
+    (jobs_folder / f"job_{GOOD_ID}.yaml").write_text(GOOD_SPEC.format(job_id=GOOD_ID))
 
     response = client.get("/health")
 
@@ -46,8 +49,8 @@ def test_healthy_with_every_spec_loading(client, jobs_folder, components_alive):
 
 
 def test_broken_specs_degrade_the_service_but_do_not_take_it_down(client, jobs_folder, components_alive):
-    (jobs_folder / "job_1.yaml").write_text(GOOD_SPEC.format(job_id=1))
-    (jobs_folder / "job_2.yaml").write_text("name: [unclosed\n")
+    (jobs_folder / f"job_{GOOD_ID}.yaml").write_text(GOOD_SPEC.format(job_id=GOOD_ID))
+    (jobs_folder / f"job_{BROKEN_ID}.yaml").write_text("name: [unclosed\n")
     (jobs_folder / "notes.yaml").write_text("remember: the milk\n")
 
     response = client.get("/health")
@@ -56,7 +59,7 @@ def test_broken_specs_degrade_the_service_but_do_not_take_it_down(client, jobs_f
     body = response.json()
     assert body["status"] == "degraded"
     # By name only: the route answers without a login, and reasons may quote a spec's values.
-    assert body["jobs"] == {"status": "degraded", "broken_spec_files": ["job_2.yaml", "notes.yaml"]}
+    assert body["jobs"] == {"status": "degraded", "broken_spec_files": [f"job_{BROKEN_ID}.yaml", "notes.yaml"]}
     assert {body[name]["status"] for name in ("metadatabase", "scheduler", "dag_processor")} == {"healthy"}
 
 
@@ -75,18 +78,18 @@ def test_a_job_whose_dag_cannot_be_built_degrades_the_service(client, jobs_folde
 
 
 def test_a_component_down_is_unhealthy_whatever_the_specs(client, jobs_folder):
-    (jobs_folder / "job_2.yaml").write_text("name: [unclosed\n")
+    (jobs_folder / f"job_{BROKEN_ID}.yaml").write_text("name: [unclosed\n")
 
     response = client.get("/health")
 
     assert response.status_code == 503
     assert response.json()["status"] == "unhealthy"
-    assert response.json()["jobs"] == {"status": "degraded", "broken_spec_files": ["job_2.yaml"]}
+    assert response.json()["jobs"] == {"status": "degraded", "broken_spec_files": [f"job_{BROKEN_ID}.yaml"]}
     HealthResponse.model_validate(response.json())  # the documented shape
 
 
 def test_the_answer_has_the_documented_shape(client, jobs_folder, components_alive):
-    unreadable = jobs_folder / "job_1.yaml"
+    unreadable = jobs_folder / f"job_{GOOD_ID}.yaml"
     unreadable.mkdir()
 
     healthy = client.get("/health")
