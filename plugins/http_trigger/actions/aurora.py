@@ -32,7 +32,10 @@ class AuroraDbClustersParameters(TargetedParameters):
     ids_field: ClassVar[str] = "db_cluster_identifiers"
     resources: ClassVar[str] = "DB clusters"
 
-    model_config = ConfigDict(title="Aurora DB clusters")
+    model_config = ConfigDict(
+        title="Aurora DB clusters",
+        json_schema_extra={"examples": [{"db_cluster_identifiers": ["orders-cluster"]}]},
+    )
 
     db_cluster_identifiers: list[Annotated[str, Field(pattern=DB_IDENTIFIER_PATTERN)]] = Field(
         default_factory=list,
@@ -49,7 +52,10 @@ class AuroraDbClustersParameters(TargetedParameters):
 class AuroraCreateDbClusterSnapshotParameters(AuroraDbClustersParameters):
     """Choose Aurora DB clusters to snapshot, how to name and tag the snapshots, and how many to keep."""
 
-    model_config = ConfigDict(title="Aurora DB cluster snapshots")
+    model_config = ConfigDict(
+        title="Aurora DB cluster snapshots",
+        json_schema_extra={"examples": [{"db_cluster_identifiers": ["orders-cluster"], "keep_newest": 7}]},
+    )
 
     wait_until_final_state: bool = wait_field("Finish only when every snapshot is available.")
     snapshot_identifier_template: str = Field(

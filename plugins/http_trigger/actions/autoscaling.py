@@ -32,7 +32,17 @@ class AutoScalingCapacityParameters(TargetedParameters):
     ids_field: ClassVar[str] = "group_names"
     resources: ClassVar[str] = "groups"
 
-    model_config = ConfigDict(title="Auto Scaling group capacity")
+    model_config = ConfigDict(
+        title="Auto Scaling group capacity",
+        json_schema_extra={
+            "examples": [{
+                "group_names": ["web-asg"],
+                "min_size": 2,
+                "max_size": 6,
+                "desired_capacity": 2,
+            }],
+        },
+    )
 
     group_names: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
         default_factory=list,

@@ -42,7 +42,10 @@ class EbsCreateSnapshotsParameters(TargetedParameters):
     ids_field: ClassVar[str] = "volume_ids"
     resources: ClassVar[str] = "volumes"
 
-    model_config = ConfigDict(title="EBS snapshots")
+    model_config = ConfigDict(
+        title="EBS snapshots",
+        json_schema_extra={"examples": [{"tag_key": "Backup", "tag_value": "daily", "keep_newest": 7}]},
+    )
 
     volume_ids: list[Annotated[str, Field(pattern=VOLUME_ID_PATTERN)]] = Field(
         default_factory=list,

@@ -66,7 +66,10 @@ class Ec2InstancesParameters(TargetedParameters):
     ids_field: ClassVar[str] = "instance_ids"
     resources: ClassVar[str] = "instances"
 
-    model_config = ConfigDict(title="EC2 instances")
+    model_config = ConfigDict(
+        title="EC2 instances",
+        json_schema_extra={"examples": [{"instance_ids": ["i-0123456789abcdef0"]}]},
+    )
 
     instance_ids: list[Annotated[str, Field(pattern=INSTANCE_ID_PATTERN)]] = Field(
         default_factory=list,
@@ -83,7 +86,10 @@ class Ec2InstancesParameters(TargetedParameters):
 class Ec2RebootInstancesParameters(Ec2InstancesParameters):
     """Choose the running EC2 instances to reboot."""
 
-    model_config = ConfigDict(title="EC2 instances to reboot")
+    model_config = ConfigDict(
+        title="EC2 instances to reboot",
+        json_schema_extra={"examples": [{"tag_key": "Env", "tag_value": "staging"}]},
+    )
 
     tag_key: str | None = tag_key_field("running instance")
     wait_until_final_state: bool = wait_field(
@@ -94,7 +100,15 @@ class Ec2RebootInstancesParameters(Ec2InstancesParameters):
 class Ec2ChangeInstanceTypeParameters(Ec2InstancesParameters):
     """Choose EC2 instances and the instance type they should have."""
 
-    model_config = ConfigDict(title="EC2 instance type change")
+    model_config = ConfigDict(
+        title="EC2 instance type change",
+        json_schema_extra={
+            "examples": [{
+                "instance_ids": ["i-0123456789abcdef0"],
+                "instance_type": "t3.large",
+            }],
+        },
+    )
 
     wait_until_final_state: bool = wait_field(
         "Finish only when the instances that were running are running again. Stopped "
@@ -111,7 +125,10 @@ class Ec2ChangeInstanceTypeParameters(Ec2InstancesParameters):
 class Ec2CreateImageParameters(Ec2InstancesParameters):
     """Choose EC2 instances to back up as AMIs, how to name and tag them, and how many to keep."""
 
-    model_config = ConfigDict(title="EC2 AMI backup")
+    model_config = ConfigDict(
+        title="EC2 AMI backup",
+        json_schema_extra={"examples": [{"tag_key": "Backup", "tag_value": "daily", "keep_newest": 7}]},
+    )
 
     wait_until_final_state: bool = wait_field("Finish only when every new AMI is available.")
     name_template: str = Field(
@@ -148,7 +165,15 @@ class Ec2CopyImageParameters(TargetedParameters):
     ids_field: ClassVar[str] = "image_ids"
     resources: ClassVar[str] = "AMIs"
 
-    model_config = ConfigDict(title="EC2 AMI copy")
+    model_config = ConfigDict(
+        title="EC2 AMI copy",
+        json_schema_extra={
+            "examples": [{
+                "image_ids": ["ami-0123456789abcdef0"],
+                "destination_region": "eu-west-1",
+            }],
+        },
+    )
 
     image_ids: list[Annotated[str, Field(pattern=IMAGE_ID_PATTERN)]] = Field(
         default_factory=list,

@@ -33,7 +33,17 @@ _Cluster = Annotated[
 class EcsRunTaskParameters(ActionParameters):
     """Choose the task definition, where and how many to run, and whether to wait until they stop."""
 
-    model_config = ConfigDict(title="ECS tasks")
+    model_config = ConfigDict(
+        title="ECS tasks",
+        json_schema_extra={
+            "examples": [{
+                "cluster": "batch",
+                "task_definition": "nightly-export:3",
+                "subnets": ["subnet-0123456789abcdef0"],
+                "security_groups": ["sg-0123456789abcdef0"],
+            }],
+        },
+    )
 
     cluster: _Cluster
     task_definition: str = Field(
@@ -86,7 +96,10 @@ class EcsRunTaskParameters(ActionParameters):
 class EcsServiceDesiredCountParameters(ActionParameters):
     """Choose the service, its new desired count, and whether to wait until it is stable."""
 
-    model_config = ConfigDict(title="ECS service desired count")
+    model_config = ConfigDict(
+        title="ECS service desired count",
+        json_schema_extra={"examples": [{"cluster": "web", "service": "api", "desired_count": 2}]},
+    )
 
     cluster: _Cluster
     service: str = Field(

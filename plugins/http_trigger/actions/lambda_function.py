@@ -29,7 +29,15 @@ FUNCTION_NAME_PATTERN = r"^[A-Za-z0-9_:.$-]+$"
 class LambdaInvokeParameters(ActionParameters):
     """Choose the function, what it receives, and whether to wait for its result."""
 
-    model_config = ConfigDict(title="Lambda invocation")
+    model_config = ConfigDict(
+        title="Lambda invocation",
+        json_schema_extra={
+            "examples": [{
+                "function_name": "nightly-report",
+                "payload": {"date": "2026-01-31"},
+            }],
+        },
+    )
 
     function_name: str = Field(
         min_length=1,

@@ -65,7 +65,10 @@ class RdsDbInstancesParameters(TargetedParameters):
     ids_field: ClassVar[str] = "db_instance_identifiers"
     resources: ClassVar[str] = "DB instances"
 
-    model_config = ConfigDict(title="RDS DB instances")
+    model_config = ConfigDict(
+        title="RDS DB instances",
+        json_schema_extra={"examples": [{"db_instance_identifiers": ["orders-db"]}]},
+    )
 
     db_instance_identifiers: list[Annotated[str, Field(pattern=DB_IDENTIFIER_PATTERN)]] = Field(
         default_factory=list,
@@ -82,7 +85,10 @@ class RdsDbInstancesParameters(TargetedParameters):
 class RdsRebootDbInstanceParameters(RdsDbInstancesParameters):
     """Choose the available RDS DB instances to reboot."""
 
-    model_config = ConfigDict(title="RDS DB instances to reboot")
+    model_config = ConfigDict(
+        title="RDS DB instances to reboot",
+        json_schema_extra={"examples": [{"db_instance_identifiers": ["orders-db"]}]},
+    )
 
     tag_key: str | None = tag_key_field("available DB instance")
     force_failover: bool = Field(
@@ -95,7 +101,10 @@ class RdsRebootDbInstanceParameters(RdsDbInstancesParameters):
 class RdsCreateDbSnapshotParameters(RdsDbInstancesParameters):
     """Choose RDS DB instances to snapshot, how to name and tag the snapshots, and how many to keep."""
 
-    model_config = ConfigDict(title="RDS DB snapshots")
+    model_config = ConfigDict(
+        title="RDS DB snapshots",
+        json_schema_extra={"examples": [{"db_instance_identifiers": ["orders-db"], "keep_newest": 7}]},
+    )
 
     wait_until_final_state: bool = wait_field("Finish only when every snapshot is available.")
     snapshot_identifier_template: str = Field(
@@ -120,7 +129,15 @@ class RdsCreateDbSnapshotParameters(RdsDbInstancesParameters):
 class RdsModifyDbInstanceClassParameters(RdsDbInstancesParameters):
     """Choose RDS DB instances and the instance class they should have."""
 
-    model_config = ConfigDict(title="RDS DB instance class change")
+    model_config = ConfigDict(
+        title="RDS DB instance class change",
+        json_schema_extra={
+            "examples": [{
+                "db_instance_identifiers": ["orders-db"],
+                "db_instance_class": "db.t3.medium",
+            }],
+        },
+    )
 
     wait_until_final_state: bool = wait_field(
         "Finish only when every DB instance runs on the new class and is available."

@@ -41,7 +41,10 @@ class RedshiftClustersParameters(TargetedParameters):
     ids_field: ClassVar[str] = "cluster_identifiers"
     resources: ClassVar[str] = "clusters"
 
-    model_config = ConfigDict(title="Redshift clusters")
+    model_config = ConfigDict(
+        title="Redshift clusters",
+        json_schema_extra={"examples": [{"cluster_identifiers": ["analytics"]}]},
+    )
 
     cluster_identifiers: list[_ClusterId] = Field(
         default_factory=list,
@@ -58,7 +61,10 @@ class RedshiftClustersParameters(TargetedParameters):
 class RedshiftSnapshotParameters(ActionParameters):
     """Choose the cluster, the snapshot's name and retention, and whether to wait until it is available."""
 
-    model_config = ConfigDict(title="Redshift cluster snapshot")
+    model_config = ConfigDict(
+        title="Redshift cluster snapshot",
+        json_schema_extra={"examples": [{"cluster_identifier": "analytics", "retention_days": 7}]},
+    )
 
     cluster_identifier: _ClusterId = Field(title="Cluster identifier")
     snapshot_identifier: str | None = Field(

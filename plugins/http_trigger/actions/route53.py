@@ -28,7 +28,16 @@ RecordType = Literal["A", "AAAA", "CAA", "CNAME", "DS", "MX", "NAPTR", "NS", "PT
 class Route53UpsertRecordParameters(ActionParameters):
     """Choose the hosted zone (id or name), the record, its values, and whether to wait until INSYNC."""
 
-    model_config = ConfigDict(title="Route 53 record")
+    model_config = ConfigDict(
+        title="Route 53 record",
+        json_schema_extra={
+            "examples": [{
+                "hosted_zone_name": "example.com.",
+                "record_name": "www.example.com",
+                "values": ["192.0.2.10"],
+            }],
+        },
+    )
 
     hosted_zone_id: str | None = Field(
         default=None,

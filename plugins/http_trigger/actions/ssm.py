@@ -37,7 +37,15 @@ class SsmRunCommandParameters(TargetedParameters):
     ids_field: ClassVar[str] = "instance_ids"
     resources: ClassVar[str] = "instances"
 
-    model_config = ConfigDict(title="SSM Run Command")
+    model_config = ConfigDict(
+        title="SSM Run Command",
+        json_schema_extra={
+            "examples": [{
+                "instance_ids": ["i-0123456789abcdef0"],
+                "commands": ["systemctl restart nginx"],
+            }],
+        },
+    )
 
     document_name: Literal["AWS-RunShellScript", "AWS-RunPowerShellScript"] = Field(
         default="AWS-RunShellScript",

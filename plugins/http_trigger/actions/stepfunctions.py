@@ -31,7 +31,15 @@ EXECUTION_NAME_PATTERN = r"^[0-9A-Za-z_-]{1,80}$"
 class StepFunctionsStartExecutionParameters(ActionParameters):
     """Choose the state machine, the execution's input and name, and whether to wait for its end."""
 
-    model_config = ConfigDict(title="Step Functions execution")
+    model_config = ConfigDict(
+        title="Step Functions execution",
+        json_schema_extra={
+            "examples": [{
+                "state_machine_arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:nightly-etl",
+                "input": {"date": "2026-01-31"},
+            }],
+        },
+    )
 
     state_machine_arn: str = Field(
         pattern=STATE_MACHINE_ARN_PATTERN,

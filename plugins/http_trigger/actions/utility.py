@@ -40,7 +40,7 @@ SHORTEST_DEFERRAL = timedelta(minutes=1)
 class DelayParameters(ActionParameters):
     """Choose how long to wait."""
 
-    model_config = ConfigDict(title="Delay")
+    model_config = ConfigDict(title="Delay", json_schema_extra={"examples": [{"minutes": 5}]})
 
     minutes: float = Field(
         gt=0,
@@ -53,7 +53,10 @@ class DelayParameters(ActionParameters):
 class NoActionParameters(ActionParameters):
     """Say why the job has no action (it is written to the task log)."""
 
-    model_config = ConfigDict(title="No action")
+    model_config = ConfigDict(
+        title="No action",
+        json_schema_extra={"examples": [{"note": "a step of a chain that does nothing on AWS"}]},
+    )
 
     note: str = Field(
         default="",

@@ -89,3 +89,13 @@ class TestApi:
     def test_403_with_an_invalid_token(self, client):
         response = client.get("/api/actions", headers={"Authorization": "Bearer nonsense"})
         assert (response.status_code, response.json()) == (403, {"detail": "Invalid JWT token"})
+
+
+@pytest.mark.parametrize("action", ACTIONS.values(), ids=list(ACTIONS))
+def test_every_action_offers_an_example_body_its_model_accepts(action):
+    """The job page builds its example body and curl line from this, and Run now its first values."""
+    examples = action.parameters_model.model_json_schema()["examples"]
+
+    assert examples
+    for example in examples:
+        action.parameters_model.model_validate(example)
