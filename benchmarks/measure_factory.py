@@ -2,11 +2,11 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.measure_factory [--sizes 10 100 1000] [--rounds 3]
+    .venv/bin/python -m benchmarks.measure_factory [--sizes 10 100 1000] [--rounds 3] [--factory-files N]
 
-All jobs' DAGs come from one factory file, so every job change makes the DAG processor parse the
-whole file again: its cost grows with the number of jobs, and it is part of how long a new job
-takes to become triggerable. For each size this writes that many specs (the repository's two
+Every job change makes the DAG processor parse the factory file holding the job again (the one
+file of all jobs, or with ``--factory-files N`` one of N files holding a share each): its cost grows
+with the jobs in the file, and it is part of how long a new job takes to become triggerable. For each size this writes that many specs (the repository's two
 example specs, alternately: one task, or three tasks and a cron schedule) to a temporary jobs
 folder and parses the factory file in a fresh Python process per round, as the DAG processor does
 per parse, recording:
@@ -48,11 +48,12 @@ from typing import Any
 
 import yaml
 
+from http_trigger.factory_files import Shard, write_factory_files
+
 from benchmarks.report import MachineWatch, load_average, machine_facts, markdown_table, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 COMMAND = ".venv/bin/python -m benchmarks.measure_factory"
-FACTORY_FILE = REPO / "dags" / "http_trigger_jobs.py"
 EXAMPLE_SPECS = sorted((REPO / "dags" / "example_jobs").glob("*.yaml"))
 SECTION = "measure_factory"
 MIB = 1024 * 1024
@@ -72,22 +73,23 @@ def write_specs(folder: Path, count: int, *, first_id: int = 1) -> None:
 # One parse, in a process of its own
 
 
-def parse_once(folder: Path, *, trace_memory: bool) -> dict[str, Any]:
-    """Parse the factory file as the DAG processor does, in this (fresh) process; return the figures."""
+def parse_once(folder: Path, factory_file: Path, *, trace_memory: bool) -> dict[str, Any]:
+    """Parse a factory file as the DAG processor does, in this (fresh) process; return the figures."""
     began = time.perf_counter()
     from airflow.dag_processing.dagbag import BundleDagBag
     from airflow.serialization.serialized_objects import DagSerialization
 
     airflow_imported = time.perf_counter()
     from http_trigger import dag_builder
+    from http_trigger.factory_files import shard_of_file
     from http_trigger.jobs import files as job_files
 
     plugin_imported = time.perf_counter()
     if trace_memory:
         tracemalloc.start()
     bag = BundleDagBag(
-        dag_folder=FACTORY_FILE,
-        bundle_path=FACTORY_FILE.parent,
+        dag_folder=factory_file,
+        bundle_path=factory_file.parent,
         bundle_name="dags-folder",
         load_op_links=False,
     )
@@ -101,7 +103,9 @@ def parse_once(folder: Path, *, trace_memory: bool) -> dict[str, Any]:
     # The two parts of the factory's own work, again, from a cold cache of read specs as in a fresh process.
     job_files._read_cache.clear()
     started = time.perf_counter()
-    stored_jobs, broken = job_files.load_jobs(folder)
+    shard = shard_of_file(factory_file.name)
+    assert shard is not None, factory_file
+    stored_jobs, broken = job_files.read_specs(shard.spec_files(folder))
     loaded = time.perf_counter()
     for stored in stored_jobs:
         dag_builder.build_job_dag(stored)
@@ -132,14 +136,14 @@ def parse_once(folder: Path, *, trace_memory: bool) -> dict[str, Any]:
     }
 
 
-def child_environment(home: Path, folder: Path) -> dict[str, str]:
+def child_environment(home: Path, folder: Path, factory_file: Path) -> dict[str, str]:
     """Return the environment of a parsing process: its own Airflow home, the jobs folder to parse."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
     env.update(
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(FACTORY_FILE.parent),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(factory_file.parent),
             "AIRFLOW__HTTP_TRIGGER__JOBS_FOLDER": str(folder),
             "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])]),
         }
@@ -147,14 +151,18 @@ def child_environment(home: Path, folder: Path) -> dict[str, str]:
     return env
 
 
-def run_child(home: Path, folder: Path, *, trace_memory: bool) -> dict[str, Any]:
+def run_child(home: Path, folder: Path, factory_file: Path, *, trace_memory: bool) -> dict[str, Any]:
     """Run :func:`parse_once` in a fresh interpreter and return its figures."""
     result_file = home / "result.json"
-    command = [sys.executable, "-m", "benchmarks.measure_factory", "--child", str(folder), str(result_file)]
+    command = [
+        sys.executable, "-m", "benchmarks.measure_factory",
+        "--child", str(folder), str(result_file), str(factory_file),
+    ]  # fmt: skip
     if trace_memory:
         command.append("--trace-memory")
     done = subprocess.run(
-        command, cwd=REPO, env=child_environment(home, folder), capture_output=True, text=True, timeout=900
+        command, cwd=REPO, env=child_environment(home, folder, factory_file), capture_output=True, text=True,
+        timeout=900,
     )
     if done.returncode != 0:
         raise RuntimeError(f"the parsing process failed ({done.returncode}):\n{done.stderr[-4000:]}")
@@ -168,6 +176,7 @@ def run_child(home: Path, folder: Path, *, trace_memory: bool) -> dict[str, Any]
 @dataclass(frozen=True)
 class SizeResult:
     jobs: int
+    in_file: int  # the jobs the parsed factory file builds: all of them, or its share
     rounds: list[dict[str, Any]]
     memory: dict[str, Any]
 
@@ -183,15 +192,20 @@ class SizeResult:
         return f"{min(values):.2f}-{max(values):.2f}"
 
 
-def measure_size(jobs: int, rounds: int, work: Path, log: Any) -> SizeResult:
+def measure_size(jobs: int, rounds: int, work: Path, log: Any, factory_files: int = 1) -> SizeResult:
+    """Parse one factory file of a set of ``factory_files`` (the one of job 1) among ``jobs`` jobs."""
     folder = work / f"jobs-{jobs}"
     write_specs(folder, jobs)
     home = work / f"home-{jobs}"
     home.mkdir()
+    written, _ = write_factory_files(work / f"dags-{jobs}", factory_files)
+    shard = Shard(1 % factory_files, factory_files)
+    factory_file = written[shard.index]
+    in_file = len(shard.spec_files(folder))
     results = []
     for number in range(1, rounds + 1):
-        result = run_child(home, folder, trace_memory=False)
-        if result["dags"] != jobs or result["import_errors"] or result["broken"]:
+        result = run_child(home, folder, factory_file, trace_memory=False)
+        if result["dags"] != in_file or result["import_errors"] or result["broken"]:
             raise RuntimeError(f"{jobs} specs gave {result['dags']} DAGs: {result}")
         results.append(result)
         log(
@@ -201,12 +215,12 @@ def measure_size(jobs: int, rounds: int, work: Path, log: Any) -> SizeResult:
             f"serialise {result['to_dict_seconds']:.2f} s + JSON {result['json_seconds']:.2f} s, "
             f"imports {result['plugin_import_seconds']:.2f} s"
         )
-    memory = run_child(home, folder, trace_memory=True)
+    memory = run_child(home, folder, factory_file, trace_memory=True)
     log(
         f"[{jobs} jobs] memory round: peak traced {memory['peak_traced_bytes'] / MIB:.1f} MiB, "
         f"peak RSS {memory['peak_rss_bytes'] / MIB:.0f} MiB"
     )
-    return SizeResult(jobs=jobs, rounds=results, memory=memory)
+    return SizeResult(jobs=jobs, in_file=in_file, rounds=results, memory=memory)
 
 
 def figures_table(results: Sequence[SizeResult]) -> str:
@@ -216,6 +230,7 @@ def figures_table(results: Sequence[SizeResult]) -> str:
         rows.append(
             [
                 f"{r.jobs:,}",
+                f"{r.in_file:,}",
                 str(r.rounds[0]["tasks"]),
                 f"{r.median('dagbag_seconds'):.2f}",
                 f"{r.median('load_validate_seconds'):.2f}",
@@ -225,37 +240,37 @@ def figures_table(results: Sequence[SizeResult]) -> str:
                 f"{r.rounds[0]['json_bytes'] / MIB:.1f}",
                 f"{total:.2f}",
                 f"{min(r.totals()):.2f}",
-                f"{total / r.jobs * 1000:.1f}",
+                f"{total / r.in_file * 1000:.1f}",
                 f"{r.memory['peak_traced_bytes'] / MIB:.0f}",
                 f"{r.memory['peak_rss_bytes'] / MIB:.0f}",
             ]
         )
     header = [
-        "jobs", "tasks", "DagBag parse (s)", "of which read + validate (s)", "of which build (s)",
+        "jobs", "in the file", "tasks", "DagBag parse (s)", "of which read + validate (s)", "of which build (s)",
         "serialise (s)", "JSON (s)", "JSON (MiB)", "parse + serialise (s)", "fastest round (s)",
         "per job (ms)", "peak Python memory (MiB)", "peak RSS (MiB)",
     ]
-    return markdown_table(header, rows, "rrrrrrrrrrrrr")
+    return markdown_table(header, rows, "rrrrrrrrrrrrrr")
 
 
 def render_section(
     *, command: str, started_at: datetime, total_seconds: float, rounds: int, results: Sequence[SizeResult],
-    facts: dict[str, str], limits: dict[str, float],
+    facts: dict[str, str], limits: dict[str, float], factory_files: int = 1,
 ) -> str:
     largest = results[-1]
-    per_job = statistics.median(largest.totals()) / largest.jobs
+    per_job = statistics.median(largest.totals()) / largest.in_file
     fastest = min(largest.totals())
     per_job_by_size = ", ".join(
-        f"{statistics.median(r.totals()) / r.jobs * 1000:.1f} ms at {r.jobs:,}" for r in results
+        f"{statistics.median(r.totals()) / r.in_file * 1000:.1f} ms at {r.in_file:,}" for r in results
     )
     serialise_share = largest.median("to_dict_seconds") / largest.median("dagbag_seconds")
-    growing = len(results) > 1 and per_job > 1.2 * statistics.median(results[-2].totals()) / results[-2].jobs
+    growing = len(results) > 1 and per_job > 1.2 * statistics.median(results[-2].totals()) / results[-2].in_file
     extrapolation = (
         "a linear extrapolation, so an optimistic one: the cost per job grows with the number of jobs"
         if growing
         else "a linear extrapolation"
     )
-    parse_per_job = largest.median("dagbag_seconds") / largest.jobs
+    parse_per_job = largest.median("dagbag_seconds") / largest.in_file
     imports = statistics.median(r.median("plugin_import_seconds") for r in results)
     facts_table = markdown_table(["Item", "Value"], [[k, v] for k, v in facts.items()], "ll")
     spreads = "; ".join(
@@ -263,24 +278,45 @@ def render_section(
     )
     import_limit = limits["dagbag_import_timeout"]
     process_limit = limits["dag_file_processor_timeout"]
-    return f"""## Parsing the DAG factory file at {', '.join(f'{r.jobs:,}' for r in results)} jobs
+    if factory_files == 1:
+        title = "the DAG factory file"
+        which = (
+            "All jobs' DAGs come from that one file, so the DAG processor parses all of them again after "
+            "any job change, and a new job is triggerable only after such a parse."
+        )
+        split = (
+            "- With many jobs, split them across several factory files (`airflow http-trigger factory "
+            "write --shards N`, see the README): a job change then re-parses one file, holding about 1/N "
+            "of the jobs, and no file approaches the timeouts. `--factory-files N` measures that."
+        )
+    else:
+        title = f"one of {factory_files} DAG factory files"
+        which = (
+            f"The jobs are split by id across {factory_files} factory files (`airflow http-trigger factory "
+            f"write --shards {factory_files}`), and a job change re-parses the one file holding it: this "
+            "parses that file (the one of job 1), holding about 1/{factory_files} of the jobs."
+        ).replace("{factory_files}", str(factory_files))
+        split = (
+            f"- Split {factory_files} ways, the largest size's file is parsed in {fastest:.1f}-"
+            f"{max(largest.totals()):.1f} s, and each file stays far below the timeouts."
+        )
+    return f"""## Parsing {title} at {', '.join(f'{r.jobs:,}' for r in results)} jobs
 
-How much one parse of the factory file costs as jobs grow. All jobs' DAGs come from that one file,
-so the DAG processor parses all of them again after any job change, and a new job is triggerable
-only after such a parse. Each round parses in a fresh Python process, as the DAG processor does;
-no Airflow service runs. The jobs alternate between the repository's two example specs (one task;
-or three tasks, a cron schedule and webhook post-processing).
+How much one parse of a factory file costs as jobs grow. {which} Each round parses in a fresh
+Python process, as the DAG processor does; no Airflow service runs. The jobs alternate between the
+repository's two example specs (one task; or three tasks, a cron schedule and webhook
+post-processing).
 
 - **DagBag parse**: Airflow's `DagBag` importing the factory file: read, validate and build every
-  job, then Airflow's own checks as it bags each DAG. Its parts, timed again on their own: **read +
-  validate** (YAML and the job model) and **build** (the DAG objects and their operators).
+  job it holds, then Airflow's own checks as it bags each DAG. Its parts, timed again on their own:
+  **read + validate** (YAML and the job model) and **build** (the DAG objects and their operators).
 - **serialise** and **JSON**: what the DAG processor does next, before it sends the result to its
   manager: `DagSerialization.to_dict` of every DAG, and the result as JSON (its size shown).
 - **peak Python memory** (`tracemalloc`, over the parse and the serialisation) and **peak RSS** (the
   whole parsing process, Airflow's own imports included), from one more round of their own.
 - Not included: importing `http_trigger.dag_builder` itself (median {imports:.2f} s, whatever the number
-  of jobs), and the database writes of the result, which the section "with 1,000 jobs already loaded"
-  measures on a whole stack.
+  of jobs), and the database writes of the result, which the sections "with 1,000 jobs already
+  loaded" measure on a whole stack.
 
 Times are medians of {rounds} round{'s' if rounds != 1 else ''} (range of the DagBag parse: {spreads}).
 
@@ -302,22 +338,20 @@ Date (UTC): {started_at:%Y-%m-%d %H:%M}; the whole command took {total_seconds:.
 
 ### What this means
 
-- One parse costs about {per_job * 1000:.1f} ms per job (parse and serialisation, median at
-  {largest.jobs:,} jobs), so a new job among {largest.jobs:,} waits {per_job * largest.jobs:.1f} s (the
-  fastest round: {fastest:.1f} s) for the parse that loads it, and then for the DAG processor to write
-  the {largest.jobs:,} serialised DAGs to the database, before the API can start it. Per job:
-  {per_job_by_size}. Airflow's serialisation takes {serialise_share:.0%} as long as the parse itself.
+- One parse costs about {per_job * 1000:.1f} ms per job it holds (parse and serialisation, median
+  at {largest.in_file:,} jobs in the file), so a job change among {largest.jobs:,} jobs waits
+  {per_job * largest.in_file:.1f} s (the fastest round: {fastest:.1f} s) for the parse that loads it,
+  and then for the DAG processor to write the file's {largest.in_file:,} serialised DAGs to the
+  database, before the API can start it. Per job: {per_job_by_size}. Airflow's serialisation takes
+  {serialise_share:.0%} as long as the parse itself.
 - Airflow stops a file's import that takes longer than `[core] dagbag_import_timeout`
   ({import_limit:.0f} s here) and records an import error for the file instead of its DAGs, so no
   job's change would go live any more; it also kills a parsing process that runs longer than
   `[dag_processor] dag_file_processor_timeout` ({process_limit:.0f} s). At {parse_per_job * 1000:.1f} ms
   per job for the import alone, on this machine the first limit is reached at about
-  {import_limit / parse_per_job:,.0f} jobs; the parse and the serialisation together pass
-  {process_limit:.0f} s at about {process_limit / per_job:,.0f} jobs ({extrapolation}).
-- The fix, not implemented: split the jobs across several factory files (say by job id modulo N, or
-  by group), each building its own share, so that a job change re-parses one file of a few hundred
-  jobs and rewrites only its DAGs, and no single file approaches the timeouts. Each job change would
-  then ask for the re-parse of its own file only.
+  {import_limit / parse_per_job:,.0f} jobs in one file; the parse and the serialisation together pass
+  {process_limit:.0f} s at about {process_limit / per_job:,.0f} jobs in one file ({extrapolation}).
+{split}
 """
 
 
@@ -330,7 +364,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000], help="numbers of jobs")
     parser.add_argument("--rounds", type=int, default=3, help="timed parses per size (default 3)")
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md", help="report to update")
-    parser.add_argument("--child", nargs=2, metavar=("FOLDER", "RESULT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--factory-files", type=int, default=1, help="split the jobs across this many factory files (default 1)"
+    )
+    parser.add_argument("--child", nargs=3, metavar=("FOLDER", "RESULT", "FACTORY"), help=argparse.SUPPRESS)
     parser.add_argument("--trace-memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rounds < 1 or min(args.sizes) < 1:
@@ -342,8 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw_args = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(raw_args)
     if args.child:
-        folder, result_file = map(Path, args.child)
-        result_file.write_text(json.dumps(parse_once(folder, trace_memory=args.trace_memory)))
+        folder, result_file, factory_file = map(Path, args.child)
+        result_file.write_text(json.dumps(parse_once(folder, factory_file, trace_memory=args.trace_memory)))
         return 0
 
     def log(line: str) -> None:
@@ -359,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = []
         for jobs in sorted(args.sizes):
             log(f"[{jobs} jobs] writing the specs, then {args.rounds} timed parses and one for memory")
-            results.append(measure_size(jobs, args.rounds, work, log))
+            results.append(measure_size(jobs, args.rounds, work, log, args.factory_files))
     finally:
         watch.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -370,11 +407,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     section = render_section(
         command=command, started_at=started_at, total_seconds=time.monotonic() - begun, rounds=args.rounds,
-        results=results, facts=facts, limits=results[-1].rounds[0]["limits"],
+        results=results, facts=facts, limits=results[-1].rounds[0]["limits"], factory_files=args.factory_files,
     )
     print(figures_table(results))
-    write_section(SECTION, section, path=args.output)
-    print(f"\nWrote the section {SECTION!r} of {args.output}")
+    key = SECTION if args.factory_files == 1 else f"{SECTION} --factory-files {args.factory_files}"
+    write_section(key, section, path=args.output)
+    print(f"\nWrote the section {key!r} of {args.output}")
     return 0
 
 
