@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from http_trigger.factory_files import (
+    PRE_IMPORTED,
     SINGLE_FILE_NAME,
     Shard,
     factory_file_of_job,
@@ -133,3 +134,13 @@ def test_a_file_whose_share_holds_no_job_does_not_import_the_dag_builder(jobs_fo
 
     assert "http_trigger.dag_builder" not in idle and "http_trigger.jobs.model" not in idle
     assert "http_trigger.dag_builder" in busy
+
+
+def test_what_the_dag_processor_imports_once_is_what_the_dag_builder_imports():
+    """A module no longer used would cost every parse for nothing; a misspelt one would break every file."""
+    script = "import sys, http_trigger.dag_builder; print(*sys.modules)"
+    imported = subprocess.run(
+        [sys.executable, "-c", script], env=os.environ.copy(), capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    assert [module for module in PRE_IMPORTED if module not in imported] == []
