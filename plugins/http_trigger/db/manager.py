@@ -31,7 +31,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # Plugin version -> the Alembic head it ships, for ``--to-version`` / ``--from-version``.
 _REVISION_HEADS_MAP: dict[str, str] = {
-    "0.1.0": "3f7b2d8e5c10",
+    "0.1.0": "8c2a4f6e1b37",
 }
 
 

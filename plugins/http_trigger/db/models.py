@@ -67,10 +67,11 @@ class TriggerCall(Base):
     """
 
     __tablename__ = "http_trigger_call"
-    # A job's calls and an address's calls, newest first: the execution log and the rate limits read them.
+    # A job's calls, and an address's calls of one outcome, newest first: the execution log, the
+    # job's rate limit and the failed-token throttle read them.
     __table_args__ = (
         Index("idx_http_trigger_call_job_id_called_at", "job_id", "called_at"),
-        Index("idx_http_trigger_call_source_address_called_at", "source_address", "called_at"),
+        Index("idx_http_trigger_call_source_address_outcome_called_at", "source_address", "outcome", "called_at"),
         {"sqlite_autoincrement": True},
     )
 

@@ -116,7 +116,7 @@ class TestAirflowDbCommands:
             "idx_http_trigger_job_previous_url_id",
             "idx_http_trigger_call_called_at",
             "idx_http_trigger_call_job_id_called_at",
-            "idx_http_trigger_call_source_address_called_at",
+            "idx_http_trigger_call_source_address_outcome_called_at",
             "idx_http_trigger_idempotency_key_created_at",
         }
         assert _version(db_url) == [HEAD]
