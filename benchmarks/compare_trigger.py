@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.compare_trigger [--requests N] [--rounds R] [--concurrency 1,10,50]
+    .venv/bin/python -m benchmarks.compare_trigger [--requests N] [--rounds R] [--concurrency 1,10,50] [--profile C]
 
 One embedded stack, one job, one DAG: the job's trigger URL with its token, and Airflow's
 ``POST /api/v2/dags/{dag_id}/dagRuns`` with a JWT, both starting runs of that same DAG in the same
@@ -43,6 +43,7 @@ from benchmarks.report import (
     markdown_table,
     write_section,
 )
+from benchmarks.trigger_profile import SAMPLES_PER_SECOND, Recording, breakdown, breakdown_table
 from devstack.stack import EmbeddedStack, StackConfig, free_port
 
 log = logging.getLogger("benchmarks.compare_trigger")
@@ -132,7 +133,10 @@ def create_job(api: httpx.Client) -> dict:
     return job
 
 
-def measure(stack: EmbeddedStack, args: argparse.Namespace) -> dict[int, dict[str, Side]]:
+def measure(
+    stack: EmbeddedStack, args: argparse.Namespace
+) -> tuple[dict[int, dict[str, Side]], Counter[str] | None]:
+    """Send the rounds of both sides at each concurrency; then, with ``--profile``, the profiled round."""
     token = stack.get_api_token()
     with httpx.Client(
         base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
@@ -166,7 +170,22 @@ def measure(stack: EmbeddedStack, args: argparse.Namespace) -> dict[int, dict[st
                     len(done.round_trips) / done.seconds,
                     sum(done.refused.values()),
                 )
-    return results
+    return results, profile_round(stack, posts["http-trigger"], args) if args.profile else None
+
+
+def profile_round(
+    stack: EmbeddedStack, post: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]], args: argparse.Namespace
+) -> Counter[str]:
+    """One more round of http-trigger POSTs at ``--profile`` concurrency, with py-spy on the API server."""
+    output = stack.config.home / "trigger-profile.txt"
+    recording = Recording(stack.processes["api-server"].pid, output)
+    time.sleep(1)  # py-spy attaches to the server and its workers
+    try:
+        done = asyncio.run(send_round(post, args.requests, args.profile, stack.api_url))
+    finally:
+        samples = breakdown(recording.stop())
+    log.info("profiled round: %.0f POSTs/s, %s samples", len(done.round_trips) / done.seconds, samples.total())
+    return samples
 
 
 def figures(results: dict[int, dict[str, Side]]) -> str:
@@ -202,9 +221,26 @@ def figures(results: dict[int, dict[str, Side]]) -> str:
 
 
 def render(
-    command: str, started_at: datetime, results: dict[int, dict[str, Side]], facts: dict[str, str]
+    command: str,
+    started_at: datetime,
+    results: dict[int, dict[str, Side]],
+    facts: dict[str, str],
+    profile: Counter[str] | None,
+    profiled_concurrency: int,
 ) -> str:
     machine = "\n".join(f"- {name}: {value}" for name, value in facts.items())
+    profile_text = ""
+    if profile is not None:
+        profile_text = f"""
+### Where the API server's time goes
+
+py-spy sampled the API server and its workers ({SAMPLES_PER_SECOND} samples a second, busy threads
+only) during one more round of http-trigger POSTs at concurrency {profiled_concurrency}, after the
+measured ones. Each sample counts for the step of the trigger path its innermost named frame belongs
+to (`benchmarks/trigger_profile.py`).
+
+{breakdown_table(profile)}
+"""
     return f"""## Trigger side by side: http-trigger vs Airflow's own REST trigger
 
 Both start runs of one DAG on one embedded stack (API server, scheduler, DAG processor and
@@ -228,7 +264,7 @@ Run {started_at:%Y-%m-%d %H:%M} UTC.
 ### Figures
 
 {figures(results)}
-"""
+{profile_text}"""
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -240,6 +276,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         type=lambda text: [int(part) for part in text.split(",")],
         default=[1, 10, 50],
         help="POSTs in flight at once, comma-separated (default 1,10,50)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="C",
+        help="then profile one more http-trigger round at concurrency C with py-spy (default: no profile)",
     )
     parser.add_argument("--output", type=Path, default=BENCHMARKS_FILE, help="the report to update")
     return parser.parse_args(argv)
@@ -259,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         log.info("Starting the embedded stack in %s", home)
         stack.start(timeout=300)
-        results = measure(stack, args)
+        results, profile = measure(stack, args)
     finally:
         watch.stop()
         stack.stop()
@@ -271,7 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     command = " ".join([COMMAND, *map(shlex.quote, raw_args)])
     print(figures(results))
-    write_section(SECTION, render(command, started_at, results, facts), path=args.output)
+    if profile is not None:
+        print(breakdown_table(profile))
+    write_section(SECTION, render(command, started_at, results, facts, profile, args.profile), path=args.output)
     print(f"\nWrote the section {SECTION!r} of {args.output}")
     return 0
 

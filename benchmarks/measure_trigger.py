@@ -36,9 +36,11 @@ import statistics
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -131,11 +133,12 @@ class Summary:
     def row(self) -> list[str]:
         scale = 1000.0 if self.unit == "ms" else 1.0
         if not self.values:
-            return [self.name, self.unit, "0", "–", "–", "–", "–"]
+            return [self.name, self.unit, "0", "–", "–", "–", "–", "–"]
         figures = [
             min(self.values),
             statistics.median(self.values),
             percentile(self.values, 0.9),
+            percentile(self.values, 0.95),
             max(self.values),
         ]
         digits = 1 if self.unit == "ms" else 2
@@ -278,8 +281,13 @@ def measure_trigger(api: httpx.Client, job: dict[str, Any], run_timeout: float) 
     round_trip = time.perf_counter() - started
     if response.status_code != 200:
         raise BenchmarkError(f"the trigger POST answered {refusal_kind(response)!r}")
-    run_id = str(response.json()["dag_run_id"])
-    dag_id = job["dag_id"]
+    return follow_run(api, job["dag_id"], str(response.json()["dag_run_id"]), sent_at, round_trip, run_timeout)
+
+
+def follow_run(
+    api: httpx.Client, dag_id: str, run_id: str, sent_at: datetime, round_trip: float, run_timeout: float
+) -> TriggerSample:
+    """Wait for a triggered run's action to start and the run to end; return their server times."""
 
     def action_started() -> dict[str, Any] | None:
         ti = get_action_ti(api, dag_id, run_id)
@@ -305,16 +313,66 @@ def measure_trigger(api: httpx.Client, job: dict[str, Any], run_timeout: float) 
     )
 
 
+@dataclass(frozen=True)
+class Burst:
+    """Trigger POSTs sent all at once: the runs they started, and the answers that started none."""
+
+    size: int
+    jobs: int
+    samples: tuple[TriggerSample, ...]
+    refused: Counter[str]
+
+
+def measure_burst(api: httpx.Client, jobs: Sequence[dict[str, Any]], size: int, run_timeout: float) -> Burst:
+    """Send ``size`` trigger POSTs at the same moment, spread over ``jobs``, then follow every run.
+
+    Each POST has its own thread and connection, released together by a barrier, as ``size``
+    callers whose events coincide would send them.
+    """
+    barrier = threading.Barrier(size)
+
+    def send(index: int) -> tuple[dict[str, Any], datetime, float, httpx.Response]:
+        job = jobs[index % len(jobs)]
+        barrier.wait()
+        sent_at, started = datetime.now(timezone.utc), time.perf_counter()
+        response = post_trigger(job)
+        return job, sent_at, time.perf_counter() - started, response
+
+    with ThreadPoolExecutor(max_workers=size) as pool:
+        answers = list(pool.map(send, range(size)))
+    refused = Counter(refusal_kind(response) for *_, response in answers if response.status_code != 200)
+    samples = tuple(
+        follow_run(api, job["dag_id"], str(response.json()["dag_run_id"]), sent_at, round_trip, run_timeout)
+        for job, sent_at, round_trip, response in answers
+        if response.status_code == 200
+    )
+    return Burst(size=size, jobs=min(size, len(jobs)), samples=samples, refused=refused)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Reporting
 
 
-def summaries(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample]) -> list[Summary]:
+def summaries(
+    new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample], burst: Burst | None = None
+) -> list[Summary]:
     ok = [t for t in triggers if t.run_state == "success"]
 
     def present(values: Sequence[float | None]) -> tuple[float, ...]:
         return tuple(v for v in values if v is not None)
 
+    burst_rows = []
+    if burst is not None:
+        runs = burst.samples
+        burst_rows = [
+            Summary(f"4. Burst of {burst.size} POSTs: POST round trip", "ms", tuple(t.round_trip_seconds for t in runs)),
+            Summary("   burst: POST -> run start_date", "s", present([t.to_run_start for t in runs])),
+            Summary("   burst: POST -> action start_date", "s", present([t.to_action_start for t in runs])),
+            Summary(
+                "   burst: POST -> run end_date (success)", "s",
+                present([t.to_run_end for t in runs if t.run_state == "success"]),
+            ),
+        ]  # fmt: skip
     return [
         Summary("1. New job -> first 200 of its trigger URL", "s", tuple(s.ready_seconds for s in new_jobs)),
         Summary("   503 answers before that 200 (count)", "n", tuple(float(s.refused_503) for s in new_jobs)),
@@ -324,6 +382,7 @@ def summaries(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample
         Summary("   Trigger POST -> run end_date (success)", "s", present([t.to_run_end for t in ok])),
         Summary("   action task duration", "s", present([t.action_seconds for t in triggers])),
         Summary("3. Trigger POST round trip", "ms", tuple(t.round_trip_seconds for t in triggers)),
+        *burst_rows,
     ]
 
 
@@ -335,7 +394,7 @@ def figures_table(rows: Sequence[Summary]) -> str:
             counts = (cell if cell == "–" else f"{float(cell):g}" for cell in row[3:])
             row = [row[0], "count", row[2], *counts]
         rendered.append(row)
-    return markdown_table(["Metric", "unit", "n", "min", "median", "p90", "max"], rendered, "llrrrrr")
+    return markdown_table(["Metric", "unit", "n", "min", "median", "p90", "p95", "max"], rendered, "llrrrrrr")
 
 
 def samples_tables(new_jobs: Sequence[NewJobSample], triggers: Sequence[TriggerSample]) -> str:
@@ -582,9 +641,33 @@ def measure_idle_dag_processor(stack: EmbeddedStack, existing: ExistingJobs, sec
     )
 
 
-def section_key(existing: int, factory_files: int = 1) -> str:
+def section_key(existing: int, factory_files: int = 1, burst: int = 0) -> str:
     key = "measure_trigger" if existing == 0 else f"measure_trigger --existing-jobs {existing}"
-    return key if factory_files == 1 else f"{key} --factory-files {factory_files}"
+    key += f" --factory-files {factory_files}" if factory_files > 1 else ""
+    return key + (f" --burst {burst}" if burst else "")
+
+
+def burst_text(burst: Burst | None) -> str:
+    """Item 4 of "What is measured", when the run sent a burst."""
+    if burst is None:
+        return ""
+    refused = ", ".join(f"{count} × {kind!r}" for kind, count in sorted(burst.refused.items())) or "none"
+    return textwrap.fill(
+        f"4. **A burst.** After those, {burst.size} trigger POSTs sent at the same moment (a thread and a "
+        f"connection each, released together), spread over the {burst.jobs} new jobs: how long callers wait "
+        "when their events coincide, with the LocalExecutor's slots and the scheduler's loop shared by all "
+        f"the runs. Each run is then followed as in 2. Answers that started no run: {refused}.",
+        width=100,
+        subsequent_indent="   ",
+    ) + "\n"
+
+
+def settings_text(settings: dict[str, str]) -> str:
+    """The Airflow settings this run changed from the embedded stack's, as a list."""
+    if not settings:
+        return ""
+    lines = "\n".join(f"- `{name}={value}`" for name, value in sorted(settings.items()))
+    return f"\nAirflow settings changed from the embedded stack's for this run:\n\n{lines}\n"
 
 
 def render_section(
@@ -596,8 +679,10 @@ def render_section(
     facts: dict[str, str],
     existing: ExistingJobs | None,
     factory_files: int,
+    settings: dict[str, str],
     new_jobs: Sequence[NewJobSample],
     triggers: Sequence[TriggerSample],
+    burst: Burst | None,
     others: MachineWatch,
     stalls: Sequence[tuple[float, bool]],
 ) -> str:
@@ -641,6 +726,8 @@ def render_section(
                 "(30 s)."
             )
         scale = textwrap.fill(scale, width=100)
+    if burst is not None:
+        title += f", and a burst of {burst.size} trigger POSTs"
     return f"""## New job -> triggerable, and trigger POST -> action running{title}
 
 How quickly http-trigger turns a new job, and then a trigger POST, into work running on Airflow.
@@ -678,7 +765,7 @@ AWS, all started as separate processes in a temporary home on free ports (the sa
 3. **Trigger endpoint latency.** The HTTP round trip of those trigger POSTs: each is sent on a new
    connection with an empty body, as the job's curl line does, and answers only after the run is
    committed to the metadata database.
-
+{burst_text(burst)}
 Percentiles interpolate linearly between the closest ranks; with few samples p90 lies close to the max.
 Each run of the command creates its own stack, so figures of different runs are independent.
 
@@ -693,13 +780,13 @@ Run from the repository root:
 ### Machine
 
 {facts_table}
-
+{settings_text(settings)}
 Date (UTC): {started_at:%Y-%m-%d %H:%M}. The stack took {stack_seconds:.0f} s to start and report healthy;
 the whole command took {total_seconds:.0f} s.
 
 ### Figures
 
-{figures_table(summaries(new_jobs, triggers))}
+{figures_table(summaries(new_jobs, triggers, burst))}
 
 {notes}
 
@@ -711,6 +798,13 @@ the whole command took {total_seconds:.0f} s.
 
 # ---------------------------------------------------------------------------------------------------
 # Main
+
+
+def airflow_setting(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not separator or not name.startswith("AIRFLOW__") or name.count("__") < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not AIRFLOW__SECTION__KEY=VALUE")
+    return name, value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -732,6 +826,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="with existing jobs: how long to measure the DAG processor's CPU use with no job change (default 60; 0: not)",
     )
     parser.add_argument(
+        "--burst", type=int, default=0, help="then send this many trigger POSTs at once and follow their runs"
+    )
+    parser.add_argument(
+        "--setting",
+        type=airflow_setting,
+        action="append",
+        default=[],
+        metavar="AIRFLOW__SECTION__KEY=VALUE",
+        help="an Airflow setting for every process of the stack (repeatable), e.g. "
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=0.2",
+    )
+    parser.add_argument(
         "--factory-files", type=int, default=1, help="split the jobs across this many factory files (default 1)"
     )
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md", help="report to update")
@@ -741,8 +847,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.factory_files <= MAX_SHARDS:
         parser.error(f"--factory-files must be 1 to {MAX_SHARDS}")
-    if args.jobs < 1 or args.triggers < 1 or args.existing_jobs < 0:
-        parser.error("--jobs and --triggers must be at least 1, --existing-jobs at least 0")
+    if args.jobs < 1 or args.triggers < 1 or args.existing_jobs < 0 or args.burst < 0:
+        parser.error("--jobs and --triggers must be at least 1, --existing-jobs and --burst at least 0")
     return args
 
 
@@ -763,7 +869,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = load_average()
     watch = MachineWatch().start()
     home = Path(tempfile.mkdtemp(prefix="http-trigger-bench-"))
-    config = StackConfig(home=home, api_port=free_port(), moto_port=free_port())
+    config = StackConfig(home=home, api_port=free_port(), moto_port=free_port(), extra_env=dict(args.setting))
     if args.factory_files > 1:
         config.dags_folder = home / "dags"
         write_factory_files(config.dags_folder, args.factory_files)
@@ -822,6 +928,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{trigger.to_run_end:.2f}" if trigger.to_run_end is not None else "?",
                     trigger.run_state,
                 )
+            burst = None
+            if args.burst:
+                log.info("Sending a burst of %s trigger POSTs at once over %s jobs", args.burst, len(jobs))
+                burst = measure_burst(api, jobs, args.burst, args.run_timeout)
+                log.info(
+                    "Burst: %s runs started, %s refused %s", len(burst.samples), sum(burst.refused.values()),
+                    dict(burst.refused),
+                )
         stack.check_alive()
         database = postgres_version(stack)
         stalls = dag_processor_stalls(config.logs_folder / "dag-processor.log")
@@ -855,15 +969,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         facts=stack_facts(database, load_before, load_after, watch),
         existing=existing,
         factory_files=args.factory_files,
+        settings=dict(args.setting),
         new_jobs=new_jobs,
         triggers=triggers,
+        burst=burst,
         others=watch,
         stalls=stalls,
     )
-    print(figures_table(summaries(new_jobs, triggers)))
+    print(figures_table(summaries(new_jobs, triggers, burst)))
     print()
     print("\n".join(f"- {note}" for note in observations(new_jobs, triggers, watch, stalls)))
-    key = section_key(args.existing_jobs, args.factory_files)
+    key = section_key(args.existing_jobs, args.factory_files, args.burst)
     write_section(key, section, path=args.output)
     print(f"\nWrote the section {key!r} of {args.output}")
     return 0
