@@ -41,6 +41,7 @@ GROUP_TAG_PREFIX = "group:"
 # at most ten digits) far below Airflow's 250 characters, in the characters Airflow allows.
 MAX_JOB_ID = 2**31 - 1
 GROUP_MAX_LEN = TAG_MAX_LEN - len(GROUP_TAG_PREFIX)
+NAME_MAX_LEN = 200
 _TAG_PATTERN = re.compile(rf"^[\w .:/@-]{{1,{TAG_MAX_LEN}}}$")
 
 
@@ -238,7 +239,7 @@ class TriggerSettings(_StrictModel):
 class JobBody(_StrictModel):
     """Everything a user writes about a job; the id is allocated by the store."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=NAME_MAX_LEN)
     group: str = Field(default="default", min_length=1, json_schema_extra={"maxLength": GROUP_MAX_LEN})
     description: str = Field(default="", max_length=2000)
     enabled: bool = Field(default=True, description="Whether a new job's DAG starts unpaused.")
