@@ -208,6 +208,24 @@ export function openInAirflow(url) {
   window.location.assign(url);
 }
 
+/**
+ * Show this frame's address in Airflow's own, after history.pushState or replaceState here: Airflow
+ * mirrors the frame's address only when a page loads in it. Airflow's router is not told (it would
+ * load the frame again), so its address bar, a reload and a copied link name this page and step.
+ */
+export function mirrorInAirflow() {
+  try {
+    if (window.top === window || window.top.location.origin !== window.location.origin) return;
+    const prefix = `${config.airflowRoot}/plugin/http-trigger`;
+    const top = window.top.location;
+    if (!top.pathname.startsWith(`${prefix}/`)) return;
+    const here = `${prefix}${window.location.pathname}${window.location.search}${window.location.hash}`;
+    if (`${top.pathname}${top.search}${top.hash}` !== here) window.top.history.replaceState(window.top.history.state, "", here);
+  } catch (error) {
+    // another origin: Airflow's address stays as it is
+  }
+}
+
 /** A link's click handler that opens its URL in Airflow's page (a plain click; others keep theirs). */
 export function openLinkInAirflow(event) {
   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
