@@ -290,6 +290,52 @@ export function confirmAction({ title, message, confirmLabel = "Confirm", danger
   });
 }
 
+function describeParameters(parameters) {
+  const entries = Object.entries(parameters);
+  if (!entries.length) return [", with the action's defaults."];
+  return [", with ", el("span", { class: "mono" }, entries.map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join(", ")), "."];
+}
+
+/**
+ * Ask before starting a run of `job` now, naming the job, its AWS action, the connection's account
+ * and the parameters: `null` for the job's own (fixed) ones, else those given for this run.
+ */
+export function confirmRunNow(job, catalogue, parameters = null) {
+  const where = `${job.action.aws_conn_id}${job.action.region ? ` in ${job.action.region}` : ""}`;
+  return confirmAction({
+    title: `Start “${job.name}” now?`,
+    message: [
+      `This runs ${actionTitle(catalogue, job.action.type)} now, on the AWS account of connection ${where}`,
+      ...(parameters === null ? [", with the job's parameters."] : describeParameters(parameters)),
+    ],
+    confirmLabel: "Start run",
+  });
+}
+
+/**
+ * Ask, then copy `job` into a new job (its own URL and token, disabled) and open the copy's page.
+ * Resolves false when the user cancelled or the copy failed (the error is shown).
+ */
+export async function duplicateJob(job) {
+  const confirmed = await confirmAction({
+    title: `Duplicate “${job.name}”?`,
+    message:
+      "A new job is created with the same action, parameters, schedule, post-processing and group, " +
+      "and its own URL and access token. It starts disabled, so it does not run until you enable it.",
+    confirmLabel: "Duplicate job",
+  });
+  if (!confirmed) return false;
+  let copy;
+  try {
+    copy = await api(`/jobs/${encodeURIComponent(job.id)}/duplicate`, { method: "POST" });
+  } catch (error) {
+    showError(error, "The job was not duplicated: ");
+    return false;
+  }
+  window.location.assign(jobUrl(copy.id, `?duplicated=${encodeURIComponent(job.id)}`));
+  return true;
+}
+
 /** Show a notice above the page; kind is "ok", "error" or "" (neutral). */
 export function notify(message, kind = "", { sticky = false } = {}) {
   const notice = el("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
