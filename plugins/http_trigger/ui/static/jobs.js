@@ -73,6 +73,12 @@ function enabledSwitch(job) {
   );
 }
 
+function runTitle(job, atExecution) {
+  if (!loaded(job)) return "Airflow has not loaded the job yet";
+  if (job.is_paused) return "Enable the job to run it";
+  return atExecution ? "Opens the job's Run now form: it takes its parameters at execution" : null;
+}
+
 function controls(job) {
   const atExecution = job.action.parameters_at_execution;
   const buttons = [];
@@ -86,7 +92,7 @@ function controls(job) {
           class: "button small",
           "data-control": "run",
           disabled: !runnable,
-          title: runnable ? (atExecution ? "Opens the job's Run now form: it takes its parameters at execution" : null) : "Enable the job to run it",
+          title: runTitle(job, atExecution),
           "aria-label": `Run now: ${job.name}`,
           onclick: () => runNow(job),
         },
