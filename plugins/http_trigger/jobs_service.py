@@ -24,6 +24,7 @@ killed at any point leaves only invisible remains:
 - delete: lock, rename the spec to a hidden tombstone (readers no longer see it), revoke the
   secrets and commit, then remove the tombstone; if the commit fails, rename it back.
 - rotate: lock, check the spec is in place, issue new secrets, commit; no file changes.
+- duplicate: a create, of the definition the original's spec holds; the original is only read.
 
 A process killed between the steps leaves a hidden file (removed by a later write once stale) and
 at most a registration whose spec is not in place, which nothing shows. A spec in place whose id
@@ -67,8 +68,9 @@ from http_trigger.jobs.files import (
     load_jobs,
     remove_stale_leftovers,
     stage_job,
+    validate_spec,
 )
-from http_trigger.jobs.model import DAG_ID_PREFIX, Job, JobBody, dag_id_for
+from http_trigger.jobs.model import DAG_ID_PREFIX, NAME_MAX_LEN, Job, JobBody, dag_id_for
 from http_trigger.jobs.spec_names import spec_path
 from http_trigger.jobs.spec_yaml import WHOLE_FILE
 from http_trigger.runs import history as run_history
@@ -79,6 +81,8 @@ from http_trigger.secrets.trigger_credentials import IssuedSecret, Registration
 
 log = logging.getLogger(__name__)
 _SAFE_IN_DOUBLE_QUOTES = re.compile(r"[\w :.=+/-]*")
+COPY_SUFFIX = " (copy)"
+"""What the default name of a duplicated job adds to its original's name."""
 
 
 @dataclass(frozen=True)
@@ -256,20 +260,54 @@ def _new_registration(session: Session, job_id: int | None) -> IssuedSecret:
     return secret
 
 
-def create_job(*, session: Session, body: JobBody, actor: Actor, job_id: int | None = None) -> JobDetails:
-    """Register a new job (a fresh id unless the spec brings one), write its spec and audit it; commits."""
+def create_job(
+    *,
+    session: Session,
+    body: JobBody,
+    actor: Actor,
+    job_id: int | None = None,
+    audit_details: Mapping[str, Any] | None = None,
+) -> JobDetails:
+    """Register a new job (a fresh id unless the spec brings one), write its spec and audit it; commits.
+
+    ``audit_details`` go in the create's audit entry (names and ids only, e.g. the job it copies).
+    """
     body = keep_masked_secrets(body, job_id=None, current=lambda: None)  # refuses any masked value
     remove_stale_leftovers(_folder())
     with _undone_on_error(session):
         secret = _new_registration(session, job_id)
         staged = stage_job(_folder(), Job(id=secret.job_id, **body.model_dump()), create=True)
     with _undone_on_error(session, staged.discard):
-        job_audit.record(session, event=JobEvent.CREATE, actor=actor, job_id=secret.job_id)
+        job_audit.record(
+            session, event=JobEvent.CREATE, actor=actor, job_id=secret.job_id, details=audit_details
+        )
         request_reparse(session=session, job_id=secret.job_id)
         session.commit()
     with _undone_on_error(session, staged.discard, lambda: _retire(session, secret.job_id)):
         staged.publish()
     return JobDetails(stored=staged.stored, secret=secret, is_paused=None)
+
+
+def copy_name(name: str) -> str:
+    """Return the default name of a copy of a job named ``name``, within the name's length limit."""
+    return f"{name[: NAME_MAX_LEN - len(COPY_SUFFIX)].rstrip()}{COPY_SUFFIX}"
+
+
+def duplicate_job(
+    *, session: Session, job_id: int, actor: Actor, name: str | None = None, enabled: bool = False
+) -> JobDetails:
+    """Create a new job with the definition of job ``job_id``: a new id, URL, token and signing secret. Commits.
+
+    The copy has the original's action, parameters, schedule, trigger settings, post-processing
+    (secrets included), group, description and tags; its name is ``name`` or :func:`copy_name`'s.
+    It starts disabled unless ``enabled``: a copy of a scheduled job would otherwise run beside
+    its original before anyone changed it. Its audit entry is a create naming the job it copies.
+    A job whose spec does not load cannot be copied (:class:`JobBrokenError`).
+    """
+    original = get_job(_folder(), job_id).job
+    data = {**original.model_dump(exclude={"id"}), "name": name or copy_name(original.name), "enabled": enabled}
+    body = validate_spec(data, source=f"copy of job {job_id}", model=JobBody)
+    return create_job(session=session, body=body, actor=actor, audit_details={"duplicated_from": job_id})
 
 
 def _retire(session: Session, job_id: int) -> None:

@@ -3,7 +3,7 @@
 Schemathesis reads the document the API server serves for the plugin and sends every operation
 generated requests: the document's examples, boundary and invalid values of each parameter
 (coverage), random data (fuzzing) and chains that follow the document's links (create a job, then
-read, update, rotate, run and delete it). Each answer goes through all of its default checks: no
+read, copy, update, rotate, run and delete it). Each answer goes through all of its default checks: no
 server error, only documented statuses, content types, headers and bodies, valid data accepted,
 invalid data refused, a deleted job gone (:data:`CHECKS_BY_OPERATION` names the few exceptions, and
 why). Every job is throwaway: the run has a stack of its own, stopped afterwards. Three trigger
@@ -61,6 +61,9 @@ CHECKS_BY_OPERATION: dict[str, dict[str, Any]] = {
     **dict.fromkeys(
         ("create_job", "update_job", "validate_job"), {"positive_data_acceptance": {"enabled": False}}
     ),
+    # A copy's name is held to the job model's name rules (stripped, no NUL character), which the
+    # document's minLength and maxLength only approach.
+    "duplicate_job": {"positive_data_acceptance": {"enabled": False}},
     # A job created moments ago is "not loaded by Airflow yet": 503 with Retry-After, as documented.
     "set_job_enabled": {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", "503"]}},
     # The same for Run now; and its body, like a trigger's, is the parameters of the job in the path:

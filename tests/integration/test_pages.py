@@ -212,7 +212,7 @@ def test_create_run_update_disable_and_delete_a_job_in_the_browser(
     ]
 
     # Edit: the same form, filled in; save a new name.
-    frame.get_by_role("link", name="Edit").click()
+    frame.get_by_role("link", name="Edit", exact=True).click()
     expect(frame.get_by_role("combobox", name="Group")).to_have_value("test-environment")
     frame.get_by_role("button", name="Name", exact=True).click()
     frame.get_by_label("Name", exact=True).fill(f"{name} (edited)")

@@ -72,6 +72,42 @@ def make_stale(folder) -> None:
         os.utime(folder / name, (past, past))
 
 
+class TestDuplicate:
+    """A copy is a create: all or nothing, and the original is only read."""
+
+    def test_a_failed_rename_leaves_the_original_alone_and_no_copy(self, new_session, jobs_folder, monkeypatch):
+        original = create(new_session, "original")
+        before = spec_path(jobs_folder, original.job.id).read_bytes()
+        monkeypatch.setattr(os, "replace", fail_with(disk_full()))
+        with new_session() as session:
+            with pytest.raises(JobStorageError, match=rf"^job_(\d+)\.yaml could not be renamed: {NO_SPACE}$") as failed:
+                jobs_service.duplicate_job(session=session, actor=ACTOR, job_id=original.job.id)
+        monkeypatch.undo()
+
+        assert visible_files(jobs_folder) == [f"job_{original.job.id}.yaml"]
+        assert spec_path(jobs_folder, original.job.id).read_bytes() == before
+        assert_absent(new_session, failed_job_id(failed.value))
+        assert_exists(new_session, original.job.id, original.secret, name="original")
+
+    def test_a_spec_written_by_hand_can_be_copied(self, new_session, jobs_folder):
+        job_id = hand_written_id(new_session)
+        by_hand = job_body("by hand", schedule="0 6 * * *").model_dump(mode="json")
+        spec_path(jobs_folder, job_id).write_text(yaml.safe_dump({"id": job_id, **by_hand}))
+
+        with new_session() as session:
+            copy = jobs_service.duplicate_job(session=session, actor=ACTOR, job_id=job_id, name="copied")
+
+        assert (copy.job.name, copy.job.schedule, copy.job.enabled) == ("copied", "0 6 * * *", False)
+        assert_exists(new_session, copy.job.id, copy.secret, name="copied")
+
+    @pytest.mark.parametrize(("length", "expected"), [(10, "n" * 10 + " (copy)"), (200, "n" * 193 + " (copy)")])
+    def test_the_default_name_fits_the_limit(self, length, expected):
+        assert jobs_service.copy_name("n" * length) == expected
+
+    def test_a_name_ending_in_spaces_where_it_is_cut_loses_them(self):
+        assert jobs_service.copy_name("n" * 192 + "  tail") == "n" * 192 + " (copy)"
+
+
 class TestCreate:
     def test_a_full_disk_while_staging_leaves_nothing(self, new_session, jobs_folder, monkeypatch):
         monkeypatch.setattr(tempfile, "mkstemp", fail_with(disk_full()))

@@ -9,7 +9,7 @@ from fastapi import Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from http_trigger.jobs.audit import JobEvent
-from http_trigger.jobs.model import JobBody
+from http_trigger.jobs.model import NAME_MAX_LEN, JobBody
 from http_trigger.run_sources import TriggerSource
 from http_trigger.runs.outcome import RunOutcome
 
@@ -292,6 +292,24 @@ class JobEnabledBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     enabled: bool
+
+
+class DuplicateJobBody(BaseModel):
+    """What a copy of a job may have of its own; everything else is its original's."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=NAME_MAX_LEN,
+        description="The copy's name; the original's followed by ' (copy)' if omitted.",
+    )
+    enabled: bool = Field(
+        default=False,
+        description="Whether the copy starts enabled; disabled by default, so that a copy of a scheduled "
+        "job does not run beside its original before it is changed.",
+    )
 
 
 class ActionResponse(BaseModel):

@@ -2,10 +2,11 @@
 
 Each job is one DAG, so access follows the auth manager's DAG permissions
 (:mod:`http_trigger.jobs.access`), declared on each route (:mod:`http_trigger.api.deps`): reading a
-job needs read access to its DAG, changing it or revealing its secrets needs edit access. The
-package's errors become HTTP answers in the app's one exception handler. Every answer shows
-a job through :func:`http_trigger.job_view.job_view`, secrets masked. Every change and reveal is
-recorded in the job's audit (:mod:`http_trigger.jobs.audit`) with who asked, from where and how.
+job needs read access to its DAG, changing it or revealing its secrets needs edit access, copying
+it needs read access and the right to create jobs. The package's errors become HTTP answers in the
+app's one exception handler. Every answer shows a job through :func:`http_trigger.job_view.job_view`,
+secrets masked. Every change and reveal is recorded in the job's audit (:mod:`http_trigger.jobs.audit`)
+with who asked, from where and how.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from http_trigger.api.csrf import require_csrf_header
 from http_trigger.api.datamodels import (
     JOB_BODY_EXAMPLES,
     BrokenJobResponse,
+    DuplicateJobBody,
     JobCollectionResponse,
     JobEnabledBody,
     JobResponse,
@@ -54,6 +56,7 @@ _JOB_LINKS = {
         "get_job",
         "update_job",
         "delete_job",
+        "duplicate_job",
         "rotate_job_secret",
         "reveal_job_secrets",
         "set_job_enabled",
@@ -168,6 +171,41 @@ def validate_job(
 def create_job(body: JobBodyParam, actor: AuditActorDep, session: SessionDep) -> JobResponse:
     """Create a job; it is triggerable as soon as Airflow has loaded it, in a few seconds."""
     details = jobs_service.create_job(session=session, body=body, actor=actor)
+    return _response(details, may_edit=True, issued=True)
+
+
+@jobs_router.post(
+    "/{job_id:int}/duplicate",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        status.HTTP_201_CREATED: {
+            "description": "The copy, a new job with the URL and token just issued in clear",
+            "links": _JOB_LINKS,
+        },
+        **error_responses(
+            *BODY_ERRORS,
+            401,
+            (403, "Not allowed to read the job, or to create jobs"),
+            _NO_JOB,
+            (409, "The job's spec does not load"),
+            (422, "The job id is out of bounds, or the name is invalid"),
+            503,
+            507,
+        ),
+    },
+    dependencies=[Depends(requires_access_job("GET")), Depends(requires_access_to_create_jobs)],
+)
+def duplicate_job(
+    job_id: JobIdPath,
+    actor: AuditActorDep,
+    session: SessionDep,
+    body: Annotated[DuplicateJobBody | None, Body()] = None,
+) -> JobResponse:
+    """Create a new job with this job's definition and a new URL and token; the copy starts disabled."""
+    body = body or DuplicateJobBody()
+    details = jobs_service.duplicate_job(
+        session=session, job_id=job_id, actor=actor, name=body.name, enabled=body.enabled
+    )
     return _response(details, may_edit=True, issued=True)
 
 

@@ -210,6 +210,15 @@ def jobs_update(args: argparse.Namespace, session: Session) -> None:
 
 @suppress_logs_and_warning
 @_command()
+def jobs_duplicate(args: argparse.Namespace, session: Session) -> None:
+    copy = jobs_service.duplicate_job(
+        session=session, job_id=args.job_id, actor=_actor(), name=args.name, enabled=args.enabled
+    )
+    _print_job(copy, args.output, issued=True)
+
+
+@suppress_logs_and_warning
+@_command()
 def jobs_trigger(args: argparse.Namespace, session: Session) -> None:
     from http_trigger.run_sources import TriggerSource
     from http_trigger.runs.start import parameters_from_json, start_run

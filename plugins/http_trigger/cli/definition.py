@@ -35,6 +35,12 @@ def iso_moment(text: str) -> datetime:
 
 ARG_JOB_ID = Arg(("job_id",), type=int, metavar="ID", help="The job's id")
 ARG_SPEC_FILE = Arg(("-f", "--file"), required=True, help="A YAML job spec file (an id in it is kept)")
+ARG_COPY_NAME = Arg(
+    ("--name",), metavar="NAME", help="The copy's name (the original's followed by ' (copy)' if omitted)"
+)
+ARG_COPY_ENABLED = Arg(
+    ("--enabled",), action="store_true", help="Start the copy enabled (it starts disabled otherwise)"
+)
 ARG_PARAMETERS = Arg(
     ("--parameters",), help="A JSON object of action parameters, for a job that takes them at execution"
 )
@@ -97,6 +103,15 @@ def get_http_trigger_cli_commands() -> list[GroupCommand]:
             "Replace a job's definition from a YAML spec file (masked secrets stay)",
             ARG_JOB_ID,
             ARG_SPEC_FILE,
+            ARG_OUTPUT,
+            ARG_VERBOSE,
+        ),
+        _command(
+            "jobs_duplicate",
+            "Create a new job with a job's definition and a new URL and token (disabled unless --enabled)",
+            ARG_JOB_ID,
+            ARG_COPY_NAME,
+            ARG_COPY_ENABLED,
             ARG_OUTPUT,
             ARG_VERBOSE,
         ),

@@ -39,6 +39,7 @@ DAG_ID_PREFIX = "http_trigger_job_"
 DAG_TAG = "http-trigger"
 GROUP_TAG_PREFIX = "group:"
 GROUP_MAX_LEN = TAG_MAX_LEN - len(GROUP_TAG_PREFIX)
+NAME_MAX_LEN = 200
 _TAG_PATTERN = re.compile(rf"^[\w .:/@-]{{1,{TAG_MAX_LEN}}}$")
 
 
@@ -236,7 +237,7 @@ class TriggerSettings(_StrictModel):
 class JobBody(_StrictModel):
     """Everything a user writes about a job; the id is allocated by the store."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=NAME_MAX_LEN)
     group: str = Field(default="default", min_length=1, json_schema_extra={"maxLength": GROUP_MAX_LEN})
     description: str = Field(default="", max_length=2000)
     enabled: bool = Field(default=True, description="Whether a new job's DAG starts unpaused.")

@@ -239,6 +239,69 @@ class TestSecrets:
         assert revealed["post_processing.on_failure.0.parameters.authorization"] == "CAAuth cli-1"
 
 
+class TestDuplicate:
+    """``jobs duplicate`` copies a job under a new id, URL and token, and audits it as a create."""
+
+    run = TestSecrets.run
+
+    @pytest.fixture
+    def original(self, airflow_db, jobs_folder, tmp_path, capsys) -> dict:
+        spec = tmp_path / "chained.yaml"
+        spec.write_text(json.dumps({**TestSecrets.SPEC, "schedule": "0 9 * * 1-5", "group": "ops"}))
+        [created] = self.run(capsys, "jobs", "create", "-f", str(spec))
+        return created
+
+    def test_the_copy_has_the_definition_and_new_secrets(self, original, capsys):
+        [copy] = self.run(capsys, "jobs", "duplicate", str(original["id"]))
+
+        assert copy["id"] != original["id"]
+        assert (copy["name"], copy["enabled"]) == ("chained (copy)", False)
+        same = ("group", "schedule", "action", "trigger", "description", "tags")
+        assert {key: copy[key] for key in same} == {key: original[key] for key in same}
+        assert copy["token"] not in ("••••", original["token"])
+        assert copy["trigger_url"] != original["trigger_url"]
+        [revealed] = self.run(capsys, "jobs", "reveal", str(copy["id"]))
+        assert revealed["post_processing.on_failure.0.parameters.authorization"] == "CAAuth cli-1"
+
+    def test_name_and_enabled_and_the_audit_entry(self, original, capsys):
+        from airflow.models.log import Log
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        [copy] = self.run(capsys, "jobs", "duplicate", str(original["id"]), "--name", "nightly copy", "--enabled")
+
+        assert (copy["name"], copy["enabled"]) == ("nightly copy", True)
+        with create_session() as session:
+            [row] = session.scalars(select(Log).where(Log.event == "http_trigger.create", Log.dag_id == copy["dag_id"]))
+            assert (row.owner, json.loads(row.extra)) == (
+                getpass.getuser(),
+                {"duplicated_from": original["id"], "job_id": copy["id"], "channel": "cli", "source_address": None},
+            )
+
+    def test_a_plain_copy_prints_one_line_per_field(self, original, capsys):
+        assert cli.main(["jobs", "duplicate", str(original["id"]), "-o", "plain"]) == 0
+
+        lines = [line.split(None, 1) for line in capsys.readouterr().out.splitlines()]
+        assert ["name", "chained (copy)"] in lines
+
+    def test_an_unknown_job_or_a_bad_name_is_one_line_and_exit_1(self, original, capsys):
+        assert cli.main(["jobs", "duplicate", "999999"]) == 1
+        assert capsys.readouterr().err == "error: Job 999999 does not exist\n"
+        assert cli.main(["jobs", "duplicate", str(original["id"]), "--name", "  "]) == 1
+        assert capsys.readouterr().err == (
+            f"error: copy of job {original['id']}: name: String should have at least 1 character (got '  ')\n"
+        )
+
+    def test_it_is_a_command_of_airflows_own_cli(self):
+        from airflow.cli import cli_parser
+
+        args = cli_parser.get_parser().parse_args(["http-trigger", "jobs", "duplicate", "7", "--name", "x", "-o", "json"])
+
+        assert (args.func.__name__, args.job_id, args.name, args.enabled, args.output) == (
+            "jobs_duplicate", 7, "x", False, "json"
+        )
+
+
 class TestAudit:
     """Every change, run and reveal from the CLI is audited as the shell's user on channel cli; export writes CSV."""
 

@@ -37,6 +37,14 @@ def test_a_page_without_login_sends_the_browser_to_airflows_login_and_back(clien
     assert "job" not in response.text.lower()
 
 
+def test_the_login_comes_back_to_the_edit_forms_step(client):
+    response = client.get("/ui/jobs/7/edit?step=6", follow_redirects=False)
+
+    assert response.status_code == 303
+    next_page = parse_qs(urlsplit(response.headers["location"]).query)["next"]
+    assert next_page == ["/plugin/http-trigger/http-trigger/ui/jobs/7/edit?step=6"]
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_a_page_for_a_logged_in_user_is_a_shell_that_only_frames_on_airflow(client, path):
     log_in(client)

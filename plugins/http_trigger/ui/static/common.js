@@ -208,6 +208,24 @@ export function openInAirflow(url) {
   window.location.assign(url);
 }
 
+/**
+ * Show this frame's address in Airflow's own, after history.pushState or replaceState here: Airflow
+ * mirrors the frame's address only when a page loads in it. Airflow's router is not told (it would
+ * load the frame again), so its address bar, a reload and a copied link name this page and step.
+ */
+export function mirrorInAirflow() {
+  try {
+    if (window.top === window || window.top.location.origin !== window.location.origin) return;
+    const prefix = `${config.airflowRoot}/plugin/http-trigger`;
+    const top = window.top.location;
+    if (!top.pathname.startsWith(`${prefix}/`)) return;
+    const here = `${prefix}${window.location.pathname}${window.location.search}${window.location.hash}`;
+    if (`${top.pathname}${top.search}${top.hash}` !== here) window.top.history.replaceState(window.top.history.state, "", here);
+  } catch (error) {
+    // another origin: Airflow's address stays as it is
+  }
+}
+
 /** A link's click handler that opens its URL in Airflow's page (a plain click; others keep theirs). */
 export function openLinkInAirflow(event) {
   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
@@ -270,6 +288,52 @@ export function confirmAction({ title, message, confirmLabel = "Confirm", danger
     dialog.showModal();
     document.getElementById("confirm-cancel").focus();
   });
+}
+
+function describeParameters(parameters) {
+  const entries = Object.entries(parameters);
+  if (!entries.length) return [", with the action's defaults."];
+  return [", with ", el("span", { class: "mono" }, entries.map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join(", ")), "."];
+}
+
+/**
+ * Ask before starting a run of `job` now, naming the job, its AWS action, the connection's account
+ * and the parameters: `null` for the job's own (fixed) ones, else those given for this run.
+ */
+export function confirmRunNow(job, catalogue, parameters = null) {
+  const where = `${job.action.aws_conn_id}${job.action.region ? ` in ${job.action.region}` : ""}`;
+  return confirmAction({
+    title: `Start “${job.name}” now?`,
+    message: [
+      `This runs ${actionTitle(catalogue, job.action.type)} now, on the AWS account of connection ${where}`,
+      ...(parameters === null ? [", with the job's parameters."] : describeParameters(parameters)),
+    ],
+    confirmLabel: "Start run",
+  });
+}
+
+/**
+ * Ask, then copy `job` into a new job (its own URL and token, disabled) and open the copy's page.
+ * Resolves false when the user cancelled or the copy failed (the error is shown).
+ */
+export async function duplicateJob(job) {
+  const confirmed = await confirmAction({
+    title: `Duplicate “${job.name}”?`,
+    message:
+      "A new job is created with the same action, parameters, schedule, post-processing and group, " +
+      "and its own URL and access token. It starts disabled, so it does not run until you enable it.",
+    confirmLabel: "Duplicate job",
+  });
+  if (!confirmed) return false;
+  let copy;
+  try {
+    copy = await api(`/jobs/${encodeURIComponent(job.id)}/duplicate`, { method: "POST" });
+  } catch (error) {
+    showError(error, "The job was not duplicated: ");
+    return false;
+  }
+  window.location.assign(jobUrl(copy.id, `?duplicated=${encodeURIComponent(job.id)}`));
+  return true;
 }
 
 /** Show a notice above the page; kind is "ok", "error" or "" (neutral). */

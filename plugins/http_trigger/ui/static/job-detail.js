@@ -1,5 +1,6 @@
-// A job's detail page: its settings, its trigger URL, token and the curl line of the seed, Update
-// (new URL and token), enable/disable, Run now, delete, and its latest executions. A job taking its
+// A job's detail page: its settings (for editors, each with an Edit link to its step of the form),
+// its trigger URL, token and the curl line of the seed, Update (new URL and token), enable/disable,
+// Run now, Duplicate, delete, and its latest executions. A job taking its
 // parameters at execution lists the body's fields with an example, its curl line sends that body,
 // and its Run now asks for the parameters in a form generated from the action's schema. The API shows
 // every secret masked; an editor's Reveal asks for them (Airflow's audit log records it) and shows
@@ -7,8 +8,8 @@
 // "Changes" lists the job's audit: who changed, ran or revealed it, when, from where and how.
 
 import {
-  actionTitle, airflowLink, api, config, confirmAction, copyButton, el, every, formatDate, formatDuration, jobUrl,
-  notify, openLinkInAirflow, readCatalogue, runUrl, setContent, showError, sourceLabel, runBadge,
+  actionTitle, airflowLink, api, config, confirmAction, confirmRunNow, copyButton, duplicateJob, el, every, formatDate,
+  formatDuration, jobUrl, notify, openLinkInAirflow, readCatalogue, runUrl, setContent, showError, sourceLabel, runBadge,
 } from "./common.js";
 import { checkValues, describeFields, exampleBody, locKey, schemaForm } from "./schema-form.js";
 
@@ -131,23 +132,33 @@ function parameterList(parameters) {
   );
 }
 
+/** An editor's link to the edit form's step that changes a setting (a step's name, see job-form.js). */
+function editLink(step, what) {
+  if (!canEdit()) return null;
+  return [" ", el("a", { href: jobUrl(job.id, `/edit?step=${step}`), class: "edit-link", "aria-label": `Edit ${what}` }, "Edit")];
+}
+
 function renderSettings() {
   const dagUrl = `${config.airflowRoot}/dags/${encodeURIComponent(job.dag_id)}`;
+  const trigger = job.schedule ? ["HTTP Trigger, and on the schedule ", el("code", {}, job.schedule), " (UTC)"] : "HTTP Trigger";
   const rows = [
     ["Job id", el("span", { class: "mono" }, String(job.id))],
     ["Group", job.group],
-    ["Trigger", job.schedule ? ["HTTP Trigger, and on the schedule ", el("code", {}, job.schedule), " (UTC)"] : "HTTP Trigger"],
+    ["Trigger", [trigger, editLink("trigger", "the trigger and schedule")]],
   ];
   if (job.schedule) rows.push(["Next run", formatDate(job.next_run_after)]);
   if (job.previous_secret_valid_until) {
     rows.push(["Previous URL and token", ["Still accepted until ", formatDate(job.previous_secret_valid_until)]]);
   }
   rows.push(
-    ["Action", [actionTitle(catalogue, job.action.type), " ", el("span", { class: "mono sub" }, job.action.type)]],
-    ["AWS account", [el("code", {}, job.action.aws_conn_id), job.action.region ? ` in ${job.action.region}` : ""]],
-    ["Parameters", job.action.parameters_at_execution ? "Given at execution, in the trigger's JSON body" : parameterList(job.action.parameters)],
-    ["On success", postList("on_success")],
-    ["On failure", postList("on_failure")],
+    ["Action", [actionTitle(catalogue, job.action.type), " ", el("span", { class: "mono sub" }, job.action.type), editLink("action", "the action")]],
+    ["AWS account", [el("code", {}, job.action.aws_conn_id), job.action.region ? ` in ${job.action.region}` : "", editLink("account", "the AWS account")]],
+    [
+      "Parameters",
+      [job.action.parameters_at_execution ? "Given at execution, in the trigger's JSON body" : parameterList(job.action.parameters), editLink("parameters", "the parameters")],
+    ],
+    ["On success", [postList("on_success"), editLink("post", "the post-processing on success")]],
+    ["On failure", [postList("on_failure"), editLink("post", "the post-processing on failure")]],
   );
   if (job.description) rows.push(["Description", job.description]);
   if (job.tags.length) rows.push(["Tags", job.tags.join(", ")]);
@@ -173,6 +184,7 @@ function renderHeader() {
   toggle.disabled = job.is_paused === null;
   $("run-now").disabled = job.is_paused !== false;
   $("run-now").textContent = atExecution() ? "Run now…" : "Run now";
+  $("duplicate-job").hidden = !config.canCreate;
 }
 
 function renderBroken(broken) {
@@ -268,6 +280,9 @@ function auditWhat(entry) {
   const what = AUDIT_EVENTS[entry.event] || entry.event;
   const fields = entry.details.fields;
   if (Array.isArray(fields) && fields.length) return [what, ": ", el("span", { class: "mono sub" }, fields.join(", "))];
+  if (entry.details.duplicated_from) {
+    return [what, " as a copy of ", el("a", { href: jobUrl(entry.details.duplicated_from) }, `job ${entry.details.duplicated_from}`)];
+  }
   if (entry.details.dag_run_id) {
     return [what, ": ", el("a", { href: runUrl(config.jobId, entry.details.dag_run_id), class: "mono" }, entry.details.dag_run_id)];
   }
@@ -365,6 +380,7 @@ function wireActions() {
   });
 
   $("run-now").addEventListener("click", () => (atExecution() ? openRunForm() : runNow(null)));
+  $("duplicate-job").addEventListener("click", () => duplicateJob(job));
   $("run-cancel").addEventListener("click", () => $("run-dialog").close());
   $("run-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -444,23 +460,9 @@ async function submitRunForm() {
   await runNow(parameters);
 }
 
-function describeParameters(parameters) {
-  const entries = Object.entries(parameters);
-  if (!entries.length) return [", with the action's defaults."];
-  return [", with ", el("span", { class: "mono" }, entries.map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join(", ")), "."];
-}
-
 /** Ask, then start one run; ``parameters`` is null for a job whose parameters are fixed. */
 async function runNow(parameters) {
-  const where = `${job.action.aws_conn_id}${job.action.region ? ` in ${job.action.region}` : ""}`;
-  const confirmed = await confirmAction({
-    title: `Start “${job.name}” now?`,
-    message: [
-      `This runs ${actionTitle(catalogue, job.action.type)} now, on the AWS account of connection ${where}`,
-      ...(parameters === null ? [", with the job's parameters."] : describeParameters(parameters)),
-    ],
-    confirmLabel: "Start run",
-  });
+  const confirmed = await confirmRunNow(job, catalogue, parameters);
   if (!confirmed) {
     if (parameters !== null) $("run-dialog").showModal();
     return;
@@ -487,9 +489,16 @@ async function start() {
     notify("Job created. Its URL and access token are below; it can be triggered as soon as Airflow has loaded it, in a few seconds.", "ok");
   } else if (params.get("saved")) {
     notify("Changes saved.", "ok");
+  } else if (params.get("duplicated")) {
+    notify(`This job is a copy of job ${params.get("duplicated")}, with its own URL and access token. It is disabled: check it, then enable it.`, "ok");
   }
   if (params.toString()) window.history.replaceState(null, "", jobUrl(config.jobId));
   const found = await loadJob();
+  // The job list's Run now of a job taking its parameters at execution opens the form here.
+  if (found && params.get("run") && canEdit() && job.is_paused === false) {
+    if (atExecution()) openRunForm();
+    else runNow(null);
+  }
   loadRuns();
   loadAudit();
   every(3, async () => {

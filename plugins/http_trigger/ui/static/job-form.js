@@ -3,9 +3,15 @@
 // the job as it stands (POST /jobs/validate) and shows the errors of the current step next to their
 // fields; the API's model is the only place the rules live. Editing, the form is filled with the
 // job as the API shows it, secrets masked: a masked value left as it is keeps the secret.
+//
+// The step is in the page's URL (`?step=3`, or a step's name, e.g. `?step=parameters`), one history
+// entry per step, so the browser's Back and Forward move between steps, a reload keeps the step
+// when the steps before it are valid, and the job's page links to the step that edits a setting.
+// What was typed is never lost silently: leaving by a link (Cancel, the breadcrumb) or closing or
+// reloading the page asks first while there are unsaved changes.
 
 import {
-  actionTitle, airflowApi, api, config, el, jobUrl, notify, readCatalogue, setContent, showError,
+  airflowApi, api, config, confirmAction, el, jobUrl, mirrorInAirflow, notify, readCatalogue, setContent, showError,
 } from "./common.js";
 import { exampleBody, locKey, schemaForm } from "./schema-form.js";
 
@@ -44,6 +50,8 @@ const inputs = {
 
 let current = 0;
 let furthest = 0;
+let changed = false; // the user changed something since the page opened
+let leaving = false; // saved, or the user chose to discard: leave without asking
 let job = null; // the job being edited, with its version
 let parameterForm = null;
 let parameterType = null;
@@ -178,7 +186,29 @@ function renderStepList() {
   );
 }
 
-function goTo(index) {
+/** The step the URL asks for: a number from 1, or a step's name; the first step otherwise. */
+function requestedStep() {
+  const asked = new URLSearchParams(window.location.search).get("step");
+  if (!asked) return 0;
+  if (stepNames.includes(asked)) return stepNames.indexOf(asked);
+  const number = Number(asked);
+  return Number.isInteger(number) && number >= 1 && number <= stepNames.length ? number - 1 : 0;
+}
+
+function stepUrl(index) {
+  const query = new URLSearchParams(window.location.search);
+  query.set("step", String(index + 1));
+  return `${window.location.pathname}?${query}`;
+}
+
+/**
+ * Show step `index`; `history` says whether it is a new entry of the browser's history ("push", a
+ * step the user went to), the current one ("replace") or already there ("none", Back or Forward).
+ */
+function goTo(index, { history = "push" } = {}) {
+  if (history === "push" && index !== current) window.history.pushState({ step: index }, "", stepUrl(index));
+  else if (history !== "none") window.history.replaceState({ step: index }, "", stepUrl(index));
+  mirrorInAirflow();
   current = index;
   furthest = Math.max(furthest, index);
   sections.forEach((section, at) => {
@@ -230,6 +260,7 @@ async function save() {
     const saved = editing
       ? await api(`/jobs/${config.jobId}`, { method: "PUT", json: body, headers: { "If-Match": job.version } })
       : await api("/jobs", { method: "POST", json: body });
+    leaving = true;
     window.location.assign(jobUrl(saved.id, editing ? "?saved=1" : "?created=1"));
   } catch (error) {
     const errors = errorsOf(error);
@@ -383,12 +414,14 @@ function renderPostList(when, specs) {
 }
 
 function removePost(when, index) {
+  changed = true;
   const specs = postItems[when].map((item) => item.read());
   specs.splice(index, 1);
   renderPostList(when, specs);
 }
 
 function addPost(when) {
+  changed = true;
   const specs = postItems[when].map((item) => item.read());
   specs.push({ type: catalogue.post_processing[0].name, parameters: {} });
   renderPostList(when, specs);
@@ -454,6 +487,71 @@ function renderSummary() {
   setContent($("summary"), rows.map(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
 }
 
+// ---- leaving with unsaved changes ------------------------------------------------------------------
+
+function unsaved() {
+  return changed && !leaving;
+}
+
+function confirmDiscard() {
+  return confirmAction({
+    title: "Leave without saving?",
+    message: editing
+      ? "Your changes to this job are not saved. Leaving the form discards them."
+      : "The job is not created yet. Leaving the form discards what you entered.",
+    confirmLabel: "Discard changes",
+    danger: true,
+  });
+}
+
+/** Ask before a link takes the user away from unsaved changes (the page's own dialog: Airflow's frame allows no other). */
+async function onLinkClick(event) {
+  const link = event.target.closest("a[href]");
+  if (!link || !unsaved() || event.defaultPrevented) return;
+  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || link.target === "_blank") return;
+  event.preventDefault();
+  if (!(await confirmDiscard())) return;
+  leaving = true;
+  window.location.assign(link.href);
+}
+
+function watchForLeaving() {
+  // Events of the user's own input only: what the page fills in itself changes nothing.
+  form.addEventListener("input", () => {
+    changed = true;
+  });
+  form.addEventListener("change", () => {
+    changed = true;
+  });
+  document.addEventListener("click", onLinkClick);
+  // Closing the tab, reloading, or going back past the first step: the browser's own question.
+  window.addEventListener("beforeunload", (event) => {
+    if (!unsaved()) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+  window.addEventListener("popstate", (event) => {
+    const asked = event.state && Number.isInteger(event.state.step) ? event.state.step : requestedStep();
+    // A step beyond those reached (history kept across a reload) shows the furthest one reached.
+    goTo(Math.min(asked, furthest), { history: asked > furthest ? "replace" : "none" });
+  });
+}
+
+/** The step to open: the one asked for, unless a step before it needs fixing (a new job's, after a reload). */
+async function firstStep() {
+  const asked = requestedStep();
+  if (editing || asked === 0) return asked;
+  try {
+    const errors = await validate();
+    const steps = errors.map((error) => stepOf(error.loc)).filter((step) => step !== null);
+    // The API names an action's type only once its other fields are valid: no choice stops here too.
+    if (!inputs.actionType.value) steps.push(stepNames.indexOf("action"));
+    return Math.min(asked, ...steps);
+  } catch (error) {
+    return 0;
+  }
+}
+
 // ---- start ----------------------------------------------------------------------------------------
 
 function fill(existing) {
@@ -482,6 +580,7 @@ async function loadActions() {
 }
 
 async function start() {
+  watchForLeaving(); // first: what a quick user types while the page loads counts too
   await loadActions();
   setContent(
     inputs.actionType,
@@ -523,7 +622,9 @@ async function start() {
   onActionChange();
   if (editing) renderParameters(job.action.parameters);
   showSchedule();
-  goTo(0);
+  const first = await firstStep();
+  furthest = Math.max(furthest, first);
+  goTo(first, { history: "replace" });
   loadConnections(job ? job.action.aws_conn_id : null);
   api("/jobs?limit=1")
     .then((data) => setContent($("group-options"), data.groups.map((group) => el("option", { value: group }))))

@@ -1,9 +1,13 @@
 // The job list: search, group filter, sortable columns, pages of PAGE_SIZE; the state lives in the
 // page's query string so a reload (or Airflow's frame URL) keeps it. Jobs whose spec file does not
 // load head the table on every page, with their problem, so they are fixed rather than missed.
+// A user who may edit a job gets its controls in its row: an enable/disable switch and Run now (after
+// the same confirmation as on the job's page; a job taking its parameters at execution opens that
+// page's Run now form), and Duplicate for those who may create jobs. Readers see none of them.
 
 import {
-  actionTitle, api, el, formatDate, jobUrl, notify, readCatalogue, runUrl, setContent, showError, runBadge,
+  actionTitle, api, config, confirmRunNow, duplicateJob, el, formatDate, jobUrl, mirrorInAirflow, notify, readCatalogue,
+  runUrl, setContent, showError, runBadge,
 } from "./common.js";
 
 const PAGE_SIZE = 25;
@@ -18,6 +22,7 @@ const state = {
 let total = 0;
 let loading = 0;
 
+const COLUMNS = 10;
 const search = document.getElementById("search");
 const groupFilter = document.getElementById("group-filter");
 const tbody = document.getElementById("jobs-body");
@@ -30,6 +35,7 @@ function saveState() {
   if (state.page) query.set("page", String(state.page + 1));
   const suffix = query.toString();
   window.history.replaceState(null, "", `${window.location.pathname}${suffix ? `?${suffix}` : ""}`);
+  mirrorInAirflow();
 }
 
 function showSort() {
@@ -39,9 +45,71 @@ function showSort() {
   }
 }
 
+function loaded(job) {
+  return job.is_paused !== null && job.is_paused !== undefined;
+}
+
 function enabledBadge(job) {
-  if (job.is_paused === null || job.is_paused === undefined) return el("span", { class: "badge off" }, "loading");
+  if (!loaded(job)) return el("span", { class: "badge off" }, "loading");
   return job.is_paused ? el("span", { class: "badge off" }, "disabled") : el("span", { class: "badge on" }, "enabled");
+}
+
+/** An editor's switch: enabled (its DAG unpaused) or disabled; a job Airflow has not loaded yet waits. */
+function enabledSwitch(job) {
+  if (!loaded(job)) return enabledBadge(job);
+  return el(
+    "button",
+    {
+      type: "button",
+      role: "switch",
+      class: "switch",
+      "aria-checked": String(!job.is_paused),
+      "aria-label": `Enabled: ${job.name}`,
+      "data-control": "enabled",
+      onclick: () => setEnabled(job, Boolean(job.is_paused)),
+    },
+    el("span", { class: "track", "aria-hidden": "true" }),
+    el("span", { class: "label", "aria-hidden": "true" }, job.is_paused ? "disabled" : "enabled"),
+  );
+}
+
+function runTitle(job, atExecution) {
+  if (!loaded(job)) return "Airflow has not loaded the job yet";
+  if (job.is_paused) return "Enable the job to run it";
+  return atExecution ? "Opens the job's Run now form: it takes its parameters at execution" : null;
+}
+
+function controls(job) {
+  const atExecution = job.action.parameters_at_execution;
+  const buttons = [];
+  if (job.can_edit) {
+    const runnable = job.is_paused === false;
+    buttons.push(
+      el(
+        "button",
+        {
+          type: "button",
+          class: "button small",
+          "data-control": "run",
+          disabled: !runnable,
+          title: runTitle(job, atExecution),
+          "aria-label": `Run now: ${job.name}`,
+          onclick: () => runNow(job),
+        },
+        atExecution ? "Run now…" : "Run now",
+      ),
+    );
+  }
+  if (config.canCreate) {
+    buttons.push(
+      el(
+        "button",
+        { type: "button", class: "button small", "data-control": "duplicate", "aria-label": `Duplicate: ${job.name}`, onclick: () => duplicateJob(job) },
+        "Duplicate",
+      ),
+    );
+  }
+  return el("td", { class: "controls" }, buttons.length ? el("div", { class: "row-actions" }, buttons) : null);
 }
 
 function row(job) {
@@ -54,7 +122,7 @@ function row(job) {
     el("td", { class: "opt-narrow" }, job.group),
     el("td", { class: "opt-narrow" }, actionTitle(catalogue, job.action.type)),
     el("td", { class: "opt mono" }, job.action.aws_conn_id),
-    el("td", {}, enabledBadge(job)),
+    el("td", {}, job.can_edit ? enabledSwitch(job) : enabledBadge(job)),
     el("td", { class: "opt mono" }, job.schedule || "–"),
     el(
       "td",
@@ -64,7 +132,44 @@ function row(job) {
         : "never",
     ),
     el("td", { class: "opt" }, job.schedule && job.next_run_after ? formatDate(job.next_run_after) : "–"),
+    controls(job),
   );
+}
+
+/** Reload the list, then put the focus back on the control of the job's row that was used. */
+async function reloadFocusing(job, control) {
+  await load();
+  const again = tbody.querySelector(`tr[data-job-id="${CSS.escape(String(job.id))}"] [data-control="${control}"]`);
+  if (again) again.focus();
+}
+
+async function setEnabled(job, enable) {
+  try {
+    await api(`/jobs/${job.id}/enabled`, { method: "PATCH", json: { enabled: enable } });
+  } catch (error) {
+    showError(error, `“${job.name}” was not ${enable ? "enabled" : "disabled"}: `);
+    return;
+  }
+  notify(enable ? `“${job.name}” is enabled.` : `“${job.name}” is disabled: its URL answers 409 and its schedule is paused.`, "ok");
+  await reloadFocusing(job, "enabled");
+}
+
+async function runNow(job) {
+  if (job.action.parameters_at_execution) {
+    // Never started blind: the job's page asks for the parameters, then for confirmation.
+    window.location.assign(jobUrl(job.id, "?run=1"));
+    return;
+  }
+  if (!(await confirmRunNow(job, catalogue))) return;
+  let run;
+  try {
+    run = await api(`/jobs/${job.id}/runs`, { method: "POST" });
+  } catch (error) {
+    showError(error, `“${job.name}” was not started: `);
+    return;
+  }
+  notify([`Run of “${job.name}” started: `, el("a", { href: runUrl(job.id, run.dag_run_id) }, run.dag_run_id)], "ok");
+  await reloadFocusing(job, "run");
 }
 
 function brokenRow(broken) {
@@ -73,7 +178,7 @@ function brokenRow(broken) {
     { "data-job-id": broken.id, class: "broken" },
     el(
       "td",
-      { colspan: 9 },
+      { colspan: COLUMNS },
       el("a", { href: jobUrl(broken.id), class: "job-link" }, `Job ${broken.id}`),
       " ",
       el("span", { class: "badge state state-failed" }, "spec invalid: cannot run"),
@@ -91,7 +196,7 @@ async function load() {
   try {
     data = await api(`/jobs?${query}`);
   } catch (error) {
-    setContent(tbody, el("tr", {}, el("td", { colspan: 9, class: "empty" }, "The jobs could not be loaded.")));
+    setContent(tbody, el("tr", {}, el("td", { colspan: COLUMNS, class: "empty" }, "The jobs could not be loaded.")));
     showError(error);
     return;
   }
@@ -109,8 +214,11 @@ async function load() {
     data.broken_jobs.map(brokenRow),
     data.jobs.length || data.broken_jobs.length
       ? data.jobs.map(row)
-      : el("tr", {}, el("td", { colspan: 9, class: "empty" }, state.search || state.group ? "No job matches." : "No job yet.")),
+      : el("tr", {}, el("td", { colspan: COLUMNS, class: "empty" }, state.search || state.group ? "No job matches." : "No job yet.")),
   );
+  // The controls column shows only when this page has a control in it.
+  const anyControl = config.canCreate || data.jobs.some((job) => job.can_edit);
+  document.getElementById("jobs-table").classList.toggle("no-controls", !anyControl);
   const first = total ? state.page * PAGE_SIZE + 1 : 0;
   const last = Math.min(total, (state.page + 1) * PAGE_SIZE);
   setContent(document.getElementById("count"), `${total} job${total === 1 ? "" : "s"}`);
