@@ -12,8 +12,10 @@ from airflow.sdk import Param
 from airflow.utils.session import create_session
 from fastapi.testclient import TestClient
 from http_trigger import dag_builder
+from http_trigger.actions import ACTIONS
 from http_trigger.api.app import create_app
 from http_trigger.api.csrf import CSRF_HEADER, CSRF_MESSAGE
+from http_trigger.post_processing.base import secret_parameters
 from sqlalchemy import select
 
 from ..api_support import body, create, post, runs_of
@@ -381,3 +383,10 @@ def test_a_value_under_a_sensitive_key_in_a_conf_given_through_airflow_reads_mas
         "note": "restart after patching", "api_token": "***", "nested": {"password": "***"}
     }
     assert "s3cr3t-value" not in response.text and "pw-1" not in response.text
+
+
+@pytest.mark.parametrize("action", list(ACTIONS.values()), ids=lambda action: action.name)
+def test_no_action_takes_a_secret_so_a_runs_parameters_may_be_shown_to_its_readers(action):
+    # A run's conf is its action's parameters, shown to whoever may read the job's runs: an action
+    # taking a secret would need it masked there, as the spec's secrets are.
+    assert secret_parameters(action.parameters_model) == {}
