@@ -1,7 +1,8 @@
 """A run's page in a real browser: it opens on what went wrong, with the parameters, and links both ways with Airflow.
 
 One job's action fails (it starts an EC2 instance moto does not have); another's action succeeds and
-its webhook step fails. Each run's page shows the error on one line first (the step's as a warning),
+its webhook step fails; a third's action is marked failed in Airflow while it runs, so it reports
+nothing and its page reads why from the task's log. Each run's page shows the error on one line first (the step's as a warning),
 the full error and log folded under it, the parameters the run received and who started it as the
 run lists say; it loads once in Airflow's frame, fits a phone's width, and links to the DAG, the run
 and the task log in Airflow's UI, where each task links back to the job. The pages are photographed.
@@ -22,7 +23,7 @@ from devstack import demo
 from devstack.stack import EmbeddedStack
 
 from .browser_support import FRAME, log_in, new_page, shoot
-from .conftest import WebhookReceiver, create_job, no_action_job, task_states, wait_for_run_end
+from .conftest import WebhookReceiver, create_job, no_action_job, task_states, wait_for, wait_for_run_end
 
 pytestmark = pytest.mark.integration
 
@@ -218,4 +219,38 @@ def test_a_run_whose_notification_failed_opens_on_that_steps_error_as_a_warning(
     expect(recent.locator("td.caller")).to_have_text(listed_caller)
     expect(recent.get_by_role("link", name="in Airflow")).to_have_attribute("href", airflow_path(job["dag_id"], run_id))
     expect(frame.get_by_role("link", name=job["dag_id"])).to_have_attribute("href", f"/dags/{job['dag_id']}")
+    page.context.close()
+
+
+def test_an_action_stopped_from_airflow_still_opens_on_a_line_that_says_why(
+    browser: Browser, stack: EmbeddedStack, api: httpx.Client
+):
+    job = create_job(api, {
+        "name": f"Wait to be stopped {uuid.uuid4().hex[:6]}",
+        "group": "browser-tests",
+        "action": {"type": "utility_delay", "aws_conn_id": demo.AWS_CONN_ID, "region": demo.REGION,
+                   "parameters": {"minutes": 0.75}},
+    })
+    dag_id = job["dag_id"]
+    run_id = api.post(f"/http-trigger/api/jobs/{job['id']}/runs").json()["dag_run_id"]
+    action = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/action"
+    wait_for(lambda: api.get(action).json()["state"] == "running", timeout=120, what="the action to run")
+    stopped = api.patch(action, json={"new_state": "failed"})  # an operator marks it failed in Airflow
+    assert stopped.status_code == 200, stopped.text
+    assert finished_run(api, job, run_id) == "failed"
+    # Killed, the task reported nothing: the line comes from its log.
+    failure = api.get(f"/http-trigger/api/jobs/{job['id']}/runs/{run_id}").json()["failure"]
+    assert (failure["task_id"], failure["message"]) == ("action", None)
+
+    page = new_page(browser, stack)
+    log_in(page, stack.admin_username, stack.admin_password)
+    page.goto(run_page_path(job["id"], run_id))
+    frame = page.frame_locator(FRAME)
+    expect(frame.locator("#failure-title")).to_have_text("The action failed")
+    message = frame.locator("#failure-message")
+    expect(message).not_to_have_text(re.compile(r"^$|Reading why"))
+    shown = message.inner_text().strip()
+    assert not EXCEPTION_TYPE_FIRST.match(shown), shown
+    assert not re.fullmatch(r"[\w.]+:?", shown), shown
+    assert shown.startswith("The action stopped without an error message; its log ends with: "), shown
     page.context.close()
