@@ -103,7 +103,9 @@ def dag_docs(job: Job) -> str:
     Airflow shows them on the DAG's page, so a user there reaches the job's trigger URL, its
     settings and its execution logs in one click.
     """
-    link = f"[Open the job in HTTP Trigger]({urls.job_page_path(job.id)}): its trigger, settings and executions."
+    link = (
+        f"[Open the job in HTTP Trigger]({urls.job_page_path(job.id)}): its trigger, settings and executions."
+    )
     # Never ending in ".md": Airflow would read such docs as the path of a file to show.
     return f"{markdown_text(job.description)}\n\n{link}\n" if job.description else f"{link}\n"
 

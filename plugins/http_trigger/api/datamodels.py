@@ -152,17 +152,20 @@ class RunFailureResponse(BaseModel):
 
     task_id: str = Field(description="The task that failed: the action, or a post-processing step.")
     severity: FailureSeverity = Field(
-        description="error: the action failed. warning: the action succeeded, but this post-processing step failed."
+        description="error: the action failed. "
+        "warning: the action succeeded, but this post-processing step failed."
     )
     message: str | None = Field(
         description="The error on one line, without the exception type; None when the task left none "
         "(killed, or failed without a message): its log then tells why."
     )
-    error_type: str | None = Field(description="The exception's type, e.g. ClientError, when the task reported one.")
+    error_type: str | None = Field(
+        description="The exception's type, e.g. ClientError, when the task reported one."
+    )
 
 
 class JobRunDetailResponse(JobRunResponse):
-    """A run with what went wrong, the parameters it received, its tasks and its post-processing steps' results."""
+    """A run with what went wrong, the parameters it received, its tasks and its steps' results."""
 
     failure: RunFailureResponse | None = Field(
         description="What went wrong, for a failed run or one whose post-processing failed; None otherwise."

@@ -102,7 +102,7 @@ def list_job_runs(
 
 @runs_router.get("/{dag_run_id}", responses=error_responses(*_READ_ERRORS), dependencies=[_MAY_READ_RUNS])
 def get_job_run(job_id: JobIdPath, dag_run_id: DagRunIdPath, session: SessionDep) -> JobRunDetailResponse:
-    """Show one run of a job: what went wrong first, its parameters, its tasks with their logs, its steps' results."""
+    """Show one run of a job: what went wrong first, then its parameters, tasks, logs and steps' results."""
     found = history.get_run_with_tasks(session=session, job_id=job_id, run_id=dag_run_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Job {job_id} has no run {dag_run_id}")
