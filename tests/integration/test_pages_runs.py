@@ -218,6 +218,9 @@ def test_a_run_whose_notification_failed_opens_on_that_steps_error_as_a_warning(
     recent = frame.locator(f'#recent-runs tr[data-run-id="{run_id}"]')
     expect(recent.locator("td.caller")).to_have_text(listed_caller)
     expect(recent.get_by_role("link", name="in Airflow")).to_have_attribute("href", airflow_path(job["dag_id"], run_id))
+    expect(recent.get_by_role("link", name="action log")).to_have_attribute(
+        "href", airflow_path(job["dag_id"], run_id, "action")
+    )
     expect(frame.get_by_role("link", name=job["dag_id"])).to_have_attribute("href", f"/dags/{job['dag_id']}")
     page.context.close()
 

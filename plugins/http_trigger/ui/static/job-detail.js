@@ -246,7 +246,7 @@ async function loadRuns() {
       el("td", {}, formatDate(run.start_date || run.queued_at)),
       el("td", { class: "opt" }, formatDuration(run.duration_seconds)),
       el("td", {}, el("a", { href: runUrl(config.jobId, run.dag_run_id), class: "mono" }, run.dag_run_id),
-        " ", airflowLink(run.grid_url, "in Airflow")),
+        " ", airflowLink(run.grid_url, "in Airflow"), " · ", airflowLink(`${run.grid_url}/tasks/action`, "action log")),
     ),
   );
   fillRows($("recent-runs"), rows, "No execution yet.");
