@@ -24,6 +24,7 @@ same build, in the API server's process, tells a job that cannot run until its f
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from airflow.sdk.bases.operator import BaseOperator
 from airflow.task.trigger_rule import TriggerRule
 from pydantic_core import to_jsonable_python
 
-from http_trigger import settings
+from http_trigger import settings, urls
 from http_trigger.actions import get_action
 from http_trigger.actions.base import ActionType
 from http_trigger.errors import JobBrokenError, JobNotReadyError, JobSpecError
@@ -58,6 +59,8 @@ _POST_PROCESSING_RULES: dict[PostProcessingStatus, TriggerRule] = {
     "success": TriggerRule.ALL_SUCCESS,
     "failure": TriggerRule.ALL_FAILED,
 }
+# Every ASCII punctuation character may be backslash-escaped in Markdown, and then reads as itself.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # Airflow's "current DAG" (the one a new operator joins) is one stack per process, not per thread:
 # two builds at once in the API server's thread pool would put one job's tasks into the other's DAG.
 _building = threading.Lock()
@@ -81,6 +84,33 @@ def _post_processing_task(
     task.is_teardown = True
     task.trigger_rule = _POST_PROCESSING_RULES[status]
     return task
+
+
+def markdown_text(text: str) -> str:
+    """Return ``text`` as Markdown that shows it as written: no markup, no HTML, its line breaks kept.
+
+    Airflow renders a DAG's docs as Markdown and drops HTML, so a description holding ``<b>`` or
+    ``*`` would show changed, or blank; each punctuation character is escaped instead.
+    """
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    escaped = (
+        "\\\n".join(_MARKDOWN_PUNCTUATION.sub(r"\\\1", line.strip()) for line in paragraph.splitlines())
+        for paragraph in paragraphs
+    )
+    return "\n\n".join(escaped)
+
+
+def dag_docs(job: Job) -> str:
+    """Write a job DAG's docs: the job's description as text, then a link to the job's page.
+
+    Airflow shows them on the DAG's page, so a user there reaches the job's trigger URL, its
+    settings and its execution logs in one click.
+    """
+    link = (
+        f"[Open the job in HTTP Trigger]({urls.job_page_path(job.id)}): its trigger, settings and executions."
+    )
+    # Never ending in ".md": Airflow would read such docs as the path of a file to show.
+    return f"{markdown_text(job.description)}\n\n{link}\n" if job.description else f"{link}\n"
 
 
 def _inline_refs(schema: Any, definitions: dict[str, Any], depth: int = 0) -> Any:
@@ -169,8 +199,7 @@ def build_dag(job: Job) -> DAG:
         is_paused_upon_creation=not job.enabled,
         tags=job.dag_tags,
         access_control=access_control(job.group),
-        # Airflow reads a doc_md ending in ".md" as the path of a file to show; a description is text.
-        doc_md=f"{job.description}\n" if job.description else None,
+        doc_md=dag_docs(job),
         params=params,
         # Registered only by the factory returning it: a DAG that fails half-way (or fails the
         # checks below) must not reach Airflow through the context manager's auto-registration.

@@ -16,6 +16,9 @@ from http_trigger import settings
 URL_PREFIX = "/http-trigger"
 """Where Airflow's API server mounts the plugin's app."""
 
+NAV_URL_ROUTE = "http-trigger"
+"""The pages' route in Airflow's UI: Airflow shows them in its frame at ``<base>/plugin/http-trigger/...``."""
+
 TRIGGER_PATH = f"{URL_PREFIX}/trigger/"
 TRIGGER_ROUTE = f"{TRIGGER_PATH}{{url_id}}"
 """The trigger route as logs show it, whatever the URL id."""
@@ -34,8 +37,42 @@ def run_status_url(url_id: str, run_id: str) -> str:
     return f"{trigger_url(url_id)}/runs/{quote(run_id, safe='')}"
 
 
+def _dag_route(dag_id: str) -> str:
+    return f"/dags/{quote(dag_id, safe='')}"
+
+
 def _run_route(dag_id: str, run_id: str) -> str:
-    return f"/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+    return f"{_dag_route(dag_id)}/runs/{quote(run_id, safe='')}"
+
+
+def plugin_path() -> str:
+    """Return the path of the plugin's app as browsers see it, e.g. ``/airflow/http-trigger``."""
+    return f"{settings.airflow_base_path()}{URL_PREFIX}"
+
+
+def page_in_airflow_path(ui_path: str) -> str:
+    """Return where Airflow's UI shows the page ``ui_path`` (e.g. ``/jobs/3``) in its frame, nav and all.
+
+    Airflow serves a plugin's pages framed at ``<base>/plugin/<url_route>`` followed by the framed
+    page's own path, which carries the base path again.
+    """
+    return f"{settings.airflow_base_path()}/plugin/{NAV_URL_ROUTE}{plugin_path()}/ui{ui_path}"
+
+
+def job_page_path(job_id: int) -> str:
+    """Return the path of a job's page in Airflow's UI (the plugin's detail page in Airflow's frame)."""
+    return page_in_airflow_path(f"/jobs/{job_id}")
+
+
+def dag_path(dag_id: str) -> str:
+    """Return the path of a DAG in Airflow's UI."""
+    return settings.airflow_base_path() + _dag_route(dag_id)
+
+
+def task_instance_path(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
+    """Return the path of one task of a run in Airflow's UI, which opens on the task's log."""
+    path = f"{settings.airflow_base_path()}{_run_route(dag_id, run_id)}/tasks/{quote(task_id, safe='')}"
+    return f"{path}/mapped/{map_index}" if map_index >= 0 else path
 
 
 def run_path(dag_id: str, run_id: str) -> str:

@@ -18,6 +18,7 @@ from http_trigger.jobs.files import write_job
 from http_trigger.jobs.model import Job
 from http_trigger.jobs.spec_names import spec_candidates
 from http_trigger.jobs.spec_yaml import MAX_SPEC_BYTES
+from markdown_it import MarkdownIt
 from pydantic_core import to_jsonable_python
 
 REPO = Path(__file__).resolve().parents[2]
@@ -381,3 +382,31 @@ def test_builds_in_threads_at_once_each_keep_their_own_tasks(tmp_path):
         thread.join()
 
     assert problems == []
+
+
+def rendered_docs(dag) -> str:
+    """Render a DAG's docs as Airflow's UI does: CommonMark, raw HTML dropped."""
+    return MarkdownIt("commonmark", {"html": False}).render(dag.doc_md)
+
+
+def test_the_dags_docs_show_the_description_as_written_then_link_to_the_jobs_page():
+    description = "<b>Start</b> the *test* [env](https://x.example) & more_\nSecond line # here"
+    docs = rendered_docs(build_dag(make_job(description=description)))
+
+    assert "<p>&lt;b&gt;Start&lt;/b&gt; the *test* [env](https://x.example) &amp; more_<br />\nSecond line # here</p>" in docs
+    assert '<a href="/plugin/http-trigger/http-trigger/ui/jobs/3">Open the job in HTTP Trigger</a>' in docs
+
+
+def test_a_job_without_description_still_links_its_dag_to_its_page():
+    dag = build_dag(make_job(job_id=12))
+
+    assert dag.doc_md == "[Open the job in HTTP Trigger](/plugin/http-trigger/http-trigger/ui/jobs/12): its trigger, settings and executions.\n"
+
+
+def test_behind_a_path_prefix_the_docs_link_carries_it_twice_as_airflows_frame_does(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://ops.example/airflow/")
+
+    docs = rendered_docs(build_dag(make_job(description="Docs.md")))
+
+    assert '<a href="/airflow/plugin/http-trigger/airflow/http-trigger/ui/jobs/3">' in docs
+    assert "<p>Docs.md</p>" in docs

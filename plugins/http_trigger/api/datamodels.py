@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from http_trigger.jobs.audit import JobEvent
 from http_trigger.jobs.model import NAME_MAX_LEN, JobBody
 from http_trigger.run_sources import TriggerSource
+from http_trigger.runs.failure import FailureSeverity
 from http_trigger.runs.outcome import RunOutcome
 
 
@@ -132,6 +133,7 @@ class TaskInstanceResponse(BaseModel):
     end_date: datetime | None
     duration_seconds: float | None
     log_url: str | None = Field(description="Airflow's REST route of the latest try's log; None before it ran.")
+    airflow_url: str = Field(description="The task in Airflow's UI, which opens on its log.")
 
 
 class StepResultResponse(BaseModel):
@@ -145,9 +147,34 @@ class StepResultResponse(BaseModel):
     error: str | None = Field(description="The one-line error of the step's latest failed try, if any.")
 
 
-class JobRunDetailResponse(JobRunResponse):
-    """A run with its tasks and the results of its post-processing steps."""
+class RunFailureResponse(BaseModel):
+    """What went wrong in a run, first: the failed action's error, or a failed step's as a warning."""
 
+    task_id: str = Field(description="The task that failed: the action, or a post-processing step.")
+    severity: FailureSeverity = Field(
+        description="error: the action failed. "
+        "warning: the action succeeded, but this post-processing step failed."
+    )
+    message: str | None = Field(
+        description="The error on one line, without the exception type; None when the task left none "
+        "(killed, or failed without a message): its log then tells why."
+    )
+    error_type: str | None = Field(
+        description="The exception's type, e.g. ClientError, when the task reported one."
+    )
+
+
+class JobRunDetailResponse(JobRunResponse):
+    """A run with what went wrong, the parameters it received, its tasks and its steps' results."""
+
+    failure: RunFailureResponse | None = Field(
+        description="What went wrong, for a failed run or one whose post-processing failed; None otherwise."
+    )
+    parameters: dict[str, Any] = Field(
+        description="The run's conf: the action's parameters it was started with (empty for a job whose "
+        "parameters are fixed); a value under a key Airflow deems sensitive reads ***."
+    )
+    dag_url: str = Field(description="The job's DAG in Airflow's UI.")
     tasks: list[TaskInstanceResponse]
     post_processing: list[StepResultResponse] = Field(
         description="The success steps, then the failure steps, each in its order."

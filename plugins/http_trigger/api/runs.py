@@ -21,6 +21,7 @@ from http_trigger.api.datamodels import (
     JobRunCollectionResponse,
     JobRunDetailResponse,
     JobRunResponse,
+    RunFailureResponse,
     RunParametersBody,
     StepResultResponse,
     TaskInstanceResponse,
@@ -30,6 +31,7 @@ from http_trigger.api.errors import BODY_ERRORS, error_responses
 from http_trigger.api.parameters import DagRunIdPath, JobIdPath, OffsetQuery
 from http_trigger.run_sources import TriggerSource
 from http_trigger.runs import history
+from http_trigger.runs.failure import run_failure
 from http_trigger.runs.history import RunSummary, TaskSummary
 from http_trigger.runs.outcome import step_results
 from http_trigger.runs.start import TRIGGERING_USER, start_run
@@ -82,6 +84,7 @@ def _task_response(dag_id: str, run_id: str, task: TaskSummary) -> TaskInstanceR
         end_date=task.end_date,
         duration_seconds=task.duration_seconds,
         log_url=log_url,
+        airflow_url=urls.task_instance_path(dag_id, run_id, task.task_id, task.map_index),
     )
 
 
@@ -99,15 +102,23 @@ def list_job_runs(
 
 @runs_router.get("/{dag_run_id}", responses=error_responses(*_READ_ERRORS), dependencies=[_MAY_READ_RUNS])
 def get_job_run(job_id: JobIdPath, dag_run_id: DagRunIdPath, session: SessionDep) -> JobRunDetailResponse:
-    """Show one run of a job with its tasks, where to read each task's log, and its steps' results."""
+    """Show one run of a job: what went wrong first, then its parameters, tasks, logs and steps' results."""
     found = history.get_run_with_tasks(session=session, job_id=job_id, run_id=dag_run_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Job {job_id} has no run {dag_run_id}")
     run, tasks = found
     errors = history.task_errors(session=session, job_id=job_id, run_id=dag_run_id)
-    steps = step_results({task.task_id: task.state for task in tasks}, errors)
+    task_states = {task.task_id: task.state for task in tasks}
+    steps = step_results(task_states, errors)
+    failure = run_failure(run.outcome, task_states, errors, steps)
     return JobRunDetailResponse(
         **run_response(run).model_dump(),
+        failure=RunFailureResponse(
+            task_id=failure.task_id, severity=failure.severity, message=failure.message,
+            error_type=failure.error_type,
+        ) if failure else None,
+        parameters=run.parameters,
+        dag_url=urls.dag_path(run.dag_id),
         tasks=[_task_response(run.dag_id, run.run_id, task) for task in tasks],
         post_processing=[
             StepResultResponse(

@@ -9,10 +9,11 @@ nothing of HTTP.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from airflow._shared.secrets_masker import redact
 from airflow.models.dag import DagModel
 from airflow.models.dagrun import DagRun
 from airflow.models.taskinstance import TaskInstance
@@ -50,6 +51,8 @@ class RunSummary:
     end_date: datetime | None
     run_after: datetime | None
     outcome: RunOutcome
+    parameters: dict[str, Any] = field(default_factory=dict)
+    """The run's conf: the action's parameters for a job taking them at execution, else empty."""
 
     @property
     def duration_seconds(self) -> float | None:
@@ -84,6 +87,18 @@ def _state(state: object) -> str | None:
     return str(getattr(state, "value", state)) if state else None
 
 
+def _parameters(conf: object) -> dict[str, Any]:
+    """Return a run's conf as its readers may see it.
+
+    A job's conf holds only its action's parameters, and no action takes a secret; but a run
+    started from Airflow's own API can carry any conf, so a value under a key Airflow deems
+    sensitive (``password``, ``token``, ``secret`` …) is masked, as Airflow masks such values.
+    """
+    if not isinstance(conf, dict):
+        return {}
+    return redact(conf)
+
+
 def _summary(run: DagRun, caller_address: str | None, task_states: _TaskStates) -> RunSummary:
     state = _state(run.state)
     triggered_by = getattr(run.triggered_by, "value", run.triggered_by)
@@ -101,6 +116,7 @@ def _summary(run: DagRun, caller_address: str | None, task_states: _TaskStates) 
         end_date=run.end_date,
         run_after=run.run_after,
         outcome=run_outcome(state, task_states),
+        parameters=_parameters(run.conf),
     )
 
 

@@ -27,14 +27,12 @@ from http_trigger.actions import catalogue as action_catalogue
 from http_trigger.jobs.access import may_access_job, may_create_jobs
 from http_trigger.jobs.model import GROUP_MAX_LEN, PostProcessingSpec
 from http_trigger.post_processing import POST_PROCESSING
-from http_trigger.urls import URL_PREFIX
+from http_trigger.urls import page_in_airflow_path, plugin_path
 
 ui_router = APIRouter(prefix="/ui", include_in_schema=False)
 
 UI_FOLDER = Path(__file__).resolve().parent
 STATIC_FOLDER = UI_FOLDER / "static"
-# The nav entry's route in Airflow's UI: the page shows at <base>/plugin/http-trigger/...
-NAV_URL_ROUTE = "http-trigger"
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
@@ -61,11 +59,6 @@ _templates = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
-
-
-def plugin_path() -> str:
-    """Return the path of the plugin's app as browsers see it, e.g. ``/airflow/http-trigger``."""
-    return f"{settings.airflow_base_path()}{URL_PREFIX}"
 
 
 @cache
@@ -108,9 +101,8 @@ async def _logged_in_user(request: Request) -> Any | None:
 
 def _login_redirect(ui_path: str, query: str) -> RedirectResponse:
     """Send the browser to Airflow's login, asking it to come back to this page inside Airflow's UI."""
-    base = settings.airflow_base_path()
-    here = f"{base}/plugin/{NAV_URL_ROUTE}{plugin_path()}/ui{ui_path}" + (f"?{query}" if query else "")
-    login = f"{base}/api/v2/auth/login?{urlencode({'next': here})}"
+    here = page_in_airflow_path(ui_path) + (f"?{query}" if query else "")
+    login = f"{settings.airflow_base_path()}/api/v2/auth/login?{urlencode({'next': here})}"
     return RedirectResponse(login, status.HTTP_303_SEE_OTHER)
 
 

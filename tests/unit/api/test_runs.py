@@ -7,11 +7,16 @@ from collections.abc import Iterator
 import pytest
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow.models.dagrun import DagRun
 from airflow.sdk import Param
+from airflow.utils.session import create_session
 from fastapi.testclient import TestClient
 from http_trigger import dag_builder
+from http_trigger.actions import ACTIONS
 from http_trigger.api.app import create_app
 from http_trigger.api.csrf import CSRF_HEADER, CSRF_MESSAGE
+from http_trigger.post_processing.base import secret_parameters
+from sqlalchemy import select
 
 from ..api_support import body, create, post, runs_of
 from ..runs_support import settle
@@ -285,3 +290,103 @@ def test_run_now_answers_422_when_the_dag_airflow_holds_refuses_the_conf(client,
     assert response.status_code == 422
     assert response.json()["detail"].startswith("Airflow refused the run's parameters: Invalid input for param tag_key")
     assert runs_of(details.job.dag_id) == []
+
+
+CLIENT_ERROR = (
+    "ClientError: An error occurred (InvalidInstanceID.NotFound) when calling the StartInstances operation: "
+    "The instance ID 'i-0000000000000dead' does not exist"
+)
+
+
+def test_a_failed_run_opens_on_the_actions_error_on_one_line_and_links_to_airflow(client):
+    details = create(body(post_processing={"on_failure": [{"type": "webhook", "parameters": {"url": "https://hooks.example/x"}}]}))
+    run_id = post(client, details).json()["dag_run_id"]
+    settle(details.job.dag_id, run_id, "failed", errors={"action": CLIENT_ERROR},
+           action="failed", on_failure_1_webhook="success")
+
+    run = client.get(f"/api/jobs/{details.job.id}/runs/{run_id}", headers=bearer()).json()
+
+    assert run["failure"] == {
+        "task_id": "action", "severity": "error", "error_type": "ClientError",
+        "message": "An error occurred (InvalidInstanceID.NotFound) when calling the StartInstances operation: "
+                   "The instance ID 'i-0000000000000dead' does not exist",
+    }
+    dag_id = details.job.dag_id
+    quoted_run_id = run_id.replace(":", "%3A").replace("+", "%2B")
+    assert run["dag_url"] == f"/dags/{dag_id}"
+    assert [task["airflow_url"] for task in run["tasks"]] == [
+        f"/dags/{dag_id}/runs/{quoted_run_id}/tasks/action",
+        f"/dags/{dag_id}/runs/{quoted_run_id}/tasks/on_failure_1_webhook",
+    ]
+
+
+def test_an_error_without_a_message_is_never_shown_as_its_bare_type(client):
+    details = create()
+    run_id = post(client, details).json()["dag_run_id"]
+    settle(details.job.dag_id, run_id, "failed", errors={"action": "AirflowException: "}, action="failed")
+
+    run = client.get(f"/api/jobs/{details.job.id}/runs/{run_id}", headers=bearer()).json()
+
+    assert run["failure"] == {"task_id": "action", "severity": "error", "message": None, "error_type": "AirflowException"}
+
+
+def test_a_failed_notification_after_a_successful_action_comes_first_as_a_warning(client):
+    webhook = {"type": "webhook", "parameters": {"url": "https://hooks.example/x"}}
+    details = create(body(post_processing={"on_success": [webhook, webhook]}))
+    run_id = post(client, details).json()["dag_run_id"]
+    error = "AirflowException: The webhook https://hooks.example answered 500 Internal Server Error to POST"
+    settle(details.job.dag_id, run_id, "success", errors={"on_success_2_webhook": error},
+           action="success", on_success_1_webhook="success", on_success_2_webhook="failed")
+
+    run = client.get(f"/api/jobs/{details.job.id}/runs/{run_id}", headers=bearer()).json()
+
+    assert run["failure"] == {
+        "task_id": "on_success_2_webhook", "severity": "warning", "error_type": "AirflowException",
+        "message": "The webhook https://hooks.example answered 500 Internal Server Error to POST",
+    }
+
+
+def test_a_run_that_succeeded_has_no_failure_and_a_fixed_job_run_received_no_parameters(client):
+    details = create()
+    run_id = post(client, details).json()["dag_run_id"]
+    settle(details.job.dag_id, run_id, "success", action="success")
+
+    run = client.get(f"/api/jobs/{details.job.id}/runs/{run_id}", headers=bearer()).json()
+
+    assert (run["failure"], run["parameters"]) == (None, {})
+
+
+def test_a_run_shows_the_parameters_it_received_to_a_viewer(client):
+    details = create(body(action={**EC2_AT_EXECUTION, "parameters": {}}))
+    started = client.post(
+        f"/api/jobs/{details.job.id}/runs", json={"tag_key": "Env", "tag_value": "test"}, headers=bearer()
+    )
+    assert started.status_code == 201, started.text
+
+    run = client.get(f"/api/jobs/{details.job.id}/runs/{started.json()['dag_run_id']}", headers=bearer("viewer")).json()
+
+    assert run["parameters"] == {
+        "instance_ids": [], "tag_key": "Env", "tag_value": "test", "wait_until_final_state": True
+    }
+
+
+def test_a_value_under_a_sensitive_key_in_a_conf_given_through_airflow_reads_masked(client):
+    details = create()
+    run_id = post(client, details).json()["dag_run_id"]
+    with create_session() as session:
+        run = session.scalar(select(DagRun).where(DagRun.dag_id == details.job.dag_id, DagRun.run_id == run_id))
+        run.conf = {"note": "restart after patching", "api_token": "s3cr3t-value", "nested": {"password": "pw-1"}}
+
+    response = client.get(f"/api/jobs/{details.job.id}/runs/{run_id}", headers=bearer("viewer"))
+
+    assert response.json()["parameters"] == {
+        "note": "restart after patching", "api_token": "***", "nested": {"password": "***"}
+    }
+    assert "s3cr3t-value" not in response.text and "pw-1" not in response.text
+
+
+@pytest.mark.parametrize("action", list(ACTIONS.values()), ids=lambda action: action.name)
+def test_no_action_takes_a_secret_so_a_runs_parameters_may_be_shown_to_its_readers(action):
+    # A run's conf is its action's parameters, shown to whoever may read the job's runs: an action
+    # taking a secret would need it masked there, as the spec's secrets are.
+    assert secret_parameters(action.parameters_model) == {}

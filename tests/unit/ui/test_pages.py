@@ -146,3 +146,13 @@ def test_the_nav_entry_opens_the_job_list_in_airflows_frame():
     assert view["url_route"] == "http-trigger"
     assert view["destination"] == "nav"
     assert view["icon"] == "/http-trigger/ui/static/icon.svg"
+
+
+def test_a_runs_page_opens_on_what_went_wrong_with_the_full_error_folded(client):
+    log_in(client)
+
+    html = client.get("/ui/jobs/7/runs/manual__x").text
+
+    order = [html.index(f'id="{part}"') for part in ("failure", "run-props", "run-params", "steps-card", "tasks")]
+    assert order == sorted(order)
+    assert '<details id="failure-details">' in html  # folded: no "open"

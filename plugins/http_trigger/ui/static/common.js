@@ -189,6 +189,12 @@ export function sourceLabel(source) {
   return SOURCE_LABELS[source] || source || "–";
 }
 
+/** Who started a run, the same wherever runs are listed or shown: an HTTP caller's address, else the user. */
+export function callerLabel(run) {
+  if (run.trigger_source === "http") return run.caller_address || "unknown address";
+  return run.triggering_user || "–";
+}
+
 /** Links inside the pages keep the page in Airflow's frame; this one opens Airflow's own view. */
 export function openInAirflow(url) {
   // Airflow's frame allows scripts and same-origin access but not top navigation; a link clicked
@@ -379,8 +385,18 @@ export function jobUrl(jobId, suffix = "") {
   return `${config.uiRoot}/jobs/${encodeURIComponent(jobId)}${suffix}`;
 }
 
+/**
+ * Encode one path segment the way Airflow's frame will read it back. Airflow mirrors the framed
+ * page's path into its own URL, decodes it, and reloads the frame when the path it rebuilds differs:
+ * a run id's ":" and "+" escaped as %3A and %2B would load the run's page twice, the first load's
+ * requests aborted. They, and the other characters a path segment may hold as they are, stay.
+ */
+export function pathSegment(value) {
+  return encodeURIComponent(value).replace(/%(3A|40|24|26|2B|2C|3B|3D)/gi, (escaped) => decodeURIComponent(escaped));
+}
+
 export function runUrl(jobId, runId) {
-  return `${config.uiRoot}/jobs/${encodeURIComponent(jobId)}/runs/${encodeURIComponent(runId)}`;
+  return `${config.uiRoot}/jobs/${encodeURIComponent(jobId)}/runs/${pathSegment(runId)}`;
 }
 
 /** Call fn every `seconds` while the page is visible; returns a function that stops it. */

@@ -8,8 +8,9 @@
 // "Changes" lists the job's audit: who changed, ran or revealed it, when, from where and how.
 
 import {
-  actionTitle, airflowLink, api, config, confirmAction, confirmRunNow, copyButton, duplicateJob, el, every, formatDate,
-  formatDuration, jobUrl, notify, openLinkInAirflow, readCatalogue, runUrl, setContent, showError, sourceLabel, runBadge,
+  actionTitle, airflowLink, api, callerLabel, config, confirmAction, confirmRunNow, copyButton, duplicateJob, el, every,
+  formatDate, formatDuration, jobUrl, notify, openLinkInAirflow, readCatalogue, runUrl, setContent, showError,
+  sourceLabel, runBadge,
 } from "./common.js";
 import { checkValues, describeFields, exampleBody, locKey, schemaForm } from "./schema-form.js";
 
@@ -254,10 +255,11 @@ async function loadRuns() {
       { "data-run-id": run.dag_run_id },
       el("td", {}, runBadge(run)),
       el("td", {}, sourceLabel(run.trigger_source)),
-      el("td", { class: "opt mono" }, run.caller_address || "–"),
+      el("td", { class: "opt caller" }, callerLabel(run)),
       el("td", {}, formatDate(run.start_date || run.queued_at)),
       el("td", { class: "opt" }, formatDuration(run.duration_seconds)),
-      el("td", {}, el("a", { href: runUrl(config.jobId, run.dag_run_id), class: "mono" }, run.dag_run_id)),
+      el("td", {}, el("a", { href: runUrl(config.jobId, run.dag_run_id), class: "mono" }, run.dag_run_id),
+        " ", airflowLink(run.grid_url, "in Airflow"), " · ", airflowLink(`${run.grid_url}/tasks/action`, "action log")),
     ),
   );
   fillRows($("recent-runs"), rows, "No execution yet.");

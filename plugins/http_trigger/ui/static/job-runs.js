@@ -1,8 +1,9 @@
-// A job's execution log: its runs, newest first, with status, how each was started, the HTTP
-// caller, start, end, duration and run id. Refreshes itself, faster while a run is active.
+// A job's execution log: its runs, newest first, with status, how each was started, the caller
+// (the HTTP caller's address, or the user), start, end, duration and run id. Refreshes itself,
+// faster while a run is active.
 
 import {
-  api, config, el, every, FINISHED, formatDate, formatDuration, runUrl, setContent, showError, sourceLabel, runBadge,
+  api, callerLabel, config, el, every, FINISHED, formatDate, formatDuration, runUrl, setContent, showError, sourceLabel, runBadge,
 } from "./common.js";
 
 const PAGE_SIZE = 25;
@@ -16,8 +17,8 @@ function row(run) {
     "tr",
     { "data-run-id": run.dag_run_id, "data-state": run.state || "none" },
     el("td", {}, runBadge(run)),
-    el("td", {}, sourceLabel(run.trigger_source), run.triggering_user && run.trigger_source !== "http" ? el("span", { class: "sub" }, run.triggering_user) : null),
-    el("td", { class: "mono" }, run.caller_address || "–"),
+    el("td", {}, sourceLabel(run.trigger_source)),
+    el("td", { class: "caller" }, callerLabel(run)),
     el("td", {}, formatDate(run.start_date || run.queued_at)),
     el("td", { class: "opt" }, formatDate(run.end_date)),
     el("td", {}, formatDuration(run.duration_seconds)),

@@ -1,18 +1,19 @@
-// One execution's log: the run's state and origin, then each task (the action, then the
-// post-processing steps) with its state and its Airflow task log inline, after a summary of the
-// post-processing steps' results with their errors. While the run is not
+// One execution's log. It opens on what went wrong, if anything: the failed action's error on one
+// line (a failed post-processing step's, as a warning, when the action succeeded), with the full
+// error and the task's log one click away. Then the run's origin, the parameters it received, the
+// post-processing steps' results, and each task with its Airflow task log. While the run is not
 // finished the page refreshes itself every few seconds.
 
 import {
-  airflowLink, api, config, el, every, fetchJson, FINISHED, formatDate, formatDuration, openInAirflow, setContent,
-  runBadge, showError, sourceLabel, stateBadge,
+  airflowLink, api, callerLabel, config, el, every, fetchJson, FINISHED, formatDate, formatDuration, openInAirflow,
+  setContent, runBadge, showError, sourceLabel, stateBadge,
 } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const runPath = `/jobs/${config.jobId}/runs/${encodeURIComponent(config.runId)}`;
-const logs = new Map(); // task id -> {key, lines} of the last log read
+const logs = new Map(); // task id -> {key, entries, lines} of the last log read
+const openLogs = new Set(); // task ids whose log the user opened or closed differs from the default
 let finished = false;
-let dagId = "";
 let stop = null;
 
 const KNOWN_KEYS = new Set(["timestamp", "event", "level", "logger", "chan", "filename", "lineno", "error_detail"]);
@@ -22,6 +23,8 @@ const GROUP_START = "::group::";
 const GROUP_END = "::endgroup::";
 // Airflow's own log viewer folds this group away: it only lists the files the log was read from.
 const SOURCES_GROUP = "::group::Log message source details";
+// Lines Airflow writes around any failure: they say that a task failed, not why.
+const GENERIC_EVENTS = [/^task failed with exception$/i, /^process exited abnormally/i, /^task instance is in failed state/i];
 
 /** Drop Airflow's group markers and the log-sources group, as Airflow's own log view does. */
 function readable(entries) {
@@ -34,6 +37,12 @@ function readable(entries) {
     else if (!inSources && !event.startsWith(GROUP_START)) kept.push(entry);
   }
   return kept;
+}
+
+function errorDetail(detail) {
+  const parts = [el("span", { class: "lvl-error" }, `${detail.exc_type || "Error"}: ${detail.exc_value || ""}`)];
+  for (const frame of detail.frames || []) parts.push("\n", `  File "${frame.filename}", line ${frame.lineno}, in ${frame.name}`);
+  return parts;
 }
 
 function formatEntry(entry) {
@@ -49,30 +58,79 @@ function formatEntry(entry) {
   if (entry.logger) parts.push(el("span", { class: "ts" }, `${entry.logger} - `));
   parts.push(el("span", { class: `lvl-${level}` }, `${entry.event}${extras}`));
   if (Array.isArray(entry.error_detail)) {
-    for (const detail of entry.error_detail) {
-      parts.push("\n", el("span", { class: "lvl-error" }, `${detail.exc_type || "Error"}: ${detail.exc_value || ""}`));
-      for (const frame of detail.frames || []) parts.push("\n", `  File "${frame.filename}", line ${frame.lineno}, in ${frame.name}`);
-    }
+    for (const detail of entry.error_detail) parts.push("\n", ...errorDetail(detail));
   }
   return parts;
 }
 
+function formatEntries(entries) {
+  return entries.flatMap((entry, index) => (index ? ["\n", ...formatEntry(entry)] : formatEntry(entry)));
+}
+
+const levelOf = (entry) => (typeof entry === "string" ? "" : String(entry.level || "").toLowerCase());
+const isError = (entry) => levelOf(entry) === "error" || levelOf(entry) === "critical";
+
+/** The traceback of a failed task: its error lines with their exceptions, as its log holds them. */
+function traceback(entries) {
+  return entries.filter((entry) => isError(entry) || (typeof entry !== "string" && Array.isArray(entry.error_detail)));
+}
+
+/** The last line of a log that says why a task failed: an exception's message, else an error line. */
+function reasonFromLog(entries) {
+  for (const entry of [...entries].reverse()) {
+    if (typeof entry === "string" || !Array.isArray(entry.error_detail)) continue;
+    for (const detail of [...entry.error_detail].reverse()) {
+      const value = String(detail.exc_value || "").trim();
+      if (value) return value;
+    }
+  }
+  for (const entry of [...entries].reverse()) {
+    const event = String(typeof entry === "string" ? entry : entry.event || "").trim();
+    if (isError(entry) && event && !GENERIC_EVENTS.some((pattern) => pattern.test(event))) return event;
+  }
+  return null;
+}
+
+const oneLine = (text) => text.split(/\s+/).filter(Boolean).join(" ");
+// "AirflowException: The webhook answered 500": the type tells an operator nothing the message does not.
+const withoutType = (error) => error.replace(/^[A-Za-z_][\w.]*:\s*(?=\S)/, "");
+
 async function readLog(task) {
   const separator = task.log_url.includes("?") ? "&" : "?";
   const data = await fetchJson(`${task.log_url}${separator}full_content=true`);
-  return readable(data.content || []).flatMap((entry, index) => (index ? ["\n", ...formatEntry(entry)] : formatEntry(entry)));
+  return readable(data.content || []);
 }
 
-function taskCard(task) {
+function stepLabel(step) {
+  return `${step.when === "on_success" ? "On success" : "On failure"} ${step.index}: ${step.type}`;
+}
+
+function taskTitle(run, taskId) {
+  if (taskId === "action") return "Action";
+  const step = run.post_processing.find((item) => item.task_id === taskId);
+  return step ? stepLabel(step) : taskId;
+}
+
+function logOpen(run, task) {
+  // With a failure shown above, the logs wait for a click; otherwise they are open.
+  const byDefault = !run.failure;
+  return openLogs.has(task.task_id) ? !byDefault : byDefault;
+}
+
+function taskCard(run, task) {
   const pre = el("pre", { class: "log", "aria-label": `Log of ${task.task_id}`, "data-task-log": task.task_id });
-  const gridTask = `${config.airflowRoot}/dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(config.runId)}/tasks/${encodeURIComponent(task.task_id)}`;
+  const details = el("details", { class: "task-log", open: logOpen(run, task) }, el("summary", {}, "Log"), pre);
+  details.addEventListener("toggle", () => {
+    if (details.open === !run.failure) openLogs.delete(task.task_id);
+    else openLogs.add(task.task_id);
+  });
   const card = el(
     "section",
     { class: "card task", "data-task-id": task.task_id, "data-state": task.state || "none" },
     el(
       "header",
       {},
-      el("h2", {}, task.task_id === "action" ? "Action" : task.task_id),
+      el("h2", {}, taskTitle(run, task.task_id)),
       stateBadge(task.state),
       el(
         "span",
@@ -81,12 +139,12 @@ function taskCard(task) {
           .filter(Boolean)
           .join(" · "),
       ),
-      el("span", { class: "meta" }, airflowLink(gridTask, "in Airflow")),
+      el("span", { class: "meta" }, airflowLink(task.airflow_url, "Log in Airflow")),
     ),
-    pre,
+    details,
   );
   const cached = logs.get(task.task_id);
-  if (cached) setContent(pre, cached.lines);
+  if (cached) setContent(pre, cached.lines.length ? cached.lines : "The log is empty.");
   else setContent(pre, task.log_url ? "Loading the log…" : "Not started yet: no log.");
   return card;
 }
@@ -97,15 +155,18 @@ async function refreshLog(task, card) {
   const cached = logs.get(task.task_id);
   // A finished task's log does not change; a running one is read again on every refresh.
   if (cached && cached.key === key && FINISHED.has(task.state)) return;
+  const pre = card.querySelector("pre.log");
   try {
-    const lines = await readLog(task);
-    logs.set(task.task_id, { key, lines });
-    const pre = card.querySelector("pre.log");
-    const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
+    const entries = await readLog(task);
+    const lines = formatEntries(entries);
+    logs.set(task.task_id, { key, entries, lines });
+    // A running task's log follows its end while the reader is there; a finished one opens at its top.
+    const following = !FINISHED.has(task.state) && pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
     setContent(pre, lines.length ? lines : "The log is empty.");
-    if (atBottom) pre.scrollTop = pre.scrollHeight;
+    if (following) pre.scrollTop = pre.scrollHeight;
   } catch (error) {
-    setContent(card.querySelector("pre.log"), `The log could not be read: ${error.message}`);
+    logs.set(task.task_id, { key, entries: null, lines: [`The log could not be read: ${error.message}`], error });
+    setContent(pre, `The log could not be read: ${error.message}`);
   }
 }
 
@@ -114,16 +175,38 @@ function renderRun(run) {
   badge.replaceWith(Object.assign(runBadge(run), { id: "run-state" }));
   const rows = [
     ["Run id", el("span", { class: "mono" }, run.dag_run_id)],
-    ["Started by", run.trigger_source === "http" ? `HTTP from ${run.caller_address || "unknown address"}` : [sourceLabel(run.trigger_source), run.triggering_user ? ` (${run.triggering_user})` : ""]],
+    ["Source", sourceLabel(run.trigger_source)],
+    ["Caller", el("span", { id: "run-caller" }, callerLabel(run))],
     ["Queued", formatDate(run.queued_at)],
     ["Start", formatDate(run.start_date)],
     ["End", formatDate(run.end_date)],
     ["Duration", formatDuration(run.duration_seconds)],
+    ["In Airflow", [airflowLink(run.dag_url, "DAG"), " · ", airflowLink(run.grid_url, "Run")]],
   ];
   setContent($("run-props"), rows.map(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
-  const grid = $("grid-link");
-  grid.href = run.grid_url;
+  $("grid-link").href = run.grid_url;
+  renderParameters(run.parameters);
   renderSteps(run.post_processing);
+}
+
+function parameterValue(value) {
+  if (typeof value === "string") return value;
+  if (Array.isArray(value) && value.every((item) => typeof item !== "object" || item === null)) {
+    return value.length ? value.map(String).join(", ") : "none";
+  }
+  return el("code", {}, JSON.stringify(value));
+}
+
+function renderParameters(parameters) {
+  const entries = Object.entries(parameters || {});
+  $("no-params").hidden = entries.length > 0;
+  setContent(
+    $("run-params"),
+    entries.map(([key, value]) => [
+      el("dt", { class: "mono" }, key),
+      el("dd", { "data-param": key }, parameterValue(value)),
+    ]),
+  );
 }
 
 function renderSteps(steps) {
@@ -134,12 +217,56 @@ function renderSteps(steps) {
       el(
         "tr",
         { "data-step": step.task_id },
-        el("td", {}, `${step.when === "on_success" ? "On success" : "On failure"} ${step.index}: ${step.type}`),
+        el("td", {}, stepLabel(step)),
         el("td", {}, stateBadge(step.state)),
-        el("td", { class: "mono" }, step.error || "–"),
+        el("td", { class: "mono", title: step.error || "" }, step.error ? withoutType(step.error) : "–"),
       ),
     ),
   );
+}
+
+/** Say what went wrong first: the error on one line, the full error and the log folded under it. */
+function renderFailure(run) {
+  const failure = run.failure;
+  const box = $("failure");
+  box.hidden = !failure;
+  if (!failure) return;
+  const isAction = failure.task_id === "action";
+  box.className = `card callout ${failure.severity}`;
+  box.dataset.taskId = failure.task_id;
+  setContent(
+    $("failure-title"),
+    failure.severity === "warning"
+      ? [el("span", { class: "badge state state-warning" }, "warning"), ` The action succeeded, but a post-processing step failed: ${taskTitle(run, failure.task_id)}`]
+      : isAction ? "The action failed" : `${taskTitle(run, failure.task_id)} failed`,
+  );
+  const task = run.tasks.find((item) => item.task_id === failure.task_id);
+  const log = logs.get(failure.task_id);
+  const what = isAction ? "The action" : "The step";
+  let message = failure.message;
+  if (!message && log && log.entries) {
+    const reason = reasonFromLog(log.entries);
+    if (reason) message = `${what} stopped without an error message; its log ends with: ${oneLine(reason)}`;
+  }
+  if (!message && !log && task && task.log_url) message = `Reading why from the task's log…`;
+  if (!message) {
+    message = failure.error_type
+      ? `${what} failed with ${failure.error_type} and no message; its log below may tell why.`
+      : `${what} failed without an error message; its log below may tell why.`;
+  }
+  setContent($("failure-message"), message);
+  if (log && log.entries) {
+    const trace = traceback(log.entries);
+    $("failure-trace").hidden = !trace.length;
+    setContent($("failure-trace"), formatEntries(trace));
+    setContent($("failure-log"), log.lines.length ? log.lines : "The log is empty.");
+  } else {
+    $("failure-trace").hidden = true;
+    setContent($("failure-log"), log ? log.lines : "No log: the task never started.");
+  }
+  const link = $("failure-task-link");
+  link.hidden = !task;
+  if (task) link.href = task.airflow_url;
 }
 
 async function load() {
@@ -151,11 +278,12 @@ async function load() {
     else showError(error, "The execution could not be loaded: ");
     return;
   }
-  dagId = run.dag_id;
   renderRun(run);
-  const cards = run.tasks.map(taskCard);
+  renderFailure(run);
+  const cards = run.tasks.map((task) => taskCard(run, task));
   setContent($("tasks"), cards.length ? cards : el("p", { class: "empty" }, "The run has no task yet."));
   await Promise.all(run.tasks.map((task, index) => refreshLog(task, cards[index])));
+  renderFailure(run);
   finished = FINISHED.has(run.state) && run.tasks.every((task) => FINISHED.has(task.state) || !task.state);
   $("live").hidden = finished;
   if (finished && stop) {
@@ -164,10 +292,13 @@ async function load() {
   }
 }
 
-$("grid-link").addEventListener("click", (event) => {
-  event.preventDefault();
-  openInAirflow($("grid-link").href);
-});
+for (const id of ["grid-link", "failure-task-link"]) {
+  $(id).addEventListener("click", (event) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    event.preventDefault();
+    openInAirflow($(id).href);
+  });
+}
 
 api(`/jobs/${config.jobId}`)
   .then((job) => setContent($("crumb-job"), job.name))
