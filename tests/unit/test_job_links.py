@@ -5,7 +5,6 @@ from __future__ import annotations
 from airflow import plugins_manager
 from airflow.models.taskinstance import TaskInstance
 from airflow.serialization.serialized_objects import DagSerialization
-from airflow.utils.types import DagRunType
 from http_trigger.actions import ACTIONS
 from http_trigger.dag_builder import build_dag
 from http_trigger.job_links import JOB_LINK_NAME, JobPageLink, job_operator_classes
