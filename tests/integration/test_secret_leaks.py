@@ -306,6 +306,15 @@ def test_no_secret_is_written_down_or_shown_to_a_viewer(
     for args in (("jobs", "list"), ("jobs", "show", str(job["id"])), ("jobs", "show", str(job["id"]), "-o", "json")):
         answers.append((f"http-trigger {' '.join(args)}", cli(stack, *args)))
 
+    # The rotation asked the DAG processor to re-parse the jobs; the hand-written spec's problems
+    # reach its log once that parse is done, which the search below must see.
+    logs = stack.config.logs_folder
+    wait_for(
+        lambda: any(f"Job spec not loaded: {hand_written_spec.name}" in path.read_text(errors="replace")
+                    for path in (logs / "dag_processor").rglob("*") if path.is_file()),
+        timeout=180, what="the DAG processor's log of the hand-written spec",
+    )  # fmt: skip
+
     # --- Search: every answer, the test's own output, every file of the stack.
     # First, that the search finds secrets: an editor's reveal holds every secret of the chaining job.
     revealed = api.post(f"/http-trigger/api/jobs/{job['id']}/secrets/reveal").text
@@ -329,7 +338,6 @@ def test_no_secret_is_written_down_or_shown_to_a_viewer(
 
     # The search saw what it claims to: the access log, the steps' task logs, PostgreSQL's log, the
     # hand-written spec's problems in the job list and the DAG processor's log.
-    logs = stack.config.logs_folder
     assert any(hand_written_spec.name in text for where, text in answers if where == "viewer GET /http-trigger/api/jobs")
     assert any(f"Job spec not loaded: {hand_written_spec.name}" in path.read_text(errors="replace")
                for path in searched if "dag_processor" in path.parts)  # fmt: skip
