@@ -303,6 +303,29 @@ def audit_export(args: argparse.Namespace, session: Session) -> None:
     print(f"{len(entries)} audit entries written to {args.file}", file=sys.stderr)
 
 
+@_command()
+def calls_clean(args: argparse.Namespace, session: Session) -> int | None:
+    from airflow.utils.helpers import ask_yesno
+
+    from http_trigger.runs.trigger_calls import count_calls_before, delete_calls_before
+
+    before = args.clean_before_timestamp
+    total = count_calls_before(session=session, before=before)
+    print(f"{total:,} trigger calls recorded before {before.isoformat()}", file=sys.stderr)
+    if args.dry_run or not total:
+        return None
+    question = "Delete them? Their runs stay in Airflow, without their caller's address. [y/N]"
+    if not args.yes and not ask_yesno(question, default=False, output_fn=lambda text: print(text, file=sys.stderr)):
+        print("nothing deleted", file=sys.stderr)
+        return 1
+    deleted = 0
+    for batch in delete_calls_before(session=session, before=before):
+        deleted += batch
+        print(f"deleted {deleted:,} of {total:,} ({deleted * 100 // max(total, deleted)}%)", file=sys.stderr)
+    print(f"{deleted:,} trigger calls deleted", file=sys.stderr)
+    return None
+
+
 def _action_line(action: Record) -> Record:
     schema = action["parameters_schema"]
     required = set(schema.get("required", []))

@@ -10,8 +10,11 @@ import argparse
 from datetime import UTC, datetime
 
 from airflow.cli.cli_config import (
+    ARG_DB_CLEANUP_TIMESTAMP,
+    ARG_DB_DRY_RUN,
     ARG_OUTPUT,
     ARG_VERBOSE,
+    ARG_YES,
     ActionCommand,
     Arg,
     GroupCommand,
@@ -80,7 +83,7 @@ def _command(name: str, help_text: str, *args: Arg) -> ActionCommand:
 
 
 def get_http_trigger_cli_commands() -> list[GroupCommand]:
-    """Return the ``http-trigger`` command group with its ``jobs``, ``actions``, ``audit`` and ``factory`` groups."""
+    """Return the ``http-trigger`` command group: ``jobs``, ``actions``, ``audit``, ``calls`` and ``factory``."""
     jobs = (
         _command("jobs_list", "List the jobs", ARG_OUTPUT, ARG_VERBOSE),
         _command(
@@ -156,6 +159,15 @@ def get_http_trigger_cli_commands() -> list[GroupCommand]:
             ARG_AUDIT_FILE,
         ),
     )
+    calls = (
+        _command(
+            "calls_clean",
+            "Delete the record of trigger calls made before a date, as `airflow db clean` does for runs",
+            ARG_DB_CLEANUP_TIMESTAMP,
+            ARG_DB_DRY_RUN,
+            ARG_YES,
+        ),
+    )
     factory = (
         _command(
             "factory_write",
@@ -172,6 +184,7 @@ def get_http_trigger_cli_commands() -> list[GroupCommand]:
                 GroupCommand(name="jobs", help="Manage operation jobs", subcommands=jobs),
                 GroupCommand(name="actions", help="Show the actions a job can run", subcommands=actions),
                 GroupCommand(name="audit", help="Read the audit of job changes", subcommands=audit),
+                GroupCommand(name="calls", help="Keep the record of trigger calls in bounds", subcommands=calls),
                 GroupCommand(name="factory", help="Place the DAG factory in a deployment", subcommands=factory),
             ),
         )

@@ -1,4 +1,4 @@
-"""Record every call of a trigger URL and read a job's recent calls back for its execution log.
+"""Record every call of a trigger URL, read a job's recent calls back for its execution log, clean old ones.
 
 A call is recorded whatever its outcome, including unknown URL ids (``job_id`` None), so operators
 can see who knocks; the token and the URL id are never stored. Committing is left to the caller.
@@ -6,6 +6,10 @@ can see who knocks; the token and the URL id are never stored. Committing is lef
 A call refused because the database is unavailable cannot be written then: it waits in
 :data:`backlog`, in the API server's memory, until a later call reaches the database (or the
 server stops), and is written then with the time it was made.
+
+The record grows by one row per call and ``airflow db clean`` knows only Airflow's tables, so
+:func:`delete_calls_before` (``airflow http-trigger calls clean``) removes the calls made before a
+date, as ``airflow db clean`` does for runs.
 """
 
 from __future__ import annotations
@@ -14,14 +18,14 @@ import dataclasses
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from airflow.sdk.timezone import utcnow
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from http_trigger.db.models import TriggerCall
 
@@ -32,6 +36,9 @@ log = logging.getLogger(__name__)
 
 SOURCE_ADDRESS_LENGTH = 64  # the column's size; longer values are cut, because recording must not fail
 BACKLOG_LIMIT = 10_000  # calls kept per process while the database is away: a few MB at most
+# Rows deleted per transaction by a clean: each batch holds its rows' locks briefly, so trigger calls
+# recording themselves meanwhile never wait long.
+CLEAN_BATCH = 5_000
 
 
 class TriggerOutcome(StrEnum):
@@ -141,3 +148,31 @@ def recent_calls(*, session: Session, job_id: int, limit: int = 50) -> list[Trig
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def count_calls_before(*, session: Session, before: datetime) -> int:
+    """Return how many recorded calls were made before ``before``."""
+    return session.scalar(select(func.count()).select_from(TriggerCall).where(TriggerCall.called_at < before))
+
+
+def delete_calls_before(*, session: Session, before: datetime, batch: int = CLEAN_BATCH) -> Iterator[int]:
+    """Delete the calls made before ``before``, oldest first, committing each batch; yield each batch's size.
+
+    A run whose call is deleted keeps its run in Airflow; only its caller's address is forgotten.
+    """
+    while True:
+        oldest = (
+            select(TriggerCall.id)
+            .where(TriggerCall.called_at < before)
+            .order_by(TriggerCall.called_at, TriggerCall.id)
+            .limit(batch)
+        )
+        deleted = session.execute(
+            delete(TriggerCall).where(TriggerCall.id.in_(oldest.scalar_subquery())).execution_options(
+                synchronize_session=False
+            )
+        ).rowcount
+        session.commit()
+        if not deleted:
+            return
+        yield deleted
