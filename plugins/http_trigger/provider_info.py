@@ -56,6 +56,22 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "example": "5",
         "default": "5",
     },
+    "trigger_concurrency": {
+        "description": "Trigger calls each API server process works on at once; more wait for a place. "
+        "A call holds a database connection while it works, so keep this within ``[database] "
+        "sql_alchemy_pool_size``.",
+        "type": "integer",
+        "example": "8",
+        "default": "8",
+    },
+    "trigger_queue_seconds": {
+        "description": "Seconds a trigger call waits for a place before it answers 503 with ``Retry-After`` "
+        "(and starts nothing), so a burst beyond what the server can do gets a quick answer, not a hung "
+        "connection.",
+        "type": "integer",
+        "example": "10",
+        "default": "10",
+    },
     "idempotency_ttl": {
         "description": "Seconds an ``Idempotency-Key`` sent with a trigger call is remembered: a retry "
         "with the same key and parameters within that time gets the first run back instead of a new one.",

@@ -66,6 +66,16 @@ def retry_after_seconds() -> int:
     return conf.getint(SECTION, "retry_after_seconds", fallback=_default_int("retry_after_seconds"))
 
 
+def trigger_concurrency() -> int:
+    """Return how many trigger calls one API server process works on at once (at least 1)."""
+    return max(1, conf.getint(SECTION, "trigger_concurrency", fallback=_default_int("trigger_concurrency")))
+
+
+def trigger_queue_seconds() -> int:
+    """Return how long a trigger call waits for a place before it answers 503."""
+    return conf.getint(SECTION, "trigger_queue_seconds", fallback=_default_int("trigger_queue_seconds"))
+
+
 def action_timeout_minutes() -> int:
     """Return the default execution timeout of an action task (provider waiters may wait forever)."""
     return conf.getint(SECTION, "action_timeout_minutes", fallback=_default_int("action_timeout_minutes"))

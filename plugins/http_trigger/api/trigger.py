@@ -4,7 +4,8 @@ The contract (kept exact, callers script against it): 200 ``{"result": "ok", "tr
 only after the run is committed; the same 404 for an unknown URL, a missing header and a wrong
 token; 409 for a disabled job, and for one whose spec file does not load (waiting will not help,
 unlike the 503); 4xx with a JSON ``message`` for a caller's mistake; 503 with ``Retry-After`` when
-the job can start soon (database trouble included); 500 otherwise — and a 5xx never leaves a run
+the job can start soon (database trouble, or every place for trigger calls taken for
+``[http_trigger] trigger_queue_seconds``, included); 500 otherwise — and a 5xx never leaves a run
 behind. Every attempt is recorded, without the token or the URL id: a started run in the run's own
 transaction, a refusal in a transaction of its own afterwards, and a refusal for database trouble
 later, from :data:`http_trigger.runs.trigger_calls.backlog` (asking the database again at once would
@@ -17,7 +18,10 @@ import asyncio
 import dataclasses
 import logging
 import time
+import weakref
 from typing import Annotated
+
+import anyio
 
 from airflow.api_fastapi.core_api.openapi.exceptions import HTTPExceptionResponse
 from airflow.utils.session import create_session
@@ -26,7 +30,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from http_trigger import urls
+from http_trigger import settings, urls
 from http_trigger.api.datamodels import ErrorResponse, RunStatusResponse, TriggerResponse
 from http_trigger.api.errors import (
     database_unavailable,
@@ -62,6 +66,9 @@ NOT_FOUND_MESSAGE = str(UnknownTriggerError())
 MAX_WAIT_SECONDS = 300
 _POLL_SECONDS = 1.0
 BUSY_MESSAGE = "The metadata database is busy; the job was not started, try again shortly"
+SERVER_BUSY_MESSAGE = (
+    "The API server is busy with other trigger calls; the job was not started, try again shortly"
+)
 _TOKEN_SCHEMES = frozenset({"caauth", "bearer"})
 # The request itself is wrong: its body, its parameters or its Idempotency-Key.
 _CALLER_ERRORS = (
@@ -83,6 +90,23 @@ def token_from_header(authorization: str | None) -> str | None:
     if scheme.lower() not in _TOKEN_SCHEMES or not value.strip():
         return None
     return value.strip()
+
+
+_places_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _trigger_places() -> anyio.CapacityLimiter:
+    """The places for trigger calls in this server process: ``[http_trigger] trigger_concurrency``.
+
+    One set per event loop (a server process runs one), as a limiter belongs to the loop it waits in.
+    """
+    loop = asyncio.get_running_loop()
+    places = _places_by_loop.get(loop)
+    if places is None:
+        places = _places_by_loop[loop] = anyio.CapacityLimiter(settings.trigger_concurrency())
+    return places
 
 
 def record_kept_calls() -> None:
@@ -238,7 +262,10 @@ def _not_found(description: str) -> tuple[int, str, object]:
             "tokens; retry after Retry-After seconds",
         ),
         (500, "Unexpected error; no run was started"),
-        (503, "Not loaded by Airflow yet, or the database is busy; retry after Retry-After seconds"),
+        (
+            503,
+            "Not loaded by Airflow yet, or the database or server is busy; retry after Retry-After seconds",
+        ),
         model=ErrorResponse,
     ),
     # The body is read as bytes (it may be empty, whatever its Content-Type), so describe it here.
@@ -265,7 +292,33 @@ async def trigger_job(
     """Start one run of the job this URL and token belong to."""
     body = await request.body()  # read and bounded already by BoundedBodyMiddleware
     token = token_from_header(request.headers.get("authorization"))
-    return await run_in_threadpool(_start, request, url_id, token, body, idempotency_key)
+    places = _trigger_places()
+    try:
+        with anyio.fail_after(settings.trigger_queue_seconds()):
+            await places.acquire()
+    except TimeoutError:
+        return _refuse_while_busy(request)
+    try:
+        # The places bound these threads, so they do without the default thread limiter: Airflow's
+        # own routes share that one, and a flood of their requests must not hold trigger calls back.
+        return await anyio.to_thread.run_sync(
+            _start, request, url_id, token, body, idempotency_key, limiter=anyio.CapacityLimiter(1)
+        )
+    finally:
+        places.release()
+
+
+def _refuse_while_busy(request: Request) -> JSONResponse:
+    """Answer 503 to a call that found no free place in time; record it with the next recorded call."""
+    source = request.client.host if request.client else None
+    log.warning("A trigger call from %s was not started: the server's %d places stayed taken for %d s",
+                source, settings.trigger_concurrency(), settings.trigger_queue_seconds())  # fmt: skip
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    trigger_calls.backlog.keep(
+        [Call(job_id=None, source_address=source, status_code=status_code, outcome=TriggerOutcome.BUSY,
+              message=SERVER_BUSY_MESSAGE)]
+    )  # fmt: skip
+    return json_error(status_code, SERVER_BUSY_MESSAGE)
 
 
 def _read_status(url_id: str, token: str | None, run_id: str) -> RunStatus:

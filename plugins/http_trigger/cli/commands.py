@@ -315,7 +315,8 @@ def calls_clean(args: argparse.Namespace, session: Session) -> int | None:
     if args.dry_run or not total:
         return None
     question = "Delete them? Their runs stay in Airflow, without their caller's address. [y/N]"
-    if not args.yes and not ask_yesno(question, default=False, output_fn=lambda text: print(text, file=sys.stderr)):
+    to_stderr = functools.partial(print, file=sys.stderr)
+    if not args.yes and not ask_yesno(question, default=False, output_fn=to_stderr):
         print("nothing deleted", file=sys.stderr)
         return 1
     deleted = 0

@@ -83,7 +83,7 @@ def _command(name: str, help_text: str, *args: Arg) -> ActionCommand:
 
 
 def get_http_trigger_cli_commands() -> list[GroupCommand]:
-    """Return the ``http-trigger`` command group: ``jobs``, ``actions``, ``audit``, ``calls`` and ``factory``."""
+    """Return the ``http-trigger`` group: ``jobs``, ``actions``, ``audit``, ``calls`` and ``factory``."""
     jobs = (
         _command("jobs_list", "List the jobs", ARG_OUTPUT, ARG_VERBOSE),
         _command(
@@ -184,7 +184,9 @@ def get_http_trigger_cli_commands() -> list[GroupCommand]:
                 GroupCommand(name="jobs", help="Manage operation jobs", subcommands=jobs),
                 GroupCommand(name="actions", help="Show the actions a job can run", subcommands=actions),
                 GroupCommand(name="audit", help="Read the audit of job changes", subcommands=audit),
-                GroupCommand(name="calls", help="Keep the record of trigger calls in bounds", subcommands=calls),
+                GroupCommand(
+                    name="calls", help="Keep the record of trigger calls in bounds", subcommands=calls
+                ),
                 GroupCommand(name="factory", help="Place the DAG factory in a deployment", subcommands=factory),
             ),
         )

@@ -10,7 +10,12 @@ import pytest
 from airflow.utils.session import create_session
 from http_trigger import cli
 from http_trigger.db.models import TriggerCall
-from http_trigger.runs.trigger_calls import TriggerOutcome, count_calls_before, delete_calls_before, record_call
+from http_trigger.runs.trigger_calls import (
+    TriggerOutcome,
+    count_calls_before,
+    delete_calls_before,
+    record_call,
+)
 from sqlalchemy import select
 
 # Calls of a job id no other test uses, made long before any other test's: the suite shares one database.

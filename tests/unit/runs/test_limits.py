@@ -1,10 +1,19 @@
-"""Back-pressure on the trigger: a job's rate limit, an address throttled for wrong tokens, a source allowlist."""
+"""Back-pressure on the trigger: a job's rate limit, an address throttled for wrong tokens, a source
+allowlist, and the server's places for trigger calls."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from airflow.sdk.timezone import utcnow
+from airflow.utils.session import create_session
 from fastapi.testclient import TestClient
 from http_trigger.api.app import create_app
+from http_trigger.api.trigger import SERVER_BUSY_MESSAGE
+from http_trigger.db.models import IdempotencyKey, TriggerCall
+from sqlalchemy import select, text
 
 from ..api_support import NOT_FOUND, body, create, post, runs_of
 
@@ -83,3 +92,47 @@ def test_a_job_with_allowed_sources_answers_only_those_and_others_get_the_wrong_
     refused = post(outside, details)
     assert (refused.status_code, refused.json()) == (404, NOT_FOUND)
     assert len(runs_of(details.job.dag_id)) == 2
+
+
+def test_a_call_finding_every_place_taken_answers_503_in_time_and_is_recorded(
+    airflow_db, jobs_folder, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW__HTTP_TRIGGER__TRIGGER_CONCURRENCY", "1")
+    monkeypatch.setenv("AIRFLOW__HTTP_TRIGGER__TRIGGER_QUEUE_SECONDS", "1")
+    details = create()
+    began = utcnow()
+    answers = []
+    app = create_app()
+    with create_session(scoped=False) as holder, TestClient(app, base_url="http://trigger.example") as client:
+        # Another transaction holds the Idempotency-Key the first call inserts: that call waits for
+        # it, in the server's only place.
+        holder.add(IdempotencyKey(job_id=details.job.id, idempotency_key="held", request_sha256="0" * 64,
+                                  dag_run_id="held"))  # fmt: skip
+        holder.flush()
+        first = threading.Thread(
+            target=lambda: answers.append(post(client, details, headers={"Idempotency-Key": "held"}))
+        )
+        first.start()
+        with create_session(scoped=False) as watcher:
+            deadline = time.monotonic() + 60
+            while not watcher.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                assert time.monotonic() < deadline, "the first call never waited for the held key"
+                time.sleep(0.05)
+
+        refused = post(client, details)
+
+        holder.rollback()
+        first.join()
+
+    assert refused.status_code == 503
+    assert refused.json() == {"message": SERVER_BUSY_MESSAGE}
+    assert refused.headers["Retry-After"] == "5"
+    assert [answer.status_code for answer in answers] == [200]
+    assert len(runs_of(details.job.dag_id)) == 1
+    with create_session() as session:
+        recorded = session.execute(
+            select(TriggerCall.status_code, TriggerCall.outcome).where(
+                TriggerCall.message == SERVER_BUSY_MESSAGE, TriggerCall.called_at >= began
+            )
+        ).all()
+    assert recorded == [(503, "busy")]
