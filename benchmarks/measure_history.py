@@ -146,7 +146,7 @@ def write_runs(plan: dict[int, int]) -> None:
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
     from http_trigger.db.models import TriggerCall
-    from http_trigger.jobs.model import dag_id_for
+    from http_trigger.jobs.spec_names import dag_id_for
     from http_trigger.run_contract import ACTION_TASK_ID
     from sqlalchemy import insert, select
     from uuid6 import uuid7
@@ -316,7 +316,7 @@ def time_routes(routes: list[RouteTiming], requests: int) -> None:
 def routes_for(job_ids: list[int], busy_runs: int) -> list[RouteTiming]:
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
-    from http_trigger.jobs.model import dag_id_for
+    from http_trigger.jobs.spec_names import dag_id_for
     from sqlalchemy import select
 
     busy = job_ids[0]

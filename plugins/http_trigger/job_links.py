@@ -14,7 +14,7 @@ from airflow.sdk import BaseOperatorLink
 
 from http_trigger import urls
 from http_trigger.actions import ACTIONS
-from http_trigger.jobs.model import job_id_from_dag_id
+from http_trigger.jobs.spec_names import job_id_from_dag_id
 from http_trigger.post_processing import POST_PROCESSING
 
 if TYPE_CHECKING:

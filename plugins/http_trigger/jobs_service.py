@@ -70,8 +70,8 @@ from http_trigger.jobs.files import (
     stage_job,
     validate_spec,
 )
-from http_trigger.jobs.model import DAG_ID_PREFIX, NAME_MAX_LEN, Job, JobBody, dag_id_for
-from http_trigger.jobs.spec_names import spec_path
+from http_trigger.jobs.model import NAME_MAX_LEN, Job, JobBody
+from http_trigger.jobs.spec_names import DAG_ID_PREFIX, dag_id_for, spec_path
 from http_trigger.jobs.spec_yaml import WHOLE_FILE
 from http_trigger.runs import history as run_history
 from http_trigger.runs.history import RunSummary

@@ -113,6 +113,29 @@ def test_each_file_of_a_set_builds_its_share_of_the_jobs_in_airflows_dagbag(jobs
     assert [p.name for p in Shard(0, 3).spec_files(jobs_folder)] == ["job_3.yaml", "job_6.yaml", "notes.yaml"]
 
 
+def test_a_worker_running_a_task_of_one_job_builds_that_jobs_dag_alone(jobs_folder, tmp_path, monkeypatch):
+    # Airflow's task runner parses a DAG file with the DAG it runs a task of named in the
+    # environment (its context manager for that leaves the name set, so the test sets it itself).
+    from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
+
+    for job_id in range(1, 8):
+        write_job(jobs_folder, make_job(job_id), create=True)
+    written, _ = write_factory_files(tmp_path / "dags", 3)
+
+    def parsed(dag_id: str) -> dict[str, list[str]]:
+        monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_id)
+        bags = {path.name: DagBag(dag_folder=str(path), bundle_path=path.parent) for path in written}
+        assert all(bag.import_errors == {} for bag in bags.values())
+        return {name: sorted(bag.dag_ids) for name, bag in bags.items() if bag.dag_ids}
+
+    assert parsed("http_trigger_job_4") == {"http_trigger_jobs_01_of_03.py": ["http_trigger_job_4"]}
+    assert parsed("http_trigger_job_6") == {"http_trigger_jobs_00_of_03.py": ["http_trigger_job_6"]}
+    assert parsed("http_trigger_job_9") == {}  # deleted since its run was queued
+    assert parsed("someone_elses_dag") == {}
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "http_trigger_job_5")
+    assert [shard.has_jobs() for shard in (Shard(0, 3), Shard(1, 3), Shard(2, 3))] == [False, False, True]
+
+
 def _modules_after_parsing(factory_file: Path) -> set[str]:
     """Run a factory file as Airflow's parsing process does, in a fresh interpreter; return what it imported."""
     script = (

@@ -13,7 +13,7 @@ from airflow.models.dagbag import DagPriorityParsingRequest
 from airflow.utils.session import create_session
 from http_trigger import jobs_service
 from http_trigger.factory_files import write_factory_files
-from http_trigger.jobs.model import DAG_ID_PREFIX
+from http_trigger.jobs.spec_names import DAG_ID_PREFIX
 from http_trigger.jobs_service import request_reparse
 from sqlalchemy import delete, func, select, update
 

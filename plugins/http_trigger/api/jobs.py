@@ -41,7 +41,8 @@ from http_trigger.api.runs import run_response
 from http_trigger.errors import JobBrokenError, JobSpecError
 from http_trigger.job_view import job_view, reveal_secrets
 from http_trigger.jobs.field_errors import job_body_errors
-from http_trigger.jobs.model import JobBody, dag_id_for
+from http_trigger.jobs.model import JobBody
+from http_trigger.jobs.spec_names import dag_id_for
 from http_trigger.jobs_service import JobDetails, JobOrder
 
 jobs_router = APIRouter(prefix="/api/jobs", tags=["Jobs"], dependencies=[Depends(require_csrf_header)])

@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 from airflow.models.log import Log
 from sqlalchemy import func, select
 
-from http_trigger.jobs.model import dag_id_for
+from http_trigger.jobs.spec_names import dag_id_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -30,12 +30,11 @@ from pydantic import (
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
-from http_trigger.jobs.spec_names import MAX_JOB_ID
+from http_trigger.jobs.spec_names import MAX_JOB_ID, dag_id_for
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.post_processing.base import secret_parameters
 from http_trigger.validation import describe_validation_error
 
-DAG_ID_PREFIX = "http_trigger_job_"
 DAG_TAG = "http-trigger"
 GROUP_TAG_PREFIX = "group:"
 GROUP_MAX_LEN = TAG_MAX_LEN - len(GROUP_TAG_PREFIX)
@@ -291,19 +290,6 @@ class Job(JobBody):
     @property
     def dag_id(self) -> str:
         return dag_id_for(self.id)
-
-
-def dag_id_for(job_id: int) -> str:
-    """Name a job's DAG by the job id, so renaming a job never orphans its history."""
-    return f"{DAG_ID_PREFIX}{job_id}"
-
-
-def job_id_from_dag_id(dag_id: str) -> int | None:
-    """Return the job id encoded in a job DAG's id, or None for any other DAG."""
-    if not dag_id.startswith(DAG_ID_PREFIX):
-        return None
-    suffix = dag_id.removeprefix(DAG_ID_PREFIX)
-    return int(suffix) if suffix.isdigit() else None
 
 
 PostProcessingStatus = Literal["success", "failure"]

@@ -1,8 +1,9 @@
-"""The names of job spec files: ``job_<id>.yaml``, one spelling per id, in one jobs folder.
+"""The names a job goes by: its spec file's, ``job_<id>.yaml`` (one spelling per id, in one jobs
+folder), and its DAG's, ``http_trigger_job_<id>``.
 
 Kept apart from reading and validating specs (:mod:`http_trigger.jobs.files`) because a DAG factory
-file asks only which specs exist, and must not pay the job model's imports to learn that a shard of
-the jobs is empty (see :mod:`http_trigger.factory_files`).
+file asks only which specs exist, and which job a DAG id names, and must not pay the job model's
+imports to learn that a shard of the jobs is empty (see :mod:`http_trigger.factory_files`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from pathlib import Path
 
 SPEC_PREFIX = "job_"
+DAG_ID_PREFIX = "http_trigger_job_"
 SPEC_SUFFIX = ".yaml"
 # The largest id the metadata DB's integer columns hold; it also keeps the DAG id (the prefix and
 # at most ten digits) far below Airflow's 250 characters, in the characters Airflow allows.
@@ -42,3 +44,16 @@ def spec_candidates(folder: Path) -> list[Path]:
         return []
     paths = [p for p in folder.iterdir() if p.suffix in _YAML_SUFFIXES and not p.name.startswith(".")]
     return sorted(paths, key=lambda p: (job_id_of(p) or MAX_JOB_ID + 1, p.name))
+
+
+def dag_id_for(job_id: int) -> str:
+    """Name a job's DAG by the job id, so renaming a job never orphans its history."""
+    return f"{DAG_ID_PREFIX}{job_id}"
+
+
+def job_id_from_dag_id(dag_id: str) -> int | None:
+    """Return the job id encoded in a job DAG's id, or None for any other DAG."""
+    if not dag_id.startswith(DAG_ID_PREFIX):
+        return None
+    suffix = dag_id.removeprefix(DAG_ID_PREFIX)
+    return int(suffix) if suffix.isdigit() else None

@@ -21,7 +21,7 @@ from airflow.models.xcom import XComModel
 from sqlalchemy import Select, func, select, tuple_
 
 from http_trigger.db.models import TriggerCall
-from http_trigger.jobs.model import DAG_ID_PREFIX, dag_id_for
+from http_trigger.jobs.spec_names import DAG_ID_PREFIX, dag_id_for
 from http_trigger.run_contract import ACTION_TASK_ID, ERROR_XCOM_KEY
 from http_trigger.run_sources import TriggerSource, source_of
 from http_trigger.runs.outcome import RunOutcome, run_outcome

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from http_trigger.errors import JobBrokenError, JobConflictError, JobNotFoundError, JobSpecError
 from http_trigger.jobs.files import get_job, load_jobs, parse_spec, render_spec, write_job
-from http_trigger.jobs.model import GROUP_MAX_LEN, Job, job_id_from_dag_id
-from http_trigger.jobs.spec_names import MAX_JOB_ID, job_id_of, spec_path
+from http_trigger.jobs.model import GROUP_MAX_LEN, Job
+from http_trigger.jobs.spec_names import MAX_JOB_ID, job_id_from_dag_id, job_id_of, spec_path
 
 from ...conftest import REPO
 
