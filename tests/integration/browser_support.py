@@ -5,6 +5,7 @@ The ``browser`` fixture itself is in ``conftest.py``; every ``test_pages*.py`` m
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -43,10 +44,14 @@ CURL_WITH_BODY_PATTERN = re.compile(
 
 
 def new_page(browser: Browser, stack: EmbeddedStack, *, width: int = 1280, height: int = 860,
-             color_scheme: str = "light") -> Page:
+             color_scheme: str = "light", locale: str = "en-US", airflow_language: str | None = None) -> Page:
+    """Open a page in a browser of its own, speaking ``locale``; ``airflow_language`` is the one picked in Airflow's UI."""
     context = browser.new_context(
-        base_url=stack.api_url, viewport={"width": width, "height": height}, color_scheme=color_scheme
+        base_url=stack.api_url, viewport={"width": width, "height": height}, color_scheme=color_scheme, locale=locale
     )
+    if airflow_language:
+        # Where Airflow's UI keeps the language picked in its menu (i18next's cache).
+        context.add_init_script(f"window.localStorage.setItem('i18nextLng', {json.dumps(airflow_language)})")
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.api_url)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)

@@ -4,7 +4,8 @@ Each page is a small shell rendered with Jinja2 (autoescaped: every value is esc
 script that reads and changes jobs through the JSON API, which shows every secret masked. The
 shells hold no job data, so a page route decides only whether the browser is logged in to Airflow
 (if not, it sends the user to Airflow's login, which comes back here afterwards) and, for a job's
-edit form, whether the user may edit that job (if not, it shows the job instead). Every answer
+edit form, whether the user may edit that job (if not, it shows the job instead), and the language
+the browser asks for (see ``i18n``): a page is rendered in it, with its messages for the script. Every answer
 forbids framing by other sites (``frame-ancestors 'self'``) and allows scripts and styles only from
 this server.
 """
@@ -12,12 +13,13 @@ this server.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import jinja2
+from markupsafe import Markup, escape
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -27,6 +29,7 @@ from http_trigger.actions import catalogue as action_catalogue
 from http_trigger.jobs.access import may_access_job, may_create_jobs
 from http_trigger.jobs.model import GROUP_MAX_LEN, PostProcessingSpec
 from http_trigger.post_processing import POST_PROCESSING
+from http_trigger.ui.i18n import LANGUAGE_COOKIE, LANGUAGES, messages, request_language, translate
 from http_trigger.urls import page_in_airflow_path, plugin_path
 
 ui_router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -59,6 +62,11 @@ _templates = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
+
+
+def _code(text: str) -> Markup:
+    """Return ``text`` as a ``<code>`` element, for a message that shows a literal within its sentence."""
+    return Markup("<code>{}</code>").format(escape(text))
 
 
 @cache
@@ -111,7 +119,7 @@ async def _page(
     template: str,
     ui_path: str,
     *,
-    title: str,
+    title_key: str,
     editors_of: int | None = None,
     **context: Any,
 ) -> Response:
@@ -125,8 +133,15 @@ async def _page(
     root = plugin_path()
     if editors_of is not None and not may_access_job(user, "PUT", editors_of):
         return RedirectResponse(f"{root}/ui/jobs/{editors_of}", status.HTTP_303_SEE_OTHER)
+    language = request_language(request)
     html = _templates.get_template(template).render(
-        title=title,
+        t=partial(translate, language),
+        code=_code,
+        language=language,
+        languages=LANGUAGES,
+        language_cookie=LANGUAGE_COOKIE,
+        messages=messages(language),
+        title_key=title_key,
         version=__version__,
         user_name=user.get_name(),
         can_create=may_create_jobs(user),
@@ -151,20 +166,20 @@ def ui_root() -> RedirectResponse:
 @ui_router.get("/jobs", response_class=HTMLResponse)
 async def jobs_page(request: Request) -> Response:
     """The job list: filter, sort, page; links to each job."""
-    return await _page(request, "jobs.html", "/jobs", title="Operation jobs", catalogue=catalogue())
+    return await _page(request, "jobs.html", "/jobs", title_key="jobs.heading", catalogue=catalogue())
 
 
 @ui_router.get("/jobs/new", response_class=HTMLResponse)
 async def new_job_page(request: Request) -> Response:
     """The create form, step by step as the seed describes, ending on a Confirm page."""
-    return await _page(request, "job_form.html", "/jobs/new", title="Create job", catalogue=catalogue())
+    return await _page(request, "job_form.html", "/jobs/new", title_key="title.new_job", catalogue=catalogue())
 
 
 @ui_router.get("/jobs/{job_id}", response_class=HTMLResponse)
 async def job_page(request: Request, job_id: int) -> Response:
     """A job's detail: settings, trigger URL, token and curl line (masked; editors reveal them), actions."""
     return await _page(
-        request, "job_detail.html", f"/jobs/{job_id}", title=f"Job {job_id}", job_id=job_id,
+        request, "job_detail.html", f"/jobs/{job_id}", title_key="job.numbered", job_id=job_id,
         catalogue=catalogue(),
     )
 
@@ -173,7 +188,7 @@ async def job_page(request: Request, job_id: int) -> Response:
 async def edit_job_page(request: Request, job_id: int) -> Response:
     """The same form as for creating, filled with the job's settings, secrets masked; for its editors only."""
     return await _page(
-        request, "job_form.html", f"/jobs/{job_id}/edit", title=f"Edit job {job_id}", job_id=job_id,
+        request, "job_form.html", f"/jobs/{job_id}/edit", title_key="title.edit_job", job_id=job_id,
         catalogue=catalogue(), editors_of=job_id,
     )
 
@@ -181,7 +196,7 @@ async def edit_job_page(request: Request, job_id: int) -> Response:
 @ui_router.get("/jobs/{job_id}/runs", response_class=HTMLResponse)
 async def job_runs_page(request: Request, job_id: int) -> Response:
     """The job's execution log: its runs, newest first."""
-    return await _page(request, "job_runs.html", f"/jobs/{job_id}/runs", title=f"Executions of job {job_id}",
+    return await _page(request, "job_runs.html", f"/jobs/{job_id}/runs", title_key="title.job_runs",
                        job_id=job_id)
 
 
@@ -189,7 +204,7 @@ async def job_runs_page(request: Request, job_id: int) -> Response:
 async def run_page(request: Request, job_id: int, dag_run_id: str) -> Response:
     """One execution's log: each task's state and Airflow task log, refreshed while it runs."""
     return await _page(
-        request, "run_log.html", f"/jobs/{job_id}/runs/{quote(dag_run_id, safe='')}", title="Execution log",
+        request, "run_log.html", f"/jobs/{job_id}/runs/{quote(dag_run_id, safe='')}", title_key="run.heading",
         job_id=job_id, run_id=dag_run_id,
     )
 

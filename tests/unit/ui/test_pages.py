@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -9,6 +10,7 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from fastapi.testclient import TestClient
 from http_trigger.plugin import HttpTriggerPlugin
+from http_trigger.ui.i18n import messages
 from http_trigger.ui.pages import CONTENT_SECURITY_POLICY, catalogue
 
 PAGES = [
@@ -156,3 +158,26 @@ def test_a_runs_page_opens_on_what_went_wrong_with_the_full_error_folded(client)
     order = [html.index(f'id="{part}"') for part in ("failure", "run-props", "run-params", "steps-card", "tasks")]
     assert order == sorted(order)
     assert '<details id="failure-details">' in html  # folded: no "open"
+
+
+def test_a_page_speaks_the_language_the_browser_asks_for_and_carries_its_messages(client):
+    log_in(client)
+
+    japanese = client.get("/ui/jobs/7/runs", headers={"Accept-Language": "ja-JP,ja;q=0.9,en;q=0.8"}).text
+    english = client.get("/ui/jobs/7/runs", headers={"Accept-Language": "fr,en;q=0.5"}).text
+
+    assert '<html lang="ja"' in japanese and '<html lang="en"' in english
+    assert "<title>ジョブ 7 の実行ログ · HTTP Trigger</title>" in japanese
+    assert "<title>Executions of job 7 · HTTP Trigger</title>" in english
+    start = japanese.index('<script type="application/json" id="messages">')
+    embedded = japanese[japanese.index(">", start) + 1 : japanese.index("</script>", start)]
+    assert json.loads(embedded) == messages("ja")
+    assert 'data-languages="en ja" data-language-cookie="http_trigger_language"' in japanese
+
+
+def test_airflows_language_in_the_query_wins_over_the_browsers(client):
+    log_in(client)
+
+    page = client.get("/ui/jobs?lng=ja", headers={"Accept-Language": "en"}).text
+
+    assert "<h1>ジョブ一覧</h1>" in page

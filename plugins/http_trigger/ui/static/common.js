@@ -1,6 +1,8 @@
 // What every page shares: the API client (with the CSRF header), DOM building without HTML
 // strings (every value goes in as text), dates, state badges, copy, confirmation, notices.
 
+import { locale, t, tParts } from "./i18n.js";
+
 const body = document.body.dataset;
 
 export const config = {
@@ -31,7 +33,7 @@ function messageOf(status, data) {
   if (data && Array.isArray(data.detail)) {
     return data.detail.map((item) => `${(item.loc || []).filter((p) => p !== "body").join(".")}: ${item.msg}`).join("; ");
   }
-  return `The server answered ${status}`;
+  return t("error.server_answered", { status });
 }
 
 async function request(url, { method = "GET", json, headers = {} } = {}) {
@@ -48,11 +50,11 @@ async function request(url, { method = "GET", json, headers = {} } = {}) {
   try {
     response = await fetch(url, options);
   } catch (error) {
-    throw new ApiError(0, "The Airflow API server cannot be reached; check your connection and retry");
+    throw new ApiError(0, t("error.unreachable"));
   }
   if (response.status === 401) {
     showLoginNotice();
-    throw new ApiError(401, "Your Airflow login has ended; log in again");
+    throw new ApiError(401, t("error.logged_out"));
   }
   if (response.status === 204) return null;
   const text = await response.text();
@@ -113,58 +115,53 @@ export function setContent(node, ...children) {
   return node;
 }
 
-const pad = (value) => String(value).padStart(2, "0");
-
 // Airflow's UI keeps the time zone the user picked (its clock menu) in local storage; same origin.
 function airflowTimeZone() {
   try {
     const saved = window.localStorage.getItem("timezone");
     if (!saved) return undefined;
     const zone = saved.startsWith('"') ? JSON.parse(saved) : saved;
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    new Intl.DateTimeFormat(locale, { timeZone: zone });
     return zone;
   } catch (error) {
     return undefined; // none saved, or not a zone this browser knows: the browser's own
   }
 }
 
-const dateParts = new Intl.DateTimeFormat("en-US", {
-  timeZone: airflowTimeZone(),
-  year: "numeric",
-  month: "2-digit",
-  day: "2-digit",
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
-  hourCycle: "h23",
-});
+// In the page's language and the user's variant of it: Jan 31, 2026, 9:05:03 AM, 2026/01/31 9:05:03.
+const dateFormat = new Intl.DateTimeFormat(locale, { timeZone: airflowTimeZone(), dateStyle: "medium", timeStyle: "medium" });
 
-/** Show an ISO date in Airflow's chosen time zone: 2026-01-31 09:05:03. */
+/** Show an ISO date in Airflow's chosen time zone, as the page's language writes dates. */
 export function formatDate(value) {
   if (!value) return "–";
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  const part = Object.fromEntries(dateParts.formatToParts(date).map(({ type, value: text }) => [type, text]));
-  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second}`;
+  return dateFormat.format(date);
 }
 
-/** Show a duration in seconds as 4.2 s, 3 min 05 s or 2 h 03 min. */
+const pad = (value) => String(value).padStart(2, "0");
+
+/** Show a duration in seconds as 4.2 s, 3 min 05 s or 2 h 03 min (in the page's language). */
 export function formatDuration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  if (seconds < 60) return t("duration.seconds", { seconds: seconds.toFixed(seconds < 10 ? 1 : 0) });
   const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min ${pad(Math.round(seconds % 60))} s`;
-  return `${Math.floor(minutes / 60)} h ${pad(minutes % 60)} min`;
+  if (minutes < 60) return t("duration.minutes", { minutes, seconds: pad(Math.round(seconds % 60)) });
+  return t("duration.hours", { hours: Math.floor(minutes / 60), minutes: pad(minutes % 60) });
 }
 
 export const FINISHED = new Set(["success", "failed", "skipped", "upstream_failed", "removed"]);
 
-const STATE_LABELS = { upstream_failed: "upstream failed", up_for_retry: "up for retry", up_for_reschedule: "up for reschedule" };
+// The run and task states of Airflow, as its own UI names them; a state added later shows as it is.
+const STATES = new Set([
+  "none", "success", "failed", "running", "queued", "scheduled", "skipped", "upstream_failed", "up_for_retry",
+  "up_for_reschedule", "removed", "restarting", "deferred",
+]);
 
 /** A coloured state badge, as Airflow shows run and task states. */
 export function stateBadge(state) {
   const name = state || "none";
-  return el("span", { class: `badge state state-${name}`, "data-state": name }, STATE_LABELS[name] || (state ? name : "no status"));
+  return el("span", { class: `badge state state-${name}`, "data-state": name }, STATES.has(name) ? t(`state.${name}`) : name);
 }
 
 /**
@@ -175,23 +172,24 @@ export function runBadge(run) {
   const badge = run.outcome === "succeeded_with_warnings"
     ? el(
       "span",
-      { class: "badge state state-warning", "data-state": run.state, title: "The action succeeded; a post-processing step failed" },
-      "success, notification failed",
+      { class: "badge state state-warning", "data-state": run.state, title: t("state.warning_title") },
+      t("state.warning"),
     )
     : stateBadge(run.state);
   badge.dataset.outcome = run.outcome;
   return badge;
 }
 
-const SOURCE_LABELS = { http: "HTTP", schedule: "Schedule", manual: "Manual", cli: "CLI", backfill: "Backfill", asset: "Asset" };
+// How a run was started (run_sources.py); a source added later shows as it is.
+const SOURCES = new Set(["http", "schedule", "manual", "cli", "backfill", "asset"]);
 
 export function sourceLabel(source) {
-  return SOURCE_LABELS[source] || source || "–";
+  return SOURCES.has(source) ? t(`source.${source}`) : source || "–";
 }
 
 /** Who started a run, the same wherever runs are listed or shown: an HTTP caller's address, else the user. */
 export function callerLabel(run) {
-  if (run.trigger_source === "http") return run.caller_address || "unknown address";
+  if (run.trigger_source === "http") return run.caller_address || t("run.unknown_address");
   return run.triggering_user || "–";
 }
 
@@ -268,12 +266,12 @@ export async function copyText(text) {
   return copied;
 }
 
-/** Wire a button to copy what getText() returns, showing "Copied" briefly. */
+/** Wire a button to copy what getText() returns, saying briefly that it did. */
 export function copyButton(button, getText) {
   const label = button.textContent;
   button.addEventListener("click", async () => {
     const copied = await copyText(getText());
-    button.textContent = copied ? "Copied" : "Copy failed";
+    button.textContent = copied ? t("common.copied") : t("common.copy_failed");
     setTimeout(() => {
       button.textContent = label;
     }, 1500);
@@ -281,7 +279,7 @@ export function copyButton(button, getText) {
 }
 
 /** Ask for confirmation in the page's dialog (Airflow's frame does not allow window.confirm). */
-export function confirmAction({ title, message, confirmLabel = "Confirm", danger = false }) {
+export function confirmAction({ title, message, confirmLabel = t("common.confirm"), danger = false }) {
   const dialog = document.getElementById("confirm-dialog");
   setContent(document.getElementById("confirm-title"), title);
   setContent(document.getElementById("confirm-message"), message);
@@ -296,26 +294,25 @@ export function confirmAction({ title, message, confirmLabel = "Confirm", danger
   });
 }
 
-function describeParameters(parameters) {
-  const entries = Object.entries(parameters);
-  if (!entries.length) return [", with the action's defaults."];
-  return [", with ", el("span", { class: "mono" }, entries.map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join(", ")), "."];
-}
-
 /**
  * Ask before starting a run of `job` now, naming the job, its AWS action, the connection's account
  * and the parameters: `null` for the job's own (fixed) ones, else those given for this run.
  */
 export function confirmRunNow(job, catalogue, parameters = null) {
-  const where = `${job.action.aws_conn_id}${job.action.region ? ` in ${job.action.region}` : ""}`;
-  return confirmAction({
-    title: `Start “${job.name}” now?`,
-    message: [
-      `This runs ${actionTitle(catalogue, job.action.type)} now, on the AWS account of connection ${where}`,
-      ...(parameters === null ? [", with the job's parameters."] : describeParameters(parameters)),
-    ],
-    confirmLabel: "Start run",
-  });
+  const { aws_conn_id: connection, region } = job.action;
+  const values = {
+    action: actionTitle(catalogue, job.action.type),
+    where: region ? t("aws.connection_in_region", { connection, region }) : connection,
+  };
+  const entries = Object.entries(parameters || {});
+  let message;
+  if (parameters === null) message = tParts("run_now.message_job_parameters", values);
+  else if (!entries.length) message = tParts("run_now.message_defaults", values);
+  else {
+    const shown = el("span", { class: "mono" }, entries.map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join(", "));
+    message = tParts("run_now.message_parameters", { ...values, parameters: shown });
+  }
+  return confirmAction({ title: t("run_now.title", { name: job.name }), message, confirmLabel: t("run_now.confirm") });
 }
 
 /**
@@ -324,18 +321,16 @@ export function confirmRunNow(job, catalogue, parameters = null) {
  */
 export async function duplicateJob(job) {
   const confirmed = await confirmAction({
-    title: `Duplicate “${job.name}”?`,
-    message:
-      "A new job is created with the same action, parameters, schedule, post-processing and group, " +
-      "and its own URL and access token. It starts disabled, so it does not run until you enable it.",
-    confirmLabel: "Duplicate job",
+    title: t("duplicate.title", { name: job.name }),
+    message: t("duplicate.message"),
+    confirmLabel: t("duplicate.confirm"),
   });
   if (!confirmed) return false;
   let copy;
   try {
     copy = await api(`/jobs/${encodeURIComponent(job.id)}/duplicate`, { method: "POST" });
   } catch (error) {
-    showError(error, "The job was not duplicated: ");
+    showError(error, "duplicate.failed");
     return false;
   }
   window.location.assign(jobUrl(copy.id, `?duplicated=${encodeURIComponent(job.id)}`));
@@ -361,13 +356,17 @@ function showLoginNotice() {
   if (loginNoticeShown) return;
   loginNoticeShown = true;
   const url = loginUrl();
-  notify(["Your Airflow login has ended. ", airflowLink(url, "Log in again"), " to continue."], "error", { sticky: true });
+  notify(tParts("login.ended", { link: airflowLink(url, t("login.again")) }), "error", { sticky: true });
 }
 
-/** Show an error from the API as a notice (a 401 already shows the login notice). */
-export function showError(error, prefix = "") {
+/**
+ * Show an error from the API as a notice (a 401 already shows the login notice): its message alone,
+ * or within the message `key`, which says what failed and where the error goes ({error}).
+ */
+export function showError(error, key = null, values = {}) {
   if (error instanceof ApiError && error.status === 401) return;
-  notify(`${prefix}${error.message || error}`, "error");
+  const text = String(error.message || error);
+  notify(key ? t(key, { ...values, error: text }) : text, "error");
 }
 
 /** Read the catalogue the page embeds: actions and post-processing kinds with their JSON schemas. */

@@ -12,6 +12,7 @@ import {
   formatDate, formatDuration, jobUrl, notify, openLinkInAirflow, readCatalogue, runUrl, setContent, showError,
   sourceLabel, runBadge,
 } from "./common.js";
+import { t, tParts } from "./i18n.js";
 import { checkValues, describeFields, exampleBody, locKey, schemaForm } from "./schema-form.js";
 
 const catalogue = readCatalogue();
@@ -65,14 +66,14 @@ function shownDefault(item) {
 function bodyFieldRows() {
   const action = actionOf();
   const fields = action ? describeFields(action.parameters_schema) : [];
-  if (!fields.length) return el("tr", {}, el("td", { colspan: 5, class: "empty" }, "This action takes no parameters: send {}."));
+  if (!fields.length) return el("tr", {}, el("td", { colspan: 5, class: "empty" }, t("body.no_parameters")));
   return fields.map((item) =>
     el(
       "tr",
       { "data-field": item.name },
       el("td", {}, el("code", {}, item.name)),
       el("td", { class: "mono" }, item.type),
-      el("td", {}, item.required ? "required" : "optional"),
+      el("td", {}, item.required ? t("body.is_required") : t("body.is_optional")),
       el("td", { class: "opt mono" }, shownDefault(item)),
       el("td", {}, item.description),
     ),
@@ -91,7 +92,7 @@ function renderTrigger() {
   setContent($("token"), (revealed ? revealed.token : job.token) || "–");
   $("no-token").hidden = editor;
   $("reveal-box").hidden = !editor || !job.masked_fields.length;
-  $("reveal").textContent = revealed ? "Hide" : "Reveal";
+  $("reveal").textContent = revealed ? t("detail.hide") : t("detail.reveal");
   for (const id of ["copy-url", "copy-token", "copy-curl"]) $(id).hidden = !revealed;
   $("update-box").hidden = !editor;
   setContent($("curl"), curlLine());
@@ -104,7 +105,7 @@ function renderTrigger() {
 
 function postList(when) {
   const items = job.post_processing[when];
-  if (!items.length) return "none";
+  if (!items.length) return t("common.none");
   return el(
     "ul",
     { class: "plain" },
@@ -125,7 +126,7 @@ function parameterList(parameters) {
   const entries = Object.entries(parameters || {}).filter(
     ([, value]) => value !== null && !(Array.isArray(value) && value.length === 0),
   );
-  if (!entries.length) return "none";
+  if (!entries.length) return t("common.none");
   return el(
     "ul",
     { class: "plain" },
@@ -136,68 +137,77 @@ function parameterList(parameters) {
 /** An editor's link to the edit form's step that changes a setting (a step's name, see job-form.js). */
 function editLink(step, what) {
   if (!canEdit()) return null;
-  return [" ", el("a", { href: jobUrl(job.id, `/edit?step=${step}`), class: "edit-link", "aria-label": `Edit ${what}` }, "Edit")];
+  return [" ", el("a", { href: jobUrl(job.id, `/edit?step=${step}`), class: "edit-link", "aria-label": t(what) }, t("common.edit"))];
 }
 
 function renderSettings() {
   const dagUrl = `${config.airflowRoot}/dags/${encodeURIComponent(job.dag_id)}`;
-  const trigger = job.schedule ? ["HTTP Trigger, and on the schedule ", el("code", {}, job.schedule), " (UTC)"] : "HTTP Trigger";
+  const trigger = job.schedule
+    ? tParts("detail.trigger_with_schedule", { schedule: el("code", {}, job.schedule) })
+    : t("job.http_trigger");
+  const connection = el("code", {}, job.action.aws_conn_id);
   const rows = [
-    ["Job id", el("span", { class: "mono" }, String(job.id))],
-    ["Group", job.group],
-    ["Trigger", [trigger, editLink("trigger", "the trigger and schedule")]],
+    [t("detail.job_id"), el("span", { class: "mono" }, String(job.id))],
+    [t("job.group"), job.group],
+    [t("job.trigger"), [trigger, editLink("trigger", "detail.edit.trigger")]],
   ];
-  if (job.schedule) rows.push(["Next run", formatDate(job.next_run_after)]);
+  if (job.schedule) rows.push([t("job.next_run"), formatDate(job.next_run_after)]);
   if (job.previous_secret_valid_until) {
-    rows.push(["Previous URL and token", ["Still accepted until ", formatDate(job.previous_secret_valid_until)]]);
+    rows.push([t("detail.previous_secret"), t("detail.previous_secret_until", { when: formatDate(job.previous_secret_valid_until) })]);
   }
   rows.push(
-    ["Action", [actionTitle(catalogue, job.action.type), " ", el("span", { class: "mono sub" }, job.action.type), editLink("action", "the action")]],
-    ["AWS account", [el("code", {}, job.action.aws_conn_id), job.action.region ? ` in ${job.action.region}` : "", editLink("account", "the AWS account")]],
+    [t("job.action"), [actionTitle(catalogue, job.action.type), " ", el("span", { class: "mono sub" }, job.action.type), editLink("action", "detail.edit.action")]],
     [
-      "Parameters",
-      [job.action.parameters_at_execution ? "Given at execution, in the trigger's JSON body" : parameterList(job.action.parameters), editLink("parameters", "the parameters")],
+      t("job.aws_account"),
+      [
+        job.action.region ? tParts("aws.connection_in_region", { connection, region: job.action.region }) : connection,
+        editLink("account", "detail.edit.account"),
+      ],
     ],
-    ["On success", [postList("on_success"), editLink("post", "the post-processing on success")]],
-    ["On failure", [postList("on_failure"), editLink("post", "the post-processing on failure")]],
+    [
+      t("run.parameters"),
+      [job.action.parameters_at_execution ? t("detail.parameters_at_execution") : parameterList(job.action.parameters), editLink("parameters", "detail.edit.parameters")],
+    ],
+    [t("job.on_success"), [postList("on_success"), editLink("post", "detail.edit.on_success")]],
+    [t("job.on_failure"), [postList("on_failure"), editLink("post", "detail.edit.on_failure")]],
   );
-  if (job.description) rows.push(["Description", job.description]);
-  if (job.tags.length) rows.push(["Tags", job.tags.join(", ")]);
-  rows.push(["Airflow DAG", airflowLink(dagUrl, el("span", { class: "mono" }, job.dag_id))]);
+  if (job.description) rows.push([t("job.description"), job.description]);
+  if (job.tags.length) rows.push([t("job.tags"), job.tags.join(", ")]);
+  rows.push([t("detail.airflow_dag"), airflowLink(dagUrl, el("span", { class: "mono" }, job.dag_id))]);
   setContent($("settings"), rows.map(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
 }
 
 function renderHeader() {
   setContent($("job-name"), job.name);
   setContent($("crumb-job"), job.name);
-  document.title = `${job.name} · HTTP Trigger`;
+  document.title = `${job.name} · ${t("product.name")}`;
   const badge = $("job-state");
   if (job.is_paused === null) {
     badge.className = "badge off";
-    setContent(badge, "loading in Airflow…");
+    setContent(badge, t("job_state.loading_in_airflow"));
   } else {
     badge.className = job.is_paused ? "badge off" : "badge on";
-    setContent(badge, job.is_paused ? "disabled" : "enabled");
+    setContent(badge, job.is_paused ? t("job_state.disabled") : t("job_state.enabled"));
   }
   $("job-actions").hidden = !canEdit();
   const toggle = $("toggle-enabled");
-  toggle.textContent = job.is_paused ? "Enable" : "Disable";
+  toggle.textContent = job.is_paused ? t("job.enable") : t("job.disable");
   toggle.disabled = job.is_paused === null;
   $("run-now").disabled = job.is_paused !== false;
-  $("run-now").textContent = atExecution() ? "Run now…" : "Run now";
+  $("run-now").textContent = atExecution() ? t("job.run_now_ask") : t("job.run_now");
   $("duplicate-job").hidden = !config.canCreate;
 }
 
 function renderBroken(broken) {
-  setContent($("job-name"), `Job ${broken.id}`);
+  setContent($("job-name"), t("job.numbered", { job_id: broken.id }));
   const badge = $("job-state");
   badge.className = "badge state state-failed";
-  setContent(badge, "spec invalid: cannot run");
+  setContent(badge, t("job_state.spec_invalid"));
   $("job-actions").hidden = true;
   for (const card of document.querySelectorAll(".grid-2")) card.hidden = true;
   notify(
     [
-      `Job ${broken.id} cannot run: its spec file ${broken.spec_error.file} does not load, so its trigger answers 409. Fix the file:`,
+      t("detail.broken", { job_id: broken.id, file: broken.spec_error.file }),
       el("ul", { class: "plain mono" }, broken.spec_error.problems.map((problem) => el("li", {}, `${problem.field}: ${problem.reason}`))),
     ],
     "error",
@@ -216,10 +226,10 @@ async function loadJob() {
     job = await api(`/jobs/${config.jobId}`);
   } catch (error) {
     if (error.status === 404) {
-      setContent($("job-name"), `Job ${config.jobId} does not exist`);
+      setContent($("job-name"), t("detail.missing_heading", { job_id: config.jobId }));
       for (const card of document.querySelectorAll(".grid-2")) card.hidden = true;
-      notify("This job does not exist (it may have been deleted). Its past executions stay readable below.", "error", { sticky: true });
-    } else showError(error, "The job could not be loaded: ");
+      notify(t("detail.missing"), "error", { sticky: true });
+    } else showError(error, "detail.not_loaded");
     return false;
   }
   if (job.spec_error) {
@@ -243,7 +253,7 @@ async function loadRuns() {
   try {
     data = await api(`/jobs/${config.jobId}/runs?limit=5`);
   } catch (error) {
-    fillRows($("recent-runs"), [], "The executions could not be loaded.");
+    fillRows($("recent-runs"), [], t("runs.not_loaded_short"));
     return;
   }
   const latest = data.runs[0];
@@ -259,34 +269,31 @@ async function loadRuns() {
       el("td", {}, formatDate(run.start_date || run.queued_at)),
       el("td", { class: "opt" }, formatDuration(run.duration_seconds)),
       el("td", {}, el("a", { href: runUrl(config.jobId, run.dag_run_id), class: "mono" }, run.dag_run_id),
-        " ", airflowLink(run.grid_url, "in Airflow"), " · ", airflowLink(`${run.grid_url}/tasks/action`, "action log")),
+        " ", airflowLink(run.grid_url, t("detail.run_in_airflow")), " · ", airflowLink(`${run.grid_url}/tasks/action`, t("detail.action_log"))),
     ),
   );
-  fillRows($("recent-runs"), rows, "No execution yet.");
+  fillRows($("recent-runs"), rows, t("runs.none_yet"));
 }
 
-const AUDIT_EVENTS = {
-  "http_trigger.create": "Created",
-  "http_trigger.update": "Updated",
-  "http_trigger.enable": "Enabled",
-  "http_trigger.disable": "Disabled",
-  "http_trigger.rotate": "New URL and token",
-  "http_trigger.delete": "Deleted",
-  "http_trigger.run_now": "Run now",
-  "http_trigger.reveal": "Secrets revealed",
-};
-const CHANNEL_LABELS = { page: "Pages", api: "API", cli: "CLI" };
+// The audit's events (jobs/audit.py) and channels; one added later shows as it is.
+const AUDIT_EVENTS = new Set(["create", "update", "enable", "disable", "rotate", "delete", "run_now", "reveal"]);
+const CHANNELS = new Set(["page", "api", "cli"]);
 
 /** What an audit entry says happened, with the fields it names (never their values). */
 function auditWhat(entry) {
-  const what = AUDIT_EVENTS[entry.event] || entry.event;
+  const event = entry.event.replace(/^http_trigger\./, "");
+  const what = AUDIT_EVENTS.has(event) ? t(`audit.event.${event}`) : entry.event;
   const fields = entry.details.fields;
-  if (Array.isArray(fields) && fields.length) return [what, ": ", el("span", { class: "mono sub" }, fields.join(", "))];
+  if (Array.isArray(fields) && fields.length) {
+    return tParts("audit.with_detail", { what, detail: el("span", { class: "mono sub" }, fields.join(", ")) });
+  }
   if (entry.details.duplicated_from) {
-    return [what, " as a copy of ", el("a", { href: jobUrl(entry.details.duplicated_from) }, `job ${entry.details.duplicated_from}`)];
+    const original = el("a", { href: jobUrl(entry.details.duplicated_from) }, t("audit.job", { job_id: entry.details.duplicated_from }));
+    return tParts("audit.copy_of", { what, job: original });
   }
   if (entry.details.dag_run_id) {
-    return [what, ": ", el("a", { href: runUrl(config.jobId, entry.details.dag_run_id), class: "mono" }, entry.details.dag_run_id)];
+    const run = el("a", { href: runUrl(config.jobId, entry.details.dag_run_id), class: "mono" }, entry.details.dag_run_id);
+    return tParts("audit.with_detail", { what, detail: run });
   }
   return what;
 }
@@ -297,7 +304,7 @@ async function loadAudit() {
     data = await api(`/jobs/${config.jobId}/audit?limit=10`);
   } catch (error) {
     const denied = error.status === 403;
-    fillRows($("audit-entries"), [], denied ? "You are not allowed to read this job's changes." : "The changes could not be loaded.");
+    fillRows($("audit-entries"), [], t(denied ? "audit.denied" : "audit.not_loaded"));
     return;
   }
   const rows = data.entries.map((entry) =>
@@ -307,11 +314,11 @@ async function loadAudit() {
       el("td", {}, formatDate(entry.when)),
       el("td", {}, entry.user || "–"),
       el("td", {}, auditWhat(entry)),
-      el("td", { class: "opt" }, CHANNEL_LABELS[entry.channel] || entry.channel || "–"),
+      el("td", { class: "opt" }, CHANNELS.has(entry.channel) ? t(`audit.channel.${entry.channel}`) : entry.channel || "–"),
       el("td", { class: "opt mono" }, entry.source_address || "–"),
     ),
   );
-  fillRows($("audit-entries"), rows, "No change recorded yet.");
+  fillRows($("audit-entries"), rows, t("audit.none_yet"));
 }
 
 function wireActions() {
@@ -325,7 +332,7 @@ function wireActions() {
       try {
         revealed = await api(`/jobs/${config.jobId}/secrets/reveal`, { method: "POST" });
       } catch (error) {
-        showError(error, "The secrets could not be revealed: ");
+        showError(error, "detail.not_revealed");
         return;
       }
     }
@@ -341,13 +348,9 @@ function wireActions() {
   $("rotate").addEventListener("click", async () => {
     const grace = (job.trigger && job.trigger.rotation_grace_seconds) || 0;
     const confirmed = await confirmAction({
-      title: "Update the URL and access token?",
-      message: grace
-        ? `A new URL and a new access token are issued. The current URL and token keep working for ${grace} seconds, ` +
-          "then callers still using them get 404."
-        : "A new URL and a new access token are issued. The current URL and token stop working immediately: " +
-          "callers still using them get 404 until they switch to the new ones.",
-      confirmLabel: "Update URL and token",
+      title: t("rotate.title"),
+      message: grace ? t("rotate.message_grace", { seconds: grace }) : t("rotate.message"),
+      confirmLabel: t("detail.rotate"),
       danger: true,
     });
     if (!confirmed) return;
@@ -360,12 +363,12 @@ function wireActions() {
       loadAudit();
       notify(
         job.previous_secret_valid_until
-          ? `A new URL and access token were issued; the old ones work until ${formatDate(job.previous_secret_valid_until)}. Reveal shows the new ones.`
-          : "A new URL and access token were issued; the old ones no longer work. Reveal shows the new ones.",
+          ? t("rotate.done_grace", { when: formatDate(job.previous_secret_valid_until) })
+          : t("rotate.done"),
         "ok",
       );
     } catch (error) {
-      showError(error, "The URL and token were not updated: ");
+      showError(error, "rotate.failed");
     }
   });
 
@@ -375,7 +378,7 @@ function wireActions() {
       job = await api(`/jobs/${config.jobId}/enabled`, { method: "PATCH", json: { enabled: enable } });
       render();
       loadAudit();
-      notify(enable ? "The job is enabled." : "The job is disabled: its URL answers 409 and its schedule is paused.", "ok");
+      notify(t(enable ? "detail.enabled" : "detail.disabled"), "ok");
     } catch (error) {
       showError(error);
     }
@@ -391,11 +394,9 @@ function wireActions() {
 
   $("delete-job").addEventListener("click", async () => {
     const confirmed = await confirmAction({
-      title: `Delete “${job.name}”?`,
-      message:
-        "The job, its URL and its access token are deleted now; calls to the URL get 404. " +
-        "Its past executions stay readable in Airflow.",
-      confirmLabel: "Delete job",
+      title: t("delete.title", { name: job.name }),
+      message: t("delete.message"),
+      confirmLabel: t("delete.confirm"),
       danger: true,
     });
     if (!confirmed) return;
@@ -403,7 +404,7 @@ function wireActions() {
       await api(`/jobs/${config.jobId}`, { method: "DELETE" });
       window.location.assign(`${config.uiRoot}/jobs?deleted=${encodeURIComponent(job.name)}`);
     } catch (error) {
-      showError(error, "The job was not deleted: ");
+      showError(error, "delete.failed");
     }
   });
 }
@@ -417,8 +418,8 @@ function openRunForm() {
     runForm = { type: job.action.type, schema, form: schemaForm(schema, { loc: [] }) };
     setContent($("run-fields"), runForm.form.node);
   }
-  setContent($("run-title"), `Run “${job.name}” now`);
-  setContent($("run-intro"), `The parameters of ${actionTitle(catalogue, job.action.type)} for this run, as its trigger URL takes them.`);
+  setContent($("run-title"), t("run_form.title", { name: job.name }));
+  setContent($("run-intro"), t("run_form.intro", { action: actionTitle(catalogue, job.action.type) }));
   clearRunErrors();
   $("run-dialog").showModal();
 }
@@ -471,7 +472,7 @@ async function runNow(parameters) {
   }
   try {
     const run = await api(`/jobs/${config.jobId}/runs`, parameters === null ? { method: "POST" } : { method: "POST", json: parameters });
-    notify(["Run started: ", el("a", { href: runUrl(config.jobId, run.dag_run_id) }, run.dag_run_id)], "ok");
+    notify(tParts("detail.run_started", { run: el("a", { href: runUrl(config.jobId, run.dag_run_id) }, run.dag_run_id) }), "ok");
     loadRuns();
     loadAudit();
   } catch (error) {
@@ -480,7 +481,7 @@ async function runNow(parameters) {
       showRunErrors(error.detail.map((item) => ({ loc: (item.loc || []).filter((part, at) => !(at === 0 && part === "body")), msg: item.msg })));
       return;
     }
-    showError(error, "The job was not started: ");
+    showError(error, "detail.not_started");
   }
 }
 
@@ -488,11 +489,11 @@ async function start() {
   wireActions();
   const params = new URLSearchParams(window.location.search);
   if (params.get("created")) {
-    notify("Job created. Its URL and access token are below; it can be triggered as soon as Airflow has loaded it, in a few seconds.", "ok");
+    notify(t("detail.created"), "ok");
   } else if (params.get("saved")) {
-    notify("Changes saved.", "ok");
+    notify(t("detail.saved"), "ok");
   } else if (params.get("duplicated")) {
-    notify(`This job is a copy of job ${params.get("duplicated")}, with its own URL and access token. It is disabled: check it, then enable it.`, "ok");
+    notify(t("detail.duplicated", { job_id: params.get("duplicated") }), "ok");
   }
   if (params.toString()) window.history.replaceState(null, "", jobUrl(config.jobId));
   const found = await loadJob();

@@ -601,7 +601,7 @@ async function start() {
     try {
       job = await api(`/jobs/${config.jobId}`);
     } catch (error) {
-      showError(error, "The job could not be loaded: ");
+      showError(error, "detail.not_loaded");
       return;
     }
     if (!job.can_edit) {

@@ -5,6 +5,7 @@
 import {
   api, callerLabel, config, el, every, FINISHED, formatDate, formatDuration, runUrl, setContent, showError, sourceLabel, runBadge,
 } from "./common.js";
+import { t } from "./i18n.js";
 
 const PAGE_SIZE = 25;
 const $ = (id) => document.getElementById(id);
@@ -32,15 +33,15 @@ async function load() {
   try {
     data = await api(`/jobs/${config.jobId}/runs?limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}`);
   } catch (error) {
-    showError(error, "The executions could not be loaded: ");
+    showError(error, "runs.not_loaded");
     return;
   }
   const tbody = $("runs-body");
-  setContent(tbody, data.runs.length ? data.runs.map(row) : el("tr", {}, el("td", { colspan: 7, class: "empty" }, "No execution yet.")));
+  setContent(tbody, data.runs.length ? data.runs.map(row) : el("tr", {}, el("td", { colspan: 7, class: "empty" }, t("runs.none_yet"))));
   active = data.runs.some((run) => !FINISHED.has(run.state));
   $("live").hidden = !active;
   const total = data.total_entries;
-  setContent($("page-info"), total ? `${page * PAGE_SIZE + 1}–${Math.min(total, (page + 1) * PAGE_SIZE)} of ${total}` : "");
+  setContent($("page-info"), total ? t("pager.range", { first: page * PAGE_SIZE + 1, last: Math.min(total, (page + 1) * PAGE_SIZE), total }) : "");
   $("prev-page").disabled = page === 0;
   $("next-page").disabled = (page + 1) * PAGE_SIZE >= total;
   if (page === 0) {
@@ -55,9 +56,9 @@ async function loadName() {
     const job = await api(`/jobs/${config.jobId}`);
     setContent($("job-name"), job.name);
     setContent($("crumb-job"), job.name);
-    document.title = `Executions of ${job.name} · HTTP Trigger`;
+    document.title = `${t("title.runs_of", { name: job.name })} · ${t("product.name")}`;
   } catch (error) {
-    if (error.status === 404) setContent($("job-name"), `(job ${config.jobId} was deleted)`);
+    if (error.status === 404) setContent($("job-name"), t("runs.job_deleted", { job_id: config.jobId }));
   }
 }
 

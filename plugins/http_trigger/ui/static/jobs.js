@@ -9,6 +9,7 @@ import {
   actionTitle, api, config, confirmRunNow, duplicateJob, el, formatDate, jobUrl, mirrorInAirflow, notify, readCatalogue,
   runUrl, setContent, showError, runBadge,
 } from "./common.js";
+import { t, tCount, tParts } from "./i18n.js";
 
 const PAGE_SIZE = 25;
 const catalogue = readCatalogue();
@@ -50,8 +51,10 @@ function loaded(job) {
 }
 
 function enabledBadge(job) {
-  if (!loaded(job)) return el("span", { class: "badge off" }, "loading");
-  return job.is_paused ? el("span", { class: "badge off" }, "disabled") : el("span", { class: "badge on" }, "enabled");
+  if (!loaded(job)) return el("span", { class: "badge off" }, t("job_state.loading"));
+  return job.is_paused
+    ? el("span", { class: "badge off" }, t("job_state.disabled"))
+    : el("span", { class: "badge on" }, t("job_state.enabled"));
 }
 
 /** An editor's switch: enabled (its DAG unpaused) or disabled; a job Airflow has not loaded yet waits. */
@@ -64,19 +67,19 @@ function enabledSwitch(job) {
       role: "switch",
       class: "switch",
       "aria-checked": String(!job.is_paused),
-      "aria-label": `Enabled: ${job.name}`,
+      "aria-label": t("jobs.enabled_switch", { name: job.name }),
       "data-control": "enabled",
       onclick: () => setEnabled(job, Boolean(job.is_paused)),
     },
     el("span", { class: "track", "aria-hidden": "true" }),
-    el("span", { class: "label", "aria-hidden": "true" }, job.is_paused ? "disabled" : "enabled"),
+    el("span", { class: "label", "aria-hidden": "true" }, job.is_paused ? t("job_state.disabled") : t("job_state.enabled")),
   );
 }
 
 function runTitle(job, atExecution) {
-  if (!loaded(job)) return "Airflow has not loaded the job yet";
-  if (job.is_paused) return "Enable the job to run it";
-  return atExecution ? "Opens the job's Run now form: it takes its parameters at execution" : null;
+  if (!loaded(job)) return t("jobs.run_title.not_loaded");
+  if (job.is_paused) return t("jobs.run_title.disabled");
+  return atExecution ? t("jobs.run_title.at_execution") : null;
 }
 
 function controls(job) {
@@ -93,10 +96,10 @@ function controls(job) {
           "data-control": "run",
           disabled: !runnable,
           title: runTitle(job, atExecution),
-          "aria-label": `Run now: ${job.name}`,
+          "aria-label": t("jobs.run_now_named", { name: job.name }),
           onclick: () => runNow(job),
         },
-        atExecution ? "Run now…" : "Run now",
+        atExecution ? t("job.run_now_ask") : t("job.run_now"),
       ),
     );
   }
@@ -104,8 +107,14 @@ function controls(job) {
     buttons.push(
       el(
         "button",
-        { type: "button", class: "button small", "data-control": "duplicate", "aria-label": `Duplicate: ${job.name}`, onclick: () => duplicateJob(job) },
-        "Duplicate",
+        {
+          type: "button",
+          class: "button small",
+          "data-control": "duplicate",
+          "aria-label": t("jobs.duplicate_named", { name: job.name }),
+          onclick: () => duplicateJob(job),
+        },
+        t("job.duplicate"),
       ),
     );
   }
@@ -129,7 +138,7 @@ function row(job) {
       {},
       last
         ? [el("a", { href: runUrl(job.id, last.dag_run_id) }, runBadge(last)), el("span", { class: "sub" }, formatDate(last.start_date || last.run_after))]
-        : "never",
+        : t("jobs.never_run"),
     ),
     el("td", { class: "opt" }, job.schedule && job.next_run_after ? formatDate(job.next_run_after) : "–"),
     controls(job),
@@ -147,10 +156,10 @@ async function setEnabled(job, enable) {
   try {
     await api(`/jobs/${job.id}/enabled`, { method: "PATCH", json: { enabled: enable } });
   } catch (error) {
-    showError(error, `“${job.name}” was not ${enable ? "enabled" : "disabled"}: `);
+    showError(error, enable ? "jobs.not_enabled" : "jobs.not_disabled", { name: job.name });
     return;
   }
-  notify(enable ? `“${job.name}” is enabled.` : `“${job.name}” is disabled: its URL answers 409 and its schedule is paused.`, "ok");
+  notify(t(enable ? "jobs.enabled_named" : "jobs.disabled_named", { name: job.name }), "ok");
   await reloadFocusing(job, "enabled");
 }
 
@@ -165,10 +174,11 @@ async function runNow(job) {
   try {
     run = await api(`/jobs/${job.id}/runs`, { method: "POST" });
   } catch (error) {
-    showError(error, `“${job.name}” was not started: `);
+    showError(error, "jobs.not_started", { name: job.name });
     return;
   }
-  notify([`Run of “${job.name}” started: `, el("a", { href: runUrl(job.id, run.dag_run_id) }, run.dag_run_id)], "ok");
+  const link = el("a", { href: runUrl(job.id, run.dag_run_id) }, run.dag_run_id);
+  notify(tParts("jobs.run_started", { name: job.name, run: link }), "ok");
   await reloadFocusing(job, "run");
 }
 
@@ -179,9 +189,9 @@ function brokenRow(broken) {
     el(
       "td",
       { colspan: COLUMNS },
-      el("a", { href: jobUrl(broken.id), class: "job-link" }, `Job ${broken.id}`),
+      el("a", { href: jobUrl(broken.id), class: "job-link" }, t("job.numbered", { job_id: broken.id })),
       " ",
-      el("span", { class: "badge state state-failed" }, "spec invalid: cannot run"),
+      el("span", { class: "badge state state-failed" }, t("job_state.spec_invalid")),
       el("span", { class: "sub mono" }, broken.spec_error.message),
     ),
   );
@@ -196,7 +206,7 @@ async function load() {
   try {
     data = await api(`/jobs?${query}`);
   } catch (error) {
-    setContent(tbody, el("tr", {}, el("td", { colspan: COLUMNS, class: "empty" }, "The jobs could not be loaded.")));
+    setContent(tbody, el("tr", {}, el("td", { colspan: COLUMNS, class: "empty" }, t("jobs.not_loaded"))));
     showError(error);
     return;
   }
@@ -207,22 +217,22 @@ async function load() {
     return load();
   }
   const current = groupFilter.value;
-  setContent(groupFilter, el("option", { value: "" }, "All groups"), data.groups.map((group) => el("option", { value: group }, group)));
+  setContent(groupFilter, el("option", { value: "" }, t("jobs.all_groups")), data.groups.map((group) => el("option", { value: group }, group)));
   groupFilter.value = data.groups.includes(current || state.group) ? current || state.group : "";
   setContent(
     tbody,
     data.broken_jobs.map(brokenRow),
     data.jobs.length || data.broken_jobs.length
       ? data.jobs.map(row)
-      : el("tr", {}, el("td", { colspan: COLUMNS, class: "empty" }, state.search || state.group ? "No job matches." : "No job yet.")),
+      : el("tr", {}, el("td", { colspan: COLUMNS, class: "empty" }, t(state.search || state.group ? "jobs.none_matching" : "jobs.none_yet"))),
   );
   // The controls column shows only when this page has a control in it.
   const anyControl = config.canCreate || data.jobs.some((job) => job.can_edit);
   document.getElementById("jobs-table").classList.toggle("no-controls", !anyControl);
   const first = total ? state.page * PAGE_SIZE + 1 : 0;
   const last = Math.min(total, (state.page + 1) * PAGE_SIZE);
-  setContent(document.getElementById("count"), `${total} job${total === 1 ? "" : "s"}`);
-  setContent(document.getElementById("page-info"), total ? `${first}–${last} of ${total}` : "");
+  setContent(document.getElementById("count"), tCount("jobs.count", total));
+  setContent(document.getElementById("page-info"), total ? t("pager.range", { first, last, total }) : "");
   document.getElementById("prev-page").disabled = state.page === 0;
   document.getElementById("next-page").disabled = last >= total;
   // Files tied to no job (a wrong name, say) have no row: they are listed under the table.
@@ -230,7 +240,7 @@ async function load() {
   const unattached = data.spec_errors.filter((message) => !shown.has(message));
   const errors = document.getElementById("spec-errors");
   errors.hidden = !unattached.length;
-  setContent(errors, unattached.map((message) => el("li", { class: "notice error" }, `Job file not loaded: ${message}`)));
+  setContent(errors, unattached.map((message) => el("li", { class: "notice error" }, t("jobs.file_not_loaded", { message }))));
   showSort();
   saveState();
 }
@@ -272,7 +282,7 @@ document.getElementById("next-page").addEventListener("click", () => {
 
 const deleted = params.get("deleted");
 if (deleted) {
-  notify(`Job “${deleted}” was deleted. Its URL and token no longer work; its runs stay in Airflow.`, "ok");
+  notify(t("jobs.deleted", { name: deleted }), "ok");
   params.delete("deleted");
 }
 load();

@@ -8,6 +8,7 @@ import {
   airflowLink, api, callerLabel, config, el, every, fetchJson, FINISHED, formatDate, formatDuration, openInAirflow,
   setContent, runBadge, showError, sourceLabel, stateBadge,
 } from "./common.js";
+import { t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const runPath = `/jobs/${config.jobId}/runs/${encodeURIComponent(config.runId)}`;
@@ -40,7 +41,7 @@ function readable(entries) {
 }
 
 function errorDetail(detail) {
-  const parts = [el("span", { class: "lvl-error" }, `${detail.exc_type || "Error"}: ${detail.exc_value || ""}`)];
+  const parts = [el("span", { class: "lvl-error" }, `${detail.exc_type || t("step.error")}: ${detail.exc_value || ""}`)];
   for (const frame of detail.frames || []) parts.push("\n", `  File "${frame.filename}", line ${frame.lineno}, in ${frame.name}`);
   return parts;
 }
@@ -102,11 +103,11 @@ async function readLog(task) {
 }
 
 function stepLabel(step) {
-  return `${step.when === "on_success" ? "On success" : "On failure"} ${step.index}: ${step.type}`;
+  return t(step.when === "on_success" ? "step.on_success" : "step.on_failure", { index: step.index, type: step.type });
 }
 
 function taskTitle(run, taskId) {
-  if (taskId === "action") return "Action";
+  if (taskId === "action") return t("job.action");
   const step = run.post_processing.find((item) => item.task_id === taskId);
   return step ? stepLabel(step) : taskId;
 }
@@ -118,8 +119,8 @@ function logOpen(run, task) {
 }
 
 function taskCard(run, task) {
-  const pre = el("pre", { class: "log", "aria-label": `Log of ${task.task_id}`, "data-task-log": task.task_id });
-  const details = el("details", { class: "task-log", open: logOpen(run, task) }, el("summary", {}, "Log"), pre);
+  const pre = el("pre", { class: "log", "aria-label": t("task.log_of", { task: task.task_id }), "data-task-log": task.task_id });
+  const details = el("details", { class: "task-log", open: logOpen(run, task) }, el("summary", {}, t("task.log")), pre);
   details.addEventListener("toggle", () => {
     if (details.open === !run.failure) openLogs.delete(task.task_id);
     else openLogs.add(task.task_id);
@@ -135,17 +136,17 @@ function taskCard(run, task) {
       el(
         "span",
         { class: "meta" },
-        [task.operator, task.try_number > 1 ? `try ${task.try_number}` : null, task.duration_seconds !== null ? formatDuration(task.duration_seconds) : null]
+        [task.operator, task.try_number > 1 ? t("task.try", { number: task.try_number }) : null, task.duration_seconds !== null ? formatDuration(task.duration_seconds) : null]
           .filter(Boolean)
           .join(" · "),
       ),
-      el("span", { class: "meta" }, airflowLink(task.airflow_url, "Log in Airflow")),
+      el("span", { class: "meta" }, airflowLink(task.airflow_url, t("task.log_in_airflow"))),
     ),
     details,
   );
   const cached = logs.get(task.task_id);
-  if (cached) setContent(pre, cached.lines.length ? cached.lines : "The log is empty.");
-  else setContent(pre, task.log_url ? "Loading the log…" : "Not started yet: no log.");
+  if (cached) setContent(pre, cached.lines.length ? cached.lines : t("task.log_empty"));
+  else setContent(pre, task.log_url ? t("task.log_loading") : t("task.not_started"));
   return card;
 }
 
@@ -162,11 +163,12 @@ async function refreshLog(task, card) {
     logs.set(task.task_id, { key, entries, lines });
     // A running task's log follows its end while the reader is there; a finished one opens at its top.
     const following = !FINISHED.has(task.state) && pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
-    setContent(pre, lines.length ? lines : "The log is empty.");
+    setContent(pre, lines.length ? lines : t("task.log_empty"));
     if (following) pre.scrollTop = pre.scrollHeight;
   } catch (error) {
-    logs.set(task.task_id, { key, entries: null, lines: [`The log could not be read: ${error.message}`], error });
-    setContent(pre, `The log could not be read: ${error.message}`);
+    const unread = t("task.log_unread", { error: error.message });
+    logs.set(task.task_id, { key, entries: null, lines: [unread], error });
+    setContent(pre, unread);
   }
 }
 
@@ -174,14 +176,14 @@ function renderRun(run) {
   const badge = $("run-state");
   badge.replaceWith(Object.assign(runBadge(run), { id: "run-state" }));
   const rows = [
-    ["Run id", el("span", { class: "mono" }, run.dag_run_id)],
-    ["Source", sourceLabel(run.trigger_source)],
-    ["Caller", el("span", { id: "run-caller" }, callerLabel(run))],
-    ["Queued", formatDate(run.queued_at)],
-    ["Start", formatDate(run.start_date)],
-    ["End", formatDate(run.end_date)],
-    ["Duration", formatDuration(run.duration_seconds)],
-    ["In Airflow", [airflowLink(run.dag_url, "DAG"), " · ", airflowLink(run.grid_url, "Run")]],
+    [t("run.id"), el("span", { class: "mono" }, run.dag_run_id)],
+    [t("run.source"), sourceLabel(run.trigger_source)],
+    [t("run.caller"), el("span", { id: "run-caller" }, callerLabel(run))],
+    [t("run.queued"), formatDate(run.queued_at)],
+    [t("run.start"), formatDate(run.start_date)],
+    [t("run.end"), formatDate(run.end_date)],
+    [t("run.duration"), formatDuration(run.duration_seconds)],
+    [t("run.in_airflow"), [airflowLink(run.dag_url, "DAG"), " · ", airflowLink(run.grid_url, t("run.grid"))]],
   ];
   setContent($("run-props"), rows.map(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
   $("grid-link").href = run.grid_url;
@@ -192,7 +194,7 @@ function renderRun(run) {
 function parameterValue(value) {
   if (typeof value === "string") return value;
   if (Array.isArray(value) && value.every((item) => typeof item !== "object" || item === null)) {
-    return value.length ? value.map(String).join(", ") : "none";
+    return value.length ? value.map(String).join(", ") : t("common.none");
   }
   return el("code", {}, JSON.stringify(value));
 }
@@ -237,32 +239,32 @@ function renderFailure(run) {
   setContent(
     $("failure-title"),
     failure.severity === "warning"
-      ? [el("span", { class: "badge state state-warning" }, "warning"), ` The action succeeded, but a post-processing step failed: ${taskTitle(run, failure.task_id)}`]
-      : isAction ? "The action failed" : `${taskTitle(run, failure.task_id)} failed`,
+      ? [el("span", { class: "badge state state-warning" }, t("failure.warning")), " ", t("failure.step_failed_after_success", { step: taskTitle(run, failure.task_id) })]
+      : isAction ? t("failure.action_failed") : t("failure.step_failed", { step: taskTitle(run, failure.task_id) }),
   );
   const task = run.tasks.find((item) => item.task_id === failure.task_id);
   const log = logs.get(failure.task_id);
-  const what = isAction ? "The action" : "The step";
+  const what = isAction ? "action" : "step";
   let message = failure.message;
   if (!message && log && log.entries) {
     const reason = reasonFromLog(log.entries);
-    if (reason) message = `${what} stopped without an error message; its log ends with: ${oneLine(reason)}`;
+    if (reason) message = t(`failure.${what}_stopped_silently`, { reason: oneLine(reason) });
   }
-  if (!message && !log && task && task.log_url) message = `Reading why from the task's log…`;
+  if (!message && !log && task && task.log_url) message = t("failure.reading_log");
   if (!message) {
     message = failure.error_type
-      ? `${what} failed with ${failure.error_type} and no message; its log below may tell why.`
-      : `${what} failed without an error message; its log below may tell why.`;
+      ? t(`failure.${what}_error_type_only`, { type: failure.error_type })
+      : t(`failure.${what}_no_message`);
   }
   setContent($("failure-message"), message);
   if (log && log.entries) {
     const trace = traceback(log.entries);
     $("failure-trace").hidden = !trace.length;
     setContent($("failure-trace"), formatEntries(trace));
-    setContent($("failure-log"), log.lines.length ? log.lines : "The log is empty.");
+    setContent($("failure-log"), log.lines.length ? log.lines : t("task.log_empty"));
   } else {
     $("failure-trace").hidden = true;
-    setContent($("failure-log"), log ? log.lines : "No log: the task never started.");
+    setContent($("failure-log"), log ? log.lines : t("failure.never_started"));
   }
   const link = $("failure-task-link");
   link.hidden = !task;
@@ -274,14 +276,14 @@ async function load() {
   try {
     run = await api(runPath);
   } catch (error) {
-    if (error.status === 404) setContent($("tasks"), el("p", { class: "empty" }, "This execution does not exist."));
-    else showError(error, "The execution could not be loaded: ");
+    if (error.status === 404) setContent($("tasks"), el("p", { class: "empty" }, t("run.missing")));
+    else showError(error, "run.not_loaded");
     return;
   }
   renderRun(run);
   renderFailure(run);
   const cards = run.tasks.map((task) => taskCard(run, task));
-  setContent($("tasks"), cards.length ? cards : el("p", { class: "empty" }, "The run has no task yet."));
+  setContent($("tasks"), cards.length ? cards : el("p", { class: "empty" }, t("run.no_tasks")));
   await Promise.all(run.tasks.map((task, index) => refreshLog(task, cards[index])));
   renderFailure(run);
   finished = FINISHED.has(run.state) && run.tasks.every((task) => FINISHED.has(task.state) || !task.state);

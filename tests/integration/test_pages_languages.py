@@ -1,0 +1,230 @@
+"""Every page in each language, in Chromium: the language picked in Airflow's UI, else the browser's.
+
+Jobs with a run that went well but for a failed notification and a run whose action failed give the
+pages most of what they can say; each page is opened in Airflow's frame (with its dialogs open where
+it has them) once the language is picked in Airflow (its local storage) and once only by the
+browser's language. Every text node and every title, placeholder and aria-label in the frame must
+then be in the page's language: none may be a message of another language's catalogue that differs
+from this one's, or contain a long piece of one, and no message key may show as it is. What comes
+from users, AWS or the server (names, ids, logs, errors) is not a message and is not judged. The
+Japanese pages are photographed with ``-ja`` names beside the English ones.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from http_trigger.ui.i18n import LANGUAGES, PLACEHOLDER, messages
+from playwright.sync_api import Browser, Frame, Page, expect
+
+from devstack import demo
+from devstack.stack import EmbeddedStack
+
+from .browser_support import FRAME, log_in, new_page, shoot
+from .conftest import WebhookReceiver, create_job, no_action_job, task_states, trigger, wait_for_run_end
+
+pytestmark = pytest.mark.integration
+
+PAGES = "/http-trigger/ui"
+PAGES_IN_AIRFLOW = f"/plugin/http-trigger{PAGES}"
+MISSING_INSTANCE = "i-0000000000000dead"
+# Pieces of a message this long are looked for inside texts too (a message with its values filled).
+LONG_PIECE = 20
+# Logs, code and curl lines are the server's and AWS's words, not the pages'.
+NOT_PAGE_TEXT = "script, style, pre, code"
+COLLECT_TEXTS = """(notPageText) => {
+  const texts = [document.title];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    if (text && !node.parentElement.closest(notPageText)) texts.push(text);
+  }
+  for (const element of document.querySelectorAll("[title], [placeholder], [aria-label]")) {
+    for (const name of ["title", "placeholder", "aria-label"]) {
+      const value = (element.getAttribute(name) || "").trim();
+      if (value) texts.push(value);
+    }
+  }
+  return texts;
+}"""
+SETTLED = """(pending) => document.readyState === "complete"
+  && !pending.some((text) => document.body.innerText.includes(text))"""
+
+
+@dataclass
+class Jobs:
+    """The jobs every language's pages show, with one finished run each."""
+
+    warned_id: int
+    warned_run: str
+    failed_id: int
+    failed_run: str
+
+
+@pytest.fixture(scope="module")
+def jobs(api: httpx.Client, webhook_receiver: WebhookReceiver) -> Iterator[Jobs]:
+    suffix = uuid.uuid4().hex[:6]
+    warned = create_job(api, no_action_job(
+        f"languages-notify-{suffix}",
+        on_success=[{"type": "webhook", "retries": 0, "parameters": {"url": f"{webhook_receiver.url}/broken/{suffix}"}}],
+    ))
+    failed = create_job(api, {
+        "name": f"languages-start-{suffix}",
+        "group": "languages",
+        "description": f"languages-description-{suffix}",
+        "action": {"type": "ec2_start_instances", "aws_conn_id": demo.AWS_CONN_ID, "region": demo.REGION,
+                   "parameters_at_execution": True, "parameters": {}},
+        "post_processing": {"on_failure": [
+            {"type": "webhook", "parameters": {"url": f"{webhook_receiver.url}/languages/{suffix}"}}
+        ]},
+    })
+    warned_run = trigger(warned).json()["dag_run_id"]
+    failed_run = trigger(failed, headers={"Authorization": f"CAAuth {failed['token']}"},
+                         json={"instance_ids": [MISSING_INSTANCE]}).json()["dag_run_id"]
+    for job, run_id in ((warned, warned_run), (failed, failed_run)):
+        wait_for_run_end(api, job["dag_id"], run_id)
+        task_states(api, job["dag_id"], run_id)
+    yield Jobs(warned_id=warned["id"], warned_run=warned_run, failed_id=failed["id"], failed_run=failed_run)
+    for job in (warned, failed):
+        api.delete(f"/http-trigger/api/jobs/{job['id']}")
+
+
+def foreign_messages(language: str) -> tuple[set[str], set[str]]:
+    """Return the other languages' messages that ``language`` says otherwise, and their long pieces."""
+    own = messages(language)
+    foreign = {
+        message
+        for other in LANGUAGES
+        if other != language
+        for key, message in messages(other).items()
+        if message != own[key]
+    } - set(own.values())
+    pieces = {
+        piece.strip()
+        for message in foreign
+        for index, piece in enumerate(PLACEHOLDER.split(message))
+        if index % 2 == 0 and len(piece.strip()) >= LONG_PIECE
+    }
+    return foreign, pieces
+
+
+def untranslated(frame: Frame, language: str) -> list[str]:
+    """Return every text in the frame that is another language's message, a piece of one, or a raw key."""
+    foreign, pieces = foreign_messages(language)
+    keys = set(messages(language))
+    return sorted(
+        text
+        for text in set(frame.evaluate(COLLECT_TEXTS, NOT_PAGE_TEXT))
+        if text in foreign or text in keys or any(piece in text for piece in pieces)
+    )
+
+
+def settle(page: Page, language: str, *, in_airflow: bool) -> Frame:
+    """Wait until the page speaks ``language`` and has loaded all it shows; return its frame."""
+    root = page.frame_locator(FRAME) if in_airflow else page
+    expect(root.locator("html")).to_have_attribute("lang", language)
+    frame = page.locator(FRAME).element_handle().content_frame() if in_airflow else page.main_frame
+    catalogue = messages(language)
+    pending = [catalogue[key] for key in ("common.loading", "task.log_loading", "failure.reading_log",
+                                          "job_state.loading_in_airflow")]
+    frame.wait_for_function(SETTLED, arg=pending)
+    return frame
+
+
+def check_every_page(page: Page, jobs: Jobs, language: str, *, in_airflow: bool = True,
+                     photographed: bool = False) -> dict[str, list[str]]:
+    """Open each page (and its dialogs) in ``language``; return what each shows untranslated.
+
+    ``in_airflow`` opens them in Airflow's frame, else alone (as a link opened in a new tab does).
+    """
+    found: dict[str, list[str]] = {}
+
+    def open_page(path: str) -> Frame:
+        page.goto(f"{PAGES_IN_AIRFLOW if in_airflow else PAGES}{path}")
+        return settle(page, language, in_airflow=in_airflow)
+
+    def check(name: str, frame: Frame, screenshot: str | None = None) -> None:
+        found[name] = untranslated(frame, language)
+        if photographed and screenshot:
+            shoot(page, f"{screenshot}-{language}")
+
+    frame = open_page("/jobs")
+    expect(frame.locator(f'tr[data-job-id="{jobs.warned_id}"]')).to_be_visible()
+    check("job list", frame, "jobs-list")
+
+    frame = open_page(f"/jobs/{jobs.warned_id}")
+    expect(frame.locator("#recent-runs tr[data-run-id]")).to_have_count(1)
+    check("job detail", frame, "job-detail")
+    frame.locator("#run-now").click()
+    expect(frame.locator("#confirm-dialog")).to_be_visible()
+    check("job detail, Run now confirmation", frame, "job-detail-run-now-confirm")
+    frame.locator("#confirm-cancel").click()
+    frame.locator("#delete-job").click()
+    expect(frame.locator("#confirm-dialog")).to_be_visible()
+    check("job detail, delete confirmation", frame)
+    frame.locator("#confirm-cancel").click()
+    frame.locator("#reveal").click()
+    expect(frame.locator("#copy-curl")).to_be_visible()
+    check("job detail, secrets revealed", frame)
+
+    frame = open_page(f"/jobs/{jobs.failed_id}")
+    expect(frame.locator("#body-sample")).to_be_visible()
+    check("job detail, parameters at execution", frame, "job-detail-parameters-at-execution")
+
+    frame = open_page(f"/jobs/{jobs.warned_id}/runs")
+    expect(frame.locator("#runs-body tr[data-run-id]")).to_have_count(1)
+    check("execution logs", frame, "job-executions")
+
+    frame = open_page(f"/jobs/{jobs.warned_id}/runs/{jobs.warned_run}")
+    expect(frame.locator("#failure.warning")).to_be_visible()
+    check("run log, a notification failed", frame, "run-detail-warning")
+
+    frame = open_page(f"/jobs/{jobs.failed_id}/runs/{jobs.failed_run}")
+    expect(frame.locator("#failure.error")).to_be_visible()
+    check("run log, the action failed", frame, "run-detail-failure")
+    frame.locator("#failure-details summary").click()
+    check("run log, the full error", frame)
+
+    check("a job that does not exist", open_page("/jobs/999999999"))
+    check("a run that does not exist", open_page("/jobs/999999999/runs/missing"))
+    return {name: texts for name, texts in found.items() if texts}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_speaks_the_language_picked_in_airflow(
+    browser: Browser, stack: EmbeddedStack, jobs: Jobs, language: str
+):
+    # The browser asks for another language: Airflow's choice wins.
+    browser_locale = "ja-JP" if language == "en" else "en-US"
+    page = new_page(browser, stack, locale=browser_locale, airflow_language=language)
+    log_in(page, stack.admin_username, stack.admin_password)
+
+    assert check_every_page(page, jobs, language, photographed=language != "en") == {}
+
+
+def test_without_a_choice_in_airflow_the_pages_speak_the_browsers_language(
+    browser: Browser, stack: EmbeddedStack, jobs: Jobs
+):
+    # Alone, outside Airflow's UI, which would keep the language it detected in local storage.
+    page = new_page(browser, stack, locale="ja-JP")
+    page.context.add_cookies([{"name": "_token", "value": stack.get_api_token(), "url": stack.api_url}])
+
+    assert check_every_page(page, jobs, "ja", in_airflow=False) == {}
+
+
+def test_dates_follow_the_pages_language(browser: Browser, stack: EmbeddedStack, jobs: Jobs):
+    shown = {}
+    for language in LANGUAGES:
+        page = new_page(browser, stack, airflow_language=language)
+        log_in(page, stack.admin_username, stack.admin_password)
+        page.goto(f"{PAGES_IN_AIRFLOW}/jobs/{jobs.warned_id}/runs")
+        frame = settle(page, language, in_airflow=True)
+        shown[language] = frame.locator("#runs-body tr[data-run-id] td").nth(3).inner_text()
+
+    assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M", shown["en"]), shown
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2} \d{1,2}:\d{2}:\d{2}", shown["ja"]), shown
