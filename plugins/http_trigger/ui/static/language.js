@@ -45,7 +45,10 @@
       document.cookie = cookieName + "=" + language + "; path=" + root.dataset.languagePath + "; max-age=31536000; SameSite=Lax";
     }
     // Only once the cookie holds it: without cookies, the page stays as the server rendered it.
-    if (language !== root.lang && cookie(cookieName) === language) window.location.reload();
+    if (language !== root.lang && cookie(cookieName) === language) {
+      root.style.visibility = "hidden"; // nothing of this page shows in the other language meanwhile
+      window.location.reload();
+    }
   }
 
   follow();
