@@ -57,12 +57,16 @@ class TestParametersOutOfBounds:
         assert response.status_code == 422
         assert response.json() == {
             "message": (
-                "The request is invalid: body.name: String should have at least 1 character; "
-                "body.action.colour: Extra inputs are not permitted"
+                "The request is invalid: body.name: Enter a name; "
+                "body.action.colour: Remove colour: there is no such setting"
             ),
             "detail": [
-                {"loc": ["body", "name"], "msg": "String should have at least 1 character", "type": "string_too_short"},
-                {"loc": ["body", "action", "colour"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"},
+                {"loc": ["body", "name"], "msg": "Enter a name", "type": "string_too_short"},
+                {
+                    "loc": ["body", "action", "colour"],
+                    "msg": "Remove colour: there is no such setting",
+                    "type": "extra_forbidden",
+                },
             ],
         }
 
