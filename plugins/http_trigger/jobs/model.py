@@ -30,6 +30,7 @@ from pydantic import (
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
+from http_trigger.field_messages import message
 from http_trigger.jobs.spec_names import MAX_JOB_ID
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.post_processing.base import secret_parameters
@@ -256,7 +257,10 @@ class JobBody(_StrictModel):
     action: ActionSpec
     post_processing: PostProcessing = Field(default_factory=PostProcessing)
     schedule: str | None = Field(
-        default=None, examples=[CRON_EXAMPLE], description="Optional cron expression, besides the trigger."
+        default=None,
+        title="Cron expression",
+        examples=[CRON_EXAMPLE],
+        description="Optional cron expression, besides the trigger.",
     )
     tags: list[str] = Field(default_factory=list)
     trigger: TriggerSettings = Field(default_factory=TriggerSettings)
@@ -267,7 +271,8 @@ class JobBody(_StrictModel):
         if value in (None, ""):
             return None
         if not croniter.is_valid(value):
-            raise ValueError(f"Enter a cron expression such as {CRON_EXAMPLE}; {value!r} is not one")
+            enter = message("such_as", field="a cron expression", example=CRON_EXAMPLE)
+            raise ValueError(message("not_one", message=enter, value=repr(value)))
         return value
 
     @field_validator("group")

@@ -228,7 +228,7 @@ WRONG_EVERYWHERE_PROBLEMS = [
     },
     {
         "loc": ["body", "schedule"],
-        "msg": "Enter a cron expression such as 0 9 * * 1-5; 'every minute' is not one",
+        "msg": "Enter a cron expression such as 0 9 * * 1-5: 'every minute' is not one",
         "type": "value_error",
     },
     {
