@@ -63,9 +63,9 @@ class EmailParameters(PostProcessingParameters):
 
     model_config = ConfigDict(title="Email", str_strip_whitespace=True)
 
-    to: list[EmailAddress] = Field(min_length=1, max_length=100, title="To")
-    cc: list[EmailAddress] = Field(default_factory=list, max_length=100, title="Cc")
-    bcc: list[EmailAddress] = Field(default_factory=list, max_length=100, title="Bcc")
+    to: list[EmailAddress] = Field(min_length=1, max_length=100, title="Recipients")
+    cc: list[EmailAddress] = Field(default_factory=list, max_length=100, title="Cc recipients")
+    bcc: list[EmailAddress] = Field(default_factory=list, max_length=100, title="Bcc recipients")
     subject: Template = Field(
         default=DEFAULT_SUBJECT,
         title="Subject",
