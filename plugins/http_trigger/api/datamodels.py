@@ -182,9 +182,13 @@ class JobRunDetailResponse(JobRunResponse):
 
 
 class JobValidationResponse(BaseModel):
-    """A job body that would be accepted as it is."""
+    """Whether a job body would be accepted as it is, and if not, each problem at its field.
 
-    valid: Literal[True] = True
+    The problems are those a create or an update of the same body answers in its 422's ``detail``.
+    """
+
+    valid: bool
+    problems: list[FieldErrorResponse] = Field(default_factory=list)
 
 
 _MASKED_DESCRIPTION = (

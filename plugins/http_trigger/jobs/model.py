@@ -30,15 +30,18 @@ from pydantic import (
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
+from http_trigger.field_messages import message
 from http_trigger.jobs.spec_names import MAX_JOB_ID, dag_id_for
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.post_processing.base import secret_parameters
+from http_trigger.regions import REGION_EXAMPLE, region_pattern
 from http_trigger.validation import describe_validation_error
 
 DAG_TAG = "http-trigger"
 GROUP_TAG_PREFIX = "group:"
 GROUP_MAX_LEN = TAG_MAX_LEN - len(GROUP_TAG_PREFIX)
 NAME_MAX_LEN = 200
+CRON_EXAMPLE = "0 9 * * 1-5"
 _TAG_PATTERN = re.compile(rf"^[\w .:/@-]{{1,{TAG_MAX_LEN}}}$")
 
 
@@ -132,11 +135,20 @@ class ActionSpec(_StrictModel):
 
     # The document lists the catalogue; the validator answers an unknown name with the known ones.
     type: str = Field(
+        title="Action",
         description="Name of an action in the catalogue, e.g. ec2_start_instances.",
         json_schema_extra={"enum": list(ACTIONS)},
     )
-    aws_conn_id: str = Field(default="aws_default", min_length=1, description="Airflow AWS connection id.")
-    region: str | None = Field(default=None, description="AWS region; the connection's region if empty.")
+    aws_conn_id: str = Field(
+        default="aws_default", min_length=1, title="AWS connection", description="Airflow AWS connection id."
+    )
+    # A region that is not one would fail only when the action calls AWS: refused here instead.
+    region: Annotated[str | None, BeforeValidator(lambda value: value or None)] = Field(
+        default=None,
+        pattern=region_pattern(),
+        examples=[REGION_EXAMPLE],
+        description="AWS region; the connection's region if empty.",
+    )
     parameters_at_execution: bool = Field(
         default=False, description="Take the parameters from the trigger's JSON body instead of the spec."
     )
@@ -157,6 +169,7 @@ class PostProcessingSpec(_StrictModel):
     """One notification sent after the action, e.g. a webhook call."""
 
     type: str = Field(
+        title="Post-processing",
         description="Name of a post-processing kind, e.g. webhook.",
         json_schema_extra={"enum": list(POST_PROCESSING)},
     )
@@ -242,7 +255,12 @@ class JobBody(_StrictModel):
     enabled: bool = Field(default=True, description="Whether a new job's DAG starts unpaused.")
     action: ActionSpec
     post_processing: PostProcessing = Field(default_factory=PostProcessing)
-    schedule: str | None = Field(default=None, description="Optional cron expression, besides the trigger.")
+    schedule: str | None = Field(
+        default=None,
+        title="Cron expression",
+        examples=[CRON_EXAMPLE],
+        description="Optional cron expression, besides the trigger.",
+    )
     tags: list[str] = Field(default_factory=list)
     trigger: TriggerSettings = Field(default_factory=TriggerSettings)
 
@@ -252,7 +270,8 @@ class JobBody(_StrictModel):
         if value in (None, ""):
             return None
         if not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a valid cron expression")
+            enter = message("such_as", field="a cron expression", example=CRON_EXAMPLE)
+            raise ValueError(message("not_one", message=enter, value=repr(value)))
         return value
 
     @field_validator("group")

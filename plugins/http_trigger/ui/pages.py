@@ -25,8 +25,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from http_trigger import __version__, settings
 from http_trigger.actions import catalogue as action_catalogue
 from http_trigger.jobs.access import may_access_job, may_create_jobs
-from http_trigger.jobs.model import GROUP_MAX_LEN, PostProcessingSpec
+from http_trigger.field_messages import EXAMPLE_IN_DESCRIPTION, MESSAGES
+from http_trigger.jobs.model import JobBody, PostProcessingSpec
 from http_trigger.post_processing import POST_PROCESSING
+from http_trigger.regions import known_regions
 from http_trigger.urls import page_in_airflow_path, plugin_path
 
 ui_router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -68,7 +70,9 @@ def catalogue() -> dict[str, Any]:
     Actions come as ``GET /http-trigger/api/actions`` lists them (the form reads that route; the
     list and detail pages only need the titles from here). The same models validate jobs in the
     API. A post-processing step's own settings besides its type and parameters (e.g. ``retries``)
-    come from the job model's schema.
+    come from the job model's schema. The forms check what is entered against these schemas and
+    the job model's before they ask the API, in the API's words (the messages and the pattern that
+    finds an example in a description).
     """
     step_schema = PostProcessingSpec.model_json_schema()
     step_settings = {
@@ -88,6 +92,9 @@ def catalogue() -> dict[str, Any]:
             for name, kind in POST_PROCESSING.items()
         ],
         "post_processing_step": {"type": "object", "properties": step_settings},
+        "job_schema": JobBody.model_json_schema(),
+        "field_messages": MESSAGES,
+        "example_in_description": EXAMPLE_IN_DESCRIPTION.pattern,
     }
 
 
@@ -134,7 +141,6 @@ async def _page(
         api_root=f"{root}/api",
         airflow_root=settings.airflow_base_path(),
         static_root=f"{root}/ui/static",
-        group_max_length=GROUP_MAX_LEN,
         job_id=context.pop("job_id", ""),
         run_id=context.pop("run_id", ""),
         **context,
@@ -157,7 +163,9 @@ async def jobs_page(request: Request) -> Response:
 @ui_router.get("/jobs/new", response_class=HTMLResponse)
 async def new_job_page(request: Request) -> Response:
     """The create form, step by step as the seed describes, ending on a Confirm page."""
-    return await _page(request, "job_form.html", "/jobs/new", title="Create job", catalogue=catalogue())
+    return await _page(
+        request, "job_form.html", "/jobs/new", title="Create job", catalogue=catalogue(), regions=known_regions()
+    )
 
 
 @ui_router.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -174,7 +182,7 @@ async def edit_job_page(request: Request, job_id: int) -> Response:
     """The same form as for creating, filled with the job's settings, secrets masked; for its editors only."""
     return await _page(
         request, "job_form.html", f"/jobs/{job_id}/edit", title=f"Edit job {job_id}", job_id=job_id,
-        catalogue=catalogue(), editors_of=job_id,
+        catalogue=catalogue(), regions=known_regions(), editors_of=job_id,
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from fastapi.testclient import TestClient
+from http_trigger.field_messages import MESSAGES
+from http_trigger.jobs.model import JobBody
 from http_trigger.plugin import HttpTriggerPlugin
 from http_trigger.ui.pages import CONTENT_SECURITY_POLICY, catalogue
 
@@ -82,6 +85,21 @@ def test_the_embedded_catalogue_cannot_close_its_script_element(client):
     block = response.text[start : response.text.index("</script>", start)]
     assert "<" not in block.removeprefix('<script type="application/json" id="catalogue">')
     assert "\\u003c" in block
+
+
+@pytest.mark.parametrize("path", ["/ui/jobs/new", "/ui/jobs/7/edit"])
+def test_the_form_checks_with_the_apis_schema_and_words_and_cuts_nothing_short(client, path):
+    """The form's own checks need the job model's schema and the API's messages; a maxlength would cut."""
+    log_in(client)
+
+    response = client.get(path)
+
+    embedded = catalogue()
+    assert embedded["job_schema"] == JobBody.model_json_schema()
+    assert embedded["field_messages"] == MESSAGES
+    assert re.compile(embedded["example_in_description"]).search("e.g. t3.large.").group(1) == "t3.large"
+    assert "maxlength" not in response.text
+    assert '<option value="ap-northeast-1">' in response.text
 
 
 def test_the_user_name_is_shown_and_new_job_is_offered_only_to_creators(client):

@@ -1,8 +1,10 @@
 // Create or edit a job step by step, in the seed's order: group → trigger → action → AWS account →
-// parameter mode → parameters → post-processing → name → Confirm. "Next" asks the API to check
-// the job as it stands (POST /jobs/validate) and shows the errors of the current step next to their
-// fields; the API's model is the only place the rules live. Editing, the form is filled with the
-// job as the API shows it, secrets masked: a masked value left as it is keeps the secret.
+// parameter mode → parameters → post-processing → name → Confirm. "Next" checks the step against the
+// schemas the page has (the job model's, the action's, each post-processing kind's: required fields,
+// lengths, bounds, patterns such as a region's), then asks the API what only it can tell (a cron
+// expression, rules across fields) with POST /jobs/validate, and shows every problem of the step at
+// once, each next to its field, in the API's words. Editing, the form is filled with the job as the
+// API shows it, secrets masked: a masked value left as it is keeps the secret.
 //
 // The step is in the page's URL (`?step=3`, or a step's name, e.g. `?step=parameters`), one history
 // entry per step, so the browser's Back and Forward move between steps, a reload keeps the step
@@ -13,7 +15,7 @@
 import {
   airflowApi, api, config, confirmAction, el, jobUrl, mirrorInAirflow, notify, readCatalogue, setContent, showError,
 } from "./common.js";
-import { exampleBody, locKey, schemaForm } from "./schema-form.js";
+import { askForValue, checkValues, exampleBody, locKey, schemaForm } from "./schema-form.js";
 
 const catalogue = readCatalogue();
 const editing = document.body.dataset.page === "edit";
@@ -114,14 +116,18 @@ function stepOf(loc) {
   return index < 0 ? null : index;
 }
 
-/** Show each error at the closest field of its path; return the steps that have errors. */
+/** Show each error once, at the closest field of its path; return the steps that have errors. */
 function showFieldErrors(errors) {
   const steps = new Set();
   const unplaced = [];
+  const shown = new Set();
   for (const error of errors) {
     const slot = slotFor(error.loc);
     const step = stepOf(error.loc);
     if (step !== null) steps.add(step);
+    const seen = `${slot ? slot.dataset.errorFor : ""}\n${error.msg}`;
+    if (shown.has(seen)) continue;
+    shown.add(seen);
     if (!slot) {
       unplaced.push(`${locKey(error.loc)}: ${error.msg}`);
       continue;
@@ -139,24 +145,50 @@ function showFieldErrors(errors) {
   return steps;
 }
 
-function errorsOf(apiError) {
-  if (apiError.status !== 422 || !Array.isArray(apiError.detail)) return null;
-  return apiError.detail.map((item) => ({
+/** The problems of a job body as the API places them (["body", …]), placed in the body. */
+function inBody(problems) {
+  return problems.map((item) => ({
     loc: (item.loc || []).filter((part, at) => !(at === 0 && part === "body")),
     msg: item.msg,
   }));
 }
 
-/** Ask the API whether the job is valid; return its errors (an empty list when it is). */
-async function validate() {
-  try {
-    await api("/jobs/validate", { method: "POST", json: readBody() });
-    return [];
-  } catch (error) {
-    const errors = errorsOf(error);
-    if (errors === null) throw error;
-    return errors;
+function errorsOf(apiError) {
+  if (apiError.status !== 422 || !Array.isArray(apiError.detail)) return null;
+  return inBody(apiError.detail);
+}
+
+/** What the page itself can tell is wrong with the body, from the schemas it has. */
+function formProblems(body) {
+  const problems = checkValues(catalogue.job_schema, body);
+  // An empty cron expression would mean no schedule: ticked, the box asks for one.
+  if (inputs.useSchedule.checked && body.schedule === null) {
+    problems.push({ loc: ["schedule"], msg: askForValue(catalogue.job_schema, "schedule") });
   }
+  const action = currentAction();
+  if (action && !body.action.parameters_at_execution) {
+    problems.push(...checkValues(action.parameters_schema, body.action.parameters, { loc: ["action", "parameters"] }));
+  }
+  for (const [when, steps] of Object.entries(body.post_processing)) {
+    steps.forEach((step, index) => {
+      const kind = kindOf(step.type);
+      const loc = ["post_processing", when, index, "parameters"];
+      if (kind) problems.push(...checkValues(kind.parameters_schema, step.parameters, { loc }));
+    });
+  }
+  return problems;
+}
+
+/**
+ * Check the job as it stands: the page's own checks, then the API's for what only it can tell;
+ * return every problem (an empty list when there is none), one per field, the page's first.
+ */
+async function validate() {
+  const body = readBody();
+  const found = formProblems(body);
+  const answer = await api("/jobs/validate", { method: "POST", json: body });
+  const placed = new Set(found.map((problem) => locKey(problem.loc)));
+  return [...found, ...inBody(answer.problems).filter((problem) => !placed.has(locKey(problem.loc)))];
 }
 
 // ---- steps ----------------------------------------------------------------------------------------
@@ -544,8 +576,6 @@ async function firstStep() {
   try {
     const errors = await validate();
     const steps = errors.map((error) => stepOf(error.loc)).filter((step) => step !== null);
-    // The API names an action's type only once its other fields are valid: no choice stops here too.
-    if (!inputs.actionType.value) steps.push(stepNames.indexOf("action"));
     return Math.min(asked, ...steps);
   } catch (error) {
     return 0;
