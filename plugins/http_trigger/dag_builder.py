@@ -43,6 +43,7 @@ from http_trigger.actions import get_action
 from http_trigger.actions.base import ActionType
 from http_trigger.errors import JobBrokenError, JobNotReadyError, JobSpecError
 from http_trigger.factory_files import Shard
+from http_trigger.jobs.definitions import ResolvedStep, definitions_folder, references_version, resolve_steps
 from http_trigger.jobs.files import BrokenSpec, StoredJob, read_specs
 from http_trigger.jobs.group_access import access_control
 from http_trigger.jobs.model import Job, PostProcessingSpec, PostProcessingStatus
@@ -64,9 +65,10 @@ _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # Airflow's "current DAG" (the one a new operator joins) is one stack per process, not per thread:
 # two builds at once in the API server's thread pool would put one job's tasks into the other's DAG.
 _building = threading.Lock()
-# Each spec's build outcome by file, for the version built: the API asks again on every read until
-# Airflow has loaded the job, and a build costs milliseconds.
-_build_outcomes: dict[Path, tuple[str, JobSpecError | None]] = {}
+# Each spec's build outcome by file, for the version built (of the spec and of the definitions it
+# references): the API asks again on every read until Airflow has loaded the job, and a build costs
+# milliseconds.
+_build_outcomes: dict[Path, tuple[tuple[str, str], JobSpecError | None]] = {}
 
 
 def _post_processing_task(
@@ -178,8 +180,14 @@ def action_params(action: ActionType, *, scheduled: bool = False) -> dict[str, P
     return params
 
 
-def build_dag(job: Job) -> DAG:
-    """Return the DAG that runs ``job``; one that takes its parameters at execution declares them as params."""
+def build_dag(job: Job, *, steps: list[ResolvedStep] | None = None) -> DAG:
+    """Return the DAG that runs ``job``; one that takes its parameters at execution declares them as params.
+
+    ``steps`` are the job's post-processing steps with their references resolved; by default they
+    are resolved against the definitions of the configured jobs folder.
+    """
+    if steps is None:
+        steps = resolve_steps(job, definitions_folder(settings.jobs_folder()), source=f"job {job.id}")
     action_type = get_action(job.action.type)
     action_parameters: dict[str, Any] | None = (
         None if job.action.parameters_at_execution else job.action.parameters
@@ -212,24 +220,23 @@ def build_dag(job: Job) -> DAG:
             parameters=action_parameters,
             execution_timeout=timedelta(minutes=settings.action_timeout_minutes()),
         )
-        for status, specs in (
-            ("success", job.post_processing.on_success),
-            ("failure", job.post_processing.on_failure),
-        ):
-            for index, spec in enumerate(specs, start=1):
-                action >> _post_processing_task(job, status, index, spec)
+        for status, index, spec in steps:
+            action >> _post_processing_task(job, status, index, spec)
     return dag
 
 
 def build_job_dag(stored: StoredJob) -> DAG:
     """Build a job's DAG and check it as Airflow's DagBag does before bagging it.
 
-    Any exception becomes a :class:`JobSpecError` of the job's file: the model is meant to refuse
-    whatever Airflow would, and this keeps a gap in it one job's problem, not the factory file's.
+    Its references are resolved against the definitions beside its file; one that names no
+    loadable definition raises a :class:`JobSpecError` naming it. Any other exception becomes a
+    :class:`JobSpecError` of the job's file too: the model is meant to refuse whatever Airflow
+    would, and this keeps a gap in it one job's problem, not the factory file's.
     """
+    steps = resolve_steps(stored.job, definitions_folder(stored.path.parent), source=stored.path.name)
     try:
         with _building:
-            dag = build_dag(stored.job)
+            dag = build_dag(stored.job, steps=steps)
         dag.validate()
         dag.check_cycle()
     except Exception as error:
@@ -240,15 +247,16 @@ def build_job_dag(stored: StoredJob) -> DAG:
 
 def build_problem(stored: StoredJob) -> JobSpecError | None:
     """Return why the factory leaves this job out (its DAG cannot be built), or None when it builds it."""
+    version = (stored.version, references_version(stored.job, definitions_folder(stored.path.parent)))
     known = _build_outcomes.get(stored.path)
-    if known is not None and known[0] == stored.version:
+    if known is not None and known[0] == version:
         return known[1]
     try:
         build_job_dag(stored)
         problem = None
     except JobSpecError as error:
         problem = error
-    _build_outcomes[stored.path] = (stored.version, problem)
+    _build_outcomes[stored.path] = (version, problem)
     return problem
 
 
