@@ -31,6 +31,7 @@ from http_trigger.errors import (
     JobStorageError,
 )
 from http_trigger.jobs.files import (
+    HiddenSpec,
     hide_spec_file,
     load_spec_mapping,
     read_spec_content,
@@ -40,6 +41,7 @@ from http_trigger.jobs.files import (
 )
 from http_trigger.jobs.model import (
     Job,
+    JobBody,
     PostProcessingDefinition,
     PostProcessingRef,
     PostProcessingSpec,
@@ -172,12 +174,12 @@ def write_definition(
     return StoredDefinition(definition=definition, path=path, version=version_of(content))
 
 
-def remove_definition(folder: Path, name: str) -> None:
-    """Remove definition ``name``'s file, or raise :class:`DefinitionNotFoundError`."""
+def hide_definition(folder: Path, name: str) -> HiddenSpec:
+    """Rename definition ``name``'s file to a hidden tombstone (restorable), or raise :class:`DefinitionNotFoundError`."""
     hidden = hide_spec_file(definition_path(folder, name))
     if hidden is None:
         raise DefinitionNotFoundError(name)
-    hidden.remove()
+    return hidden
 
 
 def jobs_using(jobs: Iterable[Job], name: str) -> list[Job]:
@@ -189,7 +191,7 @@ ResolvedStep = tuple[PostProcessingStatus, int, PostProcessingSpec]
 """A step of a job's DAG: when it runs, its place in its list (from 1), and what it does."""
 
 
-def resolve_steps(job: Job, folder: Path, *, source: str) -> list[ResolvedStep]:
+def resolve_steps(job: JobBody, folder: Path, *, source: str) -> list[ResolvedStep]:
     """Return the job's steps with each reference replaced by the definition it names.
 
     Raises :class:`JobSpecError` of ``source`` (the job's file) naming each reference that names

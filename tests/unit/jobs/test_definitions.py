@@ -14,7 +14,7 @@ from http_trigger.jobs.definitions import (
     get_definition,
     jobs_using,
     load_definitions,
-    remove_definition,
+    hide_definition,
     write_definition,
 )
 from http_trigger.jobs.files import read_job_file, write_job
@@ -97,7 +97,7 @@ class TestFiles:
         assert definition_path(folder, "team-hook").read_text().startswith("name: team-hook\ntype: webhook\n")
         assert get_definition(folder, "team-hook") == stored
         assert [d.definition.name for d in load_definitions(folder)[0]] == ["team-hook"]
-        remove_definition(folder, "team-hook")
+        hide_definition(folder, "team-hook").remove()
         with pytest.raises(DefinitionNotFoundError, match="^Post-processing definition 'team-hook' does not exist$"):
             get_definition(folder, "team-hook")
         assert list(folder.iterdir()) == []
