@@ -43,7 +43,7 @@ from http_trigger.actions import get_action
 from http_trigger.actions.base import ActionType
 from http_trigger.errors import JobBrokenError, JobNotReadyError, JobSpecError
 from http_trigger.factory_files import Shard
-from http_trigger.jobs.definitions import ResolvedStep, definitions_folder, references_version, resolve_steps
+from http_trigger.jobs.definitions import definitions_folder, references_version, resolve_references
 from http_trigger.jobs.files import BrokenSpec, StoredJob, read_specs
 from http_trigger.jobs.group_access import access_control
 from http_trigger.jobs.model import Job, PostProcessingSpec, PostProcessingStatus
@@ -180,14 +180,13 @@ def action_params(action: ActionType, *, scheduled: bool = False) -> dict[str, P
     return params
 
 
-def build_dag(job: Job, *, steps: list[ResolvedStep] | None = None) -> DAG:
+def build_dag(job: Job) -> DAG:
     """Return the DAG that runs ``job``; one that takes its parameters at execution declares them as params.
 
-    ``steps`` are the job's post-processing steps with their references resolved; by default they
-    are resolved against the definitions of the configured jobs folder.
+    References among its steps are resolved against the definitions of the configured jobs folder,
+    unless the caller has resolved them already (:func:`build_job_dag`, against those beside the file).
     """
-    if steps is None:
-        steps = resolve_steps(job, definitions_folder(settings.jobs_folder()), source=f"job {job.id}")
+    job = resolve_references(job, definitions_folder(settings.jobs_folder()), source=f"job {job.id}")
     action_type = get_action(job.action.type)
     action_parameters: dict[str, Any] | None = (
         None if job.action.parameters_at_execution else job.action.parameters
@@ -220,8 +219,12 @@ def build_dag(job: Job, *, steps: list[ResolvedStep] | None = None) -> DAG:
             parameters=action_parameters,
             execution_timeout=timedelta(minutes=settings.action_timeout_minutes()),
         )
-        for status, index, spec in steps:
-            action >> _post_processing_task(job, status, index, spec)
+        for status, specs in (
+            ("success", job.post_processing.on_success),
+            ("failure", job.post_processing.on_failure),
+        ):
+            for index, spec in enumerate(specs, start=1):
+                action >> _post_processing_task(job, status, index, spec)
     return dag
 
 
@@ -233,10 +236,10 @@ def build_job_dag(stored: StoredJob) -> DAG:
     :class:`JobSpecError` of the job's file too: the model is meant to refuse whatever Airflow
     would, and this keeps a gap in it one job's problem, not the factory file's.
     """
-    steps = resolve_steps(stored.job, definitions_folder(stored.path.parent), source=stored.path.name)
+    job = resolve_references(stored.job, definitions_folder(stored.path.parent), source=stored.path.name)
     try:
         with _building:
-            dag = build_dag(stored.job, steps=steps)
+            dag = build_dag(job)
         dag.validate()
         dag.check_cycle()
     except Exception as error:

@@ -60,7 +60,7 @@ from http_trigger.errors import JobBrokenError, JobDeletedError, JobNotFoundErro
 from http_trigger.factory_files import factory_file_of_job
 from http_trigger.jobs import audit as job_audit
 from http_trigger.jobs.audit import Actor, JobEvent
-from http_trigger.jobs.definitions import definitions_folder, resolve_steps
+from http_trigger.jobs.definitions import definitions_folder, resolve_references
 from http_trigger.jobs.files import (
     BrokenSpec,
     StoredJob,
@@ -296,7 +296,7 @@ def _check_references(body: JobBody, *, source: str) -> None:
     What the API accepts must load in Airflow; a file written by hand gets the same answer as a
     broken job instead.
     """
-    resolve_steps(body, definitions_folder(_folder()), source=source)
+    resolve_references(body, definitions_folder(_folder()), source=source)
 
 
 def copy_name(name: str) -> str:

@@ -323,8 +323,8 @@ def test_a_dag_that_airflows_own_validation_refuses_is_left_out_not_an_import_er
         write_job(jobs_folder, make_job(good), create=True)
     real = dag_builder.build_dag
 
-    def with_a_bad_owner_link_for_job_3(job, **resolved):
-        dag = real(job, **resolved)
+    def with_a_bad_owner_link_for_job_3(job):
+        dag = real(job)
         if job.id == 3:
             dag.owner_links["ops"] = "not a link"
         return dag

@@ -7,7 +7,7 @@ reads them where it reads the jobs, and they can be reviewed and committed with 
 read and written with the job specs' machinery (:mod:`http_trigger.jobs.files`): bounded YAML, the
 one model, atomic renames, optimistic versions.
 
-A job refers to a definition by name (``{ref: team-slack}``); :func:`resolve_steps` replaces the
+A job refers to a definition by name (``{ref: team-slack}``); :func:`resolve_references` replaces the
 references by the definitions when the job's DAG is built, so a changed definition changes every
 job that uses it at their next parse. A job whose reference names no loadable definition fails
 that resolution with a :class:`JobSpecError` of its own file: a broken job, like any spec that
@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -42,10 +42,10 @@ from http_trigger.jobs.files import (
 from http_trigger.jobs.model import (
     Job,
     JobBody,
+    PostProcessing,
     PostProcessingDefinition,
     PostProcessingRef,
     PostProcessingSpec,
-    PostProcessingStatus,
 )
 from http_trigger.jobs.spec_yaml import WHOLE_FILE
 
@@ -187,37 +187,37 @@ def jobs_using(jobs: Iterable[Job], name: str) -> list[Job]:
     return sorted((job for job in jobs if name in job.post_processing.references()), key=lambda job: job.id)
 
 
-ResolvedStep = tuple[PostProcessingStatus, int, PostProcessingSpec]
-"""A step of a job's DAG: when it runs, its place in its list (from 1), and what it does."""
+SpecT = TypeVar("SpecT", Job, JobBody)
 
 
-def resolve_steps(job: JobBody, folder: Path, *, source: str) -> list[ResolvedStep]:
-    """Return the job's steps with each reference replaced by the definition it names.
+def resolve_references(job: SpecT, folder: Path, *, source: str) -> SpecT:
+    """Return the job with each reference among its steps replaced by the definition it names, inline.
 
     Raises :class:`JobSpecError` of ``source`` (the job's file) naming each reference that names
-    no definition, or a definition whose file does not load.
+    no definition, or a definition whose file does not load. A job without references is returned as it is.
     """
-    steps: list[ResolvedStep] = []
+    if not job.post_processing.references():
+        return job
+    resolved: dict[str, list[PostProcessingSpec]] = {}
     problems: list[tuple[str, str]] = []
-    for status, when, items in (
-        ("success", "on_success", job.post_processing.on_success),
-        ("failure", "on_failure", job.post_processing.on_failure),
-    ):
-        for index, step in enumerate(items, start=1):
+    for when in ("on_success", "on_failure"):
+        resolved[when] = []
+        for index, step in enumerate(getattr(job.post_processing, when)):
             if isinstance(step, PostProcessingRef):
-                field = f"post_processing.{when}.{index - 1}.ref"
+                field = f"post_processing.{when}.{index}.ref"
                 try:
-                    step = get_definition(folder, step.ref).definition
+                    definition = get_definition(folder, step.ref).definition
                 except DefinitionNotFoundError as error:
                     problems.append((field, str(error)))
                     continue
                 except JobSpecError as error:
                     problems.append((field, f"post-processing definition {step.ref!r} does not load ({error})"))
                     continue
-            steps.append((status, index, step))
+                step = PostProcessingSpec.model_validate(definition.model_dump(exclude={"name"}))
+            resolved[when].append(step)
     if problems:
         raise JobSpecError(source, *problems)
-    return steps
+    return job.model_copy(update={"post_processing": PostProcessing(**resolved)})
 
 
 def references_version(job: Job, folder: Path) -> str:
