@@ -65,6 +65,11 @@ CHECKS_BY_OPERATION: dict[str, dict[str, Any]] = {
         "positive_data_acceptance": {"enabled": False},
         "negative_data_rejection": {"enabled": False},
     },
+    # The same for a shared post-processing definition: its parameters fit its type's model.
+    **dict.fromkeys(
+        ("create_post_processing_definition", "update_post_processing_definition"),
+        {"positive_data_acceptance": {"enabled": False}},
+    ),
     # A copy's name is held to the job model's name rules (stripped, no NUL character), which the
     # document's minLength and maxLength only approach.
     "duplicate_job": {"positive_data_acceptance": {"enabled": False}},

@@ -24,6 +24,8 @@ from pydantic import (
     Field,
     IPvAnyNetwork,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -185,11 +187,62 @@ class PostProcessingSpec(_StrictModel):
         return self
 
 
+DEFINITION_NAME_MAX_LEN = 64
+DEFINITION_NAME_PATTERN = rf"^[a-z0-9](?:[a-z0-9-]{{0,{DEFINITION_NAME_MAX_LEN - 2}}}[a-z0-9])?$"
+_DEFINITION_NAME_FIELD = Field(
+    pattern=DEFINITION_NAME_PATTERN,
+    description="Name of a shared post-processing definition: lowercase letters, digits and inner hyphens, "
+    f"at most {DEFINITION_NAME_MAX_LEN} characters, e.g. team-slack.",
+)
+
+
+class PostProcessingDefinition(PostProcessingSpec):
+    """A step defined once under a name, which many jobs reference instead of repeating it.
+
+    It is an inline step (the same type, retries and parameters, validated alike) plus its name,
+    which is also its file's name, so it is a slug that never changes.
+    """
+
+    name: str = _DEFINITION_NAME_FIELD
+
+
+class PostProcessingRef(_StrictModel):
+    """A step of a job that is a shared definition, resolved when the job's DAG is built.
+
+    Resolving late is what makes a change of the definition change every job using it; a job
+    naming a definition that does not exist is broken, as any job whose spec cannot be built.
+    """
+
+    ref: str = _DEFINITION_NAME_FIELD
+
+
+def _inline_or_ref(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Validate a step as a reference when it has ``ref``, else as an inline step.
+
+    Picked by hand rather than by a pydantic union, whose errors would name both branches and put
+    the branch in each error's path: a step's errors keep the paths they have always had
+    (``post_processing.on_success.0.parameters.url``).
+    """
+    if isinstance(value, (PostProcessingSpec, PostProcessingRef)):
+        return value
+    if isinstance(value, dict) and "ref" in value:
+        return PostProcessingRef.model_validate(value)
+    return PostProcessingSpec.model_validate(value)
+
+
+PostProcessingStep = Annotated[PostProcessingSpec | PostProcessingRef, WrapValidator(_inline_or_ref)]
+"""One item of a job's success or failure list: an inline step, or a reference to a definition."""
+
+
 class PostProcessing(_StrictModel):
     """What runs after the action: the success list when it succeeded, the failure list otherwise."""
 
-    on_success: list[PostProcessingSpec] = Field(default_factory=list)
-    on_failure: list[PostProcessingSpec] = Field(default_factory=list)
+    on_success: list[PostProcessingStep] = Field(default_factory=list)
+    on_failure: list[PostProcessingStep] = Field(default_factory=list)
+
+    def references(self) -> set[str]:
+        """Return the names of the shared definitions the job's steps reference."""
+        return {step.ref for step in (*self.on_success, *self.on_failure) if isinstance(step, PostProcessingRef)}
 
 
 RATE_PATTERN = re.compile(r"^([1-9][0-9]{0,5})/(second|minute|hour)$")

@@ -202,6 +202,24 @@ async def run_page(request: Request, job_id: int, dag_run_id: str) -> Response:
     )
 
 
+@ui_router.get("/post-processing", response_class=HTMLResponse)
+async def post_processing_page(request: Request) -> Response:
+    """The shared post-processing definitions: list, create, edit and delete (for those who may)."""
+    return await _page(
+        request, "post_processing.html", "/post-processing", title="Post-processing", catalogue=catalogue(),
+        definition_name="",
+    )
+
+
+@ui_router.get("/post-processing/{name}", response_class=HTMLResponse)
+async def post_processing_definition_page(request: Request, name: str) -> Response:
+    """The same page, opened on one definition: its step and the jobs using it, editable by those who may."""
+    return await _page(
+        request, "post_processing.html", f"/post-processing/{quote(name, safe='')}", title=f"Post-processing {name}",
+        catalogue=catalogue(), definition_name=name,
+    )
+
+
 @ui_router.get("/static/{name}")
 def static_file(name: str) -> FileResponse:
     """Serve the pages' scripts, styles and icons (a fixed folder; no paths, no other names)."""

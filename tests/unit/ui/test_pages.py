@@ -21,6 +21,8 @@ PAGES = [
     "/ui/jobs/7/edit",
     "/ui/jobs/7/runs",
     "/ui/jobs/7/runs/manual__x",
+    "/ui/post-processing",
+    "/ui/post-processing/team-slack",
 ]
 
 
@@ -174,3 +176,14 @@ def test_a_runs_page_opens_on_what_went_wrong_with_the_full_error_folded(client)
     order = [html.index(f'id="{part}"') for part in ("failure", "run-props", "run-params", "steps-card", "tasks")]
     assert order == sorted(order)
     assert '<details id="failure-details">' in html  # folded: no "open"
+
+
+def test_the_post_processing_page_names_the_definition_it_opens_escaped_and_offers_new_only_to_editors(client):
+    log_in(client, "viewer")
+    viewer_page = client.get('/ui/post-processing/x"><b>').text
+    log_in(client, "user")
+    user_page = client.get("/ui/post-processing").text
+
+    assert 'data-definition-name="x&#34;&gt;&lt;b&gt;"' in viewer_page and "<b>" not in viewer_page
+    assert 'id="new-definition"' not in viewer_page and 'id="new-definition"' in user_page
+    assert 'src="/http-trigger/ui/static/post-processing.js?v=' in user_page

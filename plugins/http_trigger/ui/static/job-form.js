@@ -58,6 +58,7 @@ let job = null; // the job being edited, with its version
 let parameterForm = null;
 let parameterType = null;
 const postItems = { on_success: [], on_failure: [] };
+let definitions = []; // the shared post-processing definitions a step may reference
 
 // ---- reading the form --------------------------------------------------------------------------
 
@@ -396,9 +397,9 @@ function kindOf(name) {
   return catalogue.post_processing.find((kind) => kind.name === name) || null;
 }
 
-function postItem(when, index, spec) {
-  const loc = ["post_processing", when, index];
-  const typeId = `post-${when}-${index}-type`;
+/** An inline step's fields: its kind, the kind's parameters and the step's settings. */
+function inlineStep(loc, spec) {
+  const typeId = `post-${loc[1]}-${loc[2]}-type`;
   const select = el(
     "select",
     { id: typeId, "data-post-type": "" },
@@ -420,16 +421,10 @@ function postItem(when, index, spec) {
   select.addEventListener("change", () => renderKind({}));
   const node = el(
     "div",
-    { class: "post-item", "data-loc": locKey(loc) },
-    el(
-      "header",
-      {},
-      el("div", { class: "field", "data-loc": locKey([...loc, "type"]) }, el("label", { for: typeId }, "Post-processing"), select),
-      el("button", { type: "button", class: "button small danger", onclick: () => removePost(when, index) }, "Remove"),
-    ),
+    {},
+    el("div", { class: "field", "data-loc": locKey([...loc, "type"]) }, el("label", { for: typeId }, "Post-processing"), select),
     description,
     el("p", { class: "field-error", "data-error-for": locKey([...loc, "type"]) }),
-    el("p", { class: "field-error", "data-error-for": locKey(loc) }),
     el("p", { class: "field-error", "data-error-for": locKey([...loc, "parameters"]) }),
     parametersHolder,
     settingsForm.node,
@@ -438,6 +433,72 @@ function postItem(when, index, spec) {
     node,
     read: () => ({ type: select.value, ...settingsForm.read(), parameters: parametersForm ? parametersForm.read() : {} }),
   };
+}
+
+/** A step that references a shared definition: which one, and a link to it. */
+function sharedStep(loc, spec) {
+  const refId = `post-${loc[1]}-${loc[2]}-ref`;
+  const names = definitions.map((definition) => definition.name);
+  if (spec.ref && !names.includes(spec.ref)) names.push(spec.ref); // one the user may not list, or gone
+  const select = el("select", { id: refId, "data-post-ref": "" }, names.map((name) => el("option", { value: name }, name)));
+  select.value = spec.ref || names[0] || "";
+  const about = el("p", { class: "help" });
+  const describe = () => {
+    const definition = definitions.find((item) => item.name === select.value);
+    const kind = definition && kindOf(definition.type);
+    setContent(
+      about,
+      kind ? `${kind.title}, defined once and shared: changing it changes every job using it. ` : "",
+      select.value ? el("a", { href: `${config.uiRoot}/post-processing/${encodeURIComponent(select.value)}`, target: "_blank" }, "Open the definition") : "",
+    );
+  };
+  describe();
+  select.addEventListener("change", describe);
+  const node = el(
+    "div",
+    { class: "field", "data-loc": locKey([...loc, "ref"]) },
+    el("label", { for: refId }, "Shared definition"),
+    select,
+    about,
+    el("p", { class: "field-error", "data-error-for": locKey([...loc, "ref"]) }),
+  );
+  return { node, read: () => ({ ref: select.value }) };
+}
+
+function postItem(when, index, spec) {
+  const loc = ["post_processing", when, index];
+  const sourceId = `post-${when}-${index}-source`;
+  const shared = spec.ref !== undefined;
+  const source = el(
+    "select",
+    { id: sourceId, "data-post-source": "" },
+    el("option", { value: "inline" }, "An inline step"),
+    el("option", { value: "shared", disabled: !shared && !definitions.length }, "A shared definition"),
+  );
+  source.value = shared ? "shared" : "inline";
+  const holder = el("div");
+  let step = null;
+  const render = (value) => {
+    step = source.value === "shared" ? sharedStep(loc, value) : inlineStep(loc, value);
+    setContent(holder, step.node);
+  };
+  render(spec);
+  source.addEventListener("change", () =>
+    render(source.value === "shared" ? {} : { type: catalogue.post_processing[0].name, parameters: {} }),
+  );
+  const node = el(
+    "div",
+    { class: "post-item", "data-loc": locKey(loc) },
+    el(
+      "header",
+      {},
+      el("div", { class: "field" }, el("label", { for: sourceId }, "Step"), source),
+      el("button", { type: "button", class: "button small danger", onclick: () => removePost(when, index) }, "Remove"),
+    ),
+    el("p", { class: "field-error", "data-error-for": locKey(loc) }),
+    holder,
+  );
+  return { node, read: () => step.read() };
 }
 
 function renderPostList(when, specs) {
@@ -490,6 +551,7 @@ function describePost(items) {
     "ul",
     { class: "plain" },
     items.map((item) => {
+      if (item.ref !== undefined) return el("li", {}, el("strong", {}, "Shared definition"), " ", el("span", { class: "mono" }, item.ref));
       const kind = kindOf(item.type);
       const { type, parameters, ...settings } = item;
       return el("li", {}, el("strong", {}, kind ? kind.title : type), describeValues({ ...parameters, ...settings }, kind && kind.parameters_schema));
@@ -609,9 +671,18 @@ async function loadActions() {
   }
 }
 
+async function loadDefinitions() {
+  // Only users who may read every job may list them; the others keep inline steps.
+  try {
+    definitions = (await api("/post-processing")).definitions;
+  } catch (error) {
+    definitions = [];
+  }
+}
+
 async function start() {
   watchForLeaving(); // first: what a quick user types while the page loads counts too
-  await loadActions();
+  await Promise.all([loadActions(), loadDefinitions()]);
   setContent(
     inputs.actionType,
     el("option", { value: "" }, "Choose an action…"),
