@@ -5,7 +5,10 @@ a run's final state, so the run succeeds or fails exactly as the action did, whi
 notification is still a visible, retried, failed task. Each step keeps its own trigger rule:
 the success list needs the action to succeed, the failure list needs it to fail.
 
-This module reads files only: Airflow forbids metadata-DB access while DAG files are parsed.
+This module reads files only: Airflow forbids metadata-DB access while DAG files are parsed. That
+includes the shared post-processing definitions a job's steps reference: they are files beside the
+specs (:mod:`http_trigger.jobs.definitions`), resolved at each build, so a changed definition
+reaches every job using it at their next parse.
 
 Jobs' DAGs come from factory files, each building many jobs (all of them, or one share: see
 :mod:`http_trigger.factory_files`), and Airflow marks every DAG of a file stale when the file
@@ -43,6 +46,7 @@ from http_trigger.actions import get_action
 from http_trigger.actions.base import ActionType
 from http_trigger.errors import JobBrokenError, JobNotReadyError, JobSpecError
 from http_trigger.factory_files import Shard
+from http_trigger.jobs.definitions import definitions_folder, references_version, resolve_references
 from http_trigger.jobs.files import BrokenSpec, StoredJob, read_specs
 from http_trigger.jobs.group_access import access_control
 from http_trigger.jobs.model import Job, PostProcessingSpec, PostProcessingStatus
@@ -64,9 +68,10 @@ _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # Airflow's "current DAG" (the one a new operator joins) is one stack per process, not per thread:
 # two builds at once in the API server's thread pool would put one job's tasks into the other's DAG.
 _building = threading.Lock()
-# Each spec's build outcome by file, for the version built: the API asks again on every read until
-# Airflow has loaded the job, and a build costs milliseconds.
-_build_outcomes: dict[Path, tuple[str, JobSpecError | None]] = {}
+# Each spec's build outcome by file, for the version built (of the spec and of the definitions it
+# references): the API asks again on every read until Airflow has loaded the job, and a build costs
+# milliseconds.
+_build_outcomes: dict[Path, tuple[tuple[str, str], JobSpecError | None]] = {}
 
 
 def _post_processing_task(
@@ -179,7 +184,12 @@ def action_params(action: ActionType, *, scheduled: bool = False) -> dict[str, P
 
 
 def build_dag(job: Job) -> DAG:
-    """Return the DAG that runs ``job``; one that takes its parameters at execution declares them as params."""
+    """Return the DAG that runs ``job``; one that takes its parameters at execution declares them as params.
+
+    References among its steps are resolved against the definitions of the configured jobs folder,
+    unless the caller has resolved them already (:func:`build_job_dag`, against those beside the file).
+    """
+    job = resolve_references(job, definitions_folder(settings.jobs_folder()), source=f"job {job.id}")
     action_type = get_action(job.action.type)
     action_parameters: dict[str, Any] | None = (
         None if job.action.parameters_at_execution else job.action.parameters
@@ -224,12 +234,15 @@ def build_dag(job: Job) -> DAG:
 def build_job_dag(stored: StoredJob) -> DAG:
     """Build a job's DAG and check it as Airflow's DagBag does before bagging it.
 
-    Any exception becomes a :class:`JobSpecError` of the job's file: the model is meant to refuse
-    whatever Airflow would, and this keeps a gap in it one job's problem, not the factory file's.
+    Its references are resolved against the definitions beside its file; one that names no
+    loadable definition raises a :class:`JobSpecError` naming it. Any other exception becomes a
+    :class:`JobSpecError` of the job's file too: the model is meant to refuse whatever Airflow
+    would, and this keeps a gap in it one job's problem, not the factory file's.
     """
+    job = resolve_references(stored.job, definitions_folder(stored.path.parent), source=stored.path.name)
     try:
         with _building:
-            dag = build_dag(stored.job)
+            dag = build_dag(job)
         dag.validate()
         dag.check_cycle()
     except Exception as error:
@@ -240,15 +253,16 @@ def build_job_dag(stored: StoredJob) -> DAG:
 
 def build_problem(stored: StoredJob) -> JobSpecError | None:
     """Return why the factory leaves this job out (its DAG cannot be built), or None when it builds it."""
+    version = (stored.version, references_version(stored.job, definitions_folder(stored.path.parent)))
     known = _build_outcomes.get(stored.path)
-    if known is not None and known[0] == stored.version:
+    if known is not None and known[0] == version:
         return known[1]
     try:
         build_job_dag(stored)
         problem = None
     except JobSpecError as error:
         problem = error
-    _build_outcomes[stored.path] = (stored.version, problem)
+    _build_outcomes[stored.path] = (version, problem)
     return problem
 
 

@@ -47,6 +47,30 @@ class JobDeletedError(JobConflictError):
         self.job_id = job_id
 
 
+class DefinitionNotFoundError(HttpTriggerError):
+    """No shared post-processing definition has the given name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Post-processing definition {name!r} does not exist")
+        self.name = name
+
+
+class DefinitionConflictError(HttpTriggerError):
+    """A definition write lost an optimistic version check, or would create a name that exists."""
+
+
+class DefinitionInUseError(DefinitionConflictError):
+    """Jobs reference the definition, so deleting it would break them; ``jobs`` holds their (id, name)."""
+
+    def __init__(self, name: str, jobs: list[tuple[int, str]]) -> None:
+        listed = ", ".join(f"{job_id} ({job_name})" for job_id, job_name in jobs)
+        super().__init__(
+            f"Post-processing definition {name!r} is used by jobs {listed}; remove it from them first"
+        )
+        self.name = name
+        self.jobs = jobs
+
+
 class JobStorageError(HttpTriggerError):
     """The jobs folder refused a write (full, read-only, gone); the message names the file and the reason."""
 

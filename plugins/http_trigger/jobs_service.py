@@ -60,6 +60,7 @@ from http_trigger.errors import JobBrokenError, JobDeletedError, JobNotFoundErro
 from http_trigger.factory_files import factory_file_of_job
 from http_trigger.jobs import audit as job_audit
 from http_trigger.jobs.audit import Actor, JobEvent
+from http_trigger.jobs.definitions import definitions_folder, resolve_references
 from http_trigger.jobs.files import (
     BrokenSpec,
     StoredJob,
@@ -273,6 +274,7 @@ def create_job(
     ``audit_details`` go in the create's audit entry (names and ids only, e.g. the job it copies).
     """
     body = keep_masked_secrets(body, job_id=None, current=lambda: None)  # refuses any masked value
+    _check_references(body, source="new job")
     remove_stale_leftovers(_folder())
     with _undone_on_error(session):
         secret = _new_registration(session, job_id)
@@ -286,6 +288,15 @@ def create_job(
     with _undone_on_error(session, staged.discard, lambda: _retire(session, secret.job_id)):
         staged.publish()
     return JobDetails(stored=staged.stored, secret=secret, is_paused=None)
+
+
+def _check_references(body: JobBody, *, source: str) -> None:
+    """Refuse a body referencing a post-processing definition that does not exist or does not load.
+
+    What the API accepts must load in Airflow; a file written by hand gets the same answer as a
+    broken job instead.
+    """
+    resolve_references(body, definitions_folder(_folder()), source=source)
 
 
 def copy_name(name: str) -> str:
@@ -329,6 +340,7 @@ def update_job(
         _lock_for_write(session, job_id)
         previous = _current_job(job_id)
         body = keep_masked_secrets(body, job_id=job_id, current=lambda: previous)
+        _check_references(body, source=f"job {job_id}")
         job = Job(id=job_id, **body.model_dump())
         staged = stage_job(_folder(), job, expected_version=expected_version)
     with _undone_on_error(session, staged.discard):

@@ -58,8 +58,17 @@ WRITES = ("update_job", "delete_job", "rotate_job_secret", "set_job_enabled")
 CHECKS_BY_OPERATION: dict[str, dict[str, Any]] = {
     # A job body is valid when its cron expression parses and its action's parameters fit that
     # action's model: rules of the server, not of JSON Schema, so "valid data accepted" cannot hold.
+    **dict.fromkeys(("create_job", "update_job"), {"positive_data_acceptance": {"enabled": False}}),
+    # Validating answers every body that is JSON with 200, ``valid`` true or false: invalid data is
+    # its subject, not a request it refuses.
+    "validate_job": {
+        "positive_data_acceptance": {"enabled": False},
+        "negative_data_rejection": {"enabled": False},
+    },
+    # The same for a shared post-processing definition: its parameters fit its type's model.
     **dict.fromkeys(
-        ("create_job", "update_job", "validate_job"), {"positive_data_acceptance": {"enabled": False}}
+        ("create_post_processing_definition", "update_post_processing_definition"),
+        {"positive_data_acceptance": {"enabled": False}},
     ),
     # A copy's name is held to the job model's name rules (stripped, no NUL character), which the
     # document's minLength and maxLength only approach.

@@ -1,7 +1,9 @@
 """Every page in each language, in Chromium: the language picked in Airflow's UI, else the browser's.
 
-Jobs with a run that went well but for a failed notification and a run whose action failed give the
-pages most of what they can say; each page is opened in Airflow's frame (with its dialogs open where
+Jobs with a run that went well but for a failed notification and a run whose action failed, and one
+using a shared post-processing definition, give the pages most of what they can say: the job list,
+a job's page, its execution logs, a run's log, the create form and every step of the edit form, and
+the post-processing definitions. Each page is opened in Airflow's frame (with its dialogs open where
 it has them) once the language is picked in Airflow (its local storage) and once only by the
 browser's language. Every text node and every title, placeholder and aria-label in the frame must
 then be in the page's language: none may be a message of another language's catalogue that differs
@@ -52,6 +54,8 @@ COLLECT_TEXTS = """(notPageText) => {
   }
   return texts;
 }"""
+# The create and edit form's steps (job_form.html), each opened by its name in the address.
+FORM_STEPS = ("group", "trigger", "action", "account", "mode", "parameters", "post", "name", "confirm")
 SETTLED = """(pending) => document.readyState === "complete"
   && !pending.some((text) => document.body.innerText.includes(text))"""
 
@@ -64,6 +68,8 @@ class Jobs:
     warned_run: str
     failed_id: int
     failed_run: str
+    shared_id: int
+    definition: str
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +89,23 @@ def jobs(api: httpx.Client, webhook_receiver: WebhookReceiver) -> Iterator[Jobs]
             {"type": "webhook", "parameters": {"url": f"{webhook_receiver.url}/languages/{suffix}"}}
         ]},
     })
+    definition = f"languages-hook-{suffix}"
+    created = api.post("/http-trigger/api/post-processing", json={
+        "name": definition, "type": "webhook", "parameters": {"url": f"{webhook_receiver.url}/languages/{suffix}"},
+    })
+    assert created.status_code == 201, created.text
+    shared = create_job(api, no_action_job(f"languages-shared-{suffix}", on_failure=[{"ref": definition}]))
     warned_run = trigger(warned).json()["dag_run_id"]
     failed_run = trigger(failed, headers={"Authorization": f"CAAuth {failed['token']}"},
                          json={"instance_ids": [MISSING_INSTANCE]}).json()["dag_run_id"]
     for job, run_id in ((warned, warned_run), (failed, failed_run)):
         wait_for_run_end(api, job["dag_id"], run_id)
         task_states(api, job["dag_id"], run_id)
-    yield Jobs(warned_id=warned["id"], warned_run=warned_run, failed_id=failed["id"], failed_run=failed_run)
-    for job in (warned, failed):
+    yield Jobs(warned_id=warned["id"], warned_run=warned_run, failed_id=failed["id"], failed_run=failed_run,
+               shared_id=shared["id"], definition=definition)
+    for job in (warned, failed, shared):
         api.delete(f"/http-trigger/api/jobs/{job['id']}")
+    api.delete(f"/http-trigger/api/post-processing/{definition}")
 
 
 def foreign_messages(language: str) -> tuple[set[str], set[str]]:
@@ -189,6 +203,42 @@ def check_every_page(page: Page, jobs: Jobs, language: str, *, in_airflow: bool 
     check("run log, the action failed", frame, "run-detail-failure")
     frame.locator("#failure-details summary").click()
     check("run log, the full error", frame)
+
+    frame = open_page("/jobs/new")
+    expect(frame.locator("#next")).to_be_enabled()
+    check("job form, new", frame, "create-1-group")
+    frame.locator("#group").fill("languages-unsaved")
+    frame.locator("#cancel").click()
+    expect(frame.locator("#confirm-dialog")).to_be_visible()
+    check("job form, leaving unsaved changes", frame)
+    frame.locator("#confirm-cancel").click()
+
+    for step in FORM_STEPS:
+        frame = open_page(f"/jobs/{jobs.shared_id}/edit?step={step}")
+        expect(frame.locator(f'section.step[data-step="{step}"]')).to_be_visible()
+        expect(frame.locator("#next")).to_be_enabled()
+        check(f"job form, edit: {step}", frame, "job-edit-at-step" if step == "post" else None)
+    frame = open_page(f"/jobs/{jobs.failed_id}/edit?step=mode")
+    expect(frame.locator("#next")).to_be_enabled()
+    check("job form, edit: parameters at execution", frame)
+    frame.locator('input[name="parameter_mode"][value="creation"]').check()
+    frame.locator("#next").click()
+    expect(frame.locator('section.step[data-step="parameters"] .field').first).to_be_visible()
+    check("job form, edit: the action's parameters", frame, "create-6-parameters")
+
+    frame = open_page("/post-processing")
+    expect(frame.locator(f'tr[data-definition="{jobs.definition}"]')).to_be_visible()
+    check("post-processing definitions", frame, "post-processing-list")
+    frame.locator("#new-definition").click()
+    expect(frame.locator("#definition-form")).to_be_visible()
+    check("post-processing definitions, a new one", frame)
+    frame = open_page(f"/post-processing/{jobs.definition}")
+    expect(frame.locator("#definition-form")).to_be_visible()
+    check("post-processing definition", frame)
+    frame.locator(f'tr[data-definition="{jobs.definition}"] button.danger').click()
+    expect(frame.locator("#confirm-dialog")).to_be_visible()
+    check("post-processing definition, delete confirmation", frame)
+    frame.locator("#confirm-cancel").click()
 
     check("a job that does not exist", open_page("/jobs/999999999"))
     check("a run that does not exist", open_page("/jobs/999999999/runs/missing"))

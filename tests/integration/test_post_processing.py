@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from devstack import demo
 from devstack.stack import EmbeddedStack, airflow_bin, free_port
 
-from .conftest import WebhookReceiver, create_job, task_states, trigger, wait_for, wait_for_run_end
+from .conftest import WebhookReceiver, create_job, no_action_job, task_states, trigger, wait_for, wait_for_run_end
 
 pytestmark = pytest.mark.integration
 SMTP_CONN_ID = "smtp_integration"
@@ -190,3 +190,39 @@ def test_a_webhook_step_aimed_at_another_jobs_trigger_starts_that_job_once(stack
     assert "Posting an empty body to the job trigger at" in log
     assert second["trigger_url"].rsplit("/", 1)[1] not in log
     assert second["token"] not in log
+
+
+def test_a_shared_definition_runs_as_a_step_of_each_job_using_it_and_a_change_reaches_the_next_run(
+    stack, api, webhook_receiver
+):
+    definition = {"name": "shared-hook", "type": "webhook", "parameters": {"url": f"{webhook_receiver.url}/shared/v1"}}
+    assert api.post("/http-trigger/api/post-processing", json=definition).status_code == 201
+    job = create_job(api, no_action_job("pp-shared-definition", on_success=[{"ref": "shared-hook"}]))
+    assert job["post_processing"]["on_success"] == [{"ref": "shared-hook"}]
+
+    first_run = trigger(job).json()["dag_run_id"]
+    assert wait_for_run_end(api, job["dag_id"], first_run) == "success"
+    assert task_states(api, job["dag_id"], first_run) == {"action": "success", "on_success_1_webhook": "success"}
+    [received] = webhook_receiver.to("/shared/v1")
+    assert (received.body["dag_run_id"], received.body["name"]) == (first_run, "pp-shared-definition")
+
+    parsed_before = api.get(f"/api/v2/dags/{job['dag_id']}/details").json()["last_parsed_time"]
+    changed = {"type": "webhook", "parameters": {"url": f"{webhook_receiver.url}/shared/v2"}}
+    updated = api.put("/http-trigger/api/post-processing/shared-hook", json=changed)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["used_by"] == [{"id": job["id"], "name": "pp-shared-definition"}]
+    # The update asked Airflow to re-parse the job's factory file: well before the periodic re-parse.
+    wait_for(
+        lambda: api.get(f"/api/v2/dags/{job['dag_id']}/details").json()["last_parsed_time"] != parsed_before,
+        timeout=20,
+        what="the job's DAG to be parsed again",
+    )
+
+    second_run = trigger(job).json()["dag_run_id"]
+    assert wait_for_run_end(api, job["dag_id"], second_run) == "success"
+    [moved] = webhook_receiver.to("/shared/v2")
+    assert moved.body["dag_run_id"] == second_run
+    assert len(webhook_receiver.to("/shared/v1")) == 1
+
+    in_use = api.delete("/http-trigger/api/post-processing/shared-hook")
+    assert (in_use.status_code, in_use.json()["jobs"]) == (409, [{"id": job["id"], "name": "pp-shared-definition"}])

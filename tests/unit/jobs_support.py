@@ -14,6 +14,8 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from airflow.dag_processing.bundles.manager import DagBundlesManager
+from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 from airflow.utils.session import create_session
 from http_trigger import jobs_service
 from http_trigger.db.models import JobRegistration
@@ -48,6 +50,14 @@ class Sessions:
 def new_session(airflow_db, jobs_folder) -> Sessions:
     """Open sessions on the suite's metadata DB (PostgreSQL, as in production)."""
     return Sessions(open=partial(create_session, scoped=False))
+
+
+def parse_into_db(bundle: Path) -> None:
+    """Parse a DAGs folder as the DAG processor does, and store what it found where Airflow keeps it."""
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(bundle), bundle_path=bundle)
+    assert bag.import_errors == {}
+    sync_bag_to_db(bag, bundle_name="dags-folder", bundle_version=None)
 
 
 def make_unreadable(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:

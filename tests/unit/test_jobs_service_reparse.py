@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from pathlib import Path
 
-from airflow.dag_processing.bundles.manager import DagBundlesManager
-from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 from airflow.models.dag import DagModel
 from airflow.models.dagbag import DagPriorityParsingRequest
 from airflow.utils.session import create_session
@@ -18,7 +15,7 @@ from http_trigger.jobs_service import request_reparse
 from sqlalchemy import delete, func, select, update
 
 from ..conftest import REPO
-from .jobs_support import ACTOR, job_body
+from .jobs_support import ACTOR, job_body, parse_into_db
 
 
 def _requests() -> int:
@@ -71,14 +68,6 @@ def test_before_any_job_is_parsed_the_configured_factory_file_is_asked_for(airfl
     assert _requested_files() == [("dags-folder", "http_trigger_jobs.py")]
 
 
-def _parse_into_db(bundle: Path) -> None:
-    """Parse a DAGs folder as the DAG processor does, and store what it found where Airflow keeps it."""
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=str(bundle), bundle_path=bundle)
-    assert bag.import_errors == {}
-    sync_bag_to_db(bag, bundle_name="dags-folder", bundle_version=None)
-
-
 def test_a_factory_file_placed_in_a_subfolder_is_found_where_airflow_parsed_it(airflow_db, jobs_folder, tmp_path):
     with create_session(scoped=False) as session:
         job = jobs_service.create_job(session=session, actor=ACTOR, body=job_body()).stored.job
@@ -86,7 +75,7 @@ def test_a_factory_file_placed_in_a_subfolder_is_found_where_airflow_parsed_it(a
     bundle = tmp_path / "bundle"
     (bundle / "platform").mkdir(parents=True)
     shutil.copy(REPO / "dags" / "http_trigger_jobs.py", bundle / "platform" / "http_trigger_jobs.py")
-    _parse_into_db(bundle)
+    parse_into_db(bundle)
 
     with create_session(scoped=False) as session:
         request_reparse(session=session, job_id=job.id + 1)
@@ -100,7 +89,7 @@ def test_with_sharded_factory_files_a_change_asks_for_its_own_file_only(airflow_
         jobs = [jobs_service.create_job(session=session, actor=ACTOR, body=job_body()).stored.job for _ in range(3)]
     bundle = tmp_path / "bundle"
     write_factory_files(bundle / "platform", 4)
-    _parse_into_db(bundle)
+    parse_into_db(bundle)
     with create_session(scoped=False) as session:
         parsed_in = dict(session.execute(
             select(DagModel.dag_id, DagModel.relative_fileloc).where(DagModel.dag_id.in_([j.dag_id for j in jobs]))

@@ -40,6 +40,7 @@ from http_trigger.actions.targets import (
     tag_value_field,
     wait_field,
 )
+from http_trigger.regions import region_pattern
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 INSTANCE_ID_PATTERN = r"^i-[0-9a-f]{8,17}$"
 IMAGE_ID_PATTERN = r"^ami-[0-9a-f]{8,17}$"
 INSTANCE_TYPE_PATTERN = r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$"
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d+$"
 _AMI_NAME = re.compile(r"^[A-Za-z0-9()\[\] ./'@_-]{3,128}$")
 _AMI_NAME_CHARACTERS = re.compile(r"^[A-Za-z0-9()\[\] ./'@_-]*$")
 
@@ -183,7 +183,7 @@ class Ec2CopyImageParameters(TargetedParameters):
     tag_key: str | None = tag_key_field("available AMI owned by this account")
     tag_value: str | None = tag_value_field()
     destination_region: str = Field(
-        pattern=REGION_PATTERN,
+        pattern=region_pattern(),
         title="Destination region",
         description="The region to copy the AMIs to, e.g. eu-west-1.",
     )

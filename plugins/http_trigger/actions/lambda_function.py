@@ -52,6 +52,7 @@ class LambdaInvokeParameters(ActionParameters):
         max_length=128,
         pattern=r"^(\$LATEST|[A-Za-z0-9_-]+)$",
         title="Version or alias",
+        examples=["live"],
         description="Invoke this published version or alias instead of $LATEST.",
     )
     payload: dict[str, Any] = Field(

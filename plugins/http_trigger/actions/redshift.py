@@ -73,6 +73,7 @@ class RedshiftSnapshotParameters(ActionParameters):
         max_length=255,
         pattern=SNAPSHOT_ID_PATTERN,
         title="Snapshot identifier",
+        examples=["analytics-before-upgrade"],
         description=(
             "Leave empty for <cluster>-<UTC date>-<time>: a name can be used once, "
             "so a fixed name only suits parameters given at execution."

@@ -53,6 +53,7 @@ class StepFunctionsStartExecutionParameters(ActionParameters):
         default=None,
         pattern=EXECUTION_NAME_PATTERN,
         title="Execution name",
+        examples=["nightly-etl-20260131"],
         description=(
             "Leave empty for <the job's DAG id>-<random hex>, which tells where an execution came from. "
             "A name can be used once per state machine (for 90 days), so a fixed name only suits "

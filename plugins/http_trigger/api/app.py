@@ -15,6 +15,7 @@ from http_trigger.api.bodies import BoundedBodyMiddleware
 from http_trigger.api.errors import install_error_handlers
 from http_trigger.api.health import health_router
 from http_trigger.api.jobs import jobs_router
+from http_trigger.api.post_processing import post_processing_router
 from http_trigger.api.runs import runs_router
 from http_trigger.api.trigger import record_kept_calls, trigger_router
 from http_trigger.ui.pages import ui_router
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
     app.include_router(trigger_router)
     app.include_router(health_router)
     app.include_router(jobs_router)
+    app.include_router(post_processing_router)
     app.include_router(actions_router)
     app.include_router(runs_router)
     app.include_router(audit_router)

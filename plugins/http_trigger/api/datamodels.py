@@ -9,7 +9,7 @@ from fastapi import Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from http_trigger.jobs.audit import JobEvent
-from http_trigger.jobs.model import NAME_MAX_LEN, JobBody
+from http_trigger.jobs.model import NAME_MAX_LEN, JobBody, PostProcessingDefinition
 from http_trigger.run_sources import TriggerSource
 from http_trigger.runs.failure import FailureSeverity
 from http_trigger.runs.outcome import RunOutcome
@@ -182,9 +182,13 @@ class JobRunDetailResponse(JobRunResponse):
 
 
 class JobValidationResponse(BaseModel):
-    """A job body that would be accepted as it is."""
+    """Whether a job body would be accepted as it is, and if not, each problem at its field.
 
-    valid: Literal[True] = True
+    The problems are those a create or an update of the same body answers in its 422's ``detail``.
+    """
+
+    valid: bool
+    problems: list[FieldErrorResponse] = Field(default_factory=list)
 
 
 _MASKED_DESCRIPTION = (
@@ -288,6 +292,42 @@ class JobCollectionResponse(BaseModel):
         description="The message of every spec file that does not load, files tied to no job included."
     )
     groups: list[str] = Field(default_factory=list, description="Every group of the jobs the user may read.")
+
+
+class DefinitionUserResponse(BaseModel):
+    """A job that references a post-processing definition."""
+
+    id: int
+    name: str
+
+
+class PostProcessingDefinitionResponse(PostProcessingDefinition):
+    """A shared post-processing definition as the API shows it: its step, every secret masked."""
+
+    version: str = Field(description="Send it back in If-Match to update only what you read.")
+    used_by: list[DefinitionUserResponse] = Field(
+        description="The jobs the user may read that reference the definition; an update changes them all."
+    )
+    can_edit: bool = Field(description="Whether the user may change and delete definitions.")
+    masked_fields: list[str] = Field(
+        description="The fields shown masked, e.g. parameters.url. A secret reads masked as in a job; sent "
+        "back unchanged in an update, a masked value keeps the secret it stands for."
+    )
+
+
+class DefinitionInUseResponse(BaseModel):
+    """A delete refused because jobs use the definition: remove it from them first."""
+
+    message: str = Field(description="What was refused, naming each job using the definition by id and name.")
+    detail: str = Field(description="The message again, where Airflow's API puts it.")
+    jobs: list[DefinitionUserResponse]
+
+
+class PostProcessingDefinitionCollectionResponse(BaseModel):
+    """Every shared post-processing definition, and each definition file that does not load."""
+
+    definitions: list[PostProcessingDefinitionResponse]
+    spec_errors: list[SpecErrorResponse] = Field(description="The definition files that do not load.")
 
 
 class JobAuditEntryResponse(BaseModel):

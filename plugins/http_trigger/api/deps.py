@@ -13,7 +13,7 @@ from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import Depends, HTTPException, status
 
 from http_trigger.api.parameters import JobIdPath
-from http_trigger.jobs.access import may_access_job, may_create_jobs
+from http_trigger.jobs.access import may_access_job, may_create_jobs, may_edit_definitions, may_read_definitions
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
@@ -49,3 +49,21 @@ def _may_edit_job(job_id: JobIdPath, user: GetUserDep) -> bool:
 
 MayEditJobDep = Annotated[bool, Depends(_may_edit_job)]
 """Whether the user may edit the path's job: a reader sees its secrets masked, and no edit controls."""
+
+
+def requires_access_to_read_definitions(user: GetUserDep) -> None:
+    """Refuse whoever may not read the shared post-processing definitions."""
+    _refuse_unless(may_read_definitions(user))
+
+
+def requires_access_to_edit_definitions(user: GetUserDep) -> None:
+    """Refuse whoever may not create, change or delete shared post-processing definitions."""
+    _refuse_unless(may_edit_definitions(user))
+
+
+def _may_edit_definitions(user: GetUserDep) -> bool:
+    return may_edit_definitions(user)
+
+
+MayEditDefinitionsDep = Annotated[bool, Depends(_may_edit_definitions)]
+"""Whether the user may change definitions: a reader sees no edit controls."""

@@ -37,8 +37,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from http_trigger import settings
-from http_trigger.api.datamodels import ErrorResponse, ValidationErrorResponse
+from http_trigger.api.datamodels import DefinitionInUseResponse, ErrorResponse, ValidationErrorResponse
 from http_trigger.errors import (
+    DefinitionConflictError,
+    DefinitionInUseError,
+    DefinitionNotFoundError,
     HttpTriggerError,
     IdempotencyKeyReusedError,
     InvalidIdempotencyKeyError,
@@ -70,6 +73,8 @@ _STATUS_BY_ERROR: tuple[tuple[type[HttpTriggerError], int], ...] = (
     (JobNotFoundError, status.HTTP_404_NOT_FOUND),
     (UnknownTriggerError, status.HTTP_404_NOT_FOUND),
     (RunNotFoundError, status.HTTP_404_NOT_FOUND),
+    (DefinitionNotFoundError, status.HTTP_404_NOT_FOUND),
+    (DefinitionConflictError, status.HTTP_409_CONFLICT),
     (RateLimitedError, status.HTTP_429_TOO_MANY_REQUESTS),
     (SignatureError, status.HTTP_403_FORBIDDEN),
     (ParametersNotAcceptedError, status.HTTP_400_BAD_REQUEST),
@@ -203,6 +208,8 @@ def answer_error(request: Request, error: Exception) -> JSONResponse:
     on_json_api = _route_path(request).startswith(JSON_API_PREFIX)
     if isinstance(error, InvalidParametersError) and error.problems and on_json_api:
         return _invalid_parameters(error)
+    if isinstance(error, DefinitionInUseError):
+        return _definition_in_use(error)
     if isinstance(error, HttpTriggerError) and on_json_api:
         # The JSON API answers as Airflow's own API does, ``{"detail": ...}``, the trigger as callers expect.
         retry_after = getattr(error, "retry_after", None)
@@ -266,6 +273,14 @@ def _invalid_parameters(error: InvalidParametersError) -> JSONResponse:
         {"message": f"The parameters are invalid: {error}", "detail": problems},
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
+
+
+def _definition_in_use(error: DefinitionInUseError) -> JSONResponse:
+    """Answer 409 naming the jobs that use the definition, in the message and as data for clients."""
+    body = DefinitionInUseResponse(
+        message=str(error), detail=str(error), jobs=[{"id": job_id, "name": name} for job_id, name in error.jobs]
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_409_CONFLICT)
 
 
 def _field_path(field: str) -> list[str]:

@@ -17,7 +17,6 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import APIRouter, Body, Depends, Header, Query, status
-from fastapi.exceptions import RequestValidationError
 
 from http_trigger import jobs_service
 from http_trigger.api.audit_actor import AuditActorDep
@@ -26,6 +25,7 @@ from http_trigger.api.datamodels import (
     JOB_BODY_EXAMPLES,
     BrokenJobResponse,
     DuplicateJobBody,
+    FieldErrorResponse,
     JobCollectionResponse,
     JobEnabledBody,
     JobResponse,
@@ -40,8 +40,7 @@ from http_trigger.api.parameters import JobIdPath, OffsetQuery
 from http_trigger.api.runs import run_response
 from http_trigger.errors import JobBrokenError, JobSpecError
 from http_trigger.job_view import job_view, reveal_secrets
-from http_trigger.jobs.field_errors import job_body_errors
-from http_trigger.jobs.model import JobBody
+from http_trigger.jobs.field_errors import LocatedJobBody, job_body_errors
 from http_trigger.jobs.spec_names import dag_id_for
 from http_trigger.jobs_service import JobDetails, JobOrder
 
@@ -65,7 +64,7 @@ _JOB_LINKS = {
         "run_job_now",
     )
 }
-JobBodyParam = Annotated[JobBody, Body(openapi_examples=JOB_BODY_EXAMPLES)]
+JobBodyParam = Annotated[LocatedJobBody, Body(openapi_examples=JOB_BODY_EXAMPLES)]
 
 
 def _response(details: JobDetails, *, may_edit: bool, issued: bool = False) -> JobResponse:
@@ -145,17 +144,16 @@ def list_jobs(
 def validate_job(
     user: GetUserDep, body: Annotated[Any, Body(openapi_examples=JOB_BODY_EXAMPLES)] = None
 ) -> JobValidationResponse:
-    """Check a job body without saving it; a 422 names each wrong field, as forms need.
+    """Check a job body without saving it, naming what to fix at each wrong field.
 
-    The detail has FastAPI's shape (``loc``, ``msg``, ``type``), with each action or
-    post-processing parameter at its own ``loc`` rather than one message on ``action``.
+    A form asks at every step, so a body with problems is an answer, not an error: 200 with
+    ``valid: false`` and the problems a create or an update of it answers in its 422's ``detail``.
     """
-    errors = job_body_errors(body)
-    if errors:
-        raise RequestValidationError(
-            [{"loc": ("body", *error.loc), "msg": error.msg, "type": error.type} for error in errors]
-        )
-    return JobValidationResponse()
+    problems = [
+        FieldErrorResponse(loc=["body", *error.loc], msg=error.msg, type=error.type)
+        for error in job_body_errors(body)
+    ]
+    return JobValidationResponse(valid=not problems, problems=problems)
 
 
 @jobs_router.post(

@@ -12,6 +12,8 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
+from http_trigger.jobs.model import DEFINITION_NAME_MAX_LEN, DEFINITION_NAME_PATTERN
+
 MAX_INT = 2**31 - 1  # the largest 32-bit integer: job ids are stored as such, and no page starts further
 MAX_RUN_ID_LENGTH = 250  # Airflow's run_id column
 
@@ -23,5 +25,13 @@ DagRunIdPath = Annotated[
         max_length=MAX_RUN_ID_LENGTH,
         pattern=r"^[^\x00-\x1f\x7f]+$",
         description="The run's id (Airflow's dag_run_id); no control characters.",
+    ),
+]
+DefinitionNamePath = Annotated[
+    str,
+    Path(
+        max_length=DEFINITION_NAME_MAX_LEN,
+        pattern=DEFINITION_NAME_PATTERN,
+        description="The post-processing definition's name, e.g. team-slack.",
     ),
 ]

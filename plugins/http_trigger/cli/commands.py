@@ -7,7 +7,8 @@ rotation just issued; ``jobs reveal`` shows them all. Every change, run and reve
 the job's audit (:mod:`http_trigger.jobs.audit`, Airflow's audit log) under the shell's user name
 and the ``cli`` channel, as Airflow records its own CLI commands; ``audit export`` writes that audit
 as CSV. ``jobs check`` and ``actions`` need no database: the first runs the DAG factory's own
-load-validate-build on spec files, so CI can gate on it.
+load-validate-build on spec files, so CI can gate on it. The ``post-processing`` commands show and
+change the shared post-processing definitions as the API does (:mod:`http_trigger.definitions_service`).
 
 Results go through Airflow's console in the format ``-o`` asks: ``json`` and ``yaml`` give every
 field the API gives, ``table`` and ``plain`` one line per job, or one line per field of one job.
@@ -248,6 +249,79 @@ def jobs_delete(args: argparse.Namespace, session: Session) -> None:
 def jobs_rotate(args: argparse.Namespace, session: Session) -> None:
     rotated = jobs_service.rotate_secret(session=session, job_id=args.job_id, actor=_actor())
     _print_job(rotated, args.output, issued=True)
+
+
+def _definition_line(record: Record) -> Record:
+    used_by = ", ".join(str(job["id"]) for job in record["used_by"]) or "-"
+    return {"name": record["name"], "type": record["type"], "retries": record["retries"], "used by jobs": used_by}
+
+
+def _definition_record(details: Any) -> Record:
+    from http_trigger.definitions_service import definition_view
+
+    return definition_view(details, may_edit=True)
+
+
+def _read_definition_file(path: str) -> Any:
+    """Return the validated definition a YAML file holds."""
+    from http_trigger.jobs.definitions import may_hold_a_secret
+    from http_trigger.jobs.files import load_spec_mapping, read_spec_content, validate_spec
+    from http_trigger.jobs.model import PostProcessingDefinition
+
+    data = load_spec_mapping(read_spec_content(Path(path), source=path), source=path, kind="a post-processing definition")
+    return validate_spec(data, source=path, model=PostProcessingDefinition, hidden=may_hold_a_secret)
+
+
+@suppress_logs_and_warning
+@_command(uses_db=False)
+def post_processing_list(args: argparse.Namespace) -> None:
+    from http_trigger import definitions_service
+
+    loaded, broken = definitions_service.list_definitions()
+    _print_records([_definition_record(details) for details in loaded], args.output, one_line=_definition_line)
+    for spec in broken:
+        print(f"error: {spec.error}", file=sys.stderr)
+
+
+@suppress_logs_and_warning
+@_command(uses_db=False)
+def post_processing_show(args: argparse.Namespace) -> None:
+    from http_trigger import definitions_service
+
+    _print_record(_definition_record(definitions_service.get_definition_details(name=args.name)), args.output)
+
+
+@suppress_logs_and_warning
+@_command()
+def post_processing_create(args: argparse.Namespace, session: Session) -> None:
+    from http_trigger import definitions_service
+
+    body = _read_definition_file(args.file)
+    created = definitions_service.create_definition(session=session, body=body, actor=_actor())
+    _print_record(_definition_record(created), args.output)
+
+
+@suppress_logs_and_warning
+@_command()
+def post_processing_update(args: argparse.Namespace, session: Session) -> None:
+    from http_trigger import definitions_service
+    from http_trigger.jobs.model import PostProcessingSpec
+
+    body = _read_definition_file(args.file)
+    if body.name != args.name:
+        raise JobSpecError(args.file, ("name", f"{body.name!r} is not the definition being updated ({args.name!r})"))
+    step = PostProcessingSpec.model_validate(body.model_dump(exclude={"name"}))
+    updated = definitions_service.update_definition(session=session, name=args.name, body=step, actor=_actor())
+    _print_record(_definition_record(updated), args.output)
+
+
+@suppress_logs_and_warning
+@_command()
+def post_processing_delete(args: argparse.Namespace, session: Session) -> None:
+    from http_trigger import definitions_service
+
+    definitions_service.delete_definition(session=session, name=args.name, actor=_actor())
+    _print_record({"deleted": args.name}, args.output)
 
 
 def _spec_paths(arguments: Iterable[str]) -> tuple[list[Path], list[Record]]:

@@ -70,6 +70,12 @@ ARG_SHARDS = Arg(
     metavar="N",
     help="How many files to split the jobs across, 1 to 256 (default 1; about one per 100 jobs)",
 )
+ARG_DEFINITION_NAME = Arg(("name",), metavar="NAME", help="The post-processing definition's name, e.g. team-slack")
+ARG_DEFINITION_FILE = Arg(
+    ("-f", "--file"),
+    required=True,
+    help="A YAML post-processing definition file: name, type, retries and parameters, as an inline step",
+)
 ARG_ACTION_TYPES = Arg(
     ("action_types",), nargs="*", metavar="ACTION", help="Action types (every action if omitted)"
 )
@@ -83,7 +89,8 @@ def _command(name: str, help_text: str, *args: Arg) -> ActionCommand:
 
 
 def get_http_trigger_cli_commands() -> list[GroupCommand]:
-    """Return the ``http-trigger`` group: ``jobs``, ``actions``, ``audit``, ``calls`` and ``factory``."""
+    """Return the ``http-trigger`` group: ``jobs``, ``post-processing``, ``actions``, ``audit``, ``calls``
+    and ``factory``."""
     jobs = (
         _command("jobs_list", "List the jobs", ARG_OUTPUT, ARG_VERBOSE),
         _command(
@@ -139,6 +146,38 @@ def get_http_trigger_cli_commands() -> list[GroupCommand]:
             ARG_VERBOSE,
         ),
     )
+    post_processing = (
+        _command("post-processing_list", "List the shared post-processing definitions", ARG_OUTPUT, ARG_VERBOSE),
+        _command(
+            "post-processing_show",
+            "Show a post-processing definition, its secrets masked, and the jobs using it",
+            ARG_DEFINITION_NAME,
+            ARG_OUTPUT,
+            ARG_VERBOSE,
+        ),
+        _command(
+            "post-processing_create",
+            "Create a post-processing definition from a YAML file",
+            ARG_DEFINITION_FILE,
+            ARG_OUTPUT,
+            ARG_VERBOSE,
+        ),
+        _command(
+            "post-processing_update",
+            "Replace a post-processing definition from a YAML file (masked secrets stay); its jobs use it next run",
+            ARG_DEFINITION_NAME,
+            ARG_DEFINITION_FILE,
+            ARG_OUTPUT,
+            ARG_VERBOSE,
+        ),
+        _command(
+            "post-processing_delete",
+            "Delete a post-processing definition no job uses",
+            ARG_DEFINITION_NAME,
+            ARG_OUTPUT,
+            ARG_VERBOSE,
+        ),
+    )
     actions = (
         _command(
             "actions_list",
@@ -182,6 +221,11 @@ def get_http_trigger_cli_commands() -> list[GroupCommand]:
             help="Manage http-trigger's operation jobs",
             subcommands=(
                 GroupCommand(name="jobs", help="Manage operation jobs", subcommands=jobs),
+                GroupCommand(
+                    name="post-processing",
+                    help="Manage the post-processing definitions jobs share",
+                    subcommands=post_processing,
+                ),
                 GroupCommand(name="actions", help="Show the actions a job can run", subcommands=actions),
                 GroupCommand(name="audit", help="Read the audit of job changes", subcommands=audit),
                 GroupCommand(

@@ -49,3 +49,20 @@ def may_access_job(
 def may_create_jobs(user: BaseUser) -> bool:
     """Tell whether ``user`` may create jobs (see :data:`CREATE_METHOD`)."""
     return may_access_job(user, CREATE_METHOD)
+
+
+def may_read_definitions(user: BaseUser) -> bool:
+    """Tell whether ``user`` may read the shared post-processing definitions: read access to every DAG.
+
+    A definition is part of every job using it, whatever their groups, so it is read and changed
+    under the permissions that span all jobs.
+    """
+    return may_access_job(user, "GET")
+
+
+def may_edit_definitions(user: BaseUser) -> bool:
+    """Tell whether ``user`` may create, change and delete definitions: as creating jobs, edit access to every DAG.
+
+    A change of a definition changes every job using it.
+    """
+    return may_create_jobs(user)

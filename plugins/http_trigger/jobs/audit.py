@@ -43,6 +43,18 @@ class JobEvent(StrEnum):
     REVEAL = "http_trigger.reveal"
 
 
+class DefinitionEvent(StrEnum):
+    """What happened to a shared post-processing definition; Airflow audit-log events, like :class:`JobEvent`.
+
+    A definition belongs to no DAG, so its entries name it in ``extra`` (``post_processing``) and
+    stay out of every job's own audit; Airflow's Browse → Audit Log shows them.
+    """
+
+    CREATE = "http_trigger.post_processing.create"
+    UPDATE = "http_trigger.post_processing.update"
+    DELETE = "http_trigger.post_processing.delete"
+
+
 class Channel(StrEnum):
     """Where a change was asked for: the plugin's pages, the JSON API (scripts) or the CLI."""
 
@@ -87,6 +99,31 @@ def record(
         owner_display_name=actor.user_name,
         dag_id=dag_id_for(job_id),
         extra=json.dumps(extra),
+    )
+    session.add(entry)
+    return entry
+
+
+def record_definition_change(
+    session: Session,
+    *,
+    event: DefinitionEvent,
+    actor: Actor,
+    name: str,
+    details: Mapping[str, Any] | None = None,
+) -> Log:
+    """Add the audit entry of ``event`` on definition ``name`` to ``session``; the caller commits it.
+
+    As :func:`record`, ``details`` hold names only (the changed fields, the jobs re-parsed), never a value.
+    """
+    extra = {
+        **(details or {}),
+        "post_processing": name,
+        "channel": actor.channel.value,
+        "source_address": actor.source_address,
+    }
+    entry = Log(
+        event=event.value, owner=actor.user_name, owner_display_name=actor.user_name, extra=json.dumps(extra)
     )
     session.add(entry)
     return entry

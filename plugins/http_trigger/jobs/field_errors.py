@@ -1,20 +1,24 @@
-"""Locate what is wrong in a job body field by field, so a form can show each message at its field.
+"""Locate what is wrong in a job body field by field, in an operator's words, for a form to show at each field.
 
 The job model checks an action's (and each post-processing step's) parameters inside a model
 validator, which reports them all as one message on ``action``. Here the same catalogue models
 check the same parameters again, only to return each error at its own place
-(``action.parameters.tag_value``); no rule is added or repeated.
+(``action.parameters.tag_value``); no rule is added or repeated. Each message says what to enter
+(:mod:`http_trigger.field_messages`), read from the schema of the model that found the problem.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
 
 import pydantic
+from pydantic_core import PydanticCustomError
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
+from http_trigger.field_messages import message, operator_message
 from http_trigger.jobs.model import JobBody
 from http_trigger.post_processing import POST_PROCESSING
 
@@ -30,11 +34,17 @@ class FieldError:
     type: str
 
 
-def _from_pydantic(error: pydantic.ValidationError, prefix: Loc = ()) -> list[FieldError]:
+@cache
+def _schema(model: type[pydantic.BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+def _from_pydantic(
+    error: pydantic.ValidationError, model: type[pydantic.BaseModel], prefix: Loc = ()
+) -> list[FieldError]:
+    schema = _schema(model)
     return [
-        FieldError(
-            loc=(*prefix, *item["loc"]), msg=item["msg"].removeprefix("Value error, "), type=item["type"]
-        )
+        FieldError(loc=(*prefix, *item["loc"]), msg=operator_message(item, schema), type=item["type"])
         for item in error.errors()
     ]
 
@@ -49,21 +59,28 @@ def _item(data: Any, *path: str | int) -> Any:
     return data
 
 
+def _choose(catalogue: Catalogue[Any], kind_name: Any) -> str:
+    """Ask for a choice of the catalogue: "Choose an action", or that a name given is not one."""
+    article = "an" if catalogue.kind[0] in "aeiou" else "a"
+    choose = message("choose", field=f"{article} {catalogue.kind}")
+    return message("not_one", message=choose, value=repr(kind_name)) if kind_name else choose
+
+
 def _parameter_errors(
-    catalogue: Catalogue[Any], spec: Any, where: Loc, message: str
+    catalogue: Catalogue[Any], spec: Any, where: Loc, text: str
 ) -> list[FieldError] | None:
     """Re-check the parameters of an action or step with its catalogue model; None if that is not it."""
     kind_name = _item(spec, "type")
     kind = catalogue.get(kind_name) if isinstance(kind_name, str) else None
     if kind is None:
-        return [FieldError(loc=(*where, "type"), msg=message, type="value_error")]
+        return [FieldError(loc=(*where, "type"), msg=_choose(catalogue, kind_name), type="value_error")]
     if _item(spec, "parameters_at_execution") is True:
-        return [FieldError(loc=(*where, "parameters"), msg=message, type="value_error")]
+        return [FieldError(loc=(*where, "parameters"), msg=text, type="value_error")]
     parameters = _item(spec, "parameters")
     try:
         kind.parameters_model.model_validate(parameters if parameters is not None else {})
     except pydantic.ValidationError as error:
-        return _from_pydantic(error, (*where, "parameters"))
+        return _from_pydantic(error, kind.parameters_model, (*where, "parameters"))
     return None
 
 
@@ -78,10 +95,50 @@ def _refine(item: FieldError, data: Any) -> list[FieldError]:
     return refined or [item]
 
 
+def _unchecked_parameter_errors(errors: list[FieldError], data: Any) -> list[FieldError]:
+    """Check the parameters pydantic left unchecked because another field of their action or step failed.
+
+    pydantic runs a model validator only on valid fields, so a wrong region hid a wrong instance id
+    until the region was fixed; a form shows every problem of its page at once.
+    """
+    places: list[tuple[Catalogue[Any], Loc]] = [(ACTIONS, ("action",))]
+    for when in ("on_success", "on_failure"):
+        steps = _item(data, "post_processing", when)
+        if isinstance(steps, list):
+            places.extend((POST_PROCESSING, ("post_processing", when, index)) for index in range(len(steps)))
+    found: list[FieldError] = []
+    for catalogue, where in places:
+        inside = [error.loc[len(where)] for error in errors if error.loc[: len(where)] == where and error.loc != where]
+        if not inside or "type" in inside or "parameters" in inside:
+            continue  # valid, or its type or parameters already have their errors
+        spec = _item(data, *where)
+        if _item(spec, "parameters_at_execution") is True or catalogue.get(_item(spec, "type")) is None:
+            continue
+        found.extend(_parameter_errors(catalogue, spec, where, "") or [])
+    return found
+
+
 def job_body_errors(data: Any) -> list[FieldError]:
     """Return every error of a job body, each at its field; an empty list when the body is valid."""
     try:
         JobBody.model_validate(data)
     except pydantic.ValidationError as error:
-        return [refined for item in _from_pydantic(error) for refined in _refine(item, data)]
+        errors = [refined for item in _from_pydantic(error, JobBody) for refined in _refine(item, data)]
+        return errors + _unchecked_parameter_errors(errors, data)
     return []
+
+
+def _located(data: Any, handler: pydantic.ValidatorFunctionWrapHandler) -> JobBody:
+    """Validate a job body; when it is refused, refuse it with each problem at its field, as a form shows it."""
+    try:
+        return handler(data)
+    except pydantic.ValidationError:
+        problems = [
+            {"type": PydanticCustomError(error.type, error.msg), "loc": error.loc, "input": data}
+            for error in job_body_errors(data)
+        ]
+        raise pydantic.ValidationError.from_exception_data(JobBody.__name__, problems) from None
+
+
+LocatedJobBody = Annotated[JobBody, pydantic.WrapValidator(_located)]
+"""A job body as the API takes it: the job model, its problems each at its own field, in an operator's words."""

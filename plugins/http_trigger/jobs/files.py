@@ -23,7 +23,7 @@ import secrets
 import stat
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,14 +38,14 @@ from http_trigger.errors import (
     JobSpecError,
     JobStorageError,
 )
-from http_trigger.jobs.model import Job, JobBody, may_hold_a_secret
+from http_trigger.jobs.model import Job, JobBody, PostProcessingDefinition, PostProcessingSpec, may_hold_a_secret
 from http_trigger.jobs.spec_names import SPEC_PREFIX, SPEC_SUFFIX, job_id_of, spec_candidates, spec_path
 from http_trigger.jobs.spec_yaml import MAX_SPEC_BYTES, WHOLE_FILE, parse_spec_yaml
 from http_trigger.validation import validation_problems
 
 log = logging.getLogger(__name__)
 
-SpecModel = TypeVar("SpecModel", Job, JobBody)
+SpecModel = TypeVar("SpecModel", Job, JobBody, PostProcessingDefinition, PostProcessingSpec)
 # A write holds its hidden files for milliseconds; one an hour old belongs to a process that died.
 LEFTOVER_MAX_AGE_SECONDS = 3600
 
@@ -68,24 +68,34 @@ class BrokenSpec:
     error: JobSpecError
 
 
-def _version_of(content: bytes) -> str:
+def version_of(content: bytes) -> str:
+    """Return the version of a spec's content that optimistic writes compare."""
     return hashlib.sha256(content).hexdigest()[:16]
 
 
-def load_spec_mapping(content: bytes | str, *, source: str) -> dict[str, Any]:
+def load_spec_mapping(content: bytes | str, *, source: str, kind: str = "a job spec") -> dict[str, Any]:
     """Read a spec's YAML at a bounded cost (see :mod:`http_trigger.jobs.spec_yaml`) and require a mapping."""
     data = parse_spec_yaml(content, source=source)
     if not isinstance(data, dict):
-        raise JobSpecError(source, (WHOLE_FILE, f"a job spec must be a mapping, got {type(data).__name__}"))
+        raise JobSpecError(source, (WHOLE_FILE, f"{kind} must be a mapping, got {type(data).__name__}"))
     return data
 
 
-def validate_spec(data: dict[str, Any], *, source: str, model: type[SpecModel]) -> SpecModel:
-    """Validate a spec mapping; raise :class:`JobSpecError` naming ``source``, each field and its reason."""
+def validate_spec(
+    data: dict[str, Any],
+    *,
+    source: str,
+    model: type[SpecModel],
+    hidden: Callable[[tuple[str | int, ...], Any], bool] = may_hold_a_secret,
+) -> SpecModel:
+    """Validate a spec mapping; raise :class:`JobSpecError` naming ``source``, each field and its reason.
+
+    ``hidden`` tells which inputs may hold a secret, so that no message repeats them.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise JobSpecError(source, *validation_problems(error, hidden=may_hold_a_secret)) from None
+        raise JobSpecError(source, *validation_problems(error, hidden=hidden)) from None
 
 
 def parse_spec(content: bytes | str, *, source: str) -> Job:
@@ -148,7 +158,7 @@ def read_job_file(path: Path) -> StoredJob:
     job = validate_spec(data, source=path.name, model=Job)
     if job.id != job_id:
         raise JobSpecError(path.name, ("id", f"{job.id} does not match the file name {path.name}"))
-    stored = StoredJob(job=job, path=path, version=_version_of(content))
+    stored = StoredJob(job=job, path=path, version=version_of(content))
     _read_cache[path] = (key, stored)
     return stored
 
@@ -209,7 +219,7 @@ class StagedSpec:
     def revert(self) -> None:
         """Put the replaced content back (atomically) after a published change had to be undone."""
         if self.previous is not None:
-            _write_atomically(self.stored.path, self.previous)
+            write_atomically(self.stored.path, self.previous)
 
 
 @dataclass(frozen=True)
@@ -243,14 +253,14 @@ def stage_job(
             raise JobNotFoundError(job.id) from None
         except OSError as error:
             raise JobStorageError(f"{path.name} could not be read: {error.strerror or error}") from None
-        current = _version_of(previous)
+        current = version_of(previous)
         if expected_version is not None and current != expected_version:
             raise JobConflictError(
                 f"Job {job.id} was changed by someone else (version {current}, expected {expected_version})"
             )
     content = render_spec(job).encode()
     temp = _write_hidden(path, content)
-    return StagedSpec(stored=StoredJob(job=job, path=path, version=_version_of(content)), temp=temp, previous=previous)
+    return StagedSpec(stored=StoredJob(job=job, path=path, version=version_of(content)), temp=temp, previous=previous)
 
 
 def write_job(folder: Path, job: Job, *, expected_version: str | None = None, create: bool = False) -> StoredJob:
@@ -266,14 +276,22 @@ def write_job(folder: Path, job: Job, *, expected_version: str | None = None, cr
 def hide_job_file(folder: Path, job_id: int) -> HiddenSpec:
     """Rename the spec of ``job_id`` to a hidden tombstone or raise :class:`JobNotFoundError`."""
     path = spec_path(folder, job_id)
-    if not path.is_file():
+    hidden = hide_spec_file(path)
+    if hidden is None:
         raise JobNotFoundError(job_id)
+    return hidden
+
+
+def hide_spec_file(path: Path) -> HiddenSpec | None:
+    """Rename a spec file to a hidden tombstone; None when there is no such file."""
+    if not path.is_file():
+        return None
     tombstone = path.with_name(f".{path.name}.{secrets.token_hex(4)}.deleted")
     try:
         _replace(path, tombstone, spec=path)
-    except JobStorageError as error:
+    except JobStorageError:
         if not path.exists():
-            raise JobNotFoundError(job_id) from error
+            return None
         raise
     return HiddenSpec(path=path, tombstone=tombstone)
 
@@ -313,7 +331,8 @@ def _write_hidden(path: Path, content: bytes) -> Path:
     return Path(temp_name)
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` in one rename: readers see the old content or the new, never half."""
     temp = _write_hidden(path, content)
     try:
         _replace(temp, path, spec=path)

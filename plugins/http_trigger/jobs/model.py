@@ -24,21 +24,26 @@ from pydantic import (
     Field,
     IPvAnyNetwork,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
+from http_trigger.field_messages import message
 from http_trigger.jobs.spec_names import MAX_JOB_ID, dag_id_for
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.post_processing.base import secret_parameters
+from http_trigger.regions import REGION_EXAMPLE, region_pattern
 from http_trigger.validation import describe_validation_error
 
 DAG_TAG = "http-trigger"
 GROUP_TAG_PREFIX = "group:"
 GROUP_MAX_LEN = TAG_MAX_LEN - len(GROUP_TAG_PREFIX)
 NAME_MAX_LEN = 200
+CRON_EXAMPLE = "0 9 * * 1-5"
 _TAG_PATTERN = re.compile(rf"^[\w .:/@-]{{1,{TAG_MAX_LEN}}}$")
 
 
@@ -132,11 +137,20 @@ class ActionSpec(_StrictModel):
 
     # The document lists the catalogue; the validator answers an unknown name with the known ones.
     type: str = Field(
+        title="Action",
         description="Name of an action in the catalogue, e.g. ec2_start_instances.",
         json_schema_extra={"enum": list(ACTIONS)},
     )
-    aws_conn_id: str = Field(default="aws_default", min_length=1, description="Airflow AWS connection id.")
-    region: str | None = Field(default=None, description="AWS region; the connection's region if empty.")
+    aws_conn_id: str = Field(
+        default="aws_default", min_length=1, title="AWS connection", description="Airflow AWS connection id."
+    )
+    # A region that is not one would fail only when the action calls AWS: refused here instead.
+    region: Annotated[str | None, BeforeValidator(lambda value: value or None)] = Field(
+        default=None,
+        pattern=region_pattern(),
+        examples=[REGION_EXAMPLE],
+        description="AWS region; the connection's region if empty.",
+    )
     parameters_at_execution: bool = Field(
         default=False, description="Take the parameters from the trigger's JSON body instead of the spec."
     )
@@ -157,6 +171,7 @@ class PostProcessingSpec(_StrictModel):
     """One notification sent after the action, e.g. a webhook call."""
 
     type: str = Field(
+        title="Post-processing",
         description="Name of a post-processing kind, e.g. webhook.",
         json_schema_extra={"enum": list(POST_PROCESSING)},
     )
@@ -172,11 +187,62 @@ class PostProcessingSpec(_StrictModel):
         return self
 
 
+DEFINITION_NAME_MAX_LEN = 64
+DEFINITION_NAME_PATTERN = rf"^[a-z0-9](?:[a-z0-9-]{{0,{DEFINITION_NAME_MAX_LEN - 2}}}[a-z0-9])?$"
+_DEFINITION_NAME_FIELD = Field(
+    pattern=DEFINITION_NAME_PATTERN,
+    description="Name of a shared post-processing definition: lowercase letters, digits and inner hyphens, "
+    f"at most {DEFINITION_NAME_MAX_LEN} characters, e.g. team-slack.",
+)
+
+
+class PostProcessingDefinition(PostProcessingSpec):
+    """A step defined once under a name, which many jobs reference instead of repeating it.
+
+    It is an inline step (the same type, retries and parameters, validated alike) plus its name,
+    which is also its file's name, so it is a slug that never changes.
+    """
+
+    name: str = _DEFINITION_NAME_FIELD
+
+
+class PostProcessingRef(_StrictModel):
+    """A step of a job that is a shared definition, resolved when the job's DAG is built.
+
+    Resolving late is what makes a change of the definition change every job using it; a job
+    naming a definition that does not exist is broken, as any job whose spec cannot be built.
+    """
+
+    ref: str = _DEFINITION_NAME_FIELD
+
+
+def _inline_or_ref(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Validate a step as a reference when it has ``ref``, else as an inline step.
+
+    Picked by hand rather than by a pydantic union, whose errors would name both branches and put
+    the branch in each error's path: a step's errors keep the paths they have always had
+    (``post_processing.on_success.0.parameters.url``).
+    """
+    if isinstance(value, (PostProcessingSpec, PostProcessingRef)):
+        return value
+    if isinstance(value, dict) and "ref" in value:
+        return PostProcessingRef.model_validate(value)
+    return PostProcessingSpec.model_validate(value)
+
+
+PostProcessingStep = Annotated[PostProcessingSpec | PostProcessingRef, WrapValidator(_inline_or_ref)]
+"""One item of a job's success or failure list: an inline step, or a reference to a definition."""
+
+
 class PostProcessing(_StrictModel):
     """What runs after the action: the success list when it succeeded, the failure list otherwise."""
 
-    on_success: list[PostProcessingSpec] = Field(default_factory=list)
-    on_failure: list[PostProcessingSpec] = Field(default_factory=list)
+    on_success: list[PostProcessingStep] = Field(default_factory=list)
+    on_failure: list[PostProcessingStep] = Field(default_factory=list)
+
+    def references(self) -> set[str]:
+        """Return the names of the shared definitions the job's steps reference."""
+        return {step.ref for step in (*self.on_success, *self.on_failure) if isinstance(step, PostProcessingRef)}
 
 
 RATE_PATTERN = re.compile(r"^([1-9][0-9]{0,5})/(second|minute|hour)$")
@@ -242,7 +308,12 @@ class JobBody(_StrictModel):
     enabled: bool = Field(default=True, description="Whether a new job's DAG starts unpaused.")
     action: ActionSpec
     post_processing: PostProcessing = Field(default_factory=PostProcessing)
-    schedule: str | None = Field(default=None, description="Optional cron expression, besides the trigger.")
+    schedule: str | None = Field(
+        default=None,
+        title="Cron expression",
+        examples=[CRON_EXAMPLE],
+        description="Optional cron expression, besides the trigger.",
+    )
     tags: list[str] = Field(default_factory=list)
     trigger: TriggerSettings = Field(default_factory=TriggerSettings)
 
@@ -252,7 +323,8 @@ class JobBody(_StrictModel):
         if value in (None, ""):
             return None
         if not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a valid cron expression")
+            enter = message("such_as", field="a cron expression", example=CRON_EXAMPLE)
+            raise ValueError(message("not_one", message=enter, value=repr(value)))
         return value
 
     @field_validator("group")

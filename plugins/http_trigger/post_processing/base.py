@@ -21,6 +21,7 @@ from pydantic import AfterValidator, Field
 
 from http_trigger.post_processing.payload import build_payload
 from http_trigger.post_processing.templates import TEMPLATE_MAX_LENGTH, TemplateRenderError, check_template
+from http_trigger.regions import REGION_EXAMPLE, region_pattern
 from http_trigger.run_contract import RUN_OUTCOMES, report_error
 from http_trigger.urls import is_trigger_url, trigger_url_id
 from http_trigger.validation import describe_validation_error
@@ -143,7 +144,8 @@ AwsConnectionId = Annotated[
 AwsRegion = Annotated[
     str | None,
     Field(
-        pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$",
+        pattern=region_pattern(),
+        examples=[REGION_EXAMPLE],
         title="Region",
         description="The target's region; if empty, the one its ARN or URL names, else the connection's.",
     ),

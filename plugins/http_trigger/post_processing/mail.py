@@ -31,7 +31,16 @@ if TYPE_CHECKING:
 
 # Deliberately loose: mail servers decide what they accept; this only catches lists pasted as one
 # address ("a@x, b@y") and things that are no address at all.
-EmailAddress = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+$")]
+EmailAddress = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+$",
+        title="Email address",
+        examples=["ops@example.com"],
+    ),
+]
 SUBJECT_MAX_LENGTH = 250
 
 DEFAULT_SUBJECT = "[{{ status }}] {{ name }}"
@@ -54,9 +63,9 @@ class EmailParameters(PostProcessingParameters):
 
     model_config = ConfigDict(title="Email", str_strip_whitespace=True)
 
-    to: list[EmailAddress] = Field(min_length=1, max_length=100, title="To")
-    cc: list[EmailAddress] = Field(default_factory=list, max_length=100, title="Cc")
-    bcc: list[EmailAddress] = Field(default_factory=list, max_length=100, title="Bcc")
+    to: list[EmailAddress] = Field(min_length=1, max_length=100, title="Recipients")
+    cc: list[EmailAddress] = Field(default_factory=list, max_length=100, title="Cc recipients")
+    bcc: list[EmailAddress] = Field(default_factory=list, max_length=100, title="Bcc recipients")
     subject: Template = Field(
         default=DEFAULT_SUBJECT,
         title="Subject",
@@ -70,7 +79,7 @@ class EmailParameters(PostProcessingParameters):
     )
     from_email: EmailAddress | None = Field(
         default=None,
-        title="From",
+        title="From address",
         description="The sender; the SMTP connection's from_email extra if empty.",
     )
     smtp_conn_id: ConnectionId = Field(

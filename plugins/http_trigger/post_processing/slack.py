@@ -51,6 +51,7 @@ class SlackParameters(PostProcessingParameters):
     slack_webhook_conn_id: ConnectionId | None = Field(
         default=None,
         title="Slack webhook connection",
+        examples=["slack_ops"],
         description="An Airflow connection of type slackwebhook; keeps the webhook URL out of the spec.",
     )
     webhook_url: Annotated[HttpUrl | None, Secret()] = Field(

@@ -60,6 +60,7 @@ class WebhookParameters(PostProcessingParameters):
     authorization_conn_id: ConnectionId | None = Field(
         default=None,
         title="Authorization connection",
+        examples=["ops_webhook_auth"],
         description=(
             "An Airflow HTTP connection whose password is the Authorization header's value; "
             "the way to keep the secret out of the job's spec file."

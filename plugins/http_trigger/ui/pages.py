@@ -27,8 +27,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from http_trigger import __version__, settings
 from http_trigger.actions import catalogue as action_catalogue
 from http_trigger.jobs.access import may_access_job, may_create_jobs
-from http_trigger.jobs.model import GROUP_MAX_LEN, PostProcessingSpec
+from http_trigger.field_messages import EXAMPLE_IN_DESCRIPTION, MESSAGES
+from http_trigger.jobs.model import JobBody, PostProcessingSpec
 from http_trigger.post_processing import POST_PROCESSING
+from http_trigger.regions import known_regions
 from http_trigger.ui.i18n import LANGUAGE_COOKIE, LANGUAGES, messages, request_language, translate
 from http_trigger.urls import page_in_airflow_path, plugin_path
 
@@ -76,7 +78,9 @@ def catalogue() -> dict[str, Any]:
     Actions come as ``GET /http-trigger/api/actions`` lists them (the form reads that route; the
     list and detail pages only need the titles from here). The same models validate jobs in the
     API. A post-processing step's own settings besides its type and parameters (e.g. ``retries``)
-    come from the job model's schema.
+    come from the job model's schema. The forms check what is entered against these schemas and
+    the job model's before they ask the API, in the API's words (the messages and the pattern that
+    finds an example in a description).
     """
     step_schema = PostProcessingSpec.model_json_schema()
     step_settings = {
@@ -96,6 +100,9 @@ def catalogue() -> dict[str, Any]:
             for name, kind in POST_PROCESSING.items()
         ],
         "post_processing_step": {"type": "object", "properties": step_settings},
+        "job_schema": JobBody.model_json_schema(),
+        "field_messages": MESSAGES,
+        "example_in_description": EXAMPLE_IN_DESCRIPTION.pattern,
     }
 
 
@@ -120,12 +127,14 @@ async def _page(
     ui_path: str,
     *,
     title_key: str,
+    title_values: dict[str, str] | None = None,
     editors_of: int | None = None,
     **context: Any,
 ) -> Response:
     """Render a page shell for a logged-in user, or redirect to Airflow's login.
 
-    A page only for the editors of job ``editors_of`` sends anyone else to that job's detail page.
+    Its title is the message ``title_key`` with ``title_values`` and the page's ``job_id``. A page only
+    for the editors of job ``editors_of`` sends anyone else to that job's detail page.
     """
     user = await _logged_in_user(request)
     if user is None:
@@ -134,14 +143,15 @@ async def _page(
     if editors_of is not None and not may_access_job(user, "PUT", editors_of):
         return RedirectResponse(f"{root}/ui/jobs/{editors_of}", status.HTTP_303_SEE_OTHER)
     language = request_language(request)
+    job_id = context.pop("job_id", "")
     html = _templates.get_template(template).render(
+        title=translate(language, title_key, job_id=job_id, **(title_values or {})),
         t=partial(translate, language),
         code=_code,
         language=language,
         languages=LANGUAGES,
         language_cookie=LANGUAGE_COOKIE,
         messages=messages(language),
-        title_key=title_key,
         version=__version__,
         user_name=user.get_name(),
         can_create=may_create_jobs(user),
@@ -149,8 +159,7 @@ async def _page(
         api_root=f"{root}/api",
         airflow_root=settings.airflow_base_path(),
         static_root=f"{root}/ui/static",
-        group_max_length=GROUP_MAX_LEN,
-        job_id=context.pop("job_id", ""),
+        job_id=job_id,
         run_id=context.pop("run_id", ""),
         **context,
     )
@@ -172,7 +181,9 @@ async def jobs_page(request: Request) -> Response:
 @ui_router.get("/jobs/new", response_class=HTMLResponse)
 async def new_job_page(request: Request) -> Response:
     """The create form, step by step as the seed describes, ending on a Confirm page."""
-    return await _page(request, "job_form.html", "/jobs/new", title_key="title.new_job", catalogue=catalogue())
+    return await _page(
+        request, "job_form.html", "/jobs/new", title_key="title.new_job", catalogue=catalogue(), regions=known_regions()
+    )
 
 
 @ui_router.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -189,7 +200,7 @@ async def edit_job_page(request: Request, job_id: int) -> Response:
     """The same form as for creating, filled with the job's settings, secrets masked; for its editors only."""
     return await _page(
         request, "job_form.html", f"/jobs/{job_id}/edit", title_key="title.edit_job", job_id=job_id,
-        catalogue=catalogue(), editors_of=job_id,
+        catalogue=catalogue(), regions=known_regions(), editors_of=job_id,
     )
 
 
@@ -206,6 +217,24 @@ async def run_page(request: Request, job_id: int, dag_run_id: str) -> Response:
     return await _page(
         request, "run_log.html", f"/jobs/{job_id}/runs/{quote(dag_run_id, safe='')}", title_key="run.heading",
         job_id=job_id, run_id=dag_run_id,
+    )
+
+
+@ui_router.get("/post-processing", response_class=HTMLResponse)
+async def post_processing_page(request: Request) -> Response:
+    """The shared post-processing definitions: list, create, edit and delete (for those who may)."""
+    return await _page(
+        request, "post_processing.html", "/post-processing", title_key="definitions.heading", catalogue=catalogue(),
+        definition_name="",
+    )
+
+
+@ui_router.get("/post-processing/{name}", response_class=HTMLResponse)
+async def post_processing_definition_page(request: Request, name: str) -> Response:
+    """The same page, opened on one definition: its step and the jobs using it, editable by those who may."""
+    return await _page(
+        request, "post_processing.html", f"/post-processing/{quote(name, safe='')}",
+        title_key="definitions.named", title_values={"name": name}, catalogue=catalogue(), definition_name=name,
     )
 
 

@@ -57,12 +57,16 @@ class TestParametersOutOfBounds:
         assert response.status_code == 422
         assert response.json() == {
             "message": (
-                "The request is invalid: body.name: String should have at least 1 character; "
-                "body.action.colour: Extra inputs are not permitted"
+                "The request is invalid: body.name: Enter a name; "
+                "body.action.colour: Remove colour: there is no such setting"
             ),
             "detail": [
-                {"loc": ["body", "name"], "msg": "String should have at least 1 character", "type": "string_too_short"},
-                {"loc": ["body", "action", "colour"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"},
+                {"loc": ["body", "name"], "msg": "Enter a name", "type": "string_too_short"},
+                {
+                    "loc": ["body", "action", "colour"],
+                    "msg": "Remove colour: there is no such setting",
+                    "type": "extra_forbidden",
+                },
             ],
         }
 
@@ -155,9 +159,23 @@ class TestOpenApiDocument:
         assert schemas["ActionSpec"]["properties"]["type"]["enum"] == list(ACTIONS)
         assert schemas["PostProcessingSpec"]["properties"]["type"]["enum"] == list(POST_PROCESSING)
         assert schemas["JobBody"]["properties"]["group"]["maxLength"] == GROUP_MAX_LEN
-        body = document["paths"]["/api/jobs/validate"]["post"]["requestBody"]
-        assert body["required"] is True
-        assert body["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/JobBody"
+        for path, method in (("/api/jobs/validate", "post"), ("/api/jobs", "post"), ("/api/jobs/{job_id}", "put")):
+            body = document["paths"][path][method]["requestBody"]
+            assert body["required"] is True
+            assert body["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/JobBody"
+
+    def test_validating_answers_200_with_the_problems_a_create_answers_in_its_422(self):
+        document = create_app().openapi()
+        schemas = document["components"]["schemas"]
+        answer = document["paths"]["/api/jobs/validate"]["post"]["responses"]["200"]["content"]["application/json"]
+
+        assert answer["schema"] == {"$ref": "#/components/schemas/JobValidationResponse"}
+        assert schemas["JobValidationResponse"]["properties"]["problems"]["items"] == {
+            "$ref": "#/components/schemas/FieldErrorResponse"
+        }
+        assert schemas["ValidationErrorResponse"]["properties"]["detail"]["items"] == {
+            "$ref": "#/components/schemas/FieldErrorResponse"
+        }
 
     def test_the_health_report_is_documented_for_both_answers(self):
         responses = create_app().openapi()["paths"]["/health"]["get"]["responses"]

@@ -202,35 +202,100 @@ class TestListRoute:
         assert client.get("/api/jobs").json()["jobs"][0]["name"] == "after"
 
 
+WRONG_EVERYWHERE = {
+    "name": "",
+    "schedule": "every minute",
+    "action": {
+        "type": "ec2_start_instances",
+        "region": "not a region!!",
+        "parameters": {"instance_ids": ["i-0123456789abcdef0", "i-bad"]},
+    },
+    "post_processing": {"on_failure": [{"type": "webhook", "parameters": {"url": "ftp://x"}}]},
+}
+# Every problem of WRONG_EVERYWHERE at its field, as an operator reads it; the instance id is found
+# although the region of the same action is wrong too.
+WRONG_EVERYWHERE_PROBLEMS = [
+    {"loc": ["body", "name"], "msg": "Enter a name", "type": "string_too_short"},
+    {
+        "loc": ["body", "action", "region"],
+        "msg": "Enter a region such as ap-northeast-1",
+        "type": "string_pattern_mismatch",
+    },
+    {
+        "loc": ["body", "post_processing", "on_failure", 0, "parameters", "url"],
+        "msg": "'ftp://x' is not an http or https URL",
+        "type": "value_error",
+    },
+    {
+        "loc": ["body", "schedule"],
+        "msg": "Enter a cron expression such as 0 9 * * 1-5: 'every minute' is not one",
+        "type": "value_error",
+    },
+    {
+        "loc": ["body", "action", "parameters", "instance_ids", 1],
+        "msg": "Enter instance ids such as i-0123456789abcdef0 (entry 2)",
+        "type": "string_pattern_mismatch",
+    },
+]
+
+
 class TestValidate:
-    def test_each_error_is_placed_at_its_field(self, client):
-        response = client.post(
-            "/api/jobs/validate",
-            json={
-                "name": "",
-                "schedule": "every minute",
-                "action": {"type": "ec2_start_instances", "parameters": {"instance_ids": ["i-bad"]}},
-                "post_processing": {"on_failure": [{"type": "webhook", "parameters": {"url": "ftp://x"}}]},
-            },
+    def test_every_problem_is_answered_at_its_field_in_an_operators_words(self, client, jobs_folder):
+        response = client.post("/api/jobs/validate", json=WRONG_EVERYWHERE)
+
+        assert (response.status_code, response.json()) == (
+            200,
+            {"valid": False, "problems": WRONG_EVERYWHERE_PROBLEMS},
         )
+        assert list(jobs_folder.iterdir()) == []
+
+    @pytest.mark.parametrize("method", ["POST", "PUT"])
+    def test_create_and_update_refuse_the_same_problems_with_a_422(self, client, jobs_folder, method):
+        path = "/api/jobs" if method == "POST" else f"/api/jobs/{make_job('kept').job.id}"
+
+        response = client.request(method, path, json=WRONG_EVERYWHERE)
 
         assert response.status_code == 422
-        placed = {tuple(item["loc"]): item["msg"] for item in response.json()["detail"]}
-        assert placed == {
-            ("body", "name"): "String should have at least 1 character",
-            ("body", "schedule"): "'every minute' is not a valid cron expression",
-            ("body", "action", "parameters", "instance_ids", 0): (
-                "String should match pattern '^i-[0-9a-f]{8,17}$'"
-            ),
-            ("body", "post_processing", "on_failure", 0, "parameters", "url"): (
-                "'ftp://x' is not an http or https URL"
-            ),
-        }
+        assert response.json()["detail"] == WRONG_EVERYWHERE_PROBLEMS
+        assert response.json()["message"].startswith(
+            "The request is invalid: body.name: Enter a name; "
+            "body.action.region: Enter a region such as ap-northeast-1; "
+        )
+
+    @pytest.mark.parametrize(
+        ("action", "message"),
+        [
+            ({"type": ""}, "Choose an action"),
+            ({"aws_conn_id": "aws_demo"}, "Choose an action"),
+            ({"type": "ec2_explode"}, "Choose an action: 'ec2_explode' is not one"),
+        ],
+    )
+    def test_an_action_not_chosen_asks_for_one_without_listing_the_catalogue(self, client, action, message):
+        response = client.post("/api/jobs/validate", json={"name": "n", "action": action})
+
+        assert response.json()["problems"] == [
+            {"loc": ["body", "action", "type"], "msg": message, "type": response.json()["problems"][0]["type"]}
+        ]
+
+    def test_a_name_too_long_is_refused_not_cut(self, client, jobs_folder):
+        response = client.post("/api/jobs", json={"name": "n" * 500, "action": EC2})
+
+        assert response.status_code == 422
+        assert response.json()["detail"] == [
+            {"loc": ["body", "name"], "msg": "Enter at most 200 characters (this has 500)", "type": "string_too_long"}
+        ]
+        assert list(jobs_folder.iterdir()) == []
+
+    @pytest.mark.parametrize("region", ["ap-northeast-1", "us-gov-west-1", "cn-north-1", "", None])
+    def test_a_region_of_any_partition_or_none_is_valid(self, client, region):
+        response = client.post("/api/jobs/validate", json={"name": "ok", "action": {**EC2, "region": region}})
+
+        assert response.json() == {"valid": True, "problems": []}
 
     def test_a_valid_body_is_accepted_and_nothing_is_saved(self, client, jobs_folder):
         response = client.post("/api/jobs/validate", json={"name": "ok", "action": EC2})
 
-        assert (response.status_code, response.json()) == (200, {"valid": True})
+        assert (response.status_code, response.json()) == (200, {"valid": True, "problems": []})
         assert list(jobs_folder.iterdir()) == []
 
     def test_needs_a_login(self, client):
@@ -243,14 +308,14 @@ class TestValidate:
 
         response = client.post(path, json={"name": "n", "action": EC2, "post_processing": {"on_failure": [mail]}})
 
-        assert response.status_code == 422
         problem = "template computes too much: the result of ** would be larger than 4096 bits"
-        assert problem in response.json()["message"]
+        where = ["body", "post_processing", "on_failure", 0, "parameters", "subject"]
+        placed = [{"loc": where, "msg": problem, "type": "value_error"}]
         if path.endswith("/validate"):
-            where = ["body", "post_processing", "on_failure", 0, "parameters", "subject"]
-            assert response.json()["detail"] == [{"loc": where, "msg": problem, "type": "value_error"}]
+            assert response.json() == {"valid": False, "problems": placed}
+        else:
+            assert (response.status_code, response.json()["detail"]) == (422, placed)
         assert list(jobs_folder.iterdir()) == []
-
 
     @pytest.mark.parametrize("path", ["/api/jobs/validate", "/api/jobs"])
     def test_a_nul_character_anywhere_is_refused_at_its_field(self, client, jobs_folder, path):
@@ -258,12 +323,12 @@ class TestValidate:
 
         response = client.post(path, json={"name": "n", "action": action})
 
-        assert response.status_code == 422
         problem = "note: the NUL character (\\x00) is not allowed: Airflow's metadata database cannot store it"
-        assert f"body.action.parameters: {problem}" in response.json()["message"]
+        placed = [{"loc": ["body", "action", "parameters"], "msg": problem, "type": "value_error"}]
         if path.endswith("/validate"):
-            where = ["body", "action", "parameters"]
-            assert response.json()["detail"] == [{"loc": where, "msg": problem, "type": "value_error"}]
+            assert response.json() == {"valid": False, "problems": placed}
+        else:
+            assert (response.status_code, response.json()["detail"]) == (422, placed)
         assert list(jobs_folder.iterdir()) == []
 
 

@@ -65,7 +65,7 @@ def test_each_problem_is_one_line_file_field_reason_and_the_exit_is_1(folder, ca
         "file job_id field reason",
         f"{missing} (file) no such file",
         f"{folder}/job_3.yaml 3 group {' '.join(GROUP_REASON.split())}",
-        f"{folder}/job_3.yaml 3 schedule 'nightly' is not a valid cron expression",
+        f"{folder}/job_3.yaml 3 schedule Enter a cron expression such as 0 9 * * 1-5: 'nightly' is not one",
         f"{folder}/job_4.yaml 4 (file) {' '.join(YAML_REASON.split())}",
         f"{folder}/job_1.yaml 1 id job 1 is already defined by {folder}/job_1.yaml",
     ]
@@ -78,7 +78,7 @@ def test_json_is_a_list_of_problems(folder, capsys):
     assert json.loads(capsys.readouterr().out) == [
         {"file": f"{folder}/job_3.yaml", "job_id": 3, "field": "group", "reason": GROUP_REASON},
         {"file": f"{folder}/job_3.yaml", "job_id": 3, "field": "schedule",
-         "reason": "'nightly' is not a valid cron expression"},
+         "reason": "Enter a cron expression such as 0 9 * * 1-5: 'nightly' is not one"},
         {"file": f"{folder}/job_4.yaml", "job_id": 4, "field": "(file)", "reason": YAML_REASON},
     ]
 

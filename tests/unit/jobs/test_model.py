@@ -54,7 +54,7 @@ def test_example_specs_in_the_repository_are_valid():
         ({"name": ""}, r"x.yaml: name: String should have at least 1 character"),
         ({"colour": "red"}, r"x.yaml: colour: Extra inputs are not permitted"),
         ({"id": 0}, r"x.yaml: id: Input should be greater than or equal to 1"),
-        ({"schedule": "every day"}, r"x.yaml: schedule: 'every day' is not a valid cron expression"),
+        ({"schedule": "every day"}, r"x.yaml: schedule: Enter a cron expression such as 0 9 \* \* 1-5: 'every day' is not one"),
         (
             {"action": {"type": "ec2_explode", "parameters": {}}},
             r"x.yaml: action: unknown action type 'ec2_explode'; known types: .*ec2_start_instances",

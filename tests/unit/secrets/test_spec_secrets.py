@@ -78,17 +78,17 @@ class TestWhichValuesAreSecrets:
 
 class TestMaskedForm:
     def test_a_url_keeps_scheme_and_host_and_stays_a_valid_url(self):
-        masked = mask("https://ops:pw@hooks.example.com:8443/in?key=k", job_id=7)
+        masked = mask("https://ops:pw@hooks.example.com:8443/in?key=k", owner=7)
 
         assert re.fullmatch(r"https://hooks\.example\.com:8443/••••[0-9a-f]{8}", masked)
         WebhookParameters.model_validate({"url": masked})
 
     def test_the_reference_depends_on_value_and_job_and_tells_nothing(self):
-        first = mask("CAAuth a", job_id=7)
+        first = mask("CAAuth a", owner=7)
 
         assert re.fullmatch("••••[0-9a-f]{8}", first)
-        assert first == mask("CAAuth a", job_id=7)
-        assert len({first, mask("CAAuth b", job_id=7), mask("CAAuth a", job_id=8)}) == 3
+        assert first == mask("CAAuth a", owner=7)
+        assert len({first, mask("CAAuth b", owner=7), mask("CAAuth a", owner=8)}) == 3
 
     def test_masked_spec_masks_only_the_secrets(self):
         job = job_with(
@@ -100,7 +100,7 @@ class TestMaskedForm:
         assert fields == ["post_processing.on_success.0.parameters.authorization"]
         steps = data["post_processing"]["on_success"]
         assert steps[0]["parameters"] == {
-            "url": "https://hooks.example.com/x", "authorization": mask("CAAuth t", job_id=7), "timeout_seconds": 30
+            "url": "https://hooks.example.com/x", "authorization": mask("CAAuth t", owner=7), "timeout_seconds": 30
         }
         assert steps[1]["parameters"]["url"] == "https://plain.example.com/"
 
@@ -128,7 +128,7 @@ class TestKeepMaskedSecrets:
         with pytest.raises(MaskedSecretError, match=message):
             keep_masked_secrets(body, job_id=7, current=lambda: None)
 
-    @pytest.mark.parametrize("value", [MASK, f"CAAuth {MASK}", "x" + mask("CAAuth a", job_id=7)])
+    @pytest.mark.parametrize("value", [MASK, f"CAAuth {MASK}", "x" + mask("CAAuth a", owner=7)])
     def test_a_value_with_the_mask_in_it_is_never_saved_as_the_secret(self, value):
         job = job_with(webhook(authorization="CAAuth a"))
         body = body_with(webhook(authorization=value))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from fastapi.testclient import TestClient
+from http_trigger.field_messages import MESSAGES
+from http_trigger.jobs.model import JobBody
 from http_trigger.plugin import HttpTriggerPlugin
 from http_trigger.ui.i18n import messages
 from http_trigger.ui.pages import CONTENT_SECURITY_POLICY, catalogue
@@ -20,6 +23,8 @@ PAGES = [
     "/ui/jobs/7/edit",
     "/ui/jobs/7/runs",
     "/ui/jobs/7/runs/manual__x",
+    "/ui/post-processing",
+    "/ui/post-processing/team-slack",
 ]
 
 
@@ -84,6 +89,21 @@ def test_the_embedded_catalogue_cannot_close_its_script_element(client):
     block = response.text[start : response.text.index("</script>", start)]
     assert "<" not in block.removeprefix('<script type="application/json" id="catalogue">')
     assert "\\u003c" in block
+
+
+@pytest.mark.parametrize("path", ["/ui/jobs/new", "/ui/jobs/7/edit"])
+def test_the_form_checks_with_the_apis_schema_and_words_and_cuts_nothing_short(client, path):
+    """The form's own checks need the job model's schema and the API's messages; a maxlength would cut."""
+    log_in(client)
+
+    response = client.get(path)
+
+    embedded = catalogue()
+    assert embedded["job_schema"] == JobBody.model_json_schema()
+    assert embedded["field_messages"] == MESSAGES
+    assert re.compile(embedded["example_in_description"]).search("e.g. t3.large.").group(1) == "t3.large"
+    assert "maxlength" not in response.text
+    assert '<option value="ap-northeast-1">' in response.text
 
 
 def test_the_user_name_is_shown_and_new_job_is_offered_only_to_creators(client):
@@ -181,3 +201,14 @@ def test_airflows_language_in_the_query_wins_over_the_browsers(client):
     page = client.get("/ui/jobs?lng=ja", headers={"Accept-Language": "en"}).text
 
     assert "<h1>ジョブ一覧</h1>" in page
+
+
+def test_the_post_processing_page_names_the_definition_it_opens_escaped_and_offers_new_only_to_editors(client):
+    log_in(client, "viewer")
+    viewer_page = client.get('/ui/post-processing/x"><b>').text
+    log_in(client, "user")
+    user_page = client.get("/ui/post-processing").text
+
+    assert 'data-definition-name="x&#34;&gt;&lt;b&gt;"' in viewer_page and "<b>" not in viewer_page
+    assert 'id="new-definition"' not in viewer_page and 'id="new-definition"' in user_page
+    assert 'src="/http-trigger/ui/static/post-processing.js?v=' in user_page

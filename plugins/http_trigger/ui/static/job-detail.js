@@ -103,6 +103,11 @@ function renderTrigger() {
   }
 }
 
+/** A link to the page of the shared post-processing definition a step references. */
+function definitionLink(name) {
+  return el("a", { href: `${config.uiRoot}/post-processing/${encodeURIComponent(name)}`, class: "mono definition-link" }, name);
+}
+
 function postList(when) {
   const items = job.post_processing[when];
   if (!items.length) return t("common.none");
@@ -110,6 +115,7 @@ function postList(when) {
     "ul",
     { class: "plain" },
     items.map((item, index) => {
+      if (item.ref !== undefined) return el("li", {}, tParts("detail.shared_step", { definition: definitionLink(item.ref) }));
       const kind = catalogue.post_processing.find((entry) => entry.name === item.type);
       const shown = Object.entries(item.parameters || {})
         .map(([key, value]) => [key, shownParameter(when, index, key, value)])

@@ -1,8 +1,10 @@
 // Create or edit a job step by step, in the seed's order: group → trigger → action → AWS account →
-// parameter mode → parameters → post-processing → name → Confirm. "Next" asks the API to check
-// the job as it stands (POST /jobs/validate) and shows the errors of the current step next to their
-// fields; the API's model is the only place the rules live. Editing, the form is filled with the
-// job as the API shows it, secrets masked: a masked value left as it is keeps the secret.
+// parameter mode → parameters → post-processing → name → Confirm. "Next" checks the step against the
+// schemas the page has (the job model's, the action's, each post-processing kind's: required fields,
+// lengths, bounds, patterns such as a region's), then asks the API what only it can tell (a cron
+// expression, rules across fields) with POST /jobs/validate, and shows every problem of the step at
+// once, each next to its field, in the API's words. Editing, the form is filled with the job as the
+// API shows it, secrets masked: a masked value left as it is keeps the secret.
 //
 // The step is in the page's URL (`?step=3`, or a step's name, e.g. `?step=parameters`), one history
 // entry per step, so the browser's Back and Forward move between steps, a reload keeps the step
@@ -13,7 +15,8 @@
 import {
   airflowApi, api, config, confirmAction, el, jobUrl, mirrorInAirflow, notify, readCatalogue, setContent, showError,
 } from "./common.js";
-import { exampleBody, locKey, schemaForm } from "./schema-form.js";
+import { t, tParts } from "./i18n.js";
+import { askForValue, checkValues, exampleBody, locKey, schemaForm } from "./schema-form.js";
 
 const catalogue = readCatalogue();
 const editing = document.body.dataset.page === "edit";
@@ -56,6 +59,7 @@ let job = null; // the job being edited, with its version
 let parameterForm = null;
 let parameterType = null;
 const postItems = { on_success: [], on_failure: [] };
+let definitions = []; // the shared post-processing definitions a step may reference
 
 // ---- reading the form --------------------------------------------------------------------------
 
@@ -114,14 +118,18 @@ function stepOf(loc) {
   return index < 0 ? null : index;
 }
 
-/** Show each error at the closest field of its path; return the steps that have errors. */
+/** Show each error once, at the closest field of its path; return the steps that have errors. */
 function showFieldErrors(errors) {
   const steps = new Set();
   const unplaced = [];
+  const shown = new Set();
   for (const error of errors) {
     const slot = slotFor(error.loc);
     const step = stepOf(error.loc);
     if (step !== null) steps.add(step);
+    const seen = `${slot ? slot.dataset.errorFor : ""}\n${error.msg}`;
+    if (shown.has(seen)) continue;
+    shown.add(seen);
     if (!slot) {
       unplaced.push(`${locKey(error.loc)}: ${error.msg}`);
       continue;
@@ -139,24 +147,50 @@ function showFieldErrors(errors) {
   return steps;
 }
 
-function errorsOf(apiError) {
-  if (apiError.status !== 422 || !Array.isArray(apiError.detail)) return null;
-  return apiError.detail.map((item) => ({
+/** The problems of a job body as the API places them (["body", …]), placed in the body. */
+function inBody(problems) {
+  return problems.map((item) => ({
     loc: (item.loc || []).filter((part, at) => !(at === 0 && part === "body")),
     msg: item.msg,
   }));
 }
 
-/** Ask the API whether the job is valid; return its errors (an empty list when it is). */
-async function validate() {
-  try {
-    await api("/jobs/validate", { method: "POST", json: readBody() });
-    return [];
-  } catch (error) {
-    const errors = errorsOf(error);
-    if (errors === null) throw error;
-    return errors;
+function errorsOf(apiError) {
+  if (apiError.status !== 422 || !Array.isArray(apiError.detail)) return null;
+  return inBody(apiError.detail);
+}
+
+/** What the page itself can tell is wrong with the body, from the schemas it has. */
+function formProblems(body) {
+  const problems = checkValues(catalogue.job_schema, body);
+  // An empty cron expression would mean no schedule: ticked, the box asks for one.
+  if (inputs.useSchedule.checked && body.schedule === null) {
+    problems.push({ loc: ["schedule"], msg: askForValue(catalogue.job_schema, "schedule") });
   }
+  const action = currentAction();
+  if (action && !body.action.parameters_at_execution) {
+    problems.push(...checkValues(action.parameters_schema, body.action.parameters, { loc: ["action", "parameters"] }));
+  }
+  for (const [when, steps] of Object.entries(body.post_processing)) {
+    steps.forEach((step, index) => {
+      const kind = kindOf(step.type);
+      const loc = ["post_processing", when, index, "parameters"];
+      if (kind) problems.push(...checkValues(kind.parameters_schema, step.parameters, { loc }));
+    });
+  }
+  return problems;
+}
+
+/**
+ * Check the job as it stands: the page's own checks, then the API's for what only it can tell;
+ * return every problem (an empty list when there is none), one per field, the page's first.
+ */
+async function validate() {
+  const body = readBody();
+  const found = formProblems(body);
+  const answer = await api("/jobs/validate", { method: "POST", json: body });
+  const placed = new Set(found.map((problem) => locKey(problem.loc)));
+  return [...found, ...inBody(answer.problems).filter((problem) => !placed.has(locKey(problem.loc)))];
 }
 
 // ---- steps ----------------------------------------------------------------------------------------
@@ -217,7 +251,7 @@ function goTo(index, { history = "push" } = {}) {
   if (stepNames[index] === "parameters") showParameterMode();
   if (stepNames[index] === "confirm") renderSummary();
   $("back").disabled = index === 0;
-  $("next").textContent = stepNames[index] === "confirm" ? (editing ? "Save changes" : "Create job") : "Next";
+  $("next").textContent = stepNames[index] === "confirm" ? t(editing ? "form.save" : "form.create") : t("form.next");
   renderStepList();
   const heading = sections[index].querySelector("h2");
   heading.setAttribute("tabindex", "-1");
@@ -266,7 +300,7 @@ async function save() {
     const errors = errorsOf(error);
     if (errors) showFieldErrors(errors);
     else if (error.status === 409) {
-      setContent($("form-error"), `${error.message}. Reload the page to edit the current version.`);
+      setContent($("form-error"), t("form.conflict", { error: error.message }));
       $("form-error").hidden = false;
     } else showError(error);
   } finally {
@@ -342,7 +376,7 @@ async function loadConnections(selected) {
     inputs.connSelect.value = selected || ids[0];
     inputs.connSelect.hidden = false;
     inputs.connText.hidden = true;
-    setContent($("aws-conn-help"), "The AWS connections defined in Airflow (Admin → Connections).");
+    setContent($("aws-conn-help"), t("form.account.connections_help"));
   } else {
     inputs.connSelect.hidden = true;
     inputs.connText.hidden = false;
@@ -352,8 +386,8 @@ async function loadConnections(selected) {
     setContent(
       $("aws-conn-help"),
       connections === null
-        ? "You may not list Airflow's connections: type the id of an AWS connection."
-        : "Airflow has no AWS connection yet: add one under Admin → Connections, then type its id.",
+        ? t("form.account.connections_denied")
+        : t("form.account.no_connections"),
     );
   }
 }
@@ -364,9 +398,9 @@ function kindOf(name) {
   return catalogue.post_processing.find((kind) => kind.name === name) || null;
 }
 
-function postItem(when, index, spec) {
-  const loc = ["post_processing", when, index];
-  const typeId = `post-${when}-${index}-type`;
+/** An inline step's fields: its kind, the kind's parameters and the step's settings. */
+function inlineStep(loc, spec) {
+  const typeId = `post-${loc[1]}-${loc[2]}-type`;
   const select = el(
     "select",
     { id: typeId, "data-post-type": "" },
@@ -388,16 +422,10 @@ function postItem(when, index, spec) {
   select.addEventListener("change", () => renderKind({}));
   const node = el(
     "div",
-    { class: "post-item", "data-loc": locKey(loc) },
-    el(
-      "header",
-      {},
-      el("div", { class: "field", "data-loc": locKey([...loc, "type"]) }, el("label", { for: typeId }, "Post-processing"), select),
-      el("button", { type: "button", class: "button small danger", onclick: () => removePost(when, index) }, "Remove"),
-    ),
+    {},
+    el("div", { class: "field", "data-loc": locKey([...loc, "type"]) }, el("label", { for: typeId }, t("form.post.kind")), select),
     description,
     el("p", { class: "field-error", "data-error-for": locKey([...loc, "type"]) }),
-    el("p", { class: "field-error", "data-error-for": locKey(loc) }),
     el("p", { class: "field-error", "data-error-for": locKey([...loc, "parameters"]) }),
     parametersHolder,
     settingsForm.node,
@@ -406,6 +434,72 @@ function postItem(when, index, spec) {
     node,
     read: () => ({ type: select.value, ...settingsForm.read(), parameters: parametersForm ? parametersForm.read() : {} }),
   };
+}
+
+/** A step that references a shared definition: which one, and a link to it. */
+function sharedStep(loc, spec) {
+  const refId = `post-${loc[1]}-${loc[2]}-ref`;
+  const names = definitions.map((definition) => definition.name);
+  if (spec.ref && !names.includes(spec.ref)) names.push(spec.ref); // one the user may not list, or gone
+  const select = el("select", { id: refId, "data-post-ref": "" }, names.map((name) => el("option", { value: name }, name)));
+  select.value = spec.ref || names[0] || "";
+  const about = el("p", { class: "help" });
+  const describe = () => {
+    const definition = definitions.find((item) => item.name === select.value);
+    const kind = definition && kindOf(definition.type);
+    setContent(
+      about,
+      kind ? `${t("form.post.shared_about", { kind: kind.title })} ` : "",
+      select.value ? el("a", { href: `${config.uiRoot}/post-processing/${encodeURIComponent(select.value)}`, target: "_blank" }, t("form.post.open_definition")) : "",
+    );
+  };
+  describe();
+  select.addEventListener("change", describe);
+  const node = el(
+    "div",
+    { class: "field", "data-loc": locKey([...loc, "ref"]) },
+    el("label", { for: refId }, t("form.post.shared_label")),
+    select,
+    about,
+    el("p", { class: "field-error", "data-error-for": locKey([...loc, "ref"]) }),
+  );
+  return { node, read: () => ({ ref: select.value }) };
+}
+
+function postItem(when, index, spec) {
+  const loc = ["post_processing", when, index];
+  const sourceId = `post-${when}-${index}-source`;
+  const shared = spec.ref !== undefined;
+  const source = el(
+    "select",
+    { id: sourceId, "data-post-source": "" },
+    el("option", { value: "inline" }, t("form.post.inline")),
+    el("option", { value: "shared", disabled: !shared && !definitions.length }, t("form.post.shared")),
+  );
+  source.value = shared ? "shared" : "inline";
+  const holder = el("div");
+  let step = null;
+  const render = (value) => {
+    step = source.value === "shared" ? sharedStep(loc, value) : inlineStep(loc, value);
+    setContent(holder, step.node);
+  };
+  render(spec);
+  source.addEventListener("change", () =>
+    render(source.value === "shared" ? {} : { type: catalogue.post_processing[0].name, parameters: {} }),
+  );
+  const node = el(
+    "div",
+    { class: "post-item", "data-loc": locKey(loc) },
+    el(
+      "header",
+      {},
+      el("div", { class: "field" }, el("label", { for: sourceId }, t("form.post.step")), source),
+      el("button", { type: "button", class: "button small danger", onclick: () => removePost(when, index) }, t("form.post.remove")),
+    ),
+    el("p", { class: "field-error", "data-error-for": locKey(loc) }),
+    holder,
+  );
+  return { node, read: () => step.read() };
 }
 
 function renderPostList(when, specs) {
@@ -442,7 +536,7 @@ function secretKeys(schema) {
 function describeValues(values, schema) {
   const hidden = secretKeys(schema);
   const entries = Object.entries(values || {});
-  if (!entries.length) return "none";
+  if (!entries.length) return t("common.none");
   return el(
     "ul",
     { class: "plain" },
@@ -453,11 +547,12 @@ function describeValues(values, schema) {
 }
 
 function describePost(items) {
-  if (!items.length) return "none";
+  if (!items.length) return t("common.none");
   return el(
     "ul",
     { class: "plain" },
     items.map((item) => {
+      if (item.ref !== undefined) return el("li", {}, el("strong", {}, t("form.post.shared_label")), " ", el("span", { class: "mono" }, item.ref));
       const kind = kindOf(item.type);
       const { type, parameters, ...settings } = item;
       return el("li", {}, el("strong", {}, kind ? kind.title : type), describeValues({ ...parameters, ...settings }, kind && kind.parameters_schema));
@@ -465,25 +560,39 @@ function describePost(items) {
   );
 }
 
+/** The AWS account of an action as the summary shows it: its connection, in its region if one is set. */
+function accountOf(action) {
+  const connection = el("code", {}, action.aws_conn_id || "–");
+  return action.region ? tParts("aws.connection_in_region", { connection, region: action.region }) : connection;
+}
+
 function renderSummary() {
   const body = readBody();
   const action = currentAction();
   const rows = [
-    ["Group", body.group],
-    ["Trigger", body.schedule ? ["HTTP Trigger, and on the schedule ", el("code", {}, body.schedule), " (UTC)"] : "HTTP Trigger"],
-    ["Action", action ? [action.title, el("span", { class: "sub" }, action.description)] : body.action.type],
-    ["AWS account", [el("code", {}, body.action.aws_conn_id || "–"), body.action.region ? ` in ${body.action.region}` : ""]],
-    ["Parameters", body.action.parameters_at_execution ? "Given at execution, in the trigger's JSON body" : "Fixed at job creation"],
+    [t("job.group"), body.group],
+    [
+      t("job.trigger"),
+      body.schedule ? tParts("detail.trigger_with_schedule", { schedule: el("code", {}, body.schedule) }) : t("job.http_trigger"),
+    ],
+    [t("job.action"), action ? [action.title, el("span", { class: "sub" }, action.description)] : body.action.type],
+    [t("job.aws_account"), accountOf(body.action)],
+    [
+      t("run.parameters"),
+      body.action.parameters_at_execution ? t("detail.parameters_at_execution") : t("form.summary.parameters_fixed"),
+    ],
   ];
-  if (!body.action.parameters_at_execution) rows.push(["Parameter values", describeValues(body.action.parameters, action && action.parameters_schema)]);
+  if (!body.action.parameters_at_execution) {
+    rows.push([t("form.summary.parameter_values"), describeValues(body.action.parameters, action && action.parameters_schema)]);
+  }
   rows.push(
-    ["On success", describePost(body.post_processing.on_success)],
-    ["On failure", describePost(body.post_processing.on_failure)],
-    ["Name", body.name || "–"],
+    [t("job.on_success"), describePost(body.post_processing.on_success)],
+    [t("job.on_failure"), describePost(body.post_processing.on_failure)],
+    [t("job.name"), body.name || "–"],
   );
-  if (body.description) rows.push(["Description", body.description]);
-  if (body.tags.length) rows.push(["Tags", body.tags.join(", ")]);
-  rows.push(["Enabled", body.enabled ? "Yes" : "No (disabled until enabled)"]);
+  if (body.description) rows.push([t("job.description"), body.description]);
+  if (body.tags.length) rows.push([t("job.tags"), body.tags.join(", ")]);
+  rows.push([t("jobs.enabled"), body.enabled ? t("form.summary.enabled_yes") : t("form.summary.enabled_no")]);
   setContent($("summary"), rows.map(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
 }
 
@@ -495,11 +604,9 @@ function unsaved() {
 
 function confirmDiscard() {
   return confirmAction({
-    title: "Leave without saving?",
-    message: editing
-      ? "Your changes to this job are not saved. Leaving the form discards them."
-      : "The job is not created yet. Leaving the form discards what you entered.",
-    confirmLabel: "Discard changes",
+    title: t("form.leave.title"),
+    message: t(editing ? "form.leave.edit" : "form.leave.create"),
+    confirmLabel: t("form.leave.confirm"),
     danger: true,
   });
 }
@@ -544,8 +651,6 @@ async function firstStep() {
   try {
     const errors = await validate();
     const steps = errors.map((error) => stepOf(error.loc)).filter((step) => step !== null);
-    // The API names an action's type only once its other fields are valid: no choice stops here too.
-    if (!inputs.actionType.value) steps.push(stepNames.indexOf("action"));
     return Math.min(asked, ...steps);
   } catch (error) {
     return 0;
@@ -579,12 +684,21 @@ async function loadActions() {
   }
 }
 
+async function loadDefinitions() {
+  // Only users who may read every job may list them; the others keep inline steps.
+  try {
+    definitions = (await api("/post-processing")).definitions;
+  } catch (error) {
+    definitions = [];
+  }
+}
+
 async function start() {
   watchForLeaving(); // first: what a quick user types while the page loads counts too
-  await loadActions();
+  await Promise.all([loadActions(), loadDefinitions()]);
   setContent(
     inputs.actionType,
-    el("option", { value: "" }, "Choose an action…"),
+    el("option", { value: "" }, t("form.action.choose")),
     catalogue.actions.map((action) => el("option", { value: action.name }, action.title)),
   );
   inputs.useSchedule.addEventListener("change", showSchedule);
@@ -605,19 +719,19 @@ async function start() {
       return;
     }
     if (!job.can_edit) {
-      notify("You are not allowed to edit this job.", "error", { sticky: true });
+      notify(t("form.edit_denied"), "error", { sticky: true });
       return;
     }
     fill(job);
     // "Enabled" only decides how a new job starts; an existing one is switched on its detail page.
     form.querySelector('[data-loc="enabled"]').hidden = true;
-    setContent($("form-title"), `Edit job: ${job.name}`);
+    setContent($("form-title"), t("form.heading_edit_named", { name: job.name }));
     setContent($("crumb-job"), job.name);
     furthest = stepNames.length - 1;
   } else {
     renderPostList("on_success", []);
     renderPostList("on_failure", []);
-    if (!config.canCreate) notify("You are not allowed to create jobs; ask an Airflow admin for the right to create DAGs.", "error", { sticky: true });
+    if (!config.canCreate) notify(t("form.create_denied"), "error", { sticky: true });
   }
   onActionChange();
   if (editing) renderParameters(job.action.parameters);

@@ -1,8 +1,15 @@
-// Generate a form from a JSON schema (pydantic's, from the catalogue) and read it back as an object.
-// The form only collects values: every rule is checked by the API, whose 422 answers name the field
-// (see showFieldErrors in job-form.js); each field has an error slot keyed by its path.
+// Generate a form from a JSON schema (pydantic's, from the catalogue), read it back as an object, and
+// check what was entered against the schema in the API's words (checkValues) before the API, which
+// stays the judge, is asked (see next() in job-form.js); each field has an error slot keyed by its path.
 
-import { el } from "./common.js";
+import { el, readCatalogue } from "./common.js";
+import { t } from "./i18n.js";
+
+// The API's words for each problem, and how it finds an example in a description
+// (http_trigger.field_messages): the checks here speak as the API's answers do.
+const catalogue = readCatalogue();
+// "e.g. i-0123456789abcdef0" in a field's description is the best example a schema offers.
+const EXAMPLE_IN_DESCRIPTION = new RegExp(catalogue.example_in_description || "$^");
 
 // What stands for a secret the API does not show (http_trigger.job_secrets.MASK).
 const MASK = "••••";
@@ -89,7 +96,7 @@ export function schemaForm(schema, { loc, values = {}, root = schema } = {}) {
   const readers = [];
   const properties = resolved.properties || {};
   if (!Object.keys(properties).length) {
-    container.append(el("p", { class: "hint" }, "This action takes no parameters."));
+    container.append(el("p", { class: "hint" }, t("schema.no_parameters")));
   }
   for (const [name, property] of Object.entries(properties)) {
     const field = buildField(name, property, {
@@ -204,7 +211,7 @@ function buildField(name, property, { loc, required, value, root }) {
       return typed.length || required ? typed : undefined;
     };
   } else if (kind === "pairs") {
-    input = el("textarea", { id, name: key, rows: 3, spellcheck: "false", placeholder: "key=value, one per line" });
+    input = el("textarea", { id, name: key, rows: 3, spellcheck: "false", placeholder: t("schema.pairs_placeholder") });
     input.value = initial && typeof initial === "object" ? Object.entries(initial).map(([k, v]) => `${k}=${v}`).join("\n") : "";
     read = () => {
       const pairs = {};
@@ -245,11 +252,11 @@ function buildField(name, property, { loc, required, value, root }) {
   }
   const masked = typeof initial === "string" && initial.includes(MASK);
   const hint = masked
-    ? el("p", { class: "help" }, "A secret, set and hidden: leave it as it is to keep it, or replace it.")
+    ? el("p", { class: "help" }, t("schema.secret_help"))
     : kind === "lines"
-      ? el("p", { class: "help" }, "One per line.")
+      ? el("p", { class: "help" }, t("schema.lines_help"))
       : kind === "json"
-        ? el("p", { class: "help" }, "A JSON value.")
+        ? el("p", { class: "help" }, t("schema.json_help"))
         : null;
   const node = el(
     "div",
@@ -262,9 +269,6 @@ function buildField(name, property, { loc, required, value, root }) {
   );
   return { node, read };
 }
-
-// "e.g. i-0123456789abcdef0" in a field's description is the best example a schema offers.
-const EXAMPLE_IN_DESCRIPTION = /\be\.g\.\s+["'`]?([^\s"'`,;]+?)["'`]?(?:[\s,;]|\.(?:\s|$)|$)/;
 
 /** An example value for a schema: its examples, its default, an "e.g." of its description, else a placeholder. */
 export function exampleFor(schema, root = schema, hint = "") {
@@ -310,15 +314,19 @@ export function exampleBody(schema) {
   return result;
 }
 
-/** A field's type as a person reads it: "string", "array of string", "one of A, B", "integer or null". */
+/**
+ * A field's type as a person reads it, in the page's language: "string", "array of string",
+ * "one of A, B", "integer or null" (JSON's type names stay as they are).
+ */
 function typeLabel(schema, root, nullable) {
   let label;
-  if (Array.isArray(schema.enum)) label = `one of ${schema.enum.map((item) => JSON.stringify(item)).join(", ")}`;
+  if (Array.isArray(schema.enum)) label = t("schema.type.one_of", { options: schema.enum.map((item) => JSON.stringify(item)).join(", ") });
   else if (schema.const !== undefined) label = JSON.stringify(schema.const);
-  else if (schema.type === "array") label = `array of ${typeLabel(unwrap(schema.items || {}, root)[0], root, false)}`;
-  else if (Array.isArray(schema.anyOf)) label = schema.anyOf.map((item) => typeLabel(resolve(item, root), root, false)).join(" or ");
-  else label = schema.type || "any JSON value";
-  return nullable ? `${label} or null` : label;
+  else if (schema.type === "array") label = t("schema.type.array_of", { type: typeLabel(unwrap(schema.items || {}, root)[0], root, false) });
+  else if (Array.isArray(schema.anyOf)) {
+    label = schema.anyOf.map((item) => typeLabel(resolve(item, root), root, false)).reduce((either, or) => t("schema.type.or", { either, or }));
+  } else label = schema.type || t("schema.type.any");
+  return nullable ? t("schema.type.or", { either: label, or: "null" }) : label;
 }
 
 /**
@@ -350,60 +358,165 @@ function matches(pattern, text) {
   }
 }
 
-function checkValue(value, schema, root, loc, problems) {
-  const [field, nullable] = unwrap(schema, root);
-  if (value === null) {
-    if (!nullable && field.type !== "null") problems.push({ loc, msg: "a value is required" });
-    return;
+/** A message of the API's table (http_trigger.field_messages.MESSAGES) with its blanks filled in. */
+function message(rule, values = {}) {
+  return ((catalogue.field_messages || {})[rule] || rule).replace(/\{(\w+)\}/g, (blank, name) => String(values[name]));
+}
+
+/** A field named in a sentence, as the API names it: "a region", "an EC2 instance", "instance ids". */
+function noun(title, plural) {
+  if (!title) return "a value";
+  const words = title
+    .split(/\s+/)
+    .map((word) => (word === word.charAt(0).toUpperCase() + word.slice(1).toLowerCase() ? word.toLowerCase() : word))
+    .join(" ");
+  if (plural) return words;
+  return `${"aeiou".includes(words[0].toLowerCase()) ? "an" : "a"} ${words}`;
+}
+
+/** A value as Python writes it in a list of choices: 'red' or 'green'. */
+function choices(options) {
+  const written = options.map((option) => (typeof option === "string" ? `'${option}'` : String(option)));
+  return written.length > 1 ? `${written.slice(0, -1).join(", ")} or ${written[written.length - 1]}` : written.join("");
+}
+
+/** An example of a field, from the same places the API takes it: its examples, the model's, its description's "e.g.", its default. */
+function exampleAt(field, root, path) {
+  if (field.examples && field.examples.length) return field.examples[0];
+  for (const example of root.examples || []) {
+    let value = example;
+    for (const part of path) {
+      if (typeof part === "number") value = Array.isArray(value) && value.length ? value[0] : undefined;
+      else value = value && typeof value === "object" && !Array.isArray(value) ? value[part] : undefined;
+    }
+    if (value !== undefined && value !== null && typeof value !== "object") return value;
   }
-  if (Array.isArray(field.enum)) {
-    if (!field.enum.includes(value)) problems.push({ loc, msg: `must be one of ${field.enum.join(", ")}` });
-    return;
+  const described = EXAMPLE_IN_DESCRIPTION.exec(field.description || "");
+  if (described) return described[1];
+  return field.default === undefined ? null : field.default;
+}
+
+function asksChoice(field) {
+  return Array.isArray(field.enum) || field.const !== undefined || field.type === "boolean";
+}
+
+/** "Enter a name", or "Choose …" for a field filled by choosing. */
+function askFor(field, name) {
+  return message(asksChoice(field) ? "choose" : "enter", { field: name });
+}
+
+function numberProblem(value, field) {
+  if (typeof value !== "number" || (field.type === "integer" && !Number.isInteger(value))) {
+    return message(field.type === "integer" ? "integer" : "number");
   }
-  switch (field.type) {
-    case "integer":
-    case "number":
-      if (typeof value !== "number" || (field.type === "integer" && !Number.isInteger(value))) {
-        problems.push({ loc, msg: field.type === "integer" ? "must be a whole number" : "must be a number" });
-      } else if (field.minimum !== undefined && value < field.minimum) problems.push({ loc, msg: `must be at least ${field.minimum}` });
-      else if (field.exclusiveMinimum !== undefined && value <= field.exclusiveMinimum) problems.push({ loc, msg: `must be greater than ${field.exclusiveMinimum}` });
-      else if (field.maximum !== undefined && value > field.maximum) problems.push({ loc, msg: `must be at most ${field.maximum}` });
-      else if (field.exclusiveMaximum !== undefined && value >= field.exclusiveMaximum) problems.push({ loc, msg: `must be less than ${field.exclusiveMaximum}` });
-      return;
-    case "string":
-      if (typeof value !== "string") problems.push({ loc, msg: "must be text" });
-      else if (field.minLength !== undefined && value.length < field.minLength) problems.push({ loc, msg: `must have at least ${field.minLength} characters` });
-      else if (field.maxLength !== undefined && value.length > field.maxLength) problems.push({ loc, msg: `must have at most ${field.maxLength} characters` });
-      else if (field.pattern && !matches(field.pattern, value)) problems.push({ loc, msg: `“${value}” does not match the expected form` });
-      return;
-    case "boolean":
-      if (typeof value !== "boolean") problems.push({ loc, msg: "must be true or false" });
-      return;
-    case "array":
-      if (!Array.isArray(value)) problems.push({ loc, msg: "must be a list" });
-      else value.forEach((item, index) => checkValue(item, field.items || {}, root, [...loc, String(index)], problems));
-      return;
-    case "object":
-      if (typeof value !== "object" || Array.isArray(value)) problems.push({ loc, msg: "must be a JSON object" });
-      else if (field.properties) problems.push(...checkValues(field, value, { loc, root }));
-      return;
-    default:
+  const belowMinimum = field.minimum !== undefined && value < field.minimum;
+  const notAbove = field.exclusiveMinimum !== undefined && value <= field.exclusiveMinimum;
+  const aboveMaximum = field.maximum !== undefined && value > field.maximum;
+  const notBelow = field.exclusiveMaximum !== undefined && value >= field.exclusiveMaximum;
+  if (!(belowMinimum || notAbove || aboveMaximum || notBelow)) return null;
+  if (field.minimum !== undefined && field.maximum !== undefined) {
+    return message("between", { minimum: field.minimum, maximum: field.maximum });
   }
+  if (belowMinimum) return message("minimum", { limit: field.minimum });
+  if (notAbove) return message("above", { limit: field.exclusiveMinimum });
+  if (aboveMaximum) return message("maximum", { limit: field.maximum });
+  return message("below", { limit: field.exclusiveMaximum });
+}
+
+function textProblem(value, field, name, example) {
+  if (typeof value !== "string") return message("text");
+  if (field.minLength !== undefined && value.length < field.minLength) {
+    return field.minLength === 1 ? askFor(field, name) : message("min_length", { limit: field.minLength });
+  }
+  if (field.maxLength !== undefined && value.length > field.maxLength) {
+    return message("max_length", { limit: field.maxLength, length: value.length });
+  }
+  if (field.pattern && !matches(field.pattern, value)) {
+    return example === null ? message("expected_form", { field: name }) : message("such_as", { field: name, example });
+  }
+  return null;
+}
+
+function arrayProblem(value, field, name) {
+  if (!Array.isArray(value)) return message("list");
+  if (field.minItems !== undefined && value.length < field.minItems) {
+    return field.minItems === 1 ? askFor(field, name) : message("min_items", { limit: field.minItems });
+  }
+  if (field.maxItems !== undefined && value.length > field.maxItems) {
+    return message("max_items", { limit: field.maxItems, length: value.length });
+  }
+  return null;
 }
 
 /**
- * Check values read from a schema form against the schema, before the API does: required fields,
- * types, bounds, patterns. Returns [{loc, msg}]; the API stays the judge (cross-field rules are its).
+ * Check one value against its schema. `path` is its place in the root model (for the model's
+ * examples), `loc` its place in the body; an entry of a list (`listTitle` set) is named by its own
+ * title, else by the list's, and its message says which entry it is, as the API's do.
  */
-export function checkValues(schema, values, { loc = [], root = schema } = {}) {
+function checkValue(value, schema, root, { loc, path, listTitle = null }, problems) {
+  const [field, nullable] = unwrap(schema, root);
+  const entry = listTitle !== null;
+  const name = entry && !field.title ? noun(listTitle, true) : noun(field.title, !entry && field.type === "array");
+  const add = (text) => {
+    if (!text) return;
+    const number = path[path.length - 1] + 1;
+    problems.push({ loc, msg: entry ? message("entry", { message: text, number }) : text });
+  };
+  if (value === null) {
+    if (!nullable && field.type !== "null") add(askFor(field, name));
+  } else if (Array.isArray(field.enum)) {
+    if (!field.enum.includes(value)) add(value === "" ? askFor(field, name) : message("one_of", { choices: choices(field.enum) }));
+  } else if (field.type === "integer" || field.type === "number") {
+    add(numberProblem(value, field));
+  } else if (field.type === "string") {
+    add(textProblem(value, field, name, exampleAt(field, root, path)));
+  } else if (field.type === "boolean") {
+    if (typeof value !== "boolean") add(message("boolean"));
+  } else if (field.type === "array") {
+    const problem = arrayProblem(value, field, name);
+    add(problem);
+    if (problem) return;
+    const items = { description: field.description, ...unwrap(field.items || {}, root)[0] };
+    value.forEach((item, index) =>
+      checkValue(item, items, root, { loc: [...loc, index], path: [...path, index], listTitle: field.title || "" }, problems),
+    );
+  } else if (field.type === "object") {
+    if (typeof value !== "object" || Array.isArray(value)) add(message("object"));
+    else if (field.properties) problems.push(...checkObject(field, value, { loc, path, root }));
+  }
+}
+
+function checkObject(schema, values, { loc, path, root }) {
   const resolved = resolve(schema, root);
+  const properties = resolved.properties || {};
   const problems = [];
   for (const name of resolved.required || []) {
-    if (values[name] === undefined) problems.push({ loc: [...loc, name], msg: "a value is required" });
+    if (values[name] === undefined) problems.push({ loc: [...loc, name], msg: askForValue(resolved, name, root, false) });
   }
   for (const [name, value] of Object.entries(values)) {
-    const property = (resolved.properties || {})[name];
-    if (property && value !== undefined) checkValue(value, property, root, [...loc, name], problems);
+    if (properties[name] && value !== undefined) {
+      checkValue(value, properties[name], root, { loc: [...loc, name], path: [...path, name] }, problems);
+    }
   }
   return problems;
+}
+
+/**
+ * Check values read from a schema form against the schema, before the API does, in the API's words
+ * (http_trigger.field_messages): required fields, types, lengths, bounds, patterns. Returns
+ * [{loc, msg}], each loc under `loc`; the API stays the judge (cross-field rules are its).
+ */
+export function checkValues(schema, values, { loc = [], root = schema } = {}) {
+  return checkObject(schema, values, { loc, path: [], root });
+}
+
+/**
+ * What to write in field `name` of an object schema left empty: "Enter a name", or with an example
+ * when `withExample` (for a field whose form is not obvious), "Enter a cron expression such as 0 9 * * 1-5".
+ */
+export function askForValue(schema, name, root = schema, withExample = true) {
+  const [field] = unwrap((resolve(schema, root).properties || {})[name] || {}, root);
+  const fieldName = noun(field.title, field.type === "array");
+  const example = withExample ? exampleAt(field, root, [name]) : null;
+  return example === null ? askFor(field, fieldName) : message("such_as", { field: fieldName, example });
 }
