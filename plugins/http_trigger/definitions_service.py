@@ -100,12 +100,8 @@ def create_definition(*, session: Session, body: PostProcessingDefinition, actor
     _request_reparses(session, users)
     session.flush()
     stored = write_definition(_folder(), body, create=True)
-    try:
+    with jobs_service.undone_on_error(session, lambda: hide_definition(_folder(), body.name).remove()):
         session.commit()
-    except BaseException:
-        session.rollback()
-        hide_definition(_folder(), body.name).remove()
-        raise
     return DefinitionDetails(stored=stored, used_by=users)
 
 
@@ -143,12 +139,8 @@ def update_definition(
     _request_reparses(session, users)
     session.flush()
     stored = write_definition(_folder(), definition, expected_version=expected_version)
-    try:
+    with jobs_service.undone_on_error(session, lambda: write_atomically(stored.path, previous_content)):
         session.commit()
-    except BaseException:
-        session.rollback()
-        write_atomically(stored.path, previous_content)
-        raise
     return DefinitionDetails(stored=stored, used_by=users)
 
 
@@ -161,12 +153,8 @@ def delete_definition(*, session: Session, name: str, actor: Actor) -> None:
     job_audit.record_definition_change(session, event=DefinitionEvent.DELETE, actor=actor, name=name)
     session.flush()
     hidden = hide_definition(_folder(), name)
-    try:
+    with jobs_service.undone_on_error(session, hidden.restore):
         session.commit()
-    except BaseException:
-        session.rollback()
-        hidden.restore()
-        raise
     hidden.remove()
 
 

@@ -86,9 +86,10 @@ class Shard:
         if dag_id is None:
             return [path for path in spec_candidates(folder) if self.holds(job_id_of(path))]
         job_id = job_id_from_dag_id(dag_id)
-        if job_id is None or not self.holds(job_id) or not spec_path(folder, job_id).is_file():
+        if job_id is None or not self.holds(job_id):
             return []
-        return [spec_path(folder, job_id)]
+        path = spec_path(folder, job_id)
+        return [path] if path.is_file() else []
 
     def has_jobs(self) -> bool:
         """Whether the configured jobs folder holds a spec file of this share (or cannot be read: the

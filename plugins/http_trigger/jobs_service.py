@@ -220,12 +220,13 @@ def _deleted_job_error(stored: StoredJob) -> JobSpecError | JobNotFoundError:
 
 
 @contextmanager
-def _undone_on_error(session: Session, *undo: Callable[[], None]) -> Iterator[None]:
+def undone_on_error(session: Session, *undo: Callable[[], None]) -> Iterator[None]:
     """When the block fails, run the ``undo`` steps in order, roll the session back, and re-raise.
 
-    The steps run before the rollback, so a file is put back while the job's row lock is still
-    held. A failing step is logged and the others still run: the error the caller sees stays the
-    one that made the write fail.
+    Every write of a file together with rows (jobs here, shared post-processing definitions too)
+    goes through it. The steps run before the rollback, so a file is put back while the job's row
+    lock is still held. A failing step is logged and the others still run: the error the caller
+    sees stays the one that made the write fail.
     """
     try:
         yield
@@ -234,7 +235,7 @@ def _undone_on_error(session: Session, *undo: Callable[[], None]) -> Iterator[No
             try:
                 step()
             except Exception:
-                log.exception("Could not undo a failed job write completely")
+                log.exception("Could not undo a failed write completely")
         raise
 
 
@@ -276,16 +277,16 @@ def create_job(
     body = keep_masked_secrets(body, job_id=None, current=lambda: None)  # refuses any masked value
     _check_references(body, source="new job")
     remove_stale_leftovers(_folder())
-    with _undone_on_error(session):
+    with undone_on_error(session):
         secret = _new_registration(session, job_id)
         staged = stage_job(_folder(), Job(id=secret.job_id, **body.model_dump()), create=True)
-    with _undone_on_error(session, staged.discard):
+    with undone_on_error(session, staged.discard):
         job_audit.record(
             session, event=JobEvent.CREATE, actor=actor, job_id=secret.job_id, details=audit_details
         )
         request_reparse(session=session, job_id=secret.job_id)
         session.commit()
-    with _undone_on_error(session, staged.discard, lambda: _retire(session, secret.job_id)):
+    with undone_on_error(session, staged.discard, lambda: _retire(session, secret.job_id)):
         staged.publish()
     return JobDetails(stored=staged.stored, secret=secret, is_paused=None)
 
@@ -336,14 +337,14 @@ def update_job(
     as a spec, only replaced: that is also how a broken spec is repaired (its audit names the file).
     """
     remove_stale_leftovers(_folder())
-    with _undone_on_error(session):
+    with undone_on_error(session):
         _lock_for_write(session, job_id)
         previous = _current_job(job_id)
         body = keep_masked_secrets(body, job_id=job_id, current=lambda: previous)
         _check_references(body, source=f"job {job_id}")
         job = Job(id=job_id, **body.model_dump())
         staged = stage_job(_folder(), job, expected_version=expected_version)
-    with _undone_on_error(session, staged.discard):
+    with undone_on_error(session, staged.discard):
         if previous is None:  # a spec that did not load is replaced whole
             details = {"fields": [WHOLE_FILE]}
         else:
@@ -352,7 +353,7 @@ def update_job(
         request_reparse(session=session, job_id=job_id)
         session.flush()
         staged.publish()
-    with _undone_on_error(session, staged.revert):
+    with undone_on_error(session, staged.revert):
         session.commit()
     return _details(session, staged.stored)
 
@@ -371,10 +372,10 @@ def delete_job(*, session: Session, job_id: int, actor: Actor) -> None:
     Deleting the leftover spec of a job deleted before removes that file.
     """
     remove_stale_leftovers(_folder())
-    with _undone_on_error(session):
+    with undone_on_error(session):
         _lock_for_write(session, job_id, deleted=True)
         hidden = hide_job_file(_folder(), job_id)
-    with _undone_on_error(session, hidden.restore):
+    with undone_on_error(session, hidden.restore):
         trigger_credentials.unregister(session=session, job_id=job_id)
         job_audit.record(session, event=JobEvent.DELETE, actor=actor, job_id=job_id)
         request_reparse(session=session, job_id=job_id)
@@ -387,7 +388,7 @@ def delete_job(*, session: Session, job_id: int, actor: Actor) -> None:
 
 def rotate_secret(*, session: Session, job_id: int, actor: Actor) -> JobDetails:
     """Issue a new URL id and token; the old ones answer 404 once the job's rotation grace is over. Commits."""
-    with _undone_on_error(session):
+    with undone_on_error(session):
         _lock_for_write(session, job_id)
         stored = get_job(_folder(), job_id)
         grace = timedelta(seconds=stored.job.trigger.rotation_grace_seconds)

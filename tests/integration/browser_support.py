@@ -31,6 +31,8 @@ CHROMIUM_ARGS = [
 # its pictures out of the source tree.
 SCREENSHOTS = Path(os.environ.get("HTTP_TRIGGER_SCREENSHOTS") or tempfile.mkdtemp(prefix="http-trigger-pages-"))
 FRAME = "iframe[title='HTTP Trigger']"
+# The plugin's pages as Airflow's UI frames them.
+UI = "/plugin/http-trigger/http-trigger/ui"
 # Several stacks may share this machine's two cores: waits are generous, and never asserted on.
 WAIT_MS = 90_000
 RUN_WAIT_MS = 240_000

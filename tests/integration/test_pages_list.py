@@ -24,6 +24,7 @@ from devstack.stack import EmbeddedStack
 from .browser_support import (
     FRAME,
     RUN_WAIT_MS,
+    UI,
     create_job_with_api,
     frame_path,
     log_in,
@@ -35,8 +36,6 @@ from .browser_support import (
 from .conftest import VIEWER_USERNAME, stack_password, wait_for
 
 pytestmark = pytest.mark.integration
-
-UI = "/plugin/http-trigger/http-trigger/ui"
 
 
 def loaded_job(api: httpx.Client, name: str, **action: Any) -> dict[str, Any]:

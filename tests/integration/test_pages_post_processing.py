@@ -18,6 +18,7 @@ from devstack.stack import EmbeddedStack
 
 from .browser_support import (
     FRAME,
+    UI,
     create_job_with_api,
     frame_path,
     log_in,
@@ -30,7 +31,6 @@ from .conftest import VIEWER_USERNAME, stack_password
 
 pytestmark = pytest.mark.integration
 
-UI = "/plugin/http-trigger/http-trigger/ui"
 SECRET = "Bearer page-secret-1"
 
 

@@ -21,6 +21,7 @@ from devstack.stack import EmbeddedStack
 
 from .browser_support import (
     FRAME,
+    UI,
     create_job_with_api,
     field,
     log_in,
@@ -32,7 +33,6 @@ from .browser_support import (
 
 pytestmark = pytest.mark.integration
 
-UI = "/plugin/http-trigger/http-trigger/ui"
 INSTANCE_ID = "i-0123456789abcdef0"
 HAS_ERROR = re.compile(r"\bhas-error\b")
 
