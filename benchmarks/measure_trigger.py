@@ -641,10 +641,14 @@ def measure_idle_dag_processor(stack: EmbeddedStack, existing: ExistingJobs, sec
     )
 
 
-def section_key(existing: int, factory_files: int = 1, burst: int = 0) -> str:
+def section_key(
+    existing: int, factory_files: int = 1, burst: int = 0, settings: dict[str, str] | None = None
+) -> str:
+    """Name a run's section by the options that change what it measures, so each kind keeps its own."""
     key = "measure_trigger" if existing == 0 else f"measure_trigger --existing-jobs {existing}"
     key += f" --factory-files {factory_files}" if factory_files > 1 else ""
-    return key + (f" --burst {burst}" if burst else "")
+    key += f" --burst {burst}" if burst else ""
+    return key + "".join(f" --setting {name}={value}" for name, value in sorted((settings or {}).items()))
 
 
 def burst_text(burst: Burst | None) -> str:
@@ -979,7 +983,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(figures_table(summaries(new_jobs, triggers, burst)))
     print()
     print("\n".join(f"- {note}" for note in observations(new_jobs, triggers, watch, stalls)))
-    key = section_key(args.existing_jobs, args.factory_files, args.burst)
+    key = section_key(args.existing_jobs, args.factory_files, args.burst, dict(args.setting))
     write_section(key, section, path=args.output)
     print(f"\nWrote the section {key!r} of {args.output}")
     return 0

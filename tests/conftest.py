@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,8 +44,9 @@ os.environ.update(
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Drop every database the suite created, whatever the outcome."""
+    """Drop every database the suite created and its Airflow home, whatever the outcome."""
     TEST_DATABASES.drop_all()
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +70,6 @@ def jobs_folder() -> Path:
     Build outcomes are kept by file and content, and tests write the same files with the same
     content while they change how a DAG builds.
     """
-    import shutil
-
     from http_trigger import dag_builder
 
     shutil.rmtree(JOBS_FOLDER, ignore_errors=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # `make screenshots` points this at docs/screenshots (the README's pictures); a plain test run keeps
-# its pictures out of the source tree.
-SCREENSHOTS = Path(os.environ.get("HTTP_TRIGGER_SCREENSHOTS") or tempfile.mkdtemp(prefix="http-trigger-pages-"))
+# its pictures in the suite's Airflow home, which goes when the session ends.
+SCREENSHOTS = Path(
+    os.environ.get("HTTP_TRIGGER_SCREENSHOTS") or Path(os.environ["AIRFLOW_HOME"]) / "screenshots"
+)
 FRAME = "iframe[title='HTTP Trigger']"
 # The plugin's pages as Airflow's UI frames them.
 UI = "/plugin/http-trigger/http-trigger/ui"
