@@ -71,8 +71,10 @@ def jobs_folder() -> Path:
     content while they change how a DAG builds.
     """
     from http_trigger import dag_builder
+    from http_trigger.jobs import files
 
     shutil.rmtree(JOBS_FOLDER, ignore_errors=True)
     JOBS_FOLDER.mkdir(parents=True)
     dag_builder._build_outcomes.clear()
+    files._read_cache.clear()  # a new file may get a removed one's inode, and the same size and time
     return JOBS_FOLDER

@@ -8,7 +8,8 @@ the success list needs the action to succeed, the failure list needs it to fail.
 This module reads files only: Airflow forbids metadata-DB access while DAG files are parsed. That
 includes the shared post-processing definitions a job's steps reference: they are files beside the
 specs (:mod:`http_trigger.jobs.definitions`), resolved at each build, so a changed definition
-reaches every job using it at their next parse.
+reaches every job using it at their next parse. Each is read once per version of its file, however
+many jobs reference it.
 
 Jobs' DAGs come from factory files, each building many jobs (all of them, or one share: see
 :mod:`http_trigger.factory_files`), and Airflow marks every DAG of a file stale when the file

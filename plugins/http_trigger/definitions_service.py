@@ -10,6 +10,11 @@ re-parse the factory file of each job that references it (:func:`jobs_service.re
 so their next runs use the new parameters. A definition in use cannot be deleted: that would
 break the jobs using it, so the refusal names them. (A job written by hand meanwhile may still
 reference a deleted definition; it is then broken like any job whose spec cannot be built.)
+
+Each write first locks the definition in the metadata database until it commits or fails
+(:mod:`http_trigger.jobs.definition_locks`), on whichever API server or CLI it runs: two writes of
+one definition go one after the other, and a delete waits for the job writes that are putting a
+reference to it in place, then counts their jobs among its users.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from http_trigger import jobs_service, settings
 from http_trigger.errors import DefinitionInUseError, JobSpecError
 from http_trigger.jobs import audit as job_audit
 from http_trigger.jobs.audit import Actor, DefinitionEvent
+from http_trigger.jobs.definition_locks import lock_definition
 from http_trigger.jobs.definitions import (
     BrokenDefinition,
     StoredDefinition,
@@ -94,12 +100,14 @@ def create_definition(*, session: Session, body: PostProcessingDefinition, actor
     No job uses it yet, so no DAG changes; a job referencing it while it did not exist is
     re-parsed anyway, as it can run from now on.
     """
-    body = keep_masked_definition_secrets(body, create=True, current=lambda: None)
-    job_audit.record_definition_change(session, event=DefinitionEvent.CREATE, actor=actor, name=body.name)
-    users = jobs_using(_jobs(), body.name)
-    _request_reparses(session, users)
-    session.flush()
-    stored = write_definition(_folder(), body, create=True)
+    with jobs_service.undone_on_error(session):
+        lock_definition(session, body.name)
+        body = keep_masked_definition_secrets(body, create=True, current=lambda: None)
+        job_audit.record_definition_change(session, event=DefinitionEvent.CREATE, actor=actor, name=body.name)
+        users = jobs_using(_jobs(), body.name)
+        _request_reparses(session, users)
+        session.flush()
+        stored = write_definition(_folder(), body, create=True)
     with jobs_service.undone_on_error(session, lambda: hide_definition(_folder(), body.name).remove()):
         session.commit()
     return DefinitionDetails(stored=stored, used_by=users)
@@ -117,28 +125,32 @@ def update_definition(
 
     A secret the body leaves masked keeps its current value.
     """
-    try:
-        previous: PostProcessingDefinition | None = get_definition(_folder(), name).definition
-    except JobSpecError:
-        previous = None  # a file that does not load is replaced whole: that is how it is repaired
-    previous_content = definition_path(_folder(), name).read_bytes()
-    definition = PostProcessingDefinition.model_validate({**body.model_dump(mode="json"), "name": name})
-    definition = keep_masked_definition_secrets(definition, create=False, current=lambda: previous)
-    users = jobs_using(_jobs(), name)
-    if previous is None:
-        changed = [WHOLE_FILE]
-    else:
-        changed = job_audit.changed_fields(previous.model_dump(mode="json"), definition.model_dump(mode="json"))
-    job_audit.record_definition_change(
-        session,
-        event=DefinitionEvent.UPDATE,
-        actor=actor,
-        name=name,
-        details={"fields": changed, "jobs": [job.id for job in users]},
-    )
-    _request_reparses(session, users)
-    session.flush()
-    stored = write_definition(_folder(), definition, expected_version=expected_version)
+    with jobs_service.undone_on_error(session):
+        lock_definition(session, name)
+        try:
+            previous: PostProcessingDefinition | None = get_definition(_folder(), name).definition
+        except JobSpecError:
+            previous = None  # a file that does not load is replaced whole: that is how it is repaired
+        previous_content = definition_path(_folder(), name).read_bytes()
+        definition = PostProcessingDefinition.model_validate({**body.model_dump(mode="json"), "name": name})
+        definition = keep_masked_definition_secrets(definition, create=False, current=lambda: previous)
+        users = jobs_using(_jobs(), name)
+        if previous is None:
+            changed = [WHOLE_FILE]
+        else:
+            changed = job_audit.changed_fields(
+                previous.model_dump(mode="json"), definition.model_dump(mode="json")
+            )
+        job_audit.record_definition_change(
+            session,
+            event=DefinitionEvent.UPDATE,
+            actor=actor,
+            name=name,
+            details={"fields": changed, "jobs": [job.id for job in users]},
+        )
+        _request_reparses(session, users)
+        session.flush()
+        stored = write_definition(_folder(), definition, expected_version=expected_version)
     with jobs_service.undone_on_error(session, lambda: write_atomically(stored.path, previous_content)):
         session.commit()
     return DefinitionDetails(stored=stored, used_by=users)
@@ -146,13 +158,15 @@ def update_definition(
 
 def delete_definition(*, session: Session, name: str, actor: Actor) -> None:
     """Delete a definition no job uses, and audit it; :class:`DefinitionInUseError` names the jobs using it. Commits."""
-    get_definition(_folder(), name)
-    users = jobs_using(_jobs(), name)
-    if users:
-        raise DefinitionInUseError(name, [(job.id, job.name) for job in users])
-    job_audit.record_definition_change(session, event=DefinitionEvent.DELETE, actor=actor, name=name)
-    session.flush()
-    hidden = hide_definition(_folder(), name)
+    with jobs_service.undone_on_error(session):
+        lock_definition(session, name)
+        get_definition(_folder(), name)
+        users = jobs_using(_jobs(), name)
+        if users:
+            raise DefinitionInUseError(name, [(job.id, job.name) for job in users])
+        job_audit.record_definition_change(session, event=DefinitionEvent.DELETE, actor=actor, name=name)
+        session.flush()
+        hidden = hide_definition(_folder(), name)
     with jobs_service.undone_on_error(session, hidden.restore):
         session.commit()
     hidden.remove()

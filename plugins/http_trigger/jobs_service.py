@@ -13,14 +13,16 @@ itself, between its file steps. What makes a job exist is its spec file in place
 point (a full or read-only folder, a database error at flush or commit) is undone, and a process
 killed at any point leaves only invisible remains:
 
-- create: register the id, stage the spec in a hidden temporary file, commit, then rename the
-  file into place; if the rename fails, retire the id. The spec appears only after its
-  registration is committed, which is how a spec written by hand (GitOps) is told apart from a
-  half-done create: a spec in place with no registration at all can only have been written by
-  hand, and readers register it (once: concurrent readers' INSERTs cannot both land).
-- update: lock the registration row, check the version and stage, rename into place, commit; if
-  the commit fails, put the previous content back. The rename comes before the commit so that the
-  row lock covers both the version check and the rename: no concurrent update is lost.
+- create: register the id, stage the spec in a hidden temporary file, commit, then keep the
+  post-processing definitions it references, check them again and rename the file into place; if
+  that fails, retire the id. The spec appears only after its registration is committed, which is
+  how a spec written by hand (GitOps) is told apart from a half-done create: a spec in place with
+  no registration at all can only have been written by hand, and readers register it (once:
+  concurrent readers' INSERTs cannot both land).
+- update: lock the registration row, keep and check the definitions it references, check the
+  version and stage, rename into place, commit; if the commit fails, put the previous content
+  back. The rename comes before the commit so that the row lock covers both the version check and
+  the rename: no concurrent update is lost.
 - delete: lock, rename the spec to a hidden tombstone (readers no longer see it), revoke the
   secrets and commit, then remove the tombstone; if the commit fails, rename it back.
 - rotate: lock, check the spec is in place, issue new secrets, commit; no file changes.
@@ -30,6 +32,10 @@ A process killed between the steps leaves a hidden file (removed by a later writ
 at most a registration whose spec is not in place, which nothing shows. A spec in place whose id
 was deleted (say, restored from version control) is shown as a problem of that file, not as a job.
 Reads write nothing, except the one-time registration of a spec written by hand.
+
+Keeping a definition (:mod:`http_trigger.jobs.definition_locks`) holds off its deletion from the
+check that it exists until the spec using it is in place, so no write leaves a job referencing a
+deleted definition: the delete sees the job and refuses, or goes first and the job write is refused.
 
 Reads show a job as broken when its spec does not load, and also when it loads but Airflow has no
 DAG for it and the DAG factory cannot build one (:func:`http_trigger.dag_builder.build_problem`):
@@ -60,6 +66,7 @@ from http_trigger.errors import JobBrokenError, JobDeletedError, JobNotFoundErro
 from http_trigger.factory_files import factory_file_of_job
 from http_trigger.jobs import audit as job_audit
 from http_trigger.jobs.audit import Actor, JobEvent
+from http_trigger.jobs.definition_locks import keep_definitions
 from http_trigger.jobs.definitions import definitions_folder, resolve_references
 from http_trigger.jobs.files import (
     BrokenSpec,
@@ -275,7 +282,7 @@ def create_job(
     ``audit_details`` go in the create's audit entry (names and ids only, e.g. the job it copies).
     """
     body = keep_masked_secrets(body, job_id=None, current=lambda: None)  # refuses any masked value
-    _check_references(body, source="new job")
+    _check_references(body, source="new job")  # before an id is spent; checked again once kept
     remove_stale_leftovers(_folder())
     with undone_on_error(session):
         secret = _new_registration(session, job_id)
@@ -287,7 +294,9 @@ def create_job(
         request_reparse(session=session, job_id=secret.job_id)
         session.commit()
     with undone_on_error(session, staged.discard, lambda: _retire(session, secret.job_id)):
+        _keep_references(session, body, source="new job")
         staged.publish()
+    session.rollback()  # ends the transaction that kept the definitions: it wrote nothing
     return JobDetails(stored=staged.stored, secret=secret, is_paused=None)
 
 
@@ -298,6 +307,15 @@ def _check_references(body: JobBody, *, source: str) -> None:
     broken job instead.
     """
     resolve_references(body, definitions_folder(_folder()), source=source)
+
+
+def _keep_references(session: Session, body: JobBody, *, source: str) -> None:
+    """Keep the definitions the body references from deletion until the transaction ends, then check them.
+
+    Checked once kept: a definition deleted since an earlier check is found gone, not kept deleted.
+    """
+    keep_definitions(session, body.post_processing.references())
+    _check_references(body, source=source)
 
 
 def copy_name(name: str) -> str:
@@ -341,7 +359,7 @@ def update_job(
         _lock_for_write(session, job_id)
         previous = _current_job(job_id)
         body = keep_masked_secrets(body, job_id=job_id, current=lambda: previous)
-        _check_references(body, source=f"job {job_id}")
+        _keep_references(session, body, source=f"job {job_id}")
         job = Job(id=job_id, **body.model_dump())
         staged = stage_job(_folder(), job, expected_version=expected_version)
     with undone_on_error(session, staged.discard):

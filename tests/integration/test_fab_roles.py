@@ -7,6 +7,9 @@ group to its role; the admin creates one job per group. The tests then check wha
 the jobs' DAGs after the DAG processor parsed them, and speak HTTP as each user. The last one maps
 a group to a role that does not exist yet, to show what the README warns of.
 
+A group's user also reads the shared post-processing definitions (their job form offers them), with
+only the group's jobs among the jobs using each, and changes none.
+
 The job list page is a shell whose script loads the jobs from the JSON API, so what a user sees in
 the list is proven on the API; the pages are checked where they decide for themselves: the edit
 page of another group's job, and the "New job" button.
@@ -213,6 +216,33 @@ def test_a_viewer_sees_every_job_with_secrets_masked_and_changes_nothing(jobs, c
         if method != "GET":
             answer = vera.request(method, path, json=body)
             assert (method, path, answer.status_code, answer.json()) == (method, path, 403, FORBIDDEN)
+
+
+def test_a_groups_user_reads_the_shared_definitions_with_only_the_groups_jobs_among_their_users(
+    admin: httpx.Client, jobs, clients
+):
+    definition = {
+        "name": "team-hook",
+        "type": "webhook",
+        "parameters": {"url": "https://hooks.example.com/ops", "authorization": "CAAuth hook-secret"},
+    }
+    created = admin.post("/http-trigger/api/post-processing", json=definition)
+    assert created.status_code == 201, created.text
+    using = {"on_failure": [{"ref": "team-hook"}]}
+    for group, job in jobs.items():
+        body = job_body(f"{group} job", "utility_no_action", group=group, post_processing=using)
+        updated = admin.put(f"/http-trigger/api/jobs/{job['id']}", json=body)
+        assert updated.status_code == 200, updated.text
+
+    listed = clients["alice"].get("/http-trigger/api/post-processing")
+    assert listed.status_code == 200, listed.text
+    [shown] = listed.json()["definitions"]
+    assert ([user["id"] for user in shown["used_by"]], shown["can_edit"]) == ([jobs["group-a"]["id"]], False)
+    assert "hook-secret" not in listed.text
+    refused = clients["alice"].delete("/http-trigger/api/post-processing/team-hook")
+    assert (refused.status_code, refused.json()) == (403, FORBIDDEN)
+    seen_by_viewer = clients["vera"].get("/http-trigger/api/post-processing/team-hook").json()["used_by"]
+    assert sorted(user["id"] for user in seen_by_viewer) == sorted(job["id"] for job in jobs.values())
 
 
 def test_the_http_trigger_nav_entry_comes_with_can_read_on_plugins(clients):

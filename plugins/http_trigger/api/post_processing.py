@@ -1,9 +1,11 @@
 """``/http-trigger/api/post-processing``: the shared post-processing definitions that jobs reference.
 
-A definition is part of every job using it, whatever their groups, so reading one needs read access
-to every DAG and changing one the right to create jobs (:mod:`http_trigger.jobs.access`). Secrets
-read masked for everyone, as a job's step secrets do; each write is audited with who asked, from
-where and how (:mod:`http_trigger.definitions_service`).
+A definition is part of every job using it, whatever their groups, so changing one needs the right
+to create jobs; reading one, the right to read, create or edit some job (a user of one group reads
+what their job form may reference), and the jobs using each are listed only as far as the reader
+may read them (:mod:`http_trigger.jobs.access`). Secrets read masked for everyone, as a job's step
+secrets do; each write is audited with who asked, from where and how
+(:mod:`http_trigger.definitions_service`).
 """
 
 from __future__ import annotations

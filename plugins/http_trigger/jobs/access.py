@@ -15,7 +15,7 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.models.dag import DagModel
 
-from http_trigger.jobs.spec_names import dag_id_for
+from http_trigger.jobs.spec_names import DAG_ID_PREFIX, dag_id_for
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
@@ -36,7 +36,12 @@ def may_access_job(
     job_id: int | None = None,
     access_entity: DagAccessEntity | None = None,
 ) -> bool:
-    """Tell whether ``user`` may ``method`` the job ``job_id`` (every job when None), or its ``access_entity``."""
+    """Tell whether ``user`` may ``method`` the job ``job_id``, or its ``access_entity``.
+
+    With no job, Airflow's auth managers answer a question about DAGs in general: for ``GET``,
+    whether the user may list DAGs (the FAB auth manager: read at least one); for a change, whether
+    they may change every DAG.
+    """
     details = None
     if job_id is not None:
         dag_id = dag_id_for(job_id)
@@ -51,18 +56,33 @@ def may_create_jobs(user: BaseUser) -> bool:
     return may_access_job(user, CREATE_METHOD)
 
 
-def may_read_definitions(user: BaseUser) -> bool:
-    """Tell whether ``user`` may read the shared post-processing definitions: read access to every DAG.
+def _may_edit_some_job(user: BaseUser) -> bool:
+    """Tell whether ``user`` may edit at least one job, e.g. those of the groups their roles are given.
 
-    A definition is part of every job using it, whatever their groups, so it is read and changed
-    under the permissions that span all jobs.
+    One question to the auth manager for all the DAGs the user may edit (the FAB auth manager answers
+    it from the user's roles), whatever the number of jobs.
     """
-    return may_access_job(user, "GET")
+    editable = get_auth_manager().get_authorized_dag_ids(user=user, method="PUT")
+    return any(dag_id.startswith(DAG_ID_PREFIX) for dag_id in editable)
+
+
+def may_read_definitions(user: BaseUser) -> bool:
+    """Tell whether ``user`` may read the shared post-processing definitions, their secrets masked as always.
+
+    Whoever may read, create or edit some job does, in whatever group: a definition is shared
+    configuration those users reference from the jobs they write, so their job form offers it.
+    Which jobs use a definition is shown to each reader only for the jobs they may read
+    (:mod:`http_trigger.api.post_processing`). May read some job is what the auth manager answers
+    about listing DAGs; one whose rules name DAGs one by one may say no there to a user who may
+    edit some of them, hence the last question.
+    """
+    return may_access_job(user, "GET") or may_create_jobs(user) or _may_edit_some_job(user)
 
 
 def may_edit_definitions(user: BaseUser) -> bool:
     """Tell whether ``user`` may create, change and delete definitions: as creating jobs, edit access to every DAG.
 
-    A change of a definition changes every job using it.
+    A change of a definition changes every job using it, whatever their groups, so it needs the
+    permission that spans all jobs.
     """
     return may_create_jobs(user)

@@ -32,8 +32,10 @@ from http_trigger.errors import (
 )
 from http_trigger.jobs.files import (
     HiddenSpec,
+    file_version,
     hide_spec_file,
     load_spec_mapping,
+    read_once,
     read_spec_content,
     validate_spec,
     version_of,
@@ -99,15 +101,22 @@ def may_hold_a_secret(loc: tuple[str | int, ...], value: Any) -> bool:
 def read_definition_file(path: Path) -> StoredDefinition:
     """Read and validate one definition file, whose name must be the definition's own.
 
-    A vanished file raises FileNotFoundError; anything else wrong, a :class:`JobSpecError` naming the file.
+    A file is read again only once it changed (:func:`~http_trigger.jobs.files.read_once`): a parse
+    of a thousand jobs referencing one definition reads it once. A vanished file raises
+    FileNotFoundError; anything else wrong, a :class:`JobSpecError` naming the file.
     """
     source = _source(path)
     try:
-        content = read_spec_content(path, source=source)
+        return read_once(path, lambda: _read_definition(path, source))
     except (JobSpecError, FileNotFoundError):
         raise
     except OSError as error:
         raise JobSpecError(source, (WHOLE_FILE, f"cannot be read: {error.strerror or error}")) from None
+
+
+def _read_definition(path: Path, source: str) -> StoredDefinition:
+    """Read and validate a definition file each time (:func:`read_definition_file` keeps what it returns)."""
+    content = read_spec_content(path, source=source)
     data = load_spec_mapping(content, source=source, kind="a post-processing definition")
     definition = validate_spec(data, source=source, model=PostProcessingDefinition, hidden=may_hold_a_secret)
     if path.name != f"{definition.name}{DEFINITION_SUFFIX}":
@@ -223,13 +232,14 @@ def resolve_references(job: SpecT, folder: Path, *, source: str) -> SpecT:
 def references_version(job: Job, folder: Path) -> str:
     """Return a version of the definitions the job references (as their files are now), for caches.
 
-    A job's build outcome depends on them as much as on its own spec.
+    A job's build outcome depends on them as much as on its own spec. Each file is looked at, not
+    read (:func:`~http_trigger.jobs.files.file_version`): this runs for every job that is checked.
     """
     digest = hashlib.sha256()
     for name in sorted(job.post_processing.references()):
         try:
-            content = definition_path(folder, name).read_bytes()
+            version = ":".join(map(str, file_version(definition_path(folder, name))))
         except OSError:
-            content = b""
-        digest.update(f"{name}\0{version_of(content) if content else '-'}\0".encode())
+            version = "-"
+        digest.update(f"{name}\0{version}\0".encode())
     return digest.hexdigest()[:16]

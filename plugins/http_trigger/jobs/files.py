@@ -120,13 +120,38 @@ def read_spec_content(path: Path, *, source: str) -> bytes:
         return handle.read(MAX_SPEC_BYTES + 1)
 
 
-# The job of each spec file, by path, valid while the file's (mtime, size, inode) stay the same:
-# listing a thousand jobs then costs a thousand stat calls instead of a thousand YAML parses and
-# validations (about 1 s on two cores, on every list request). Writes replace the file (a new
-# inode), so a changed file is always read again. A file that does not load is read again each
-# time: it is rare, and its error must say what is wrong now. One instance serves every reader:
-# nothing changes a job in place, a change is a new file.
-_read_cache: dict[Path, tuple[tuple[int, int, int], StoredJob]] = {}
+# What each spec or definition file was read as, by path, valid while the file's (mtime, size,
+# inode) stay the same: listing a thousand jobs then costs a thousand stat calls instead of a
+# thousand YAML parses and validations (about 1 s on two cores, on every list request), and a
+# definition a thousand jobs reference is read once per parse, not once per job. Writes replace the
+# file (a new inode), so a changed file is always read again. A file that does not load is read
+# again each time: it is rare, and its error must say what is wrong now. One instance serves every
+# reader: nothing changes a job or a definition in place, a change is a new file.
+_read_cache: dict[Path, tuple[tuple[int, int, int], Any]] = {}
+Read = TypeVar("Read")
+
+
+def file_version(path: Path) -> tuple[int, int, int]:
+    """Return what tells one version of a file from the next without reading it: (mtime, size, inode).
+
+    Raises FileNotFoundError for a vanished file, and OSError when it cannot be looked at.
+    """
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size, info.st_ino
+
+
+def read_once(path: Path, read: Callable[[], Read]) -> Read:
+    """Return what ``read`` makes of ``path``, calling it only when the file changed since the last call.
+
+    What ``read`` raises is not kept: the next call reads the file again.
+    """
+    version = file_version(path)
+    cached = _read_cache.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    value = read()
+    _read_cache[path] = (version, value)
+    return value
 
 
 def read_job_file(path: Path) -> StoredJob:
@@ -140,17 +165,20 @@ def read_job_file(path: Path) -> StoredJob:
         reason = "not named as a job spec: spec files are named job_<id>.yaml, e.g. job_7.yaml"
         raise JobSpecError(path.name, (WHOLE_FILE, reason))
     try:
-        info = path.stat()
-        key = (info.st_mtime_ns, info.st_size, info.st_ino)
-        cached = _read_cache.get(path)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        content = read_spec_content(path, source=path.name)
-        data = load_spec_mapping(content, source=path.name)
+        return read_once(path, lambda: _read_job(path, job_id))
     except (JobSpecError, FileNotFoundError):
         raise
     except OSError as error:
         raise JobSpecError(path.name, (WHOLE_FILE, f"cannot be read: {error.strerror or error}")) from None
+
+
+def _read_job(path: Path, job_id: int) -> StoredJob:
+    """Read and validate a spec file each time (:func:`read_job_file` keeps what it returns)."""
+    try:
+        content = read_spec_content(path, source=path.name)
+        data = load_spec_mapping(content, source=path.name)
+    except (JobSpecError, OSError):
+        raise
     except Exception as error:
         raise JobSpecError(
             path.name, (WHOLE_FILE, f"cannot be read: unexpected {type(error).__name__}: {error}")
@@ -158,9 +186,7 @@ def read_job_file(path: Path) -> StoredJob:
     job = validate_spec(data, source=path.name, model=Job)
     if job.id != job_id:
         raise JobSpecError(path.name, ("id", f"{job.id} does not match the file name {path.name}"))
-    stored = StoredJob(job=job, path=path, version=version_of(content))
-    _read_cache[path] = (key, stored)
-    return stored
+    return StoredJob(job=job, path=path, version=version_of(content))
 
 
 def read_specs(paths: Iterable[Path]) -> tuple[list[StoredJob], list[BrokenSpec]]:

@@ -15,9 +15,10 @@ from http_trigger.jobs.definitions import (
     jobs_using,
     load_definitions,
     hide_definition,
+    render_definition,
     write_definition,
 )
-from http_trigger.jobs.files import read_job_file, write_job
+from http_trigger.jobs.files import load_jobs, read_job_file, write_job
 from http_trigger.jobs.model import Job, PostProcessingDefinition, PostProcessingRef, PostProcessingSpec
 from http_trigger.jobs.spec_names import spec_candidates
 from pydantic import ValidationError
@@ -207,3 +208,68 @@ class TestResolution:
         assert str(broken.error) == (
             "job_5.yaml: post_processing.on_failure.0.ref: Post-processing definition 'pager' does not exist"
         )
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[Path]:
+    """Record each opening of ``path`` for reading, whoever opens it; return the record."""
+    real_open = Path.open
+    reads: list[Path] = []
+
+    def open_(self: Path, mode: str = "r", *args, **kwargs):
+        if self == path and "r" in mode:
+            reads.append(self)
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_)
+    return reads
+
+
+class TestReads:
+    def test_a_parse_and_the_checks_of_its_jobs_read_a_shared_definition_once(self, jobs_folder, monkeypatch):
+        folder = definitions_folder(jobs_folder)
+        write_definition(folder, team_hook(), create=True)
+        for job_id in range(1, 6):
+            job = job_referencing(job_id, "team-hook", on_failure=[{"ref": "team-hook"}])
+            write_job(jobs_folder, job, create=True)
+        reads = count_reads(monkeypatch, definition_path(folder, "team-hook"))
+
+        dags = build_dags(jobs_folder)
+        problems = [build_problem(stored) for stored in load_jobs(jobs_folder)[0]]
+
+        assert len(dags) == 5 and problems == [None] * 5
+        assert len(reads) == 1
+
+    def test_a_changed_definition_is_read_again_once(self, jobs_folder, monkeypatch):
+        folder = definitions_folder(jobs_folder)
+        write_definition(folder, team_hook(), create=True)
+        for job_id in (1, 2):
+            write_job(jobs_folder, job_referencing(job_id, "team-hook"), create=True)
+        build_dags(jobs_folder)
+        write_definition(folder, team_hook("http://hooks.example/moved"))
+        reads = count_reads(monkeypatch, definition_path(folder, "team-hook"))
+
+        moved = build_dags(jobs_folder)
+        reads_of_the_move = len(reads)
+        # In place, as an editor may save it: the same inode, another size.
+        edit = render_definition(team_hook("http://hooks.example/edited"))
+        definition_path(folder, "team-hook").write_text(edit)
+        edited = build_dags(jobs_folder)
+
+        assert {dag.get_task("on_success_2_webhook").parameters["url"] for dag in moved.values()} == {
+            "http://hooks.example/moved"
+        }
+        assert {dag.get_task("on_success_2_webhook").parameters["url"] for dag in edited.values()} == {
+            "http://hooks.example/edited"
+        }
+        assert (reads_of_the_move, len(reads)) == (1, 2)
+
+    def test_a_check_sees_a_definition_broken_since(self, jobs_folder):
+        folder = definitions_folder(jobs_folder)
+        write_definition(folder, team_hook(), create=True)
+        stored = write_job(jobs_folder, job_referencing(2, "team-hook"), create=True)
+        assert build_problem(stored) is None
+
+        definition_path(folder, "team-hook").write_text("name: team-hook\ntype: carrier-pigeon\n")
+
+        [(field, _)] = build_problem(stored).problems
+        assert field == "post_processing.on_success.1.ref"
