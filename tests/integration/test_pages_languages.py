@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from http_trigger.ui.i18n import LANGUAGES, PLACEHOLDER, messages
+from http_trigger.translations import LANGUAGES
+from http_trigger.ui.i18n import PLACEHOLDER, messages
 from playwright.sync_api import Browser, Frame, Page, expect
 
 from devstack import demo
