@@ -60,6 +60,7 @@ from http_trigger.errors import (
     SignatureError,
     UnknownTriggerError,
 )
+from http_trigger.translations import accepted_language
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,7 @@ def answer_error(request: Request, error: Exception) -> JSONResponse:
         return _invalid_request(error)
     on_json_api = _route_path(request).startswith(JSON_API_PREFIX)
     if isinstance(error, InvalidParametersError) and error.problems and on_json_api:
-        return _invalid_parameters(error)
+        return _invalid_parameters(error, accepted_language(request.headers.get("accept-language")))
     if isinstance(error, DefinitionInUseError):
         return _definition_in_use(error)
     if isinstance(error, HttpTriggerError) and on_json_api:
@@ -263,11 +264,15 @@ def _invalid_request(error: RequestValidationError) -> JSONResponse:
     )
 
 
-def _invalid_parameters(error: InvalidParametersError) -> JSONResponse:
-    """Answer 422 placing each problem of a run's parameters at its field of the body, as a refused request."""
+def _invalid_parameters(error: InvalidParametersError, language: str) -> JSONResponse:
+    """Answer 422 placing each problem of a run's parameters at its field of the body, as a refused request.
+
+    The message is the API's, in English; each problem is in the language the caller asks for, as
+    the validate answers are, for the form that shows it at its field.
+    """
     problems = [
         {"loc": ["body", *_field_path(field)], "msg": reason, "type": "value_error"}
-        for field, reason in error.problems
+        for field, reason in error.problems_in(language)
     ]
     return JSONResponse(
         {"message": f"The parameters are invalid: {error}", "detail": problems},
