@@ -127,6 +127,10 @@ class RuleError(ValueError):
         """Return the message in ``language``."""
         return message(self.rule, language, **self.values)
 
+    def __reduce__(self) -> tuple[type[RuleError], tuple[str, dict[str, object]]]:
+        # Raised in a task too (an Auto Scaling group's capacities out of order): it must pickle.
+        return RuleError, (self.rule, self.values)
+
 
 def message(rule: str, language: str = DEFAULT_LANGUAGE, **values: object) -> str:
     """Return the message of ``rule`` in ``language`` with its blanks filled in.

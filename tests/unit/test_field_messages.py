@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, Literal
 
 import pydantic
 import pytest
 from http_trigger.actions import ACTIONS
-from http_trigger.field_messages import MESSAGES, Rule, messages_in, operator_message, operator_problems
+from http_trigger.field_messages import MESSAGES, RULES, Rule, messages_in, operator_message, operator_problems
 from http_trigger.post_processing import POST_PROCESSING
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -168,6 +169,14 @@ def test_a_validators_own_message_is_said_in_each_language(language, expected):
     model = ACTIONS["autoscaling_update_group_capacity"].parameters_model
 
     assert problems_in(language, model, {"group_names": ["g"], "min_size": 3, "max_size": 1}) == expected
+
+
+def test_a_validators_error_survives_pickling_as_a_tasks_error_does():
+    error = RULES["targets.no_target"].error(ids_field="instance_ids", resources=RULES["ec2.instances"])
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert (str(copy), copy.said_in("ja")) == (str(error), error.said_in("ja"))
 
 
 def test_a_message_rule_is_declared_once():

@@ -21,7 +21,7 @@ from http_trigger.catalogue import Catalogue
 from http_trigger.field_messages import Loc, message, operator_problems
 from http_trigger.jobs.model import JobBody
 from http_trigger.post_processing import POST_PROCESSING
-from http_trigger.translations import DEFAULT_LANGUAGE
+from http_trigger.translations import DEFAULT_LANGUAGE, LANGUAGES
 
 # How a choice of each catalogue is asked for: "Choose an action".
 _KIND_NOUNS = {ACTIONS.kind: "an_action", POST_PROCESSING.kind: "a_post_processing"}
@@ -126,14 +126,29 @@ def job_body_errors(data: Any, language: str = DEFAULT_LANGUAGE) -> list[FieldEr
     return []
 
 
+SAID_IN = "said_in"
+"""Where a refused job body's problem keeps its message in every language (its error's ``ctx``)."""
+
+
 def _located(data: Any, handler: pydantic.ValidatorFunctionWrapHandler) -> JobBody:
-    """Validate a job body; when it is refused, refuse it with each problem at its field, as a form shows it."""
+    """Validate a job body; when it is refused, refuse it with each problem at its field, as a form shows it.
+
+    The request's language is not known here: each problem keeps its message in every language,
+    for the answer to say it in the one asked for.
+    """
     try:
         return handler(data)
     except pydantic.ValidationError:
+        said = {language: job_body_errors(data, language) for language in LANGUAGES}
         problems = [
-            {"type": PydanticCustomError(error.type, error.msg), "loc": error.loc, "input": data}
-            for error in job_body_errors(data)
+            {
+                "type": PydanticCustomError(error.type, error.msg, {SAID_IN: {
+                    language: errors[index].msg for language, errors in said.items()
+                }}),
+                "loc": error.loc,
+                "input": data,
+            }
+            for index, error in enumerate(said[DEFAULT_LANGUAGE])
         ]
         raise pydantic.ValidationError.from_exception_data(JobBody.__name__, problems) from None
 
