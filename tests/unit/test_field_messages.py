@@ -8,7 +8,14 @@ from typing import Any, Literal
 import pydantic
 import pytest
 from http_trigger.actions import ACTIONS
-from http_trigger.field_messages import MESSAGES, RULES, Rule, messages_in, operator_message, operator_problems
+from http_trigger.field_messages import (
+    MESSAGES,
+    RULES,
+    Rule,
+    messages_in,
+    operator_message,
+    operator_problems,
+)
 from http_trigger.post_processing import POST_PROCESSING
 from pydantic import BaseModel, ConfigDict, Field
 

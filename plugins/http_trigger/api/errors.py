@@ -256,7 +256,8 @@ def _invalid_request(error: RequestValidationError, language: str) -> JSONRespon
     )
     problems = [{"loc": list(loc), "msg": said, "type": kind} for loc, _, kind, said in found]
     summed_up = "; ".join(
-        f"{'.'.join(str(part) for part in loc)}: {msg}" for loc, msg, _, _ in list(found)[:_SUMMED_UP_PROBLEMS]
+        f"{'.'.join(str(part) for part in loc)}: {msg}"
+        for loc, msg, _, _ in list(found)[:_SUMMED_UP_PROBLEMS]
     )
     if len(problems) > _SUMMED_UP_PROBLEMS:
         summed_up += f"; and {len(problems) - _SUMMED_UP_PROBLEMS} more"

@@ -249,8 +249,12 @@ class TestValidate:
         )
         assert list(jobs_folder.iterdir()) == []
 
-    @pytest.mark.parametrize(("path", "problems"), [("/api/jobs/validate", "problems"), ("/api/jobs", "detail")])
-    def test_every_problem_is_said_in_the_language_the_page_asks_for(self, client, jobs_folder, path, problems):
+    @pytest.mark.parametrize(
+        ("path", "problems"), [("/api/jobs/validate", "problems"), ("/api/jobs", "detail")]
+    )
+    def test_every_problem_is_said_in_the_language_the_page_asks_for(
+        self, client, jobs_folder, path, problems
+    ):
         response = client.post(path, json=WRONG_EVERYWHERE, headers={"Accept-Language": "ja"})
 
         assert [(problem["loc"], problem["msg"]) for problem in response.json()[problems]] == [
