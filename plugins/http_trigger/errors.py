@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+Problems = tuple[tuple[str, str], ...]
+"""Problems of a body, each as ``(field.path, reason)``."""
+
 
 class HttpTriggerError(Exception):
     """Base of every error this package raises on purpose."""
@@ -159,15 +164,26 @@ class ParametersNotAcceptedError(HttpTriggerError):
 class InvalidParametersError(HttpTriggerError):
     """Parameters given at execution fail the action's model; the message names each field.
 
-    ``problems`` keeps each ``(field.path, reason)`` apart, so a form can show each next to its field.
+    ``problems`` keeps each ``(field.path, reason)`` apart, so a form can show each next to its field;
+    ``said_in`` says them in another language, for a page that asks in its own.
     """
 
     def __init__(
-        self, message: str, *, job_id: int | None = None, problems: tuple[tuple[str, str], ...] = ()
+        self,
+        message: str,
+        *,
+        job_id: int | None = None,
+        problems: Problems = (),
+        said_in: Callable[[str], Problems] | None = None,
     ) -> None:
         super().__init__(message)
         self.job_id = job_id
         self.problems = problems
+        self._said_in = said_in
+
+    def problems_in(self, language: str) -> Problems:
+        """Return the problems in ``language`` where they can be said in it, else as they are."""
+        return self._said_in(language) if self._said_in is not None else self.problems
 
 
 class ParametersRequiredError(InvalidParametersError):

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+from http_trigger.field_messages import message, operator_problems
+from http_trigger.translations import DEFAULT_LANGUAGE
 
 Hidden = Callable[[tuple[str | int, ...], Any], bool]
 """Tells, from an error's place and input, whether the input is a secret no message may repeat."""
@@ -41,6 +44,26 @@ def validation_problems(
     if len(items) > MAX_PROBLEMS:
         problems.append(("(spec)", f"{len(items) - MAX_PROBLEMS} more problems not shown"))
     return problems
+
+
+def parameter_problems(
+    error: ValidationError, model: type[BaseModel], language: str = DEFAULT_LANGUAGE
+) -> tuple[tuple[str, str], ...]:
+    """Return each problem of a run's parameters as ``(field.path, what to enter)``, as the job form says it.
+
+    The trigger's and Run now's answers speak as the validate answers do (:mod:`http_trigger.field_messages`),
+    at most :data:`MAX_PROBLEMS` of them; a problem of the whole body has the path ``(spec)``.
+    """
+    items = operator_problems(error, model, language)
+    problems = [(".".join(str(part) for part in loc) or "(spec)", text) for loc, text in items[:MAX_PROBLEMS]]
+    if len(items) > MAX_PROBLEMS:
+        problems.append(("(spec)", message("more_problems", language, count=len(items) - MAX_PROBLEMS)))
+    return tuple(problems)
+
+
+def describe_problems(problems: tuple[tuple[str, str], ...]) -> str:
+    """Render problems on one line, each after its field but those of the whole body."""
+    return "; ".join(reason if field == "(spec)" else f"{field}: {reason}" for field, reason in problems)
 
 
 def describe_validation_error(

@@ -2,14 +2,16 @@
 
 Jobs with a run that went well but for a failed notification and a run whose action failed, and one
 using a shared post-processing definition, give the pages most of what they can say: the job list,
-a job's page, its execution logs, a run's log, the create form and every step of the edit form, and
-the post-processing definitions. Each page is opened in Airflow's frame (with its dialogs open where
+a job's page and its Run now form, its execution logs, a run's log, the create form and every step
+of the edit form (with what to fix in a field, from the page's checks and from the API's), and the
+post-processing definitions. Each page is opened in Airflow's frame (with its dialogs open where
 it has them) once the language is picked in Airflow (its local storage) and once only by the
 browser's language. Every text node and every title, placeholder and aria-label in the frame must
 then be in the page's language: none may be a message of another language's catalogue that differs
-from this one's, or contain a long piece of one, and no message key may show as it is. What comes
-from users, AWS or the server (names, ids, logs, errors) is not a message and is not judged. The
-Japanese pages are photographed with ``-ja`` names beside the English ones.
+from this one's, or contain a long piece of one, and no message key may show as it is. The server's
+own texts count as messages: the titles and descriptions of actions, post-processing kinds and their
+parameters, and what to fix in a field. What comes from users or AWS (names, ids, logs, errors) is
+not judged. The Japanese pages are photographed with ``-ja`` names beside the English ones.
 """
 
 from __future__ import annotations
@@ -19,16 +21,28 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import http_trigger.jobs.model  # noqa: F401 (the models declare their validators' message rules)
 import httpx
 import pytest
-from http_trigger.ui.i18n import LANGUAGES, PLACEHOLDER, messages
+from http_trigger.field_messages import MESSAGES, RULES
+from http_trigger.translations import LANGUAGES, message_translations, schema_translations
+from http_trigger.ui.i18n import PLACEHOLDER, messages
 from playwright.sync_api import Browser, Frame, Page, expect
 
 from devstack import demo
 from devstack.stack import EmbeddedStack
 
 from .browser_support import FRAME, log_in, new_page, shoot
-from .conftest import WebhookReceiver, create_job, no_action_job, task_states, trigger, wait_for_run_end
+from .conftest import (
+    VIEWER_USERNAME,
+    WebhookReceiver,
+    create_job,
+    no_action_job,
+    stack_password,
+    task_states,
+    trigger,
+    wait_for_run_end,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +51,8 @@ PAGES_IN_AIRFLOW = f"/plugin/http-trigger{PAGES}"
 MISSING_INSTANCE = "i-0000000000000dead"
 # Pieces of a message this long are looked for inside texts too (a message with its values filled).
 LONG_PIECE = 20
+# A message with blanks is looked for with any values in them when its own words have this many letters.
+MESSAGE_WORDS = 3
 # Logs, code and curl lines are the server's and AWS's words, not the pages'.
 NOT_PAGE_TEXT = "script, style, pre, code"
 COLLECT_TEXTS = """(notPageText) => {
@@ -108,14 +124,36 @@ def jobs(api: httpx.Client, webhook_receiver: WebhookReceiver) -> Iterator[Jobs]
     api.delete(f"/http-trigger/api/post-processing/{definition}")
 
 
+def server_texts(language: str) -> dict[str, str]:
+    """Return the server's texts in ``language``: its schemas' titles and descriptions, and its messages.
+
+    Each is keyed by its English text or its rule, as every language translates the same ones.
+    """
+    english_texts = schema_translations(LANGUAGES[1])
+    english_messages = {**MESSAGES, **{name: rule.text for name, rule in RULES.items()}}
+    texts = {f"schema:{text}": schema_translations(language).get(text, text) for text in english_texts}
+    said = {f"rule:{rule}": message_translations(language).get(rule, text)
+             for rule, text in english_messages.items()}
+    return {**texts, **said}
+
+
+def catalogue(language: str) -> dict[str, str]:
+    """Every text the pages may say in ``language``: their own messages and the server's texts."""
+    return {**messages(language), **server_texts(language)}
+
+
 def foreign_messages(language: str) -> tuple[set[str], set[str]]:
-    """Return the other languages' messages that ``language`` says otherwise, and their long pieces."""
-    own = messages(language)
+    """Return the other languages' messages that ``language`` says otherwise, and their long pieces.
+
+    The server's texts count as messages: an action's title, a parameter's label or what to fix in a
+    field shown in English on a Japanese page is as wrong as a button's label.
+    """
+    own = catalogue(language)
     foreign = {
         message
         for other in LANGUAGES
         if other != language
-        for key, message in messages(other).items()
+        for key, message in catalogue(other).items()
         if message != own[key]
     } - set(own.values())
     pieces = {
@@ -127,14 +165,31 @@ def foreign_messages(language: str) -> tuple[set[str], set[str]]:
     return foreign, pieces
 
 
+def filled_in(messages_with_blanks: set[str]) -> list[re.Pattern[str]]:
+    """Return a pattern of each message with its blanks filled ("Enter {field} such as {example}").
+
+    A message whose own words are too few to tell it from any text (``{choices} or {last}``) has none.
+    """
+    patterns = []
+    for message in messages_with_blanks:
+        words = PLACEHOLDER.split(message)[::2]
+        if len(words) > 1 and len(re.sub(r"\W", "", "".join(words))) >= MESSAGE_WORDS:
+            patterns.append(re.compile("(.+)".join(re.escape(word) for word in words), re.DOTALL))
+    return patterns
+
+
 def untranslated(frame: Frame, language: str) -> list[str]:
-    """Return every text in the frame that is another language's message, a piece of one, or a raw key."""
+    """Return every text in the frame that is another language's message, filled in or not, or a raw key."""
     foreign, pieces = foreign_messages(language)
+    patterns = filled_in(foreign)
     keys = set(messages(language))
     return sorted(
         text
         for text in set(frame.evaluate(COLLECT_TEXTS, NOT_PAGE_TEXT))
-        if text in foreign or text in keys or any(piece in text for piece in pieces)
+        if text in foreign
+        or text in keys
+        or any(piece in text for piece in pieces)
+        or any(pattern.fullmatch(text) for pattern in patterns)
     )
 
 
@@ -189,6 +244,22 @@ def check_every_page(page: Page, jobs: Jobs, language: str, *, in_airflow: bool 
     frame = open_page(f"/jobs/{jobs.failed_id}")
     expect(frame.locator("#body-sample")).to_be_visible()
     check("job detail, parameters at execution", frame, "job-detail-parameters-at-execution")
+    frame.locator("#run-now").click()
+    expect(frame.locator("#run-dialog")).to_be_visible()
+    check("job detail, Run now form", frame, "job-detail-run-now-form")
+    run_field = frame.locator('#run-fields [name="instance_ids"]')
+    run_field.fill("i-bad")
+    frame.locator("#run-submit").click()
+    expect(frame.locator('#run-fields [data-error-for="instance_ids"] .message')).to_be_visible()
+    check("job detail, Run now form, the page's check", frame)
+    # A tag key without its value passes the page's checks; the API's answer names the rule.
+    run_field.fill("")
+    frame.locator('#run-fields [name="tag_key"]').fill("Env")
+    frame.locator("#run-submit").click()
+    frame.locator("#confirm-ok").click()
+    expect(frame.locator("#run-form-error .message")).to_be_visible()
+    check("job detail, Run now form, the API's answer", frame)
+    frame.locator("#run-cancel").click()
 
     frame = open_page(f"/jobs/{jobs.warned_id}/runs")
     expect(frame.locator("#runs-body tr[data-run-id]")).to_have_count(1)
@@ -218,6 +289,12 @@ def check_every_page(page: Page, jobs: Jobs, language: str, *, in_airflow: bool 
         expect(frame.locator(f'section.step[data-step="{step}"]')).to_be_visible()
         expect(frame.locator("#next")).to_be_enabled()
         check(f"job form, edit: {step}", frame, "job-edit-at-step" if step == "post" else None)
+    frame = open_page(f"/jobs/{jobs.shared_id}/edit?step=trigger")
+    frame.locator("#use-schedule").check()
+    frame.locator("#schedule").fill("every minute")
+    frame.locator("#next").click()
+    expect(frame.locator('[data-error-for="schedule"] .message')).to_be_visible()
+    check("job form, edit: a schedule the API refuses", frame, "create-validation-error")
     frame = open_page(f"/jobs/{jobs.failed_id}/edit?step=mode")
     expect(frame.locator("#next")).to_be_enabled()
     check("job form, edit: parameters at execution", frame)
@@ -225,6 +302,10 @@ def check_every_page(page: Page, jobs: Jobs, language: str, *, in_airflow: bool 
     frame.locator("#next").click()
     expect(frame.locator('section.step[data-step="parameters"] .field').first).to_be_visible()
     check("job form, edit: the action's parameters", frame, "create-6-parameters")
+    frame.locator('[name="action.parameters.instance_ids"]').fill("i-bad")
+    frame.locator("#next").click()
+    expect(frame.locator('[data-error-for="action.parameters.instance_ids"] .message')).to_be_visible()
+    check("job form, edit: a parameter refused", frame)
 
     frame = open_page("/post-processing")
     expect(frame.locator(f'tr[data-definition="{jobs.definition}"]')).to_be_visible()
@@ -265,6 +346,54 @@ def test_without_a_choice_in_airflow_the_pages_speak_the_browsers_language(
     page.context.add_cookies([{"name": "_token", "value": stack.get_api_token(), "url": stack.api_url}])
 
     assert check_every_page(page, jobs, "ja", in_airflow=False) == {}
+
+
+def test_the_japanese_pages_narrow_dark_for_a_viewer_and_of_a_copy(
+    browser: Browser, stack: EmbeddedStack, api: httpx.Client, jobs: Jobs
+):
+    """The Japanese twins of the other photographs: a narrow window, the dark theme, a viewer, a copy."""
+    found: dict[str, list[str]] = {}
+
+    def photograph(page: Page, path: str, ready: str, name: str) -> Frame:
+        page.goto(f"{PAGES_IN_AIRFLOW}{path}")
+        frame = settle(page, "ja", in_airflow=True)
+        expect(frame.locator(ready).first).to_be_visible()
+        found[name] = untranslated(frame, "ja")
+        shoot(page, f"{name}-ja")
+        return frame
+
+    narrow = new_page(browser, stack, width=420, height=860, airflow_language="ja")
+    log_in(narrow, stack.admin_username, stack.admin_password)
+    photograph(narrow, f"/jobs/{jobs.failed_id}", "#body-sample", "job-detail-narrow")
+    photograph(narrow, "/jobs", f'tr[data-job-id="{jobs.failed_id}"]', "jobs-list-narrow")
+    narrow.set_viewport_size({"width": 390, "height": 844})
+    run = f"/jobs/{jobs.failed_id}/runs/{jobs.failed_run}"
+    photograph(narrow, run, "#failure.error", "run-detail-narrow")
+    narrow.context.close()
+
+    dark = new_page(browser, stack, color_scheme="dark", airflow_language="ja")
+    log_in(dark, stack.admin_username, stack.admin_password)
+    photograph(dark, f"/jobs/{jobs.failed_id}", "#body-sample", "job-detail-dark")
+    dark.context.close()
+
+    viewer = new_page(browser, stack, airflow_language="ja")
+    log_in(viewer, VIEWER_USERNAME, stack_password(stack, VIEWER_USERNAME))
+    photograph(viewer, f"/jobs/{jobs.warned_id}", "#no-token", "job-detail-viewer")
+    viewer.context.close()
+
+    page = new_page(browser, stack, airflow_language="ja")
+    log_in(page, stack.admin_username, stack.admin_password)
+    page.goto(f"{PAGES_IN_AIRFLOW}/jobs/{jobs.failed_id}")
+    frame = settle(page, "ja", in_airflow=True)
+    frame.locator("#duplicate-job").click()
+    frame.locator("#confirm-ok").click()
+    expect(frame.locator(".notice.ok")).to_be_visible()
+    copy_id = int(re.search(r"/ui/jobs/(\d+)$", frame.url).group(1))
+    photograph(page, f"/jobs/{copy_id}?duplicated={jobs.failed_id}", ".notice.ok", "job-duplicate")
+    page.context.close()
+    api.delete(f"/http-trigger/api/jobs/{copy_id}")
+
+    assert {name: texts for name, texts in found.items() if texts} == {}
 
 
 def test_dates_follow_the_pages_language(browser: Browser, stack: EmbeddedStack, jobs: Jobs):

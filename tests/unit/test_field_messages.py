@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, Literal
 
 import pydantic
 import pytest
 from http_trigger.actions import ACTIONS
-from http_trigger.field_messages import MESSAGES, operator_message
+from http_trigger.field_messages import (
+    MESSAGES,
+    RULES,
+    Rule,
+    messages_in,
+    operator_message,
+    operator_problems,
+)
 from http_trigger.post_processing import POST_PROCESSING
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -124,3 +132,70 @@ def _pattern_fields(schema: dict[str, Any], root: dict[str, Any], loc: tuple[str
         yield from _pattern_fields(field, root, (*loc, name))
     if "items" in schema:
         yield from _pattern_fields(schema["items"], root, (*loc, 0))
+
+
+def problems_in(language: str, model: type[BaseModel], data: dict[str, Any]) -> dict[tuple[Any, ...], str]:
+    with pytest.raises(pydantic.ValidationError) as raised:
+        model.model_validate(data)
+    return dict(operator_problems(raised.value, model, language))
+
+
+def test_a_problem_is_said_in_japanese_naming_the_field_by_its_japanese_title():
+    model = ACTIONS["ec2_change_instance_type"].parameters_model
+
+    said = problems_in("ja", model, {"instance_ids": ["x"], "wait_until_final_state": "x", "colour": 1})
+
+    assert said == {
+        ("instance_ids", 0): "「インスタンス ID」を i-0123456789abcdef0 のような形式で入力してください（1 件目）",
+        ("wait_until_final_state",): "はいかいいえを選択してください",
+        ("instance_type",): "「インスタンスタイプ」を入力してください",
+        ("colour",): "colour を削除してください（この設定はありません）",
+    }
+
+
+def test_bounds_and_choices_are_said_in_japanese():
+    said = problems_in(
+        "ja", ACTIONS["ecs_run_task"].parameters_model,
+        {"cluster": "c", "task_definition": "t", "launch_type": "X", "count": 99},
+    )
+
+    assert said == {
+        ("count",): "1〜10 の数値を入力してください",
+        ("launch_type",): "'FARGATE'、'EC2' のいずれかを選択してください",
+    }
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", {(): "min_size (3) must not be greater than max_size (1)"}),
+        ("ja", {(): "min_size（3）は max_size（1）以下にしてください"}),
+    ],
+)
+def test_a_validators_own_message_is_said_in_each_language(language, expected):
+    model = ACTIONS["autoscaling_update_group_capacity"].parameters_model
+
+    assert problems_in(language, model, {"group_names": ["g"], "min_size": 3, "max_size": 1}) == expected
+
+
+def test_a_validators_error_survives_pickling_as_a_tasks_error_does():
+    error = RULES["targets.no_target"].error(ids_field="instance_ids", resources=RULES["ec2.instances"])
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert (str(copy), copy.said_in("ja")) == (str(error), error.said_in("ja"))
+
+
+def test_a_message_rule_is_declared_once():
+    with pytest.raises(ValueError, match="The message rule 'targets.no_target' is declared twice"):
+        Rule("targets.no_target", "anything")
+    with pytest.raises(ValueError, match="The message rule 'enter' is declared twice"):
+        Rule("enter", "anything")
+
+
+def test_the_pages_get_the_messages_in_their_language():
+    japanese = messages_in("ja")
+
+    assert japanese.keys() == MESSAGES.keys()
+    assert japanese["enter"] == "「{field}」を入力してください"
+    assert messages_in("en") == MESSAGES

@@ -31,6 +31,8 @@ from http_trigger.actions import (
 )
 from http_trigger.actions.base import ActionType
 from http_trigger.catalogue import Catalogue
+from http_trigger.field_messages import model_schema
+from http_trigger.translations import DEFAULT_LANGUAGE, translated_text
 
 # One line per service module; each module declares its own ACTION_TYPES.
 _ACTION_TYPES: tuple[ActionType, ...] = (
@@ -57,14 +59,17 @@ def get_action(name: str) -> ActionType:
     return ACTIONS.require(name)
 
 
-def catalogue() -> list[dict[str, Any]]:
-    """List every action as the API and the CLI show it: name, title, description, parameter schema."""
+def catalogue(language: str = DEFAULT_LANGUAGE) -> list[dict[str, Any]]:
+    """List every action as the API and the CLI show it: name, title, description, parameter schema.
+
+    The texts are in ``language``; the name and the schema's field names are the API's, in every language.
+    """
     return [
         {
             "name": action.name,
-            "title": action.title,
-            "description": action.description,
-            "parameters_schema": action.parameters_model.model_json_schema(),
+            "title": translated_text(action.title, language),
+            "description": translated_text(action.description, language),
+            "parameters_schema": model_schema(action.parameters_model, language),
         }
         for action in ACTIONS.values()
     ]

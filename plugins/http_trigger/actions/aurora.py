@@ -24,13 +24,14 @@ from http_trigger.actions.rds import (
     check_snapshot_template,
 )
 from http_trigger.actions.targets import TargetedParameters, tag_key_field, tag_value_field, wait_field
+from http_trigger.field_messages import Rule
 
 
 class AuroraDbClustersParameters(TargetedParameters):
     """Choose Aurora DB clusters by identifier or by one tag, and whether to wait for their final state."""
 
     ids_field: ClassVar[str] = "db_cluster_identifiers"
-    resources: ClassVar[str] = "DB clusters"
+    resources: ClassVar[Rule] = Rule("aurora.db_clusters", "DB clusters")
 
     model_config = ConfigDict(
         title="Aurora DB clusters",

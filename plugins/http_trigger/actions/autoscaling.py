@@ -21,16 +21,20 @@ from http_trigger.actions.targets import (
     tag_key_field,
     tag_value_field,
 )
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+
+_NO_CAPACITY = Rule("autoscaling.no_capacity", "give at least one of min_size, max_size and desired_capacity")
 
 
 class AutoScalingCapacityParameters(TargetedParameters):
     """Choose the groups by name or one tag, their new capacities, and whether to wait for them."""
 
     ids_field: ClassVar[str] = "group_names"
-    resources: ClassVar[str] = "groups"
+    resources: ClassVar[Rule] = Rule("autoscaling.groups", "groups")
 
     model_config = ConfigDict(
         title="Auto Scaling group capacity",
@@ -63,7 +67,7 @@ class AutoScalingCapacityParameters(TargetedParameters):
     @model_validator(mode="after")
     def _check(self) -> AutoScalingCapacityParameters:
         if self.min_size is None and self.max_size is None and self.desired_capacity is None:
-            raise ValueError("give at least one of min_size, max_size and desired_capacity")
+            raise _NO_CAPACITY.error()
         autoscaling.check_order(self.min_size, self.desired_capacity, self.max_size)
         return self
 

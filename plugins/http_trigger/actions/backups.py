@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, Field
+from http_trigger.field_messages import Rule
 
 JOB_TAG = "http-trigger:job"
 SOURCE_TAG = "http-trigger:source"
@@ -31,17 +32,29 @@ _MAX_USER_TAGS = 48
 T = TypeVar("T")
 
 
+_INVALID_TEMPLATE = Rule("backups.invalid_template", "{template} is not a valid template: {error}")
+_UNKNOWN_PLACEHOLDER = Rule(
+    "backups.unknown_placeholder", "unknown placeholder {placeholder} in {template}; use {known}"
+)
+_TOO_MANY_TAGS = Rule("backups.too_many_tags", "at most {limit} tags (got {count})")
+_TAG_KEY_LENGTH = Rule("backups.tag_key_length", "tag key {key} must be 1-128 characters")
+_TAG_VALUE_LENGTH = Rule("backups.tag_value_length", "the value of tag {key} must be at most 256 characters")
+_RESERVED_TAG_PREFIX = Rule(
+    "backups.reserved_tag_prefix", "tag key {key} uses a reserved prefix ({prefixes})"
+)
+
+
 def check_template(template: str, placeholders: Collection[str]) -> str:
     """Return ``template`` if it only uses ``{date}``, ``{datetime}`` and ``placeholders``."""
     allowed = [*placeholders, *DATE_FORMATS]
     try:
         fields = [item[1:] for item in string.Formatter().parse(template) if item[1] is not None]
     except ValueError as error:
-        raise ValueError(f"{template!r} is not a valid template: {error}") from None
+        raise _INVALID_TEMPLATE.error(template=repr(template), error=error) from None
     for name, spec, conversion in fields:
         if name not in allowed or spec or conversion:
             known = ", ".join(f"{{{known}}}" for known in allowed)
-            raise ValueError(f"unknown placeholder {{{name}}} in {template!r}; use {known}")
+            raise _UNKNOWN_PLACEHOLDER.error(placeholder=f"{{{name}}}", template=repr(template), known=known)
     return template
 
 
@@ -59,14 +72,14 @@ def utc_now() -> datetime:
 
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:
     if len(tags) > _MAX_USER_TAGS:
-        raise ValueError(f"at most {_MAX_USER_TAGS} tags (got {len(tags)})")
+        raise _TOO_MANY_TAGS.error(limit=_MAX_USER_TAGS, count=len(tags))
     for key, value in tags.items():
         if not 1 <= len(key) <= 128:
-            raise ValueError(f"tag key {key!r} must be 1-128 characters")
+            raise _TAG_KEY_LENGTH.error(key=repr(key))
         if len(value) > 256:
-            raise ValueError(f"the value of tag {key!r} must be at most 256 characters")
+            raise _TAG_VALUE_LENGTH.error(key=repr(key))
         if key.lower().startswith(_RESERVED_TAG_PREFIXES):
-            raise ValueError(f"tag key {key!r} uses a reserved prefix ({', '.join(_RESERVED_TAG_PREFIXES)})")
+            raise _RESERVED_TAG_PREFIX.error(key=repr(key), prefixes=", ".join(_RESERVED_TAG_PREFIXES))
     return tags
 
 

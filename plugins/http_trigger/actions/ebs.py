@@ -26,6 +26,7 @@ from http_trigger.actions.backups import (
 from http_trigger.actions.base import ActionType
 from http_trigger.actions.ec2 import EC2ActionOperator
 from http_trigger.actions.targets import TargetedParameters, tag_key_field, tag_value_field, wait_field
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -40,7 +41,7 @@ class EbsCreateSnapshotsParameters(TargetedParameters):
     """Choose EBS volumes by id or by their instances' tag; describe, tag and rotate their snapshots."""
 
     ids_field: ClassVar[str] = "volume_ids"
-    resources: ClassVar[str] = "volumes"
+    resources: ClassVar[Rule] = Rule("ebs.volumes", "volumes")
 
     model_config = ConfigDict(
         title="EBS snapshots",

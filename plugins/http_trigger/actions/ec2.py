@@ -41,6 +41,7 @@ from http_trigger.actions.targets import (
     wait_field,
 )
 from http_trigger.regions import region_pattern
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -52,11 +53,16 @@ _AMI_NAME = re.compile(r"^[A-Za-z0-9()\[\] ./'@_-]{3,128}$")
 _AMI_NAME_CHARACTERS = re.compile(r"^[A-Za-z0-9()\[\] ./'@_-]*$")
 
 
+_AMI_NAME_TEMPLATE = Rule(
+    "ec2.ami_name_characters", "{template} may only hold letters, digits, spaces and ( ) [ ] . / - ' @ _"
+)
+
+
 def _check_ami_name_template(template: str, placeholders: tuple[str, ...]) -> str:
     check_template(template, placeholders)
     literal = "".join(item[0] for item in string.Formatter().parse(template))
     if not _AMI_NAME_CHARACTERS.match(literal):
-        raise ValueError(f"{template!r} may only hold letters, digits, spaces and ( ) [ ] . / - ' @ _")
+        raise _AMI_NAME_TEMPLATE.error(template=repr(template))
     return template
 
 
@@ -64,7 +70,7 @@ class Ec2InstancesParameters(TargetedParameters):
     """Choose EC2 instances by id or by one tag, and whether to wait until they reach their final state."""
 
     ids_field: ClassVar[str] = "instance_ids"
-    resources: ClassVar[str] = "instances"
+    resources: ClassVar[Rule] = Rule("ec2.instances", "instances")
 
     model_config = ConfigDict(
         title="EC2 instances",
@@ -163,7 +169,7 @@ class Ec2CopyImageParameters(TargetedParameters):
     """Choose AMIs by id or tag, and the region to copy them to."""
 
     ids_field: ClassVar[str] = "image_ids"
-    resources: ClassVar[str] = "AMIs"
+    resources: ClassVar[Rule] = Rule("ec2.images", "AMIs")
 
     model_config = ConfigDict(
         title="EC2 AMI copy",

@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, model_validator
 from http_trigger.actions.aws import ecs
 from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -28,6 +29,13 @@ _Cluster = Annotated[
     str,
     Field(min_length=1, max_length=2048, title="Cluster", description="The cluster's name or ARN."),
 ]
+
+
+_FARGATE_SUBNETS = Rule("ecs.fargate_subnets", "subnets are required with launch_type FARGATE")
+_GROUPS_NEED_SUBNETS = Rule("ecs.groups_need_subnets", "security_groups need subnets")
+_PUBLIC_IP_ON_FARGATE = Rule(
+    "ecs.public_ip_on_fargate", "assign_public_ip is only possible with launch_type FARGATE"
+)
 
 
 class EcsRunTaskParameters(ActionParameters):
@@ -85,11 +93,11 @@ class EcsRunTaskParameters(ActionParameters):
     @model_validator(mode="after")
     def _network(self) -> EcsRunTaskParameters:
         if self.launch_type == "FARGATE" and not self.subnets:
-            raise ValueError("subnets are required with launch_type FARGATE")
+            raise _FARGATE_SUBNETS.error()
         if self.security_groups and not self.subnets:
-            raise ValueError("security_groups need subnets")
+            raise _GROUPS_NEED_SUBNETS.error()
         if self.assign_public_ip and self.launch_type != "FARGATE":
-            raise ValueError("assign_public_ip is only possible with launch_type FARGATE")
+            raise _PUBLIC_IP_ON_FARGATE.error()
         return self
 
 

@@ -38,6 +38,7 @@ from http_trigger.actions.targets import (
     tag_value_field,
     wait_field,
 )
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -47,15 +48,19 @@ DB_INSTANCE_CLASS_PATTERN = r"^db\.[a-z0-9-]+\.[a-z0-9]+$"
 _SNAPSHOT_IDENTIFIER = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)$")
 
 
+_SNAPSHOT_IDENTIFIER_TEMPLATE = Rule(
+    "rds.snapshot_identifier_template",
+    "{template} gives identifiers like {sample}; a snapshot identifier starts with a letter "
+    "and holds only letters, digits and single hyphens, not ending with one",
+)
+
+
 def check_snapshot_template(template: str, id_placeholder: str) -> str:
     """Refuse a template whose identifiers RDS would refuse (tried on a sample id and date)."""
     check_template(template, (id_placeholder,))
     sample = render_template(template, datetime(2000, 1, 1, tzinfo=timezone.utc), **{id_placeholder: "db"})
     if not _SNAPSHOT_IDENTIFIER.match(sample):
-        raise ValueError(
-            f"{template!r} gives identifiers like {sample!r}; a snapshot identifier starts with a letter "
-            "and holds only letters, digits and single hyphens, not ending with one"
-        )
+        raise _SNAPSHOT_IDENTIFIER_TEMPLATE.error(template=repr(template), sample=repr(sample))
     return template
 
 
@@ -63,7 +68,7 @@ class RdsDbInstancesParameters(TargetedParameters):
     """Choose RDS DB instances by identifier or by one tag, and whether to wait for their final state."""
 
     ids_field: ClassVar[str] = "db_instance_identifiers"
-    resources: ClassVar[str] = "DB instances"
+    resources: ClassVar[Rule] = Rule("rds.db_instances", "DB instances")
 
     model_config = ConfigDict(
         title="RDS DB instances",

@@ -25,6 +25,7 @@ from http_trigger.actions.targets import (
     tag_value_field,
     wait_field,
 )
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -39,7 +40,7 @@ class RedshiftClustersParameters(TargetedParameters):
     """Choose Redshift clusters by identifier or by one tag, and whether to wait for their final state."""
 
     ids_field: ClassVar[str] = "cluster_identifiers"
-    resources: ClassVar[str] = "clusters"
+    resources: ClassVar[Rule] = Rule("redshift.clusters", "clusters")
 
     model_config = ConfigDict(
         title="Redshift clusters",
@@ -56,6 +57,9 @@ class RedshiftClustersParameters(TargetedParameters):
     wait_until_final_state: bool = wait_field(
         "Finish only when every cluster is paused (pause) or available (resume)."
     )
+
+
+_RETENTION_DAYS = Rule("redshift.retention_days", "must be -1 (keep) or from 1 to 3653 days")
 
 
 class RedshiftSnapshotParameters(ActionParameters):
@@ -92,7 +96,7 @@ class RedshiftSnapshotParameters(ActionParameters):
     @classmethod
     def _retention(cls, value: int) -> int:
         if value != -1 and not 1 <= value <= 3653:
-            raise ValueError("must be -1 (keep) or from 1 to 3653 days")
+            raise _RETENTION_DAYS.error()
         return value
 
 

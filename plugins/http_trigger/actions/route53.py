@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field, model_validator
 from http_trigger.actions.aws import route53
 from http_trigger.actions.aws_base import AwsActionOperator
 from http_trigger.actions.base import ActionParameters, ActionType
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 HOSTED_ZONE_ID_PATTERN = r"^(/hostedzone/)?[A-Z0-9]{1,32}$"
 DOMAIN_NAME_PATTERN = r"^(\*\.)?([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9-]{1,63}\.?$"
 RecordType = Literal["A", "AAAA", "CAA", "CNAME", "DS", "MX", "NAPTR", "NS", "PTR", "SPF", "SRV", "TXT"]
+
+
+_ONE_ZONE = Rule("route53.one_zone", "give either hosted_zone_id or hosted_zone_name")
+_ONE_CNAME_VALUE = Rule("route53.one_cname_value", "a CNAME record takes exactly one value")
 
 
 class Route53UpsertRecordParameters(ActionParameters):
@@ -76,9 +81,9 @@ class Route53UpsertRecordParameters(ActionParameters):
     @model_validator(mode="after")
     def _check(self) -> Route53UpsertRecordParameters:
         if (self.hosted_zone_id is None) == (self.hosted_zone_name is None):
-            raise ValueError("give either hosted_zone_id or hosted_zone_name")
+            raise _ONE_ZONE.error()
         if self.record_type == "CNAME" and len(self.values) != 1:
-            raise ValueError("a CNAME record takes exactly one value")
+            raise _ONE_CNAME_VALUE.error()
         return self
 
     def record_values(self) -> list[str]:

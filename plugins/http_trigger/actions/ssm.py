@@ -23,6 +23,7 @@ from http_trigger.actions.targets import (
     tag_key_field,
     tag_value_field,
 )
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -35,7 +36,7 @@ class SsmRunCommandParameters(TargetedParameters):
     """Choose the instances by id or one tag, the script and its commands, and whether to wait."""
 
     ids_field: ClassVar[str] = "instance_ids"
-    resources: ClassVar[str] = "instances"
+    resources: ClassVar[Rule] = Rule("ssm.instances", "instances")
 
     model_config = ConfigDict(
         title="SSM Run Command",

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import Field, model_validator
 
 from http_trigger.actions.base import ActionParameters
+from http_trigger.field_messages import Rule
 
 T = TypeVar("T")
 
@@ -39,19 +40,27 @@ def tag_value_field() -> Any:
     return Field(default=None, min_length=1, max_length=256, title="Tag value")
 
 
+_IDS_AND_TAG = Rule("targets.ids_and_tag", "give either {ids_field} or tag_key and tag_value, not both")
+_NO_TARGET = Rule(
+    "targets.no_target", "give {ids_field}, or tag_key and tag_value, to choose the {resources}"
+)
+_TAG_KEY_MISSING = Rule("targets.tag_key_missing", "tag_key is required with tag_value")
+_TAG_VALUE_MISSING = Rule("targets.tag_value_missing", "tag_value is required with tag_key")
+
+
 def check_one_target(
-    *, ids_field: str, ids: list[str], tag_key: str | None, tag_value: str | None, resources: str
+    *, ids_field: str, ids: list[str], tag_key: str | None, tag_value: str | None, resources: Rule
 ) -> None:
     """Refuse a choice that is not exactly one of: ids, or a tag key with its value."""
     by_tag = tag_key is not None or tag_value is not None
     if ids and by_tag:
-        raise ValueError(f"give either {ids_field} or tag_key and tag_value, not both")
+        raise _IDS_AND_TAG.error(ids_field=ids_field)
     if not ids and not by_tag:
-        raise ValueError(f"give {ids_field}, or tag_key and tag_value, to choose the {resources}")
+        raise _NO_TARGET.error(ids_field=ids_field, resources=resources)
     if by_tag and tag_key is None:
-        raise ValueError("tag_key is required with tag_value")
+        raise _TAG_KEY_MISSING.error()
     if by_tag and tag_value is None:
-        raise ValueError("tag_value is required with tag_key")
+        raise _TAG_VALUE_MISSING.error()
 
 
 @dataclass(frozen=True)
@@ -91,11 +100,12 @@ class TargetedParameters(ActionParameters):
     """Parameters choosing resources by a list of ids or by one tag: exactly one of the two.
 
     Subclasses declare the ids field (``ids_field``), name the resources for messages
-    (``resources``) and define ``tag_key`` / ``tag_value`` with their own descriptions.
+    (``resources``, a rule, so that each language names them) and define ``tag_key`` /
+    ``tag_value`` with their own descriptions.
     """
 
     ids_field: ClassVar[str]
-    resources: ClassVar[str]
+    resources: ClassVar[Rule]
 
     @model_validator(mode="after")
     def _one_target(self) -> TargetedParameters:

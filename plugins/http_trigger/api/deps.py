@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 from airflow.api_fastapi.core_api.security import GetUserDep
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, Header, HTTPException, status
 
 from http_trigger.api.parameters import JobIdPath
 from http_trigger.jobs.access import may_access_job, may_create_jobs, may_edit_definitions, may_read_definitions
+from http_trigger.translations import accepted_language
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
@@ -67,3 +68,16 @@ def _may_edit_definitions(user: GetUserDep) -> bool:
 
 MayEditDefinitionsDep = Annotated[bool, Depends(_may_edit_definitions)]
 """Whether the user may change definitions: a reader sees no edit controls."""
+
+
+def _language(
+    accept_language: Annotated[
+        str | None,
+        Header(description="The language of the texts of the answer: `ja` for Japanese; English by default."),
+    ] = None,
+) -> str:
+    return accepted_language(accept_language)
+
+
+LanguageDep = Annotated[str, Depends(_language)]
+"""The language the caller asks for: the pages send theirs; a caller that asks for none gets English."""

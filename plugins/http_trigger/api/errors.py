@@ -60,6 +60,8 @@ from http_trigger.errors import (
     SignatureError,
     UnknownTriggerError,
 )
+from http_trigger.jobs.field_errors import SAID_IN
+from http_trigger.translations import accepted_language
 
 log = logging.getLogger(__name__)
 
@@ -203,11 +205,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def answer_error(request: Request, error: Exception) -> JSONResponse:
     """Answer ``error`` with JSON: the one exception handler of the app."""
+    language = accepted_language(request.headers.get("accept-language"))
     if isinstance(error, RequestValidationError):
-        return _invalid_request(error)
+        return _invalid_request(error, language)
     on_json_api = _route_path(request).startswith(JSON_API_PREFIX)
     if isinstance(error, InvalidParametersError) and error.problems and on_json_api:
-        return _invalid_parameters(error)
+        return _invalid_parameters(error, language)
     if isinstance(error, DefinitionInUseError):
         return _definition_in_use(error)
     if isinstance(error, HttpTriggerError) and on_json_api:
@@ -239,21 +242,22 @@ def _route_path(request: Request) -> str:
     return getattr(request.scope.get("route"), "path", "?")
 
 
-def _invalid_request(error: RequestValidationError) -> JSONResponse:
+def _invalid_request(error: RequestValidationError, language: str) -> JSONResponse:
     """Answer 422 naming each problem once, without echoing the input (it may be large, or a secret).
 
     A path parameter that the route and its access checks both take is validated by each of them:
-    FastAPI reports its problem once per taker.
+    FastAPI reports its problem once per taker. A job body's problem is in ``detail`` in the language
+    asked for, as the validate answers are (:data:`~http_trigger.jobs.field_errors.SAID_IN`); the
+    message is the API's, in English.
     """
-    problems = [
-        {"loc": list(loc), "msg": msg, "type": kind}
-        for loc, msg, kind in dict.fromkeys(
-            (tuple(item["loc"]), item["msg"].removeprefix("Value error, "), item["type"]) for item in error.errors()
-        )
-    ]
+    found = dict.fromkeys(
+        (tuple(item["loc"]), item["msg"].removeprefix("Value error, "), item["type"], _said(item, language))
+        for item in error.errors()
+    )
+    problems = [{"loc": list(loc), "msg": said, "type": kind} for loc, _, kind, said in found]
     summed_up = "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
-        for problem in problems[:_SUMMED_UP_PROBLEMS]
+        f"{'.'.join(str(part) for part in loc)}: {msg}"
+        for loc, msg, _, _ in list(found)[:_SUMMED_UP_PROBLEMS]
     )
     if len(problems) > _SUMMED_UP_PROBLEMS:
         summed_up += f"; and {len(problems) - _SUMMED_UP_PROBLEMS} more"
@@ -263,11 +267,21 @@ def _invalid_request(error: RequestValidationError) -> JSONResponse:
     )
 
 
-def _invalid_parameters(error: InvalidParametersError) -> JSONResponse:
-    """Answer 422 placing each problem of a run's parameters at its field of the body, as a refused request."""
+def _said(item: Any, language: str) -> str:
+    """Return a problem's message in ``language`` where it keeps one, else pydantic's."""
+    said_in = (item.get("ctx") or {}).get(SAID_IN) or {}
+    return said_in.get(language) or item["msg"].removeprefix("Value error, ")
+
+
+def _invalid_parameters(error: InvalidParametersError, language: str) -> JSONResponse:
+    """Answer 422 placing each problem of a run's parameters at its field of the body, as a refused request.
+
+    The message is the API's, in English; each problem is in the language the caller asks for, as
+    the validate answers are, for the form that shows it at its field.
+    """
     problems = [
         {"loc": ["body", *_field_path(field)], "msg": reason, "type": "value_error"}
-        for field, reason in error.problems
+        for field, reason in error.problems_in(language)
     ]
     return JSONResponse(
         {"message": f"The parameters are invalid: {error}", "detail": problems},

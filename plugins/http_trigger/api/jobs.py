@@ -34,7 +34,12 @@ from http_trigger.api.datamodels import (
     SpecErrorResponse,
     SpecProblemResponse,
 )
-from http_trigger.api.deps import MayEditJobDep, requires_access_job, requires_access_to_create_jobs
+from http_trigger.api.deps import (
+    LanguageDep,
+    MayEditJobDep,
+    requires_access_job,
+    requires_access_to_create_jobs,
+)
 from http_trigger.api.errors import BODY_ERRORS, error_responses
 from http_trigger.api.parameters import JobIdPath, OffsetQuery
 from http_trigger.api.runs import run_response
@@ -142,16 +147,19 @@ def list_jobs(
     },
 )
 def validate_job(
-    user: GetUserDep, body: Annotated[Any, Body(openapi_examples=JOB_BODY_EXAMPLES)] = None
+    user: GetUserDep,
+    language: LanguageDep,
+    body: Annotated[Any, Body(openapi_examples=JOB_BODY_EXAMPLES)] = None,
 ) -> JobValidationResponse:
     """Check a job body without saving it, naming what to fix at each wrong field.
 
     A form asks at every step, so a body with problems is an answer, not an error: 200 with
-    ``valid: false`` and the problems a create or an update of it answers in its 422's ``detail``.
+    ``valid: false`` and the problems a create or an update of it answers in its 422's ``detail``,
+    said in the language asked for (``Accept-Language``; English by default).
     """
     problems = [
         FieldErrorResponse(loc=["body", *error.loc], msg=error.msg, type=error.type)
-        for error in job_body_errors(body)
+        for error in job_body_errors(body, language)
     ]
     return JobValidationResponse(valid=not problems, problems=problems)
 

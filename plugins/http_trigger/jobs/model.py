@@ -32,7 +32,7 @@ from pydantic import (
 
 from http_trigger.actions import ACTIONS
 from http_trigger.catalogue import Catalogue
-from http_trigger.field_messages import message
+from http_trigger.field_messages import Rule
 from http_trigger.jobs.spec_names import MAX_JOB_ID, dag_id_for
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.post_processing.base import secret_parameters
@@ -111,6 +111,33 @@ def _nul_character_at(value: Any) -> str | None:
     return None
 
 
+_NUL_CHARACTER = Rule(
+    "jobs.nul_character",
+    "{where}the NUL character (\\x00) is not allowed: Airflow's metadata database cannot store it",
+)
+_PARAMETERS_AT_EXECUTION = Rule(
+    "jobs.parameters_at_execution", "parameters must be empty when they are given at execution"
+)
+_NOT_A_RATE = Rule(
+    "jobs.not_a_rate",
+    "{value} is not a rate like '10/minute' (a count of 1-999999 per second, minute or hour)",
+)
+_NETWORK_AS_TEXT = Rule(
+    "jobs.network_as_text", "an address or CIDR network is written as text, e.g. '10.0.0.0/8', not {value}"
+)
+_NOT_CRON = Rule("jobs.not_cron", "Enter a cron expression such as {example}: {value} is not one")
+_GROUP_TOO_LONG = Rule(
+    "jobs.group_too_long",
+    "at most {limit} characters, not {length}: the job's DAG is tagged '{prefix}<group>', "
+    "and Airflow allows tags of at most {tag_limit} characters",
+)
+_BAD_TAG = Rule(
+    "jobs.bad_tag",
+    "tag {tag} must be 1-{limit} letters, digits, spaces or ._:/@- "
+    "(Airflow allows tags of at most {limit} characters)",
+)
+
+
 class _StrictModel(BaseModel):
     """Base of every spec model: unknown fields are mistakes, not extensions.
 
@@ -125,10 +152,7 @@ class _StrictModel(BaseModel):
     def _refuse_nul(cls, value: Any) -> Any:
         where = _nul_character_at(value)
         if where is not None:
-            raise ValueError(
-                f"{f'{where}: ' if where else ''}the NUL character (\\x00) is not allowed: "
-                "Airflow's metadata database cannot store it"
-            )
+            raise _NUL_CHARACTER.error(where=f"{where}: " if where else "")
         return value
 
 
@@ -161,7 +185,7 @@ class ActionSpec(_StrictModel):
         model = _parameters_model(ACTIONS, self.type)
         if self.parameters_at_execution:
             if self.parameters:
-                raise ValueError("parameters must be empty when they are given at execution")
+                raise _PARAMETERS_AT_EXECUTION.error()
             return self
         self.parameters = _validated_parameters(model, self.parameters)
         return self
@@ -253,14 +277,14 @@ MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600
 def check_rate(value: str) -> str:
     """Refuse a rate that is not ``<count>/<second|minute|hour>`` (count 1 to 999999)."""
     if not RATE_PATTERN.fullmatch(value):
-        raise ValueError(f"{value!r} is not a rate like '10/minute' (a count of 1-999999 per second, minute or hour)")
+        raise _NOT_A_RATE.error(value=repr(value))
     return value
 
 
 def _network_as_text(value: object) -> object:
     """Refuse a number or boolean where an address is due: ``ip_network(False)`` is 0.0.0.0/32."""
     if isinstance(value, (int, float)):
-        raise ValueError(f"an address or CIDR network is written as text, e.g. '10.0.0.0/8', not {value!r}")
+        raise _NETWORK_AS_TEXT.error(value=repr(value))
     return value
 
 
@@ -323,17 +347,15 @@ class JobBody(_StrictModel):
         if value in (None, ""):
             return None
         if not croniter.is_valid(value):
-            enter = message("such_as", field="a cron expression", example=CRON_EXAMPLE)
-            raise ValueError(message("not_one", message=enter, value=repr(value)))
+            raise _NOT_CRON.error(example=CRON_EXAMPLE, value=repr(value))
         return value
 
     @field_validator("group")
     @classmethod
     def _check_group(cls, value: str) -> str:
         if len(value) > GROUP_MAX_LEN:
-            raise ValueError(
-                f"at most {GROUP_MAX_LEN} characters, not {len(value)}: the job's DAG is tagged "
-                f"'{GROUP_TAG_PREFIX}<group>', and Airflow allows tags of at most {TAG_MAX_LEN} characters"
+            raise _GROUP_TOO_LONG.error(
+                limit=GROUP_MAX_LEN, length=len(value), prefix=GROUP_TAG_PREFIX, tag_limit=TAG_MAX_LEN
             )
         return value
 
@@ -342,10 +364,7 @@ class JobBody(_StrictModel):
     def _check_tags(cls, value: list[str]) -> list[str]:
         for tag in value:
             if not _TAG_PATTERN.match(tag):
-                raise ValueError(
-                    f"tag {tag!r} must be 1-{TAG_MAX_LEN} letters, digits, spaces or ._:/@- "
-                    f"(Airflow allows tags of at most {TAG_MAX_LEN} characters)"
-                )
+                raise _BAD_TAG.error(tag=repr(tag), limit=TAG_MAX_LEN)
         return value
 
     @property

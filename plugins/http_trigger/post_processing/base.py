@@ -25,6 +25,7 @@ from http_trigger.regions import REGION_EXAMPLE, region_pattern
 from http_trigger.run_contract import RUN_OUTCOMES, report_error
 from http_trigger.urls import is_trigger_url, trigger_url_id
 from http_trigger.validation import describe_validation_error
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -113,11 +114,14 @@ def mask_in_logs(value: str) -> None:
         mask_secret(part)
 
 
+_NOT_HTTP_URL = Rule("post_processing.not_http_url", "{value} is not an http or https URL")
+
+
 def check_http_url(value: str) -> str:
     """Return ``value`` if it is an absolute http(s) URL with a host and no whitespace."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-        raise ValueError(f"{value!r} is not an http or https URL")
+        raise _NOT_HTTP_URL.error(value=repr(value))
     return value
 
 

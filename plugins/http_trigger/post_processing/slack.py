@@ -32,6 +32,7 @@ from http_trigger.post_processing.base import (
     url_origin,
 )
 from http_trigger.post_processing.templates import render_template
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -41,6 +42,9 @@ DEFAULT_TEXT = """\
 Run {{ dag_run_id }} of {{ dag_id }}, {{ started_at }} → {{ finished_at }}
 {% if error %}Error: {{ error }}
 {% endif %}<{{ log_url }}|Open the run's log>"""
+
+
+_ONE_TARGET = Rule("slack.one_target", "give either slack_webhook_conn_id or webhook_url")
 
 
 class SlackParameters(PostProcessingParameters):
@@ -78,7 +82,7 @@ class SlackParameters(PostProcessingParameters):
     @model_validator(mode="after")
     def _one_target(self) -> SlackParameters:
         if (self.slack_webhook_conn_id is None) == (self.webhook_url is None):
-            raise ValueError("give either slack_webhook_conn_id or webhook_url")
+            raise _ONE_TARGET.error()
         return self
 
 

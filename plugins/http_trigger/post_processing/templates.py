@@ -27,6 +27,7 @@ from jinja2.meta import TrackingCodeGenerator
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from http_trigger.post_processing.payload import PAYLOAD_KEYS
+from http_trigger.field_messages import Rule
 
 TEMPLATE_MAX_LENGTH = 10_000
 TEMPLATE_VARIABLES: frozenset[str] = frozenset((*PAYLOAD_KEYS, "payload"))
@@ -129,6 +130,14 @@ def _constant_value(node: nodes.Node) -> Any:
         return _NOT_CONSTANT
 
 
+_SYNTAX_ERROR = Rule("templates.syntax_error", "template syntax error on line {line}: {error}")
+_TOO_MUCH = Rule("templates.too_much", "template computes too much: {error}")
+_TOO_DEEP = Rule("templates.too_deep", "template nests expressions too deeply")
+_UNKNOWN_VARIABLES = Rule(
+    "templates.unknown_variables", "unknown template variable(s) {unknown}; known: {known}"
+)
+
+
 def check_template(source: str) -> str:
     """Return ``source`` if it parses and uses only payload variables; raise ValueError otherwise.
 
@@ -140,16 +149,15 @@ def check_template(source: str) -> str:
         _constant_value(tree)
         finder.visit(tree)
     except TemplateSyntaxError as error:
-        raise ValueError(f"template syntax error on line {error.lineno}: {error.message}") from None
+        raise _SYNTAX_ERROR.error(line=error.lineno, error=error.message) from None
     except SecurityError as error:
-        raise ValueError(f"template computes too much: {error}") from None
+        raise _TOO_MUCH.error(error=error) from None
     except RecursionError:
-        raise ValueError("template nests expressions too deeply") from None
+        raise _TOO_DEEP.error() from None
     unknown = finder.undeclared_identifiers - TEMPLATE_VARIABLES
     if unknown:
-        raise ValueError(
-            f"unknown template variable(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(TEMPLATE_VARIABLES))}"
+        raise _UNKNOWN_VARIABLES.error(
+            unknown=", ".join(sorted(unknown)), known=", ".join(sorted(TEMPLATE_VARIABLES))
         )
     return source
 

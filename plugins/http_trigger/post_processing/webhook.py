@@ -38,11 +38,21 @@ from http_trigger.post_processing.base import (
     url_origin,
 )
 from http_trigger.urls import is_trigger_url
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 __all__ = ["URL_MAX_LENGTH", "WebhookParameters", "WebhookPostProcessingOperator"]
+
+
+_ONE_AUTHORIZATION = Rule(
+    "webhook.one_authorization", "give authorization or authorization_conn_id, not both"
+)
+_AUTHORIZATION_LINES = Rule("webhook.authorization_lines", "authorization must be a single line")
+_PARAMETERS_TO_TRIGGER = Rule(
+    "webhook.parameters_to_trigger", "trigger_parameters are sent only to another job's trigger URL"
+)
 
 
 class WebhookParameters(PostProcessingParameters):
@@ -89,11 +99,11 @@ class WebhookParameters(PostProcessingParameters):
     @model_validator(mode="after")
     def _one_authorization(self) -> WebhookParameters:
         if self.authorization and self.authorization_conn_id:
-            raise ValueError("give authorization or authorization_conn_id, not both")
+            raise _ONE_AUTHORIZATION.error()
         if self.authorization is not None and any(c in self.authorization for c in "\r\n"):
-            raise ValueError("authorization must be a single line")
+            raise _AUTHORIZATION_LINES.error()
         if self.trigger_parameters is not None and not is_trigger_url(self.url):
-            raise ValueError("trigger_parameters are sent only to another job's trigger URL")
+            raise _PARAMETERS_TO_TRIGGER.error()
         return self
 
 

@@ -49,7 +49,7 @@ from http_trigger.run_sources import TRIGGERED_BY, TriggerSource, new_run_id
 from http_trigger.runs import idempotency, limits, signatures, trigger_calls
 from http_trigger.runs.trigger_calls import TriggerOutcome
 from http_trigger.secrets import trigger_credentials
-from http_trigger.validation import describe_validation_error, validation_problems
+from http_trigger.validation import describe_problems, parameter_problems
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -107,11 +107,16 @@ def execution_conf(job: Job, parameters: dict[str, Any] | None) -> dict[str, Any
             f"Job {job.id} takes its parameters at execution; send them as a JSON object in the body",
             job_id=job.id,
         )
+    model = get_action(job.action.type).parameters_model
     try:
-        validated = get_action(job.action.type).parameters_model.model_validate(parameters)
+        validated = model.model_validate(parameters)
     except ValidationError as error:
+        problems = parameter_problems(error, model)
         raise InvalidParametersError(
-            describe_validation_error(error), job_id=job.id, problems=tuple(validation_problems(error))
+            describe_problems(problems),
+            job_id=job.id,
+            problems=problems,
+            said_in=functools.partial(parameter_problems, error, model),
         ) from None
     return validated.model_dump(mode="json")
 

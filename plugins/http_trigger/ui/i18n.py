@@ -9,8 +9,10 @@ a page is rendered once, whole, in one language, and its scripts read the same c
 
 A catalogue (``messages/<language>.json``) maps a key named by meaning to a message whose
 ``{name}`` placeholders are filled in where it is shown; every catalogue has the keys and the
-placeholders of the English one. Adding a language is adding its file and its code to
-:data:`LANGUAGES`.
+placeholders of the English one. The texts of the server's models (their schemas, the messages of
+their validation) have their translations in :mod:`http_trigger.translations`, and the pages get
+them in the page's language. Adding a language is adding its file here and there, and its code to
+:data:`~http_trigger.translations.LANGUAGES`.
 """
 
 from __future__ import annotations
@@ -24,10 +26,9 @@ from typing import Any
 from markupsafe import Markup, escape
 from starlette.requests import Request
 
+from http_trigger.translations import DEFAULT_LANGUAGE, accepted, supported
+
 MESSAGES_FOLDER = Path(__file__).resolve().parent / "messages"
-LANGUAGES = ("en", "ja")
-"""The languages the pages speak; the first is the fallback when none of the user's is here."""
-DEFAULT_LANGUAGE = LANGUAGES[0]
 LANGUAGE_COOKIE = "http_trigger_language"
 """Where the browser tells the server the language Airflow's local storage holds (see language.js)."""
 AIRFLOW_LANGUAGE_PARAMETER = "lng"
@@ -41,35 +42,13 @@ def messages(language: str) -> dict[str, str]:
     return json.loads((MESSAGES_FOLDER / f"{language}.json").read_text(encoding="utf-8"))
 
 
-def supported(tag: str | None) -> str | None:
-    """Return the supported language a language tag names (``ja-JP`` → ``ja``), or None."""
-    if not tag:
-        return None
-    primary = tag.strip().replace("_", "-").split("-")[0].lower()
-    return primary if primary in LANGUAGES else None
-
-
-def _accepted(header: str) -> list[str]:
-    """Return the tags of an ``Accept-Language`` header, most wanted first."""
-    weighted = []
-    for position, item in enumerate(header.split(",")):
-        tag, _, quality = item.strip().partition(";q=")
-        try:
-            weight = float(quality) if quality else 1.0
-        except ValueError:
-            weight = 0.0
-        if tag and weight > 0:
-            weighted.append((-weight, position, tag))
-    return [tag for _, _, tag in sorted(weighted)]
-
-
 def request_language(request: Request) -> str:
     """Return the language of the page ``request`` asks for, in i18next's order of detection."""
     candidates = [
         request.query_params.get(AIRFLOW_LANGUAGE_PARAMETER),
         request.cookies.get(AIRFLOW_LANGUAGE_COOKIE),
         request.cookies.get(LANGUAGE_COOKIE),
-        *_accepted(request.headers.get("accept-language", "")),
+        *accepted(request.headers.get("accept-language", "")),
     ]
     return next((language for tag in candidates if (language := supported(tag))), DEFAULT_LANGUAGE)
 

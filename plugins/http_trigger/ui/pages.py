@@ -27,11 +27,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from http_trigger import __version__, settings
 from http_trigger.actions import catalogue as action_catalogue
 from http_trigger.jobs.access import may_access_job, may_create_jobs
-from http_trigger.field_messages import EXAMPLE_IN_DESCRIPTION, MESSAGES
+from http_trigger.field_messages import EXAMPLE_IN_DESCRIPTION, messages_in, model_schema
 from http_trigger.jobs.model import JobBody, PostProcessingSpec
 from http_trigger.post_processing import POST_PROCESSING
 from http_trigger.regions import known_regions
-from http_trigger.ui.i18n import LANGUAGE_COOKIE, LANGUAGES, messages, request_language, translate
+from http_trigger.translations import LANGUAGES, translated_text
+from http_trigger.ui.i18n import LANGUAGE_COOKIE, messages, request_language, translate
 from http_trigger.urls import page_in_airflow_path, plugin_path
 
 ui_router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -72,7 +73,7 @@ def _code(text: str) -> Markup:
 
 
 @cache
-def catalogue() -> dict[str, Any]:
+def catalogue(language: str) -> dict[str, Any]:
     """Return the actions and post-processing kinds with their parameter schemas, as the forms use them.
 
     Actions come as ``GET /http-trigger/api/actions`` lists them (the form reads that route; the
@@ -80,28 +81,28 @@ def catalogue() -> dict[str, Any]:
     API. A post-processing step's own settings besides its type and parameters (e.g. ``retries``)
     come from the job model's schema. The forms check what is entered against these schemas and
     the job model's before they ask the API, in the API's words (the messages and the pattern that
-    finds an example in a description).
+    finds an example in a description). Every text is in the page's ``language``.
     """
-    step_schema = PostProcessingSpec.model_json_schema()
+    step_schema = model_schema(PostProcessingSpec, language)
     step_settings = {
         key: value
         for key, value in step_schema.get("properties", {}).items()
         if key not in ("type", "parameters")
     }
     return {
-        "actions": action_catalogue(),
+        "actions": action_catalogue(language),
         "post_processing": [
             {
                 "name": name,
-                "title": kind.title,
-                "description": getattr(kind, "description", ""),
-                "parameters_schema": kind.parameters_model.model_json_schema(),
+                "title": translated_text(kind.title, language),
+                "description": translated_text(kind.description, language),
+                "parameters_schema": model_schema(kind.parameters_model, language),
             }
             for name, kind in POST_PROCESSING.items()
         ],
         "post_processing_step": {"type": "object", "properties": step_settings},
-        "job_schema": JobBody.model_json_schema(),
-        "field_messages": MESSAGES,
+        "job_schema": model_schema(JobBody, language),
+        "field_messages": messages_in(language),
         "example_in_description": EXAMPLE_IN_DESCRIPTION.pattern,
     }
 
@@ -129,12 +130,14 @@ async def _page(
     title_key: str,
     title_values: dict[str, str] | None = None,
     editors_of: int | None = None,
+    uses_catalogue: bool = False,
     **context: Any,
 ) -> Response:
     """Render a page shell for a logged-in user, or redirect to Airflow's login.
 
     Its title is the message ``title_key`` with ``title_values`` and the page's ``job_id``. A page only
-    for the editors of job ``editors_of`` sends anyone else to that job's detail page.
+    for the editors of job ``editors_of`` sends anyone else to that job's detail page. A page whose
+    script ``uses_catalogue`` gets it in the page's language.
     """
     user = await _logged_in_user(request)
     if user is None:
@@ -143,6 +146,8 @@ async def _page(
     if editors_of is not None and not may_access_job(user, "PUT", editors_of):
         return RedirectResponse(f"{root}/ui/jobs/{editors_of}", status.HTTP_303_SEE_OTHER)
     language = request_language(request)
+    if uses_catalogue:
+        context["catalogue"] = catalogue(language)
     job_id = context.pop("job_id", "")
     html = _templates.get_template(template).render(
         title=translate(language, title_key, job_id=job_id, **(title_values or {})),
@@ -175,14 +180,15 @@ def ui_root() -> RedirectResponse:
 @ui_router.get("/jobs", response_class=HTMLResponse)
 async def jobs_page(request: Request) -> Response:
     """The job list: filter, sort, page; links to each job."""
-    return await _page(request, "jobs.html", "/jobs", title_key="jobs.heading", catalogue=catalogue())
+    return await _page(request, "jobs.html", "/jobs", title_key="jobs.heading", uses_catalogue=True)
 
 
 @ui_router.get("/jobs/new", response_class=HTMLResponse)
 async def new_job_page(request: Request) -> Response:
     """The create form, step by step as the seed describes, ending on a Confirm page."""
     return await _page(
-        request, "job_form.html", "/jobs/new", title_key="title.new_job", catalogue=catalogue(), regions=known_regions()
+        request, "job_form.html", "/jobs/new", title_key="title.new_job", uses_catalogue=True,
+        regions=known_regions(),
     )
 
 
@@ -191,7 +197,7 @@ async def job_page(request: Request, job_id: int) -> Response:
     """A job's detail: settings, trigger URL, token and curl line (masked; editors reveal them), actions."""
     return await _page(
         request, "job_detail.html", f"/jobs/{job_id}", title_key="job.numbered", job_id=job_id,
-        catalogue=catalogue(),
+        uses_catalogue=True,
     )
 
 
@@ -200,7 +206,7 @@ async def edit_job_page(request: Request, job_id: int) -> Response:
     """The same form as for creating, filled with the job's settings, secrets masked; for its editors only."""
     return await _page(
         request, "job_form.html", f"/jobs/{job_id}/edit", title_key="title.edit_job", job_id=job_id,
-        catalogue=catalogue(), regions=known_regions(), editors_of=job_id,
+        uses_catalogue=True, regions=known_regions(), editors_of=job_id,
     )
 
 
@@ -224,8 +230,8 @@ async def run_page(request: Request, job_id: int, dag_run_id: str) -> Response:
 async def post_processing_page(request: Request) -> Response:
     """The shared post-processing definitions: list, create, edit and delete (for those who may)."""
     return await _page(
-        request, "post_processing.html", "/post-processing", title_key="definitions.heading", catalogue=catalogue(),
-        definition_name="",
+        request, "post_processing.html", "/post-processing", title_key="definitions.heading",
+        uses_catalogue=True, definition_name="",
     )
 
 
@@ -234,7 +240,7 @@ async def post_processing_definition_page(request: Request, name: str) -> Respon
     """The same page, opened on one definition: its step and the jobs using it, editable by those who may."""
     return await _page(
         request, "post_processing.html", f"/post-processing/{quote(name, safe='')}",
-        title_key="definitions.named", title_values={"name": name}, catalogue=catalogue(), definition_name=name,
+        title_key="definitions.named", title_values={"name": name}, uses_catalogue=True, definition_name=name,
     )
 
 

@@ -82,6 +82,18 @@ class TestApi:
         assert response.status_code == 200
         assert response.json() == {"actions": json.loads(json.dumps(catalogue())), "total_entries": len(ACTIONS)}
 
+    def test_lists_the_catalogue_in_the_language_the_caller_asks_for(self, client):
+        token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="viewer", role="viewer"))
+        headers = {"Authorization": f"Bearer {token}", "Accept-Language": "ja-JP,ja;q=0.9,en;q=0.8"}
+
+        listed = client.get("/api/actions", headers=headers).json()["actions"]
+        actions = {action["name"]: action for action in listed}
+
+        start = actions["ec2_start_instances"]
+        assert start["title"] == "EC2: インスタンスを起動"
+        assert start["parameters_schema"]["properties"]["tag_key"]["title"] == "タグキー"
+        assert start["parameters_schema"]["examples"] == [{"instance_ids": ["i-0123456789abcdef0"]}]
+
     def test_401_without_login(self, client):
         response = client.get("/api/actions")
         assert (response.status_code, response.json()) == (401, {"detail": "Not authenticated"})

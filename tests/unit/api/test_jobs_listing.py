@@ -249,6 +249,29 @@ class TestValidate:
         )
         assert list(jobs_folder.iterdir()) == []
 
+    @pytest.mark.parametrize(
+        ("path", "problems"), [("/api/jobs/validate", "problems"), ("/api/jobs", "detail")]
+    )
+    def test_every_problem_is_said_in_the_language_the_page_asks_for(
+        self, client, jobs_folder, path, problems
+    ):
+        response = client.post(path, json=WRONG_EVERYWHERE, headers={"Accept-Language": "ja"})
+
+        assert [(problem["loc"], problem["msg"]) for problem in response.json()[problems]] == [
+            (["body", "name"], "「名前」を入力してください"),
+            (["body", "action", "region"], "「リージョン」を ap-northeast-1 のような形式で入力してください"),
+            (
+                ["body", "post_processing", "on_failure", 0, "parameters", "url"],
+                "'ftp://x' は http または https の URL ではありません",
+            ),
+            (["body", "schedule"], "'every minute' は cron 式ではありません。0 9 * * 1-5 のような形式で入力してください"),
+            (
+                ["body", "action", "parameters", "instance_ids", 1],
+                "「インスタンス ID」を i-0123456789abcdef0 のような形式で入力してください（2 件目）",
+            ),
+        ]
+        assert list(jobs_folder.iterdir()) == []
+
     @pytest.mark.parametrize("method", ["POST", "PUT"])
     def test_create_and_update_refuse_the_same_problems_with_a_422(self, client, jobs_folder, method):
         path = "/api/jobs" if method == "POST" else f"/api/jobs/{make_job('kept').job.id}"

@@ -172,13 +172,37 @@ def test_run_now_answers_422_placing_each_invalid_parameter_at_its_field(client)
     )
 
     assert response.status_code == 422
-    assert response.json()["detail"] == [
-        {"loc": ["body", "instance_ids", "0"], "type": "value_error",
-         "msg": "String should match pattern '^i-[0-9a-f]{8,17}$' (got 'i-nope')"},
-        {"loc": ["body", "colour"], "type": "value_error", "msg": "Extra inputs are not permitted (got 'red')"},
-    ]
-    assert response.json()["message"].startswith("The parameters are invalid: instance_ids.0: String should match")
+    assert response.json() == {
+        "message": "The parameters are invalid: instance_ids.0: Enter instance ids such as "
+        "i-0123456789abcdef0 (entry 1); colour: Remove colour: there is no such setting",
+        "detail": [
+            {"loc": ["body", "instance_ids", "0"], "type": "value_error",
+             "msg": "Enter instance ids such as i-0123456789abcdef0 (entry 1)"},
+            {"loc": ["body", "colour"], "type": "value_error",
+             "msg": "Remove colour: there is no such setting"},
+        ],
+    }
     assert runs_of(details.job.dag_id) == []
+
+
+def test_run_now_says_each_problem_in_the_language_the_page_asks_for(client):
+    details = create(body(action=EC2_AT_EXECUTION))
+
+    in_japanese = {**bearer(), "Accept-Language": "ja"}
+    runs = f"/api/jobs/{details.job.id}/runs"
+    wrong_id = client.post(runs, headers=in_japanese, json={"instance_ids": ["x"]})
+    no_target = client.post(runs, headers=in_japanese, json={})
+
+    assert wrong_id.status_code == no_target.status_code == 422
+    assert wrong_id.json()["detail"] == [
+        {"loc": ["body", "instance_ids", "0"], "type": "value_error",
+         "msg": "「インスタンス ID」を i-0123456789abcdef0 のような形式で入力してください（1 件目）"},
+    ]
+    assert wrong_id.json()["message"].startswith("The parameters are invalid: instance_ids.0: Enter instance")
+    assert no_target.json()["detail"] == [
+        {"loc": ["body"], "type": "value_error",
+         "msg": "対象のインスタンスを選ぶには、instance_ids、または tag_key と tag_value を指定してください"},
+    ]
 
 
 def test_run_now_places_a_rule_of_the_whole_body_at_the_body(client):

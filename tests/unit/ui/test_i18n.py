@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from http_trigger.ui.i18n import LANGUAGE_COOKIE, LANGUAGES, MESSAGES_FOLDER, messages, request_language, translate
+from http_trigger.translations import LANGUAGES
+from http_trigger.ui.i18n import LANGUAGE_COOKIE, MESSAGES_FOLDER, messages, request_language, translate
 from http_trigger.ui.pages import STATIC_FOLDER, UI_FOLDER
 from markupsafe import Markup
 from starlette.requests import Request

@@ -80,7 +80,7 @@ def test_values_in_a_page_are_escaped(client):
 
 def test_the_embedded_catalogue_cannot_close_its_script_element(client):
     log_in(client)
-    schemas = str(catalogue())
+    schemas = str(catalogue("en"))
     assert "<" in schemas  # e.g. the HTML of the mail body's default
 
     response = client.get("/ui/jobs/new")
@@ -98,12 +98,27 @@ def test_the_form_checks_with_the_apis_schema_and_words_and_cuts_nothing_short(c
 
     response = client.get(path)
 
-    embedded = catalogue()
+    embedded = catalogue("en")
     assert embedded["job_schema"] == JobBody.model_json_schema()
     assert embedded["field_messages"] == MESSAGES
     assert re.compile(embedded["example_in_description"]).search("e.g. t3.large.").group(1) == "t3.large"
     assert "maxlength" not in response.text
     assert '<option value="ap-northeast-1">' in response.text
+
+
+def test_a_japanese_page_embeds_the_schemas_and_the_words_of_the_checks_in_japanese(client):
+    log_in(client)
+
+    page = client.get("/ui/jobs/new?lng=ja").text
+
+    embedded = catalogue("ja")
+    start_instances = next(item for item in embedded["actions"] if item["name"] == "ec2_start_instances")
+    assert start_instances["title"] == "EC2: インスタンスを起動"
+    assert start_instances["parameters_schema"]["properties"]["instance_ids"]["title"] == "インスタンス ID"
+    assert embedded["job_schema"]["properties"]["name"]["title"] == "名前"
+    assert embedded["field_messages"]["enter"] == "「{field}」を入力してください"
+    assert re.compile(embedded["example_in_description"]).search("（例: t3.large）。").group(1) == "t3.large"
+    assert "EC2: Start instances" not in page and "Instance ids" not in page
 
 
 def test_the_user_name_is_shown_and_new_job_is_offered_only_to_creators(client):

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from http_trigger.actions.targets import Tag, listed
 from http_trigger.actions.waiting import Wait
+from http_trigger.field_messages import Rule
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -47,14 +48,27 @@ _WAITER_MODEL = {
 }
 
 
+MIN_ABOVE_MAX = Rule(
+    "autoscaling.min_above_max", "min_size ({min_size}) must not be greater than max_size ({max_size})"
+)
+DESIRED_BELOW_MIN = Rule(
+    "autoscaling.desired_below_min",
+    "desired_capacity ({desired}) must not be less than min_size ({min_size})",
+)
+DESIRED_ABOVE_MAX = Rule(
+    "autoscaling.desired_above_max",
+    "desired_capacity ({desired}) must not be greater than max_size ({max_size})",
+)
+
+
 def check_order(min_size: int | None, desired: int | None, max_size: int | None) -> None:
     """Refuse capacities out of order, among those given: min_size <= desired_capacity <= max_size."""
     if min_size is not None and max_size is not None and min_size > max_size:
-        raise ValueError(f"min_size ({min_size}) must not be greater than max_size ({max_size})")
+        raise MIN_ABOVE_MAX.error(min_size=min_size, max_size=max_size)
     if min_size is not None and desired is not None and desired < min_size:
-        raise ValueError(f"desired_capacity ({desired}) must not be less than min_size ({min_size})")
+        raise DESIRED_BELOW_MIN.error(desired=desired, min_size=min_size)
     if max_size is not None and desired is not None and desired > max_size:
-        raise ValueError(f"desired_capacity ({desired}) must not be greater than max_size ({max_size})")
+        raise DESIRED_ABOVE_MAX.error(desired=desired, max_size=max_size)
 
 
 def _describe(hook: AwsBaseHook, **args: Any) -> list[dict[str, Any]]:

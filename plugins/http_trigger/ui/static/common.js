@@ -1,7 +1,7 @@
 // What every page shares: the API client (with the CSRF header), DOM building without HTML
 // strings (every value goes in as text), dates, state badges, copy, confirmation, notices.
 
-import { locale, t, tParts } from "./i18n.js";
+import { language, locale, t, tParts } from "./i18n.js";
 
 const body = document.body.dataset;
 
@@ -40,7 +40,14 @@ async function request(url, { method = "GET", json, headers = {} } = {}) {
   const options = {
     method,
     credentials: "same-origin",
-    headers: { Accept: "application/json", [CSRF_HEADER]: "http-trigger-ui", [CHANNEL_HEADER]: "page", ...headers },
+    headers: {
+      Accept: "application/json",
+      // The API says its texts (schemas, what to fix in a field) in the page's language, not the browser's.
+      "Accept-Language": language,
+      [CSRF_HEADER]: "http-trigger-ui",
+      [CHANNEL_HEADER]: "page",
+      ...headers,
+    },
   };
   if (json !== undefined) {
     options.headers["Content-Type"] = "application/json";

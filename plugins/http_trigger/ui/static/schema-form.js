@@ -3,7 +3,7 @@
 // stays the judge, is asked (see next() in job-form.js); each field has an error slot keyed by its path.
 
 import { el, readCatalogue } from "./common.js";
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 
 // The API's words for each problem, and how it finds an example in a description
 // (http_trigger.field_messages): the checks here speak as the API's answers do.
@@ -363,9 +363,13 @@ function message(rule, values = {}) {
   return ((catalogue.field_messages || {})[rule] || rule).replace(/\{(\w+)\}/g, (blank, name) => String(values[name]));
 }
 
-/** A field named in a sentence, as the API names it: "a region", "an EC2 instance", "instance ids". */
+/**
+ * A field named in a sentence, as the API names it: "a region", "an EC2 instance", "instance ids";
+ * only English puts an article before a noun, another language names a field by its title.
+ */
 function noun(title, plural) {
-  if (!title) return "a value";
+  if (!title) return message("some_value");
+  if (language !== "en") return title;
   const words = title
     .split(/\s+/)
     .map((word) => (word === word.charAt(0).toUpperCase() + word.slice(1).toLowerCase() ? word.toLowerCase() : word))
@@ -374,10 +378,12 @@ function noun(title, plural) {
   return `${"aeiou".includes(words[0].toLowerCase()) ? "an" : "a"} ${words}`;
 }
 
-/** A value as Python writes it in a list of choices: 'red' or 'green'. */
+/** Choices as Python writes their values, listed in the page's language: 'red' or 'green'. */
 function choices(options) {
   const written = options.map((option) => (typeof option === "string" ? `'${option}'` : String(option)));
-  return written.length > 1 ? `${written.slice(0, -1).join(", ")} or ${written[written.length - 1]}` : written.join("");
+  if (written.length < 2) return written.join("");
+  const listed = written.slice(0, -1).join(message("choice_separator"));
+  return message("last_choice", { choices: listed, last: written[written.length - 1] });
 }
 
 /** An example of a field, from the same places the API takes it: its examples, the model's, its description's "e.g.", its default. */
