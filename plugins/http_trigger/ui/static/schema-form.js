@@ -295,7 +295,7 @@ export function exampleFor(schema, root = schema, hint = "") {
     }
     default:
       if (described) return described[1];
-      return resolved.title ? `<${resolved.title.toLowerCase()}>` : "<value>";
+      return resolved.title ? `<${language === "en" ? resolved.title.toLowerCase() : resolved.title}>` : "<value>";
   }
 }
 
