@@ -8,9 +8,12 @@ One embedded stack, one job, one DAG: the job's trigger URL with its token, and 
 ``POST /api/v2/dags/{dag_id}/dagRuns`` with a JWT, both starting runs of that same DAG in the same
 database. At each concurrency the two take turns, round after round (the first of each round
 alternates), each round sending ``N`` POSTs with at most that many in flight, so a load that comes
-and goes on the machine falls on both alike. Each round starts once the API server answers its
-health check quickly again, so one side's overload is not paid for by the other's next round. Per side and concurrency it reports throughput (POSTs
-answered per second of the round's wall time), the median and 99th percentile of the round trips,
+and goes on the machine falls on both alike. Before the first round each side sends unmeasured
+warm-up POSTs: a server process's first calls of a route load the DAG, compile its statements and
+open database connections, which a caller of a running server does not wait for. Each round starts
+once the API server answers its health check quickly again, so one side's overload is not paid for
+by the other's next round. Per side and concurrency it reports throughput (POSTs answered per
+second of the round's wall time), the median and 99th percentile of the round trips,
 and the answers that were not a success; the ratio column is http-trigger's figure over Airflow's.
 
 The runs the POSTs start are real: the scheduler runs them (the job does nothing and succeeds)
@@ -174,6 +177,9 @@ def measure(
             json={"logical_date": None},
         ),
     }
+    log.info("Warming up: %s unmeasured POSTs per side", args.warm_up)
+    for side in SIDES:
+        asyncio.run(send_round(posts[side], args.warm_up, 1, stack.api_url))
     results: dict[int, dict[str, Side]] = {}
     for concurrency in args.concurrency:
         results[concurrency] = {side: Side() for side in SIDES}
@@ -269,7 +275,8 @@ to (`benchmarks/trigger_profile.py`).
 
 Both start runs of one DAG on one embedded stack (API server, scheduler, DAG processor and
 triggerer, LocalExecutor, the stack's own PostgreSQL): http-trigger's `POST` on the job's trigger
-URL with its token, and Airflow's `POST /api/v2/dags/{{dag_id}}/dagRuns` with a JWT. At each
+URL with its token, and Airflow's `POST /api/v2/dags/{{dag_id}}/dagRuns` with a JWT. Each side first
+sends unmeasured warm-up POSTs (a server's first calls load the DAG and compile statements). At each
 concurrency the two take turns round after round, each round once the API server answers its health
 check quickly again; the ratio is http-trigger over Airflow (throughput above 1 and round trips below 1 favour http-trigger).
 
@@ -294,7 +301,15 @@ Run {started_at:%Y-%m-%d %H:%M} UTC.
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="POSTs per side and round (default 200)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per side and concurrency (default 3)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="rounds per side and concurrency; even, so each side leads as often (default 4)",
+    )
+    parser.add_argument(
+        "--warm-up", type=int, default=50, help="unmeasured POSTs per side before the rounds (default 50)"
+    )
     parser.add_argument(
         "--concurrency",
         type=lambda text: [int(part) for part in text.split(",")],

@@ -48,7 +48,6 @@ from http_trigger.jobs.model import Job
 from http_trigger.run_sources import TRIGGERED_BY, TriggerSource, new_run_id
 from http_trigger.runs import idempotency, limits, signatures, trigger_calls
 from http_trigger.runs.trigger_calls import TriggerOutcome
-from http_trigger.secrets import trigger_credentials
 from http_trigger.validation import describe_problems, parameter_problems
 
 if TYPE_CHECKING:
@@ -155,10 +154,12 @@ def _queue(
     job's DAG (waiting will not help) and :class:`JobNotReadyError` otherwise.
     """
     job = stored.job
-    dag_model = session.scalar(select(DagModel).where(DagModel.dag_id == job.dag_id, ~DagModel.is_stale))
-    if dag_model is None:
+    paused = session.scalar(
+        select(DagModel.is_paused).where(DagModel.dag_id == job.dag_id, ~DagModel.is_stale)
+    )
+    if paused is None:
         raise missing_dag_error(stored)
-    if dag_model.is_paused:
+    if paused:
         raise JobPausedError(job.id)
     dag = _dag_bag().get_latest_version_of_dag(job.dag_id, session=session)
     if dag is None:
@@ -214,8 +215,9 @@ def start_run_with_token(
     (:mod:`.signatures`). With an ``idempotency_key``, a retry of a call that started a run gets
     that run back; only a new run counts against the job's rate limit.
     """
-    limits.check_failed_tokens(session=session, source_address=caller_address)
-    job_id = trigger_credentials.find_job_id(session=session, url_id=url_id, token=token) if token else None
+    job_id = limits.find_job_id_unless_throttled(
+        session=session, url_id=url_id, token=token, source_address=caller_address
+    )
     if job_id is None:
         raise UnknownTriggerError()
     stored = get_job(settings.jobs_folder(), job_id)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from airflow.models.crypto import get_fernet
 from airflow.sdk.timezone import utcnow
 from cryptography.fernet import InvalidToken
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, false, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from http_trigger.db.models import JobRegistration
@@ -34,6 +34,7 @@ from http_trigger.errors import HttpTriggerError, JobConflictError, JobDeletedEr
 if TYPE_CHECKING:
     from collections.abc import Collection
 
+    from sqlalchemy import ColumnElement, Row
     from sqlalchemy.orm import Session
 
 SECRET_BYTES = 24  # 192 random bits each for the URL id and the token; 32 URL-safe characters.
@@ -184,30 +185,54 @@ def _forget_previous(row: JobRegistration) -> None:
     row.previous_signing_secret_encrypted = None
 
 
+# What a trigger call needs of a registration row to tell whether its token matches.
+CREDENTIAL_COLUMNS = (
+    JobRegistration.id,
+    JobRegistration.url_id,
+    JobRegistration.token_sha256,
+    JobRegistration.previous_token_sha256,
+)
+
+
+def live_with_url_id(url_id: str, now: datetime) -> ColumnElement[bool]:
+    """The condition on a live job's registration whose URL id, or previous one still valid, is ``url_id``.
+
+    A text that cannot be a URL id matches nothing (and is never sent to the database).
+    """
+    if not _URL_ID.fullmatch(url_id):
+        return false()
+    return and_(
+        or_(
+            JobRegistration.url_id == url_id,
+            and_(JobRegistration.previous_url_id == url_id, JobRegistration.previous_valid_until > now),
+        ),
+        JobRegistration.deleted_at.is_(None),
+    )
+
+
+def matching_job_id(row: Row | None, url_id: str, token: str) -> int | None:
+    """Return the job id of ``row`` (:data:`CREDENTIAL_COLUMNS`, or all None) when ``token`` is its token.
+
+    Each call hashes and compares once, a missing row against a dummy digest, so an unknown URL id,
+    a wrong token and a deleted job cost the same.
+    """
+    job_id = row.id if row is not None else None
+    expected = _DUMMY_DIGEST
+    if job_id is not None:
+        expected = (row.token_sha256 if row.url_id == url_id else row.previous_token_sha256) or _DUMMY_DIGEST
+    matches = hmac.compare_digest(_digest(token), expected)
+    return job_id if matches else None
+
+
 def find_job_id(*, session: Session, url_id: str, token: str) -> int | None:
     """Return the id of the live job whose URL id and token both match, else None.
 
-    The same None answers an unknown URL id, a wrong token and a deleted job, and each of them
-    hashes and compares once (a missing row against a dummy digest), so apart from the indexed
-    lookup itself they cost the same.
+    The same None answers an unknown URL id, a wrong token and a deleted job (:func:`matching_job_id`).
     """
     if not _URL_ID.fullmatch(url_id):
         return None
-    now = utcnow()
-    row = session.scalar(
-        select(JobRegistration).where(
-            or_(
-                JobRegistration.url_id == url_id,
-                and_(JobRegistration.previous_url_id == url_id, JobRegistration.previous_valid_until > now),
-            ),
-            JobRegistration.deleted_at.is_(None),
-        )
-    )
-    expected = _DUMMY_DIGEST
-    if row is not None:
-        expected = (row.token_sha256 if row.url_id == url_id else row.previous_token_sha256) or _DUMMY_DIGEST
-    matches = hmac.compare_digest(_digest(token), expected)
-    return row.id if matches and row is not None else None
+    row = session.execute(select(*CREDENTIAL_COLUMNS).where(live_with_url_id(url_id, utcnow()))).first()
+    return matching_job_id(row, url_id, token)
 
 
 def unregister(*, session: Session, job_id: int) -> None:

@@ -82,6 +82,28 @@ def test_an_address_that_keeps_failing_the_token_is_throttled_and_others_are_not
     assert post(caller, details).status_code == 200
 
 
+def test_unknown_and_impossible_url_ids_count_as_failures_and_are_throttled_too(client_at, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__HTTP_TRIGGER__FAILED_TOKEN_LIMIT", "3/minute")
+    details = create()
+    guesser = client_at("198.51.100.8")
+    auth = {"Authorization": f"CAAuth {details.secret.token}"}
+
+    guesses = [
+        guesser.post("/trigger/no-such-url-id", headers=auth).status_code,
+        guesser.post("/trigger/not%20a%20url%20id", headers=auth).status_code,
+        post(guesser, details, token=False).status_code,
+    ]
+    throttled = [
+        guesser.post("/trigger/no-such-url-id", headers=auth).status_code,
+        guesser.post("/trigger/not%20a%20url%20id", headers=auth).status_code,
+        post(guesser, details).status_code,
+    ]
+
+    assert guesses == [404, 404, 404]
+    assert throttled == [429, 429, 429]
+    assert runs_of(details.job.dag_id) == []
+
+
 def test_a_job_with_allowed_sources_answers_only_those_and_others_get_the_wrong_token_404(client_at):
     details = create(body(trigger={"allowed_sources": ["10.0.0.0/8", "203.0.113.9"]}))
 
