@@ -124,7 +124,7 @@ async def send_round(
     return result
 
 
-def settle(base_url: str, *, quick: float = 0.1, in_a_row: int = 3, limit: float = 180.0) -> float:
+def settle(base_url: str, *, quick: float = 0.1, in_a_row: int = 3, limit: float = 600.0) -> float:
     """Wait until the API server answers its health check within ``quick`` seconds ``in_a_row`` times.
 
     A round that overloads the server leaves it working on POSTs whose callers have given up; the

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import random
 import re
 import shlex
@@ -47,7 +48,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import psutil
 import psycopg2
 
 from benchmarks.measure_factory import write_specs
@@ -59,6 +59,8 @@ from benchmarks.report import (
     version,
     write_section,
 )
+from benchmarks.run_cost import TaskProfile, cost_table, cpu_by_part, process_tree_cpu_seconds
+from benchmarks.trigger_profile import Recording
 from devstack import demo
 from devstack.stack import EmbeddedStack, StackConfig, free_port
 from http_trigger.factory_files import MAX_SHARDS, write_factory_files
@@ -321,15 +323,23 @@ class Burst:
     jobs: int
     samples: tuple[TriggerSample, ...]
     refused: Counter[str]
+    # CPU seconds each part of the stack spent from the first POST until every run had ended, in ``seconds``.
+    cost: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    task_profile: TaskProfile | None = None
 
 
-def measure_burst(api: httpx.Client, jobs: Sequence[dict[str, Any]], size: int, run_timeout: float) -> Burst:
+def measure_burst(
+    stack: EmbeddedStack, api: httpx.Client, jobs: Sequence[dict[str, Any]], size: int, run_timeout: float
+) -> Burst:
     """Send ``size`` trigger POSTs at the same moment, spread over ``jobs``, then follow every run.
 
     Each POST has its own thread and connection, released together by a barrier, as ``size``
-    callers whose events coincide would send them.
+    callers whose events coincide would send them. The CPU each part of the stack spends until
+    the last run has ended is read too (:mod:`benchmarks.run_cost`).
     """
     barrier = threading.Barrier(size)
+    cpu_before, began = cpu_by_part(stack), time.monotonic()
 
     def send(index: int) -> tuple[dict[str, Any], datetime, float, httpx.Response]:
         job = jobs[index % len(jobs)]
@@ -346,7 +356,28 @@ def measure_burst(api: httpx.Client, jobs: Sequence[dict[str, Any]], size: int, 
         for job, sent_at, round_trip, response in answers
         if response.status_code == 200
     )
-    return Burst(size=size, jobs=min(size, len(jobs)), samples=samples, refused=refused)
+    cost = cpu_by_part(stack)
+    cost.subtract(cpu_before)
+    return Burst(
+        size=size,
+        jobs=min(size, len(jobs)),
+        samples=samples,
+        refused=refused,
+        cost=cost,
+        seconds=time.monotonic() - began,
+    )
+
+
+def profile_burst(stack: EmbeddedStack, api: httpx.Client, jobs: Sequence[dict[str, Any]], size: int,
+                  run_timeout: float) -> TaskProfile:  # fmt: skip
+    """Send one more burst with py-spy sampling the scheduler's process tree; where its tasks' time went."""
+    recording = Recording(stack.processes["scheduler"].pid, stack.config.home / "burst-profile.txt")
+    time.sleep(1)  # py-spy attaches to the scheduler and its workers
+    try:
+        measure_burst(stack, api, jobs, size, run_timeout)
+    finally:
+        folded = recording.stop()
+    return TaskProfile.from_folded(folded)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -609,23 +640,6 @@ def wait_for_existing_jobs(api: httpx.Client, count: int) -> ExistingJobs:
     )
 
 
-def process_tree_cpu_seconds(pid: int) -> float:
-    """CPU time so far of a process and its descendants, the children it already reaped included.
-
-    The DAG processor parses each file in a child process of its own; a child's time moves to its
-    parent's ``children_*`` times when it ends, so the sum stays whole between two readings.
-    """
-    root = psutil.Process(pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system + times.children_user + times.children_system
-    return total
-
-
 def measure_idle_dag_processor(stack: EmbeddedStack, existing: ExistingJobs, seconds: float) -> ExistingJobs:
     """Return ``existing`` with the DAG processor's CPU time over ``seconds`` in which no job changes.
 
@@ -664,6 +678,31 @@ def burst_text(burst: Burst | None) -> str:
         width=100,
         subsequent_indent="   ",
     ) + "\n"
+
+
+def burst_cost_text(burst: Burst | None) -> str:
+    """What the burst cost each part of the stack, and where its task processes' time went, if profiled."""
+    if burst is None or not burst.samples:
+        return ""
+    profile = ""
+    if burst.task_profile is not None:
+        profile = f"""
+Where the task processes' time goes: py-spy sampled the scheduler's process tree (the LocalExecutor's
+workers and the task processes they fork; busy threads only) during one more burst of {burst.size},
+sent after the measured one because sampling slows the tasks. Each sample counts for the step its
+innermost named frame belongs to (`benchmarks/run_cost.py`).
+
+{burst.task_profile.table()}
+"""
+    cpus = os.cpu_count() or 1
+    return f"""
+### What the burst cost
+
+CPU seconds each part of the stack spent from the burst's first POST until its last run had ended
+(the parts' idle work in that time included), over the {len(burst.samples)} runs it started:
+
+{cost_table(burst.cost, len(burst.samples), burst.seconds, cpus)}
+{profile}"""
 
 
 def settings_text(settings: dict[str, str]) -> str:
@@ -793,7 +832,7 @@ the whole command took {total_seconds:.0f} s.
 {figures_table(summaries(new_jobs, triggers, burst))}
 
 {notes}
-
+{burst_cost_text(burst)}
 ### Samples
 
 {samples_tables(new_jobs, triggers)}
@@ -831,6 +870,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--burst", type=int, default=0, help="then send this many trigger POSTs at once and follow their runs"
+    )
+    parser.add_argument(
+        "--profile-burst",
+        action="store_true",
+        help="then send one more burst with py-spy on the task processes: where their time goes",
     )
     parser.add_argument(
         "--setting",
@@ -935,11 +979,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             burst = None
             if args.burst:
                 log.info("Sending a burst of %s trigger POSTs at once over %s jobs", args.burst, len(jobs))
-                burst = measure_burst(api, jobs, args.burst, args.run_timeout)
+                burst = measure_burst(stack, api, jobs, args.burst, args.run_timeout)
                 log.info(
-                    "Burst: %s runs started, %s refused %s", len(burst.samples), sum(burst.refused.values()),
-                    dict(burst.refused),
+                    "Burst: %s runs started, %s refused %s; %.0f CPU-seconds in %.0f s", len(burst.samples),
+                    sum(burst.refused.values()), dict(burst.refused), sum(burst.cost.values()), burst.seconds,
                 )
+                if args.profile_burst:
+                    log.info("Sending one more burst of %s with py-spy on the scheduler's processes", args.burst)
+                    profile = profile_burst(stack, api, jobs, args.burst, args.run_timeout)
+                    burst = dataclasses.replace(burst, task_profile=profile)
         stack.check_alive()
         database = postgres_version(stack)
         stalls = dag_processor_stalls(config.logs_folder / "dag-processor.log")

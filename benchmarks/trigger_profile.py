@@ -45,9 +45,11 @@ def _in(*parts: str) -> Callable[[str], bool]:
 # the sample, so a commit inside the run creation counts as the commit.
 STEPS: tuple[Step, ...] = (
     Step("commit (the run and the call record reach PostgreSQL)", _in("commit (sqlalchemy/orm/session.py")),
-    Step("token check (URL id lookup, token digest comparison)", _in("http_trigger/secrets/trigger_credentials.py")),
+    Step(
+        "token check with the address's failed-token throttle (one statement), and the job's rate limit",
+        _in("http_trigger/secrets/trigger_credentials.py", "http_trigger/runs/limits.py"),
+    ),
     Step("spec read (the job's YAML file, validated)", _in("http_trigger/jobs/files.py")),
-    Step("failed-token throttle and rate limit", _in("http_trigger/runs/limits.py")),
     Step("idempotency keys", _in("http_trigger/runs/idempotency.py")),
     Step("call record", _in("http_trigger/runs/trigger_calls.py")),
     Step(
