@@ -19,9 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow.api_fastapi.common.dagbag import create_dag_bag
 from airflow.exceptions import ParamValidationError
 from airflow.models.dag import DagModel
+from airflow.models.dag_version import DagVersion
 from airflow.models.dagbag import DBDagBag
+from airflow.models.serialized_dag import SerializedDagModel
 from airflow.sdk import timezone
 from airflow.utils.state import DagRunState
 from airflow.utils.types import DagRunType
@@ -51,6 +54,7 @@ from http_trigger.runs.trigger_calls import TriggerOutcome
 from http_trigger.validation import describe_problems, parameter_problems
 
 if TYPE_CHECKING:
+    from sqlalchemy import ScalarSelect
     from sqlalchemy.orm import Session
 
 TRIGGERING_USER = "http-trigger"
@@ -68,8 +72,24 @@ class StartedRun:
 
 @functools.cache
 def _dag_bag() -> DBDagBag:
-    """The process's cache of serialized DAGs, as Airflow's API server keeps one for its own routes."""
-    return DBDagBag()
+    """The process's cache of deserialized DAGs, made as Airflow's API server makes its own.
+
+    Its size and lifetime are Airflow's ``[api] dag_cache_size`` and ``dag_cache_ttl``; an entry is
+    checked against the database's DAG hash at most every ``[core] min_serialized_dag_update_interval``.
+    """
+    return create_dag_bag()
+
+
+def _latest_version_id(dag_id: str) -> ScalarSelect:
+    """The id of the DAG's latest serialized version, the one Airflow's ``get_latest_version_of_dag`` reads."""
+    return (
+        select(SerializedDagModel.dag_version_id)
+        .join(DagVersion, SerializedDagModel.dag_version_id == DagVersion.id)
+        .where(SerializedDagModel.dag_id == dag_id)
+        .order_by(DagVersion.version_number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def parameters_from_json(text: str | bytes, *, sent_as: str) -> dict[str, Any]:
@@ -154,14 +174,19 @@ def _queue(
     job's DAG (waiting will not help) and :class:`JobNotReadyError` otherwise.
     """
     job = stored.job
-    paused = session.scalar(
-        select(DagModel.is_paused).where(DagModel.dag_id == job.dag_id, ~DagModel.is_stale)
-    )
-    if paused is None:
+    # One statement: whether the DAG is paused, and its latest version, whose deserialized DAG the
+    # process keeps (Airflow's get_latest_version_of_dag reads and deserializes it on every call).
+    found = session.execute(
+        select(DagModel.is_paused, _latest_version_id(job.dag_id)).where(
+            DagModel.dag_id == job.dag_id, ~DagModel.is_stale
+        )
+    ).first()
+    if found is None:
         raise missing_dag_error(stored)
+    paused, version_id = found
     if paused:
         raise JobPausedError(job.id)
-    dag = _dag_bag().get_latest_version_of_dag(job.dag_id, session=session)
+    dag = _dag_bag().get_dag(version_id, session=session) if version_id is not None else None
     if dag is None:
         raise JobNotReadyError(job.id)
     try:
