@@ -985,7 +985,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     sum(burst.refused.values()), dict(burst.refused), sum(burst.cost.values()), burst.seconds,
                 )
                 if args.profile_burst:
-                    log.info("Sending one more burst of %s with py-spy on the scheduler's processes", args.burst)
+                    log.info("One more burst of %s, with py-spy on the scheduler's processes", args.burst)
                     profile = profile_burst(stack, api, jobs, args.burst, args.run_timeout)
                     burst = dataclasses.replace(burst, task_profile=profile)
         stack.check_alive()

@@ -15,12 +15,13 @@ it runs on a burst of its own, after the measured one.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import psutil
 
 from benchmarks.report import markdown_table
+from benchmarks.trigger_profile import Step, frames_in, innermost_step, samples_by
 from devstack.stack import EmbeddedStack
 
 SCHEDULER = "scheduler"
@@ -99,42 +100,33 @@ def cost_table(cost: Mapping[str, float], runs: int, seconds: float, cpus: int) 
     return markdown_table(["part of the stack", "CPU-seconds", "per run (ms)"], rows, "lrr")
 
 
-@dataclass(frozen=True)
-class TaskStep:
-    """One step of a task process, and how to tell its frames (``function (path:line)``)."""
-
-    name: str
-    matches: Callable[[str], bool]
-
-
-def _in(*parts: str) -> Callable[[str], bool]:
-    return lambda frame: any(part in frame for part in parts)
-
-
 # Checked against each frame from the innermost outwards; the first step that names one takes the sample.
-TASK_STEPS: tuple[TaskStep, ...] = (
-    TaskStep("botocore: reading the AWS service's model (JSON) for a new client", _in("botocore/loaders.py")),
-    TaskStep(
+TASK_STEPS: tuple[Step, ...] = (
+    Step(
+        "botocore: reading the AWS service's model (JSON) for a new client", frames_in("botocore/loaders.py")
+    ),
+    Step(
         "Amazon provider: naming the calling operator for the client's user agent (inspect.stack)",
         lambda frame: "._get_caller (" in frame and "aws/hooks/base_aws.py" in frame,
     ),
-    TaskStep("boto3/botocore: the rest of creating the client", _in("boto3/session.py", "botocore/session.py")),
-    TaskStep("AWS calls (HTTP to the endpoint, waiting for answers)", _in("botocore/endpoint.py")),
-    TaskStep("loading the job's DAG (the factory file, parsed for this job alone)", _in("parse (" + TASK_RUNNER)),
-    TaskStep("the action's own code", _in("http_trigger/actions/")),
+    Step(
+        "boto3/botocore: the rest of creating the client",
+        frames_in("boto3/session.py", "botocore/session.py"),
+    ),
+    Step("AWS calls (HTTP to the endpoint, waiting for answers)", frames_in("botocore/endpoint.py")),
+    Step(
+        "loading the job's DAG (the factory file, parsed for this job alone)",
+        frames_in("parse (" + TASK_RUNNER),
+    ),
+    Step("the action's own code", frames_in("http_trigger/actions/")),
 )
 
 
-def task_step_of(frames: Iterable[str]) -> str | None:
+def task_step_of(frames: Sequence[str]) -> str | None:
     """The step of a task process a sample (outermost frame first) belongs to; None outside a task."""
-    frames = list(frames)
     if not any(TASK_RUNNER in frame for frame in frames):
         return None
-    for frame in reversed(frames):
-        for step in TASK_STEPS:
-            if step.matches(frame):
-                return step.name
-    return OTHER_TASK_WORK
+    return innermost_step(frames, TASK_STEPS) or OTHER_TASK_WORK
 
 
 @dataclass(frozen=True)
@@ -146,13 +138,7 @@ class TaskProfile:
     @classmethod
     def from_folded(cls, folded: Iterable[str]) -> TaskProfile:
         """Read py-spy's raw output (``frame;frame;… count`` per line)."""
-        samples: Counter[str] = Counter()
-        for line in folded:
-            stack, _, count = line.rpartition(" ")
-            step = task_step_of(stack.split(";")) if stack and count.isdigit() else None
-            if step is not None:
-                samples[step] += int(count)
-        return cls(samples)
+        return cls(samples_by(folded, task_step_of))
 
     def table(self) -> str:
         total = sum(self.samples.values())

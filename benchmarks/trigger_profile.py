@@ -31,33 +31,42 @@ OTHER_WORK = "the server's other work (event loop, other requests, Airflow's bac
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the trigger path, and how to tell its frames (``function (path:line)``)."""
+    """One step of a path through the code, and how to tell its frames (``function (path:line)``)."""
 
     name: str
     matches: Callable[[str], bool]
 
 
-def _in(*parts: str) -> Callable[[str], bool]:
+def frames_in(*parts: str) -> Callable[[str], bool]:
+    """Match a frame whose function or path holds any of ``parts``."""
     return lambda frame: any(part in frame for part in parts)
 
 
 # Checked against each frame from the innermost outwards; the first step that names a frame takes
 # the sample, so a commit inside the run creation counts as the commit.
 STEPS: tuple[Step, ...] = (
-    Step("commit (the run and the call record reach PostgreSQL)", _in("commit (sqlalchemy/orm/session.py")),
+    Step(
+        "commit (the run and the call record reach PostgreSQL)",
+        frames_in("commit (sqlalchemy/orm/session.py"),
+    ),
     Step(
         "token check with the address's failed-token throttle (one statement), and the job's rate limit",
-        _in("http_trigger/secrets/trigger_credentials.py", "http_trigger/runs/limits.py"),
+        frames_in("http_trigger/secrets/trigger_credentials.py", "http_trigger/runs/limits.py"),
     ),
-    Step("spec read (the job's YAML file, validated)", _in("http_trigger/jobs/files.py")),
-    Step("idempotency keys", _in("http_trigger/runs/idempotency.py")),
-    Step("call record", _in("http_trigger/runs/trigger_calls.py")),
+    Step("spec read (the job's YAML file, validated)", frames_in("http_trigger/jobs/files.py")),
+    Step("idempotency keys", frames_in("http_trigger/runs/idempotency.py")),
+    Step("call record", frames_in("http_trigger/runs/trigger_calls.py")),
     Step(
         "run creation (the DAG's latest version, create_dagrun)",
-        _in("create_dagrun (", "get_latest_version_of_dag (", "http_trigger/runs/start.py"),
+        frames_in("create_dagrun (", "get_latest_version_of_dag (", "http_trigger/runs/start.py"),
     ),
-    Step("session and connection (SQLAlchemy pool, psycopg2)", _in("sqlalchemy/pool/", "create_session (")),
-    Step("request and answer (FastAPI, Starlette, access log)", _in(TRIGGER_ROUTE, "http_trigger/api/")),
+    Step(
+        "session and connection (SQLAlchemy pool, psycopg2)",
+        frames_in("sqlalchemy/pool/", "create_session ("),
+    ),
+    Step(
+        "request and answer (FastAPI, Starlette, access log)", frames_in(TRIGGER_ROUTE, "http_trigger/api/")
+    ),
 )
 
 
@@ -85,25 +94,35 @@ class Recording:
         return self.output.read_text().splitlines()
 
 
-def step_of(frames: Sequence[str]) -> str:
-    """The step a sample's stack (outermost frame first) belongs to."""
-    if not any(TRIGGER_ROUTE in frame for frame in frames):
-        return OTHER_WORK
+def innermost_step(frames: Sequence[str], steps: Sequence[Step]) -> str | None:
+    """The step that names the innermost frame some step names (frames outermost first), else None."""
     for frame in reversed(frames):
-        for step in STEPS:
+        for step in steps:
             if step.matches(frame):
                 return step.name
-    return STEPS[-1].name
+    return None
 
 
-def breakdown(folded: Iterable[str]) -> Counter[str]:
-    """Samples per step, from py-spy's raw output (``frame;frame;… count`` per line)."""
+def samples_by(folded: Iterable[str], step_of: Callable[[Sequence[str]], str | None]) -> Counter[str]:
+    """Samples per step from py-spy's raw output (``frame;frame;… count`` per line); None drops a sample."""
     samples: Counter[str] = Counter()
     for line in folded:
         stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            samples[step_of(stack.split(";"))] += int(count)
+        if stack and count.isdigit() and (step := step_of(stack.split(";"))) is not None:
+            samples[step] += int(count)
     return samples
+
+
+def step_of(frames: Sequence[str]) -> str:
+    """The step of the trigger path a sample's stack (outermost frame first) belongs to."""
+    if not any(TRIGGER_ROUTE in frame for frame in frames):
+        return OTHER_WORK
+    return innermost_step(frames, STEPS) or STEPS[-1].name
+
+
+def breakdown(folded: Iterable[str]) -> Counter[str]:
+    """Samples per step of the trigger path."""
+    return samples_by(folded, step_of)
 
 
 def breakdown_table(samples: Counter[str]) -> str:

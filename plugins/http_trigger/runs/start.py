@@ -81,7 +81,7 @@ def _dag_bag() -> DBDagBag:
 
 
 def _latest_version_id(dag_id: str) -> ScalarSelect:
-    """The id of the DAG's latest serialized version, the one Airflow's ``get_latest_version_of_dag`` reads."""
+    """The id of the DAG's latest serialized version, which Airflow's ``get_latest_version_of_dag`` reads."""
     return (
         select(SerializedDagModel.dag_version_id)
         .join(DagVersion, SerializedDagModel.dag_version_id == DagVersion.id)
