@@ -42,6 +42,12 @@ def airflow_path(dag_id: str, run_id: str, task_id: str | None = None) -> str:
     return f"{path}/tasks/{task_id}" if task_id else path
 
 
+def logged_an_error(api: httpx.Client, log_url: str) -> bool:
+    """Whether a task's log (Airflow's structured entries) holds a line at error level."""
+    entries = api.get(log_url, params={"full_content": "true"}).json().get("content", [])
+    return any(isinstance(entry, dict) and entry.get("level") in ("error", "critical") for entry in entries)
+
+
 def finished_run(api: httpx.Client, job: dict[str, Any], run_id: str) -> str:
     state = wait_for_run_end(api, job["dag_id"], run_id)
     task_states(api, job["dag_id"], run_id)  # the post-processing steps have ended too
@@ -242,8 +248,14 @@ def test_an_action_stopped_from_airflow_still_opens_on_a_line_that_says_why(
     assert stopped.status_code == 200, stopped.text
     assert finished_run(api, job, run_id) == "failed"
     # Killed, the task reported nothing: the line comes from its log.
-    failure = api.get(f"/http-trigger/api/jobs/{job['id']}/runs/{run_id}").json()["failure"]
-    assert (failure["task_id"], failure["message"]) == ("action", None)
+    run = api.get(f"/http-trigger/api/jobs/{job['id']}/runs/{run_id}").json()
+    assert (run["failure"]["task_id"], run["failure"]["message"]) == ("action", None)
+    # The run fails at once; the task's supervisor stops the task at its next heartbeat and only then
+    # logs why. The page reads the log as it is when opened, so open it once that line is there.
+    log_url = next(task["log_url"] for task in run["tasks"] if task["task_id"] == "action")
+    wait_for(
+        lambda: logged_an_error(api, log_url), timeout=60, what="the supervisor to log why the task stopped"
+    )
 
     page = new_page(browser, stack)
     log_in(page, stack.admin_username, stack.admin_password)
