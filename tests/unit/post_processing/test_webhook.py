@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
-
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
