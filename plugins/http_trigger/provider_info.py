@@ -59,7 +59,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "trigger_concurrency": {
         "description": "Trigger calls each API server process works on at once; more wait for a place. "
         "A call holds a database connection while it works, so keep this within ``[database] "
-        "sql_alchemy_pool_size``.",
+        "sql_alchemy_pool_size`` plus ``sql_alchemy_max_overflow`` (Airflow's defaults: 5 + 10).",
         "type": "integer",
         "example": "8",
         "default": "8",
@@ -100,6 +100,16 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "type": "integer",
         "example": "60",
         "default": "60",
+    },
+    "freeze_startup_heap": {
+        "description": "Whether each API server process leaves its long-lived objects out of Python's full "
+        "garbage collections (``gc.freeze()``, as Airflow's DAG processor does): once it has started, and "
+        "again a minute later, when its first calls have built what they build lazily. Under a steady "
+        "stream of calls those collections otherwise walk about a million objects every half minute and "
+        "hold every request of the process for a quarter to half a second.",
+        "type": "boolean",
+        "example": "False",
+        "default": "True",
     },
     "deferrable_waits": {
         "description": "Whether an action's wait for a final state (instances running, a snapshot "

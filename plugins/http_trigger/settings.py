@@ -87,6 +87,12 @@ def deferrable_waits() -> bool:
     return conf.getboolean(SECTION, "deferrable_waits", fallback=default)
 
 
+def freeze_startup_heap() -> bool:
+    """Return whether the API server's start-up objects are left out of full collections (default True)."""
+    default = OPTIONS["freeze_startup_heap"]["default"] == "True"
+    return conf.getboolean(SECTION, "freeze_startup_heap", fallback=default)
+
+
 def group_roles() -> dict[str, list[str]]:
     """Return the Airflow roles given each job group, by group; empty when the option is unset.
 

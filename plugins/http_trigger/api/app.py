@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from http_trigger import __version__
+from http_trigger import __version__, settings
 from http_trigger.api.access_log import TriggerPathRedactionMiddleware
 from http_trigger.api.actions import actions_router
 from http_trigger.api.audit import audit_router
@@ -17,6 +17,7 @@ from http_trigger.api.health import health_router
 from http_trigger.api.jobs import jobs_router
 from http_trigger.api.post_processing import post_processing_router
 from http_trigger.api.runs import runs_router
+from http_trigger.api.startup_heap import frozen_startup_heap
 from http_trigger.api.trigger import record_kept_calls, trigger_router
 from http_trigger.ui.pages import ui_router
 
@@ -29,7 +30,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from airflow.api_fastapi.app import create_auth_manager
 
     app.state.auth_manager = create_auth_manager()
-    yield
+    async with frozen_startup_heap(enabled=settings.freeze_startup_heap()):
+        yield
     record_kept_calls()
 
 

@@ -81,7 +81,11 @@ def _dag_bag() -> DBDagBag:
 
 
 def _latest_version_id(dag_id: str) -> ScalarSelect:
-    """The id of the DAG's latest serialized version, which Airflow's ``get_latest_version_of_dag`` reads."""
+    """The id of the DAG's latest serialized version, which Airflow's ``get_latest_version_of_dag`` reads.
+
+    The ordering is that of Airflow's ``SerializedDagModel.latest_item_select_object``, which selects
+    the whole serialized row; Airflow has no select of the version id alone.
+    """
     return (
         select(SerializedDagModel.dag_version_id)
         .join(DagVersion, SerializedDagModel.dag_version_id == DagVersion.id)
