@@ -13,8 +13,8 @@ collections skip; objects made afterwards are collected as before, and frozen ob
 freed when their last reference goes (only a reference cycle among them stays for good). Airflow's
 DAG processor freezes its heap once it has started; its API server does not. The plugin's app has
 the one hook that runs there once everything is built: its lifespan, which the API server enters
-after it has built all its apps. It freezes then, and once more after a warm-up, when what the
-first calls build lazily exists too.
+after it has built all its apps. It freezes then, and once more after a warm-up, with what the
+first calls have built lazily by then; what a first call builds later stays in the collector's reach.
 """
 
 from __future__ import annotations
