@@ -26,6 +26,10 @@ def _default_int(option: str) -> int:
     return int(OPTIONS[option]["default"])
 
 
+def _default_bool(option: str) -> bool:
+    return OPTIONS[option]["default"] == "True"
+
+
 def jobs_folder() -> Path:
     """Return the folder holding one YAML spec per job (default ``<dags_folder>/http_trigger_jobs``)."""
     default = Path(conf.get("core", "dags_folder")) / JOBS_FOLDER_NAME
@@ -83,14 +87,12 @@ def action_timeout_minutes() -> int:
 
 def deferrable_waits() -> bool:
     """Return whether actions wait for final states in the triggerer by default (default True)."""
-    default = OPTIONS["deferrable_waits"]["default"] == "True"
-    return conf.getboolean(SECTION, "deferrable_waits", fallback=default)
+    return conf.getboolean(SECTION, "deferrable_waits", fallback=_default_bool("deferrable_waits"))
 
 
 def freeze_startup_heap() -> bool:
-    """Return whether the API server's start-up objects are left out of full collections (default True)."""
-    default = OPTIONS["freeze_startup_heap"]["default"] == "True"
-    return conf.getboolean(SECTION, "freeze_startup_heap", fallback=default)
+    """Return whether the API server's long-lived objects are left out of full collections (default True)."""
+    return conf.getboolean(SECTION, "freeze_startup_heap", fallback=_default_bool("freeze_startup_heap"))
 
 
 def group_roles() -> dict[str, list[str]]:
