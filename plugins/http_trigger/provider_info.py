@@ -104,7 +104,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "freeze_startup_heap": {
         "description": "Whether each API server process leaves its long-lived objects out of Python's full "
         "garbage collections (``gc.freeze()``, as Airflow's DAG processor does): once it has started, and "
-        "again a minute later, with what its first calls have built lazily by then. Under a steady "
+        "again, three times at most, when a full collection finds 100,000 objects or more have lived "
+        "through it, as they do once its first calls have built what they build lazily. Under a steady "
         "stream of calls those collections otherwise walk about a million objects every half minute and "
         "hold every request of the process for a quarter to half a second.",
         "type": "boolean",

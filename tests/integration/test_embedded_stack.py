@@ -163,7 +163,7 @@ def test_stack_starts_answers_and_stops_without_leftovers(tmp_path: Path) -> Non
             assert response.status == 200
 
         api_server_log = (stack.config.logs_folder / "api-server.log").read_text()
-        assert "objects out of full garbage collections, the API server loaded" in api_server_log
+        assert "objects out of full garbage collections: the API server loaded" in api_server_log
         stopping = time.monotonic()
     print(f"EmbeddedStack.stop() took {time.monotonic() - stopping:.1f} s")
 

@@ -13,8 +13,14 @@ collections skip; objects made afterwards are collected as before, and frozen ob
 freed when their last reference goes (only a reference cycle among them stays for good). Airflow's
 DAG processor freezes its heap once it has started; its API server does not. The plugin's app has
 the one hook that runs there once everything is built: its lifespan, which the API server enters
-after it has built all its apps. It freezes then, and once more after a warm-up, with what the
-first calls have built lazily by then; what a first call builds later stays in the collector's reach.
+after it has built all its apps. It freezes then.
+
+What the first calls build lazily comes later, whenever the first calls come: a minute after start
+on a benchmark, hours later on a quiet deployment. So rather than at a set time, the heap is frozen
+again once a full collection finds many objects lived through it, as each full collection walks
+them all (the 300,000 the first calls build took 80-340 ms on two cores). A few times at most: each
+freeze keeps for good the reference cycles among its objects that would die later (a DAG the API
+server's cache lets go of an hour on, say), so their number is bounded.
 """
 
 from __future__ import annotations
@@ -24,37 +30,68 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-WARM_UP_SECONDS = 60.0
+MANY_LONG_LIVED_OBJECTS = 100_000
+REFREEZES = 3
 
 
 @asynccontextmanager
 async def frozen_startup_heap(
-    *, enabled: bool, warm_up_seconds: float = WARM_UP_SECONDS
+    *, enabled: bool, many_objects: int = MANY_LONG_LIVED_OBJECTS, refreezes: int = REFREEZES
 ) -> AsyncIterator[None]:
-    """Freeze the process's heap now and after the warm-up, while the app runs; thaw it when it stops.
+    """Freeze the process's heap now, and again when full collections find it has grown, while the app runs.
 
-    Leaves the collector alone when the host process has frozen a heap of its own: that one is its
-    to thaw.
+    Thaws it when the app stops. Leaves the collector alone when the host process has frozen a heap
+    of its own: that one is its to thaw.
     """
     if not enabled or gc.get_freeze_count():
         yield
         return
-    _freeze("loaded")
-    warmed_up = asyncio.get_running_loop().call_later(warm_up_seconds, _freeze, "warmed up")
+    _freeze("the API server loaded")
+    watch = _LongLivedObjectsWatch(asyncio.get_running_loop(), many_objects, refreezes)
+    gc.callbacks.append(watch)
     try:
         yield
     finally:
-        warmed_up.cancel()
+        gc.callbacks.remove(watch)
         gc.unfreeze()
+
+
+class _LongLivedObjectsWatch:
+    """A ``gc.callbacks`` entry: after each full collection, has the loop count what lived through it.
+
+    The collector calls it in whichever thread allocated last, in the middle of its work, where
+    collecting again is not allowed; so it only hands the count, and the freeze, to the event loop.
+    Between two full collections the oldest generation holds what lived through the last one.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, many_objects: int, refreezes: int):
+        self._loop = loop
+        self._many_objects = many_objects
+        self._refreezes_left = refreezes
+        self._count_pending = False
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase != "stop" or info["generation"] != 2 or self._count_pending or not self._refreezes_left:
+            return
+        self._count_pending = True  # also keeps the freeze's own collection from asking again
+        self._loop.call_soon_threadsafe(self._freeze_if_grown)
+
+    def _freeze_if_grown(self) -> None:
+        long_lived = len(gc.get_objects(generation=2))
+        if long_lived >= self._many_objects:
+            self._refreezes_left -= 1
+            _freeze(
+                f"{long_lived} more long-lived objects since ({self._refreezes_left} more such freezes at most)"
+            )
+        self._count_pending = False
 
 
 def _freeze(moment: str) -> None:
     """Free the garbage first, so that only live objects are kept out of collections."""
     gc.collect()
     gc.freeze()
-    log.info(
-        "Left %d objects out of full garbage collections, the API server %s", gc.get_freeze_count(), moment
-    )
+    log.info("Left %d objects out of full garbage collections: %s", gc.get_freeze_count(), moment)
