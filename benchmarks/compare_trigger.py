@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python -m benchmarks.compare_trigger [--requests N] [--rounds R] [--concurrency 1,10,50] [--profile C]
+        [--idle SECONDS] [--setting AIRFLOW__SECTION__KEY=VALUE]
 
 One embedded stack, one job, one DAG: the job's trigger URL with its token, and Airflow's
 ``POST /api/v2/dags/{dag_id}/dagRuns`` with a JWT, both starting runs of that same DAG in the same
@@ -15,6 +16,8 @@ once the API server answers its health check quickly again, so one side's overlo
 by the other's next round. Per side and concurrency it reports throughput (POSTs answered per
 second of the round's wall time), the median and 99th percentile of the round trips,
 and the answers that were not a success; the ratio column is http-trigger's figure over Airflow's.
+With ``--idle`` the stack first stands idle, as a deployment does before its callers come: what a
+server process builds on its first calls then comes well after it has started.
 
 The runs the POSTs start are real: the scheduler runs them (the job does nothing and succeeds)
 while the measurement goes on, as it would in production. Nothing here asserts on timing.
@@ -38,7 +41,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.measure_trigger import percentile
+from benchmarks.measure_trigger import add_setting_argument, percentile, settings_text
 from benchmarks.report import (
     BENCHMARKS_FILE,
     MachineWatch,
@@ -177,6 +180,7 @@ def measure(
             json={"logical_date": None},
         ),
     }
+    stand_idle(args.idle)
     log.info("Warming up: %s unmeasured POSTs per side", args.warm_up)
     for side in SIDES:
         asyncio.run(send_round(posts[side], args.warm_up, 1, stack.api_url))
@@ -201,6 +205,14 @@ def measure(
                     sum(done.refused.values()),
                 )
     return results, profile_round(stack, posts["http-trigger"], args) if args.profile else None
+
+
+def stand_idle(seconds: float, *, report_every: float = 30.0) -> None:
+    """Leave the started stack alone for ``seconds``, saying every half minute how long is left."""
+    until = time.monotonic() + seconds
+    while (left := until - time.monotonic()) > 0:
+        log.info("The stack stands idle before the first POST: %.0f s left", left)
+        time.sleep(min(report_every, left))
 
 
 def profile_round(
@@ -257,6 +269,7 @@ def render(
     facts: dict[str, str],
     profile: Counter[str] | None,
     profiled_concurrency: int,
+    settings: dict[str, str],
 ) -> str:
     machine = "\n".join(f"- {name}: {value}" for name, value in facts.items())
     profile_text = ""
@@ -287,7 +300,7 @@ check quickly again; the ratio is http-trigger over Airflow (throughput above 1 
 ```
 
 Run {started_at:%Y-%m-%d %H:%M} UTC.
-
+{settings_text(settings)}
 ### Machine
 
 {machine}
@@ -323,6 +336,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         metavar="C",
         help="then profile one more http-trigger round at concurrency C with py-spy (default: no profile)",
     )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="leave the started stack idle this long before the first POST (default 0)",
+    )
+    add_setting_argument(parser)
     parser.add_argument("--output", type=Path, default=BENCHMARKS_FILE, help="the report to update")
     return parser.parse_args(argv)
 
@@ -337,7 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = load_average()
     watch = MachineWatch().start()
     home = Path(tempfile.mkdtemp(prefix="http-trigger-compare-"))
-    stack = EmbeddedStack(StackConfig(home=home, api_port=free_port(), moto_port=free_port()))
+    stack = EmbeddedStack(
+        StackConfig(home=home, api_port=free_port(), moto_port=free_port(), extra_env=dict(args.setting))
+    )
     try:
         log.info("Starting the embedded stack in %s", home)
         stack.start(timeout=300)
@@ -355,7 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(figures(results))
     if profile is not None:
         print(breakdown_table(profile))
-    write_section(SECTION, render(command, started_at, results, facts, profile, args.profile), path=args.output)
+    section = render(command, started_at, results, facts, profile, args.profile, dict(args.setting))
+    write_section(SECTION, section, path=args.output)
     print(f"\nWrote the section {SECTION!r} of {args.output}")
     return 0
 

@@ -850,6 +850,19 @@ def airflow_setting(text: str) -> tuple[str, str]:
     return name, value
 
 
+def add_setting_argument(parser: argparse.ArgumentParser) -> None:
+    """``--setting``: Airflow settings the benchmark's stack runs with, instead of the embedded defaults."""
+    parser.add_argument(
+        "--setting",
+        type=airflow_setting,
+        action="append",
+        default=[],
+        metavar="AIRFLOW__SECTION__KEY=VALUE",
+        help="an Airflow setting for every process of the stack (repeatable), e.g. "
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=0.2",
+    )
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.measure_trigger",
@@ -876,15 +889,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="then send one more burst with py-spy on the task processes: where their time goes",
     )
-    parser.add_argument(
-        "--setting",
-        type=airflow_setting,
-        action="append",
-        default=[],
-        metavar="AIRFLOW__SECTION__KEY=VALUE",
-        help="an Airflow setting for every process of the stack (repeatable), e.g. "
-        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=0.2",
-    )
+    add_setting_argument(parser)
     parser.add_argument(
         "--factory-files", type=int, default=1, help="split the jobs across this many factory files (default 1)"
     )
