@@ -57,6 +57,7 @@ async def frozen_startup_heap(
         yield
     finally:
         gc.callbacks.remove(watch)
+        watch.close()
         gc.unfreeze()
 
 
@@ -65,7 +66,7 @@ class _LongLivedObjectsWatch:
 
     The collector calls it in whichever thread allocated last, in the middle of its work, where
     collecting again is not allowed; so it only hands the count, and the freeze, to the event loop.
-    Between two full collections the oldest generation holds what lived through the last one.
+    Right after a full collection, the oldest generation holds what lived through it.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, many_objects: int, refreezes: int):
@@ -80,9 +81,12 @@ class _LongLivedObjectsWatch:
         self._count_pending = True  # also keeps the freeze's own collection from asking again
         self._loop.call_soon_threadsafe(self._freeze_if_grown)
 
+    def close(self) -> None:
+        """Freeze no more: a count handed to the loop before the app stopped then leaves the heap thawed."""
+        self._refreezes_left = 0
+
     def _freeze_if_grown(self) -> None:
-        long_lived = len(gc.get_objects(generation=2))
-        if long_lived >= self._many_objects:
+        if self._refreezes_left and (long_lived := len(gc.get_objects(generation=2))) >= self._many_objects:
             self._refreezes_left -= 1
             _freeze(
                 f"{long_lived} more long-lived objects since ({self._refreezes_left} more such freezes at most)"

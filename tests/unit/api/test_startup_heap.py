@@ -110,6 +110,14 @@ def test_the_heap_is_frozen_again_a_few_times_at_most() -> None:
     _while_the_app_runs(frozen_twice_then_left, refreezes=2)
 
 
+def test_a_full_collection_as_the_app_stops_leaves_the_heap_thawed() -> None:
+    async def collect_and_stop() -> None:
+        gc.collect()  # its count reaches the loop only after the app has stopped
+
+    _while_the_app_runs(collect_and_stop)
+    assert gc.get_freeze_count() == 0
+
+
 def test_garbage_made_after_a_freeze_is_collected_as_before() -> None:
     async def collected() -> None:
         await _full_collection()
